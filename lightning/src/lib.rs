@@ -1,0 +1,27 @@
+//! A sans-IO Lightning Network node library.
+//!
+//! The library does nothing unless it is called: it owns no thread, reads no clock, opens
+//! no socket, writes no file and draws no randomness of its own. Bytes, timer ticks and
+//! entropy come in through calls and through traits the user implements, so a whole
+//! network of nodes can run inside one process and replay exactly.
+//!
+//! - [`wire`]: BOLT 1 framing, BigSize, TLV streams, feature bits and every message the
+//!   node speaks (BOLT 1, 2 and 7), each with one encode/decode pair.
+//! - [`transport`]: the BOLT 8 Noise_XK handshake, the message cipher, and a select-like
+//!   [`transport::PeerManager`] that any socket loop or test harness can drive.
+//! - [`sign`]: the signer traits through which the node key is used (so a hardware
+//!   signer can hold it) and the entropy source.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub use bitcoin;
+
+pub mod sign;
+pub mod transport;
+pub mod wire;
