@@ -76,6 +76,36 @@ pub fn decode_truncated(bytes: &[u8], max_len: usize) -> Result<u64, DecodeError
     Ok(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
 }
 
+macro_rules! truncated_int {
+    ($($(#[$meta:meta])* $name:ident($t:ty, $max_len:expr);)*) => {$(
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub $t);
+
+        impl super::tlv::TlvValue for $name {
+            fn value_len(&self) -> usize {
+                (<$t>::BITS - self.0.leading_zeros()).div_ceil(8) as usize
+            }
+            fn encode_value(&self, out: &mut Vec<u8>) {
+                encode_truncated(u64::from(self.0), out);
+            }
+            fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+                // At most `$max_len` bytes, so the value always fits the type.
+                decode_truncated(bytes, $max_len).map(|v| $name(v as $t))
+            }
+        }
+    )*};
+}
+
+truncated_int! {
+    /// A `tu16` TLV value.
+    Tu16(u16, 2);
+    /// A `tu32` TLV value.
+    Tu32(u32, 4);
+    /// A `tu64` TLV value.
+    Tu64(u64, 8);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ pub mod msgs;
 pub mod tlv;
 pub mod types;
 
-pub use bigsize::BigSize;
+pub use bigsize::{BigSize, Tu16, Tu32, Tu64};
 pub use codec::{Decode, DecodeError, Encode, Reader};
 pub use features::{Feature, FeatureError, Features};
 pub use message::{Message, MAX_MESSAGE_LEN};
@@ -65,3 +65,6 @@ macro_rules! wire_message {
     };
 }
 pub(crate) use wire_message;
+
+#[cfg(test)]
+mod bolt1_tests;
