@@ -55,7 +55,9 @@ impl InMemoryNodeSigner {
 impl fmt::Debug for InMemoryNodeSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the secret.
-        f.debug_struct("InMemoryNodeSigner").field("node_id", &self.node_id).finish_non_exhaustive()
+        f.debug_struct("InMemoryNodeSigner")
+            .field("node_id", &self.node_id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -14,7 +14,10 @@ use crate::sign::InMemoryNodeSigner;
 
 fn hex(s: &str) -> Vec<u8> {
     let s = s.trim_start_matches("0x");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 fn key32(s: &str) -> [u8; 32] {
@@ -47,8 +50,12 @@ const CK: &str = "919219dbb2920afa8db80f9a51787a840bcf111ed8d588caf9ab4be716e42b
 
 fn initiator() -> (Handshake, [u8; 50], InMemoryNodeSigner) {
     let signer = InMemoryNodeSigner::new(secret(LS_PRIV_INITIATOR));
-    assert_eq!(crate::sign::NodeSigner::node_id(&signer), point(LS_PUB_INITIATOR));
-    let (hs, act_one) = Handshake::new_outbound(&Secp256k1::new(), point(RS_PUB), secret(E_PRIV_INITIATOR));
+    assert_eq!(
+        crate::sign::NodeSigner::node_id(&signer),
+        point(LS_PUB_INITIATOR)
+    );
+    let (hs, act_one) =
+        Handshake::new_outbound(&Secp256k1::new(), point(RS_PUB), secret(E_PRIV_INITIATOR));
     (hs, act_one, signer)
 }
 
@@ -71,7 +78,10 @@ fn assert_ciphers_pair(a: &mut TransportCipher, b: &mut TransportCipher) {
     let mut header = [0u8; LENGTH_HEADER_LEN];
     header.copy_from_slice(&wire[..LENGTH_HEADER_LEN]);
     assert_eq!(b.decrypt_length(&header), Ok(4 + 16));
-    assert_eq!(b.decrypt_body(&mut wire[LENGTH_HEADER_LEN..]), Ok(&b"ping"[..]));
+    assert_eq!(
+        b.decrypt_body(&mut wire[LENGTH_HEADER_LEN..]),
+        Ok(&b"ping"[..])
+    );
 }
 
 #[test]
@@ -79,7 +89,12 @@ fn bolt8_initiator_successful_handshake() {
     let (mut hs, act_one, signer) = initiator();
     assert_eq!(act_one.to_vec(), hex(ACT_ONE));
     let step = hs.process_act(&hex(ACT_TWO), &signer);
-    let Ok(HandshakeStep::Complete { act_three: Some(act_three), their_node_id, mut cipher }) = step else {
+    let Ok(HandshakeStep::Complete {
+        act_three: Some(act_three),
+        their_node_id,
+        mut cipher,
+    }) = step
+    else {
         panic!("expected completion, got {step:?}");
     };
     assert_eq!(act_three.to_vec(), hex(ACT_THREE));
@@ -114,9 +129,15 @@ fn bolt8_initiator_act2_failures() {
         let (mut hs, act_one, signer) = initiator();
         assert_eq!(act_one.to_vec(), hex(ACT_ONE));
         let result = hs.process_act(&hex(input), &signer);
-        assert!(matches!(&result, Err(e) if e == expected), "{input}: {result:?}");
+        assert!(
+            matches!(&result, Err(e) if e == expected),
+            "{input}: {result:?}"
+        );
         // A failed handshake stays failed.
-        assert!(matches!(hs.process_act(&hex(ACT_TWO), &signer), Err(HandshakeError::Finished)));
+        assert!(matches!(
+            hs.process_act(&hex(ACT_TWO), &signer),
+            Err(HandshakeError::Finished)
+        ));
     }
 }
 
@@ -124,10 +145,17 @@ fn bolt8_initiator_act2_failures() {
 fn bolt8_responder_successful_handshake() {
     let (mut hs, signer) = responder();
     let step = hs.process_act(&hex(ACT_ONE), &signer);
-    let Ok(HandshakeStep::ActTwo(act_two)) = step else { panic!("expected act two, got {step:?}") };
+    let Ok(HandshakeStep::ActTwo(act_two)) = step else {
+        panic!("expected act two, got {step:?}")
+    };
     assert_eq!(act_two.to_vec(), hex(ACT_TWO));
     let step = hs.process_act(&hex(ACT_THREE), &signer);
-    let Ok(HandshakeStep::Complete { act_three: None, their_node_id, mut cipher }) = step else {
+    let Ok(HandshakeStep::Complete {
+        act_three: None,
+        their_node_id,
+        mut cipher,
+    }) = step
+    else {
         panic!("expected completion, got {step:?}");
     };
     assert_eq!(their_node_id, point(LS_PUB_INITIATOR));
@@ -160,7 +188,10 @@ fn bolt8_responder_act1_failures() {
     for (input, expected) in cases {
         let (mut hs, signer) = responder();
         let result = hs.process_act(&hex(input), &signer);
-        assert!(matches!(&result, Err(e) if e == expected), "{input}: {result:?}");
+        assert!(
+            matches!(&result, Err(e) if e == expected),
+            "{input}: {result:?}"
+        );
     }
 }
 
@@ -191,10 +222,15 @@ fn bolt8_responder_act3_failures() {
     for (input, expected) in cases {
         let (mut hs, signer) = responder();
         let step = hs.process_act(&hex(ACT_ONE), &signer);
-        let Ok(HandshakeStep::ActTwo(act_two)) = step else { panic!("act two: {step:?}") };
+        let Ok(HandshakeStep::ActTwo(act_two)) = step else {
+            panic!("act two: {step:?}")
+        };
         assert_eq!(act_two.to_vec(), hex(ACT_TWO));
         let result = hs.process_act(&hex(input), &signer);
-        assert!(matches!(&result, Err(e) if e == expected), "{input}: {result:?}");
+        assert!(
+            matches!(&result, Err(e) if e == expected),
+            "{input}: {result:?}"
+        );
     }
 }
 
@@ -204,12 +240,30 @@ fn bolt8_message_encryption_with_key_rotation() {
     // The receiving side: its receiving key is the sender's sk.
     let mut receiver = TransportCipher::new(key32(CK), key32(RK), key32(SK));
     let expected = [
-        (0, "0xcf2b30ddf0cf3f80e7c35a6e6730b59fe802473180f396d88a8fb0db8cbcf25d2f214cf9ea1d95"),
-        (1, "0x72887022101f0b6753e0c7de21657d35a4cb2a1f5cde2650528bbc8f837d0f0d7ad833b1a256a1"),
-        (500, "0x178cb9d7387190fa34db9c2d50027d21793c9bc2d40b1e14dcf30ebeeeb220f48364f7a4c68bf8"),
-        (501, "0x1b186c57d44eb6de4c057c49940d79bb838a145cb528d6e8fd26dbe50a60ca2c104b56b60e45bd"),
-        (1000, "0x4a2f3cc3b5e78ddb83dcb426d9863d9d9a723b0337c89dd0b005d89f8d3c05c52b76b29b740f09"),
-        (1001, "0x2ecd8c8a5629d0d02ab457a0fdd0f7b90a192cd46be5ecb6ca570bfc5e268338b1a16cf4ef2d36"),
+        (
+            0,
+            "0xcf2b30ddf0cf3f80e7c35a6e6730b59fe802473180f396d88a8fb0db8cbcf25d2f214cf9ea1d95",
+        ),
+        (
+            1,
+            "0x72887022101f0b6753e0c7de21657d35a4cb2a1f5cde2650528bbc8f837d0f0d7ad833b1a256a1",
+        ),
+        (
+            500,
+            "0x178cb9d7387190fa34db9c2d50027d21793c9bc2d40b1e14dcf30ebeeeb220f48364f7a4c68bf8",
+        ),
+        (
+            501,
+            "0x1b186c57d44eb6de4c057c49940d79bb838a145cb528d6e8fd26dbe50a60ca2c104b56b60e45bd",
+        ),
+        (
+            1000,
+            "0x4a2f3cc3b5e78ddb83dcb426d9863d9d9a723b0337c89dd0b005d89f8d3c05c52b76b29b740f09",
+        ),
+        (
+            1001,
+            "0x2ecd8c8a5629d0d02ab457a0fdd0f7b90a192cd46be5ecb6ca570bfc5e268338b1a16cf4ef2d36",
+        ),
     ];
     let mut checked = 0;
     for i in 0..=1001 {
@@ -222,7 +276,11 @@ fn bolt8_message_encryption_with_key_rotation() {
         let mut header = [0u8; LENGTH_HEADER_LEN];
         header.copy_from_slice(&wire[..LENGTH_HEADER_LEN]);
         assert_eq!(receiver.decrypt_length(&header), Ok(5 + 16), "length {i}");
-        assert_eq!(receiver.decrypt_body(&mut wire[LENGTH_HEADER_LEN..]), Ok(&b"hello"[..]), "body {i}");
+        assert_eq!(
+            receiver.decrypt_body(&mut wire[LENGTH_HEADER_LEN..]),
+            Ok(&b"hello"[..]),
+            "body {i}"
+        );
     }
     assert_eq!(checked, expected.len());
 }
@@ -242,5 +300,8 @@ fn bolt8_tampered_messages_are_rejected() {
         Err(super::cipher::DecryptError::BadMessageTag)
     );
     header[0] ^= 0x01;
-    assert_eq!(receiver.decrypt_length(&header), Err(super::cipher::DecryptError::BadLengthTag));
+    assert_eq!(
+        receiver.decrypt_length(&header),
+        Err(super::cipher::DecryptError::BadLengthTag)
+    );
 }

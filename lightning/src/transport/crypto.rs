@@ -56,7 +56,10 @@ impl AeadKey {
     /// Encrypts `buffer` in place and returns the tag.
     pub fn seal(&self, counter: u64, ad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN] {
         // Encryption only fails for buffers longer than ChaCha20's 256 GiB keystream.
-        match self.0.encrypt_in_place_detached(&nonce(counter), ad, buffer) {
+        match self
+            .0
+            .encrypt_in_place_detached(&nonce(counter), ad, buffer)
+        {
             Ok(tag) => tag.into(),
             Err(_) => panic!("ChaCha20-Poly1305 refused a {}-byte buffer", buffer.len()),
         }
@@ -66,7 +69,9 @@ impl AeadKey {
     /// unspecified and `false` is returned.
     #[must_use]
     pub fn open(&self, counter: u64, ad: &[u8], buffer: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
-        self.0.decrypt_in_place_detached(&nonce(counter), ad, buffer, Tag::from_slice(tag)).is_ok()
+        self.0
+            .decrypt_in_place_detached(&nonce(counter), ad, buffer, Tag::from_slice(tag))
+            .is_ok()
     }
 }
 
@@ -80,8 +85,14 @@ mod tests {
         let ck = hex32("2640f52eebcd9e882958951c794250eedb28002c05d7dc2ea0f195406042caf1");
         let es = hex32("1e2fb3c8fe8fb9f262f649f64d26ecf0f2c0a805a767cf02dc2d77a6ef1fdcc3");
         let (ck2, temp_k1) = hkdf(&ck, &es);
-        assert_eq!(ck2, hex32("b61ec1191326fa240decc9564369dbb3ae2b34341d1e11ad64ed89f89180582f"));
-        assert_eq!(temp_k1, hex32("e68f69b7f096d7917245f5e5cf8ae1595febe4d4644333c99f9c4a1282031c9f"));
+        assert_eq!(
+            ck2,
+            hex32("b61ec1191326fa240decc9564369dbb3ae2b34341d1e11ad64ed89f89180582f")
+        );
+        assert_eq!(
+            temp_k1,
+            hex32("e68f69b7f096d7917245f5e5cf8ae1595febe4d4644333c99f9c4a1282031c9f")
+        );
     }
 
     #[test]

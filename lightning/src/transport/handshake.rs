@@ -111,7 +111,9 @@ pub struct Handshake {
 
 impl fmt::Debug for Handshake {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handshake").field("state", &self.state).finish_non_exhaustive()
+        f.debug_struct("Handshake")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
     }
 }
 
@@ -128,12 +130,23 @@ fn check_version(act: u8, input: &[u8]) -> Result<(), HandshakeError> {
 }
 
 impl Handshake {
-    fn initial(responder_static: &PublicKey, ephemeral_secret: SecretKey, ephemeral_public: PublicKey, state: State) -> Self {
+    fn initial(
+        responder_static: &PublicKey,
+        ephemeral_secret: SecretKey,
+        ephemeral_public: PublicKey,
+        state: State,
+    ) -> Self {
         let hash = sha256_concat(&[PROTOCOL_NAME]);
         let chaining_key = hash;
         let hash = sha256_concat(&[&hash, PROLOGUE]);
         let hash = sha256_concat(&[&hash, &responder_static.serialize()]);
-        Handshake { state, chaining_key, hash, ephemeral_secret, ephemeral_public }
+        Handshake {
+            state,
+            chaining_key,
+            hash,
+            ephemeral_secret,
+            ephemeral_public,
+        }
     }
 
     fn mix_hash(&mut self, data: &[u8]) {
@@ -165,9 +178,18 @@ impl Handshake {
     }
 
     /// Starts an inbound handshake for a node whose key is `our_node_id`.
-    pub fn new_inbound<C: Signing>(secp: &Secp256k1<C>, our_node_id: &PublicKey, ephemeral_secret: SecretKey) -> Self {
+    pub fn new_inbound<C: Signing>(
+        secp: &Secp256k1<C>,
+        our_node_id: &PublicKey,
+        ephemeral_secret: SecretKey,
+    ) -> Self {
         let ephemeral_public = PublicKey::from_secret_key(secp, &ephemeral_secret);
-        Handshake::initial(our_node_id, ephemeral_secret, ephemeral_public, State::ResponderAwaitingActOne)
+        Handshake::initial(
+            our_node_id,
+            ephemeral_secret,
+            ephemeral_public,
+            State::ResponderAwaitingActOne,
+        )
     }
 
     /// Acts one and two: `e`, then ECDH of our ephemeral key with `remote`. Returns the
@@ -199,8 +221,8 @@ impl Handshake {
             return Err(HandshakeError::ShortRead { act });
         }
         check_version(act, input)?;
-        let their_ephemeral =
-            PublicKey::from_slice(&input[1..34]).map_err(|_| HandshakeError::BadPublicKey { act })?;
+        let their_ephemeral = PublicKey::from_slice(&input[1..34])
+            .map_err(|_| HandshakeError::BadPublicKey { act })?;
         self.mix_hash(&input[1..34]);
         let shared = shared_with(&their_ephemeral)?;
         let temp_key = self.mix_key(&shared);
@@ -234,7 +256,10 @@ impl Handshake {
         match state {
             State::ResponderAwaitingActOne => {
                 let (their_ephemeral, _) = self.read_ephemeral_act(1, input, |e| {
-                    signer.ecdh(e).map(|s| s.secret_bytes()).map_err(HandshakeError::Signer)
+                    signer
+                        .ecdh(e)
+                        .map(|s| s.secret_bytes())
+                        .map_err(HandshakeError::Signer)
                 })?;
                 let (act_two, temp_k2) = self.ephemeral_act(&their_ephemeral);
                 self.state = State::ResponderAwaitingActThree { temp_k2 };
@@ -252,7 +277,9 @@ impl Handshake {
                 act_three[1..34].copy_from_slice(&encrypted_static);
                 act_three[34..50].copy_from_slice(&tag);
                 self.mix_hash(&act_three[1..50]);
-                let se = signer.ecdh(&their_ephemeral).map_err(HandshakeError::Signer)?;
+                let se = signer
+                    .ecdh(&their_ephemeral)
+                    .map_err(HandshakeError::Signer)?;
                 let temp_k3 = self.mix_key(&se.secret_bytes());
                 let final_tag = AeadKey::new(&temp_k3).seal(0, &self.hash, &mut []);
                 act_three[50..].copy_from_slice(&final_tag);
@@ -275,8 +302,8 @@ impl Handshake {
                 if !AeadKey::new(&temp_k2).open(1, &self.hash, &mut their_static, &tag) {
                     return Err(HandshakeError::BadCiphertext);
                 }
-                let their_node_id =
-                    PublicKey::from_slice(&their_static).map_err(|_| HandshakeError::BadPublicKey { act: 3 })?;
+                let their_node_id = PublicKey::from_slice(&their_static)
+                    .map_err(|_| HandshakeError::BadPublicKey { act: 3 })?;
                 self.mix_hash(&input[1..50]);
                 let se = ecdh_ephemeral(&self.ephemeral_secret, &their_node_id);
                 let temp_k3 = self.mix_key(&se);

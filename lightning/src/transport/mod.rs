@@ -3,10 +3,19 @@
 
 pub mod cipher;
 pub mod crypto;
+mod disconnect;
+mod handler;
 pub mod handshake;
+mod peer;
+mod peer_manager;
 
 pub use cipher::{DecryptError, TransportCipher};
+pub use disconnect::DisconnectReason;
+pub use handler::{HandlerAction, IgnoringHandler, MessageHandler};
 pub use handshake::{Handshake, HandshakeError, HandshakeStep};
+pub use peer_manager::{
+    PeerId, PeerIdInUse, PeerManager, PeerManagerConfig, ReadStatus, RECOMMENDED_TIMER_TICK_SECONDS,
+};
 
 #[cfg(test)]
 mod bolt8_tests;

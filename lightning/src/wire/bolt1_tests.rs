@@ -18,7 +18,10 @@ use super::BigSize;
 fn hex(s: &str) -> Vec<u8> {
     let s: alloc::string::String = s.chars().filter(|c| !c.is_whitespace()).collect();
     assert!(s.len() % 2 == 0, "odd hex length: {s}");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 // ---- Appendix A ----
@@ -33,13 +36,48 @@ fn bolt1_bigsize_decoding() {
         ("four byte low", 65536, "fe00010000", None),
         ("four byte high", 4294967295, "feffffffff", None),
         ("eight byte low", 4294967296, "ff0000000100000000", None),
-        ("eight byte high", 18446744073709551615, "ffffffffffffffffff", None),
-        ("two byte not canonical", 0, "fd00fc", Some(DecodeError::NonCanonicalBigSize)),
-        ("four byte not canonical", 0, "fe0000ffff", Some(DecodeError::NonCanonicalBigSize)),
-        ("eight byte not canonical", 0, "ff00000000ffffffff", Some(DecodeError::NonCanonicalBigSize)),
-        ("two byte short read", 0, "fd00", Some(DecodeError::ShortRead)),
-        ("four byte short read", 0, "feffff", Some(DecodeError::ShortRead)),
-        ("eight byte short read", 0, "ffffffffff", Some(DecodeError::ShortRead)),
+        (
+            "eight byte high",
+            18446744073709551615,
+            "ffffffffffffffffff",
+            None,
+        ),
+        (
+            "two byte not canonical",
+            0,
+            "fd00fc",
+            Some(DecodeError::NonCanonicalBigSize),
+        ),
+        (
+            "four byte not canonical",
+            0,
+            "fe0000ffff",
+            Some(DecodeError::NonCanonicalBigSize),
+        ),
+        (
+            "eight byte not canonical",
+            0,
+            "ff00000000ffffffff",
+            Some(DecodeError::NonCanonicalBigSize),
+        ),
+        (
+            "two byte short read",
+            0,
+            "fd00",
+            Some(DecodeError::ShortRead),
+        ),
+        (
+            "four byte short read",
+            0,
+            "feffff",
+            Some(DecodeError::ShortRead),
+        ),
+        (
+            "eight byte short read",
+            0,
+            "ffffffffff",
+            Some(DecodeError::ShortRead),
+        ),
         ("one byte no read", 0, "", Some(DecodeError::ShortRead)),
         ("two byte no read", 0, "fd", Some(DecodeError::ShortRead)),
         ("four byte no read", 0, "fe", Some(DecodeError::ShortRead)),
@@ -64,7 +102,11 @@ fn bolt1_bigsize_encoding() {
         ("four byte low", 65536, "fe00010000"),
         ("four byte high", 4294967295, "feffffffff"),
         ("eight byte low", 4294967296, "ff0000000100000000"),
-        ("eight byte high", 18446744073709551615, "ffffffffffffffffff"),
+        (
+            "eight byte high",
+            18446744073709551615,
+            "ffffffffffffffffff",
+        ),
     ];
     for (name, value, bytes) in cases {
         assert_eq!(BigSize(*value).encode_to_vec(), hex(bytes), "{name}");
@@ -233,15 +275,27 @@ fn bolt1_tlv_decoding_successes_ignored() {
     for stream in IGNORED_IN_EITHER_NAMESPACE {
         let a = n1(stream);
         let b = n2(stream);
-        assert_eq!(a.as_ref().map(|s| s.tlv1.is_none() && s.tlv2.is_none() && s.tlv3.is_none()), Ok(true), "{stream}");
-        assert_eq!(b.as_ref().map(|s| s.tlv1.is_none() && s.tlv2.is_none()), Ok(true), "{stream}");
+        assert_eq!(
+            a.as_ref()
+                .map(|s| s.tlv1.is_none() && s.tlv2.is_none() && s.tlv3.is_none()),
+            Ok(true),
+            "{stream}"
+        );
+        assert_eq!(
+            b.as_ref().map(|s| s.tlv1.is_none() && s.tlv2.is_none()),
+            Ok(true),
+            "{stream}"
+        );
         // Ignored records are kept, so the stream re-encodes to its own bytes.
         assert_eq!(a.map(|s| s.encode_to_vec()), Ok(hex(stream)), "{stream}");
     }
 }
 
 fn valid_n1_cases() -> Vec<(&'static str, N1)> {
-    let amount = |v: u64| N1 { tlv1: Some(Tu64(v)), ..N1::default() };
+    let amount = |v: u64| N1 {
+        tlv1: Some(Tu64(v)),
+        ..N1::default()
+    };
     let node_id = PublicKey::from_slice(&hex(
         "023da092f6980e58d2c037173180e9a465476026ee50f96695963e8efe436f54eb",
     ))
@@ -272,7 +326,11 @@ fn valid_n1_cases() -> Vec<(&'static str, N1)> {
 fn bolt1_tlv_decoding_successes_in_n1() {
     for (stream, expected) in valid_n1_cases() {
         assert_eq!(n1(stream), Ok(expected.clone()), "{stream}");
-        assert_eq!(expected.encode_to_vec(), hex(stream), "re-encoding {stream}");
+        assert_eq!(
+            expected.encode_to_vec(),
+            hex(stream),
+            "re-encoding {stream}"
+        );
     }
 }
 
@@ -309,9 +367,18 @@ fn bolt1_tlv_stream_appending() {
 #[test]
 fn bolt1_tlv_stream_decoding_failures() {
     let n1_cases = [
-        ("02 08 0000000000000226 01 01 2a", "valid TLV records but invalid ordering"),
-        ("02 08 0000000000000231 02 08 0000000000000451", "duplicate TLV type"),
-        ("1f 00 0f 01 2a", "valid (ignored) TLV records but invalid ordering"),
+        (
+            "02 08 0000000000000226 01 01 2a",
+            "valid TLV records but invalid ordering",
+        ),
+        (
+            "02 08 0000000000000231 02 08 0000000000000451",
+            "duplicate TLV type",
+        ),
+        (
+            "1f 00 0f 01 2a",
+            "valid (ignored) TLV records but invalid ordering",
+        ),
         ("1f 00 1f 01 2a", "duplicate TLV type (ignored)"),
     ];
     for (stream, reason) in n1_cases {
@@ -332,10 +399,20 @@ fn bolt1_tlv_stream_decoding_failures() {
 fn bolt1_message_extension() {
     for valid in ["001000000000", "001000000000c9012acb0104"] {
         let decoded = Message::decode(&hex(valid));
-        assert!(matches!(decoded, Ok(Message::Init(_))), "{valid}: {decoded:?}");
-        assert_eq!(decoded.map(|m| m.encode_to_vec()), Ok(hex(valid)), "{valid}");
+        assert!(
+            matches!(decoded, Ok(Message::Init(_))),
+            "{valid}: {decoded:?}"
+        );
+        assert_eq!(
+            decoded.map(|m| m.encode_to_vec()),
+            Ok(hex(valid)),
+            "{valid}"
+        );
     }
-    assert_eq!(Message::decode(&hex("00100000000001")), Err(DecodeError::ShortRead));
+    assert_eq!(
+        Message::decode(&hex("00100000000001")),
+        Err(DecodeError::ShortRead)
+    );
     assert_eq!(
         Message::decode(&hex("001000000000ca012a")),
         Err(DecodeError::UnknownEvenTlv { tlv_type: 0xca })
@@ -350,7 +427,10 @@ fn bolt1_message_extension() {
 fn bolt1_unknown_message_types_follow_its_ok_to_be_odd() {
     assert_eq!(
         Message::decode(&hex("8001 aabb")),
-        Ok(Message::Unknown { msg_type: 0x8001, payload: hex("aabb") })
+        Ok(Message::Unknown {
+            msg_type: 0x8001,
+            payload: hex("aabb")
+        })
     );
     assert_eq!(
         Message::decode(&hex("8000 aabb")),

@@ -69,7 +69,10 @@ impl fmt::Display for DecodeError {
                 write!(f, "TLV type {tlv_type} length exceeds the remaining bytes")
             }
             DecodeError::TlvBadLength { tlv_type } => {
-                write!(f, "TLV type {tlv_type} has the wrong length for its encoding")
+                write!(
+                    f,
+                    "TLV type {tlv_type} has the wrong length for its encoding"
+                )
             }
             DecodeError::UnknownEvenTlv { tlv_type } => {
                 write!(f, "unknown even TLV type {tlv_type}")
@@ -163,7 +166,9 @@ pub trait Decode: Sized {
         if r.is_empty() {
             Ok(value)
         } else {
-            Err(DecodeError::InvalidValue { field: "trailing bytes" })
+            Err(DecodeError::InvalidValue {
+                field: "trailing bytes",
+            })
         }
     }
 }
@@ -219,7 +224,8 @@ impl Encode for Signature {
 impl Decode for Signature {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let bytes: [u8; 64] = r.array()?;
-        Signature::from_compact(&bytes).map_err(|_| DecodeError::InvalidValue { field: "signature" })
+        Signature::from_compact(&bytes)
+            .map_err(|_| DecodeError::InvalidValue { field: "signature" })
     }
 }
 
@@ -297,9 +303,15 @@ mod tests {
             (2147483647, &[0x7f, 0xff, 0xff, 0xff]),
             (-2147483648, &[0x80, 0x00, 0x00, 0x00]),
             (2147483648, &[0, 0, 0, 0, 0x80, 0, 0, 0]),
-            (-2147483649, &[0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]),
+            (
+                -2147483649,
+                &[0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff],
+            ),
             (500000000000, &[0, 0, 0, 0x74, 0x6a, 0x52, 0x88, 0]),
-            (-500000000000, &[0xff, 0xff, 0xff, 0x8b, 0x95, 0xad, 0x78, 0]),
+            (
+                -500000000000,
+                &[0xff, 0xff, 0xff, 0x8b, 0x95, 0xad, 0x78, 0],
+            ),
             (i64::MAX, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
             (i64::MIN, &[0x80, 0, 0, 0, 0, 0, 0, 0]),
         ];

@@ -123,7 +123,9 @@ impl Feature {
 
     /// The feature a bit belongs to, if it is assigned.
     pub fn from_bit(bit: usize) -> Option<Feature> {
-        Feature::ALL.into_iter().find(|f| f.required_bit() == bit & !1)
+        Feature::ALL
+            .into_iter()
+            .find(|f| f.required_bit() == bit & !1)
     }
 
     /// The features this one depends on (BOLT 9's Dependencies column).
@@ -187,7 +189,12 @@ impl fmt::Display for FeatureError {
                 write!(f, "unknown required feature bit {bit}")
             }
             FeatureError::MissingDependency { feature, requires } => {
-                write!(f, "feature {} set without {}", feature.name(), requires.name())
+                write!(
+                    f,
+                    "feature {} set without {}",
+                    feature.name(),
+                    requires.name()
+                )
             }
         }
     }
@@ -299,7 +306,10 @@ impl Features {
                 continue;
             }
             if let Some(requires) = feature.dependencies().iter().find(|d| !self.offers(**d)) {
-                return Err(FeatureError::MissingDependency { feature, requires: *requires });
+                return Err(FeatureError::MissingDependency {
+                    feature,
+                    requires: *requires,
+                });
             }
         }
         Ok(())
@@ -365,7 +375,10 @@ mod tests {
         remote.set_required(Feature::StaticRemoteKey).set(101);
         assert_eq!(remote.check_against(&local), Ok(()));
         remote.set(100);
-        assert_eq!(remote.check_against(&local), Err(FeatureError::UnknownRequiredBit(100)));
+        assert_eq!(
+            remote.check_against(&local),
+            Err(FeatureError::UnknownRequiredBit(100))
+        );
     }
 
     #[test]
@@ -388,12 +401,20 @@ mod tests {
         let mut local = Features::empty();
         let mut remote = Features::empty();
         local.set_optional(Feature::ScidAlias);
-        assert!(!Features::is_negotiated(&local, &remote, Feature::ScidAlias));
+        assert!(!Features::is_negotiated(
+            &local,
+            &remote,
+            Feature::ScidAlias
+        ));
         remote.set_optional(Feature::ScidAlias);
         assert!(Features::is_negotiated(&local, &remote, Feature::ScidAlias));
         let mut local_required = Features::empty();
         local_required.set_required(Feature::Quiesce);
-        assert!(Features::is_negotiated(&local_required, &Features::empty(), Feature::Quiesce));
+        assert!(Features::is_negotiated(
+            &local_required,
+            &Features::empty(),
+            Feature::Quiesce
+        ));
     }
 
     #[test]

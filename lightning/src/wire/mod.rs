@@ -17,9 +17,9 @@ pub mod types;
 pub use bigsize::{BigSize, Tu16, Tu32, Tu64};
 pub use codec::{Decode, DecodeError, Encode, Reader};
 pub use features::{Feature, FeatureError, Features};
-pub use message::{Message, MAX_MESSAGE_LEN};
+pub use message::{encode_typed, Message, MessageGroup, MAX_MESSAGE_LEN};
 pub use msgs::*;
-pub use tlv::{TlvReader, TlvRecord, TlvValue, TlvWriter, UnknownTlvs};
+pub use tlv::{NoTlvs, TlvReader, TlvRecord, TlvValue, TlvWriter, UnknownTlvs};
 pub use types::{ChannelId, OnionPacket, PaymentHash, PaymentPreimage, ShortChannelId};
 
 /// A message struct with its BOLT type number.

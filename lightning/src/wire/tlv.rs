@@ -19,7 +19,10 @@ pub struct TlvReader<'a> {
 impl<'a> TlvReader<'a> {
     /// A reader over a whole stream (zero or more records).
     pub fn new(stream: &'a [u8]) -> Self {
-        TlvReader { r: Reader::new(stream), last_type: None }
+        TlvReader {
+            r: Reader::new(stream),
+            last_type: None,
+        }
     }
 
     /// The next record as `(type, value)`, or `None` once the stream is exhausted.
@@ -64,7 +67,10 @@ impl UnknownTlvs {
         if tlv_type % 2 == 0 {
             return Err(DecodeError::UnknownEvenTlv { tlv_type });
         }
-        self.0.push(TlvRecord { tlv_type, value: value.to_vec() });
+        self.0.push(TlvRecord {
+            tlv_type,
+            value: value.to_vec(),
+        });
         Ok(())
     }
 
@@ -85,7 +91,11 @@ pub struct TlvWriter<'a> {
 impl<'a> TlvWriter<'a> {
     /// Starts a stream at the end of `out`.
     pub fn new(out: &'a mut Vec<u8>, unknown: &'a UnknownTlvs) -> Self {
-        TlvWriter { out, unknown: &unknown.0, last_type: None }
+        TlvWriter {
+            out,
+            unknown: &unknown.0,
+            last_type: None,
+        }
     }
 
     fn raw(&mut self, tlv_type: u64, value: &[u8]) {
@@ -118,15 +128,27 @@ impl<'a> TlvWriter<'a> {
 
     /// Writes one known record of `value_len` bytes, produced by `write_value` straight
     /// into the output (no intermediate buffer).
-    pub fn record_with(&mut self, tlv_type: u64, value_len: usize, write_value: impl FnOnce(&mut Vec<u8>)) {
+    pub fn record_with(
+        &mut self,
+        tlv_type: u64,
+        value_len: usize,
+        write_value: impl FnOnce(&mut Vec<u8>),
+    ) {
         self.flush_unknown_below(tlv_type);
-        assert!(self.last_type.is_none_or(|last| tlv_type > last), "TLV type {tlv_type} written out of order");
+        assert!(
+            self.last_type.is_none_or(|last| tlv_type > last),
+            "TLV type {tlv_type} written out of order"
+        );
         self.last_type = Some(tlv_type);
         BigSize(tlv_type).encode(self.out);
         BigSize(value_len as u64).encode(self.out);
         let start = self.out.len();
         write_value(self.out);
-        assert_eq!(self.out.len() - start, value_len, "TLV type {tlv_type} length mismatch");
+        assert_eq!(
+            self.out.len() - start,
+            value_len,
+            "TLV type {tlv_type} length mismatch"
+        );
     }
 
     /// Writes any unknown records after the last known one.
@@ -306,9 +328,18 @@ mod tests {
     #[test]
     fn writer_interleaves_unknown_records_in_order() {
         let unknown = UnknownTlvs(vec![
-            TlvRecord { tlv_type: 1, value: vec![0xaa] },
-            TlvRecord { tlv_type: 5, value: vec![] },
-            TlvRecord { tlv_type: u64::MAX, value: vec![0xbb] },
+            TlvRecord {
+                tlv_type: 1,
+                value: vec![0xaa],
+            },
+            TlvRecord {
+                tlv_type: 5,
+                value: vec![],
+            },
+            TlvRecord {
+                tlv_type: u64::MAX,
+                value: vec![0xbb],
+            },
         ]);
         let mut out = Vec::new();
         let mut w = TlvWriter::new(&mut out, &unknown);
@@ -318,14 +349,19 @@ mod tests {
         expected.extend_from_slice(&[0xff; 9]);
         expected.extend_from_slice(&[1, 0xbb]);
         assert_eq!(out, expected);
-        assert_eq!(NoTlvs::decode_exact(&out), Err(DecodeError::UnknownEvenTlv { tlv_type: 2 }));
+        assert_eq!(
+            NoTlvs::decode_exact(&out),
+            Err(DecodeError::UnknownEvenTlv { tlv_type: 2 })
+        );
     }
 
     #[test]
     fn unknown_stream_round_trips() {
         let bytes = [0x21, 0x00, 0xfd, 0x02, 0x01, 0x01, 0x09];
         let stream = NoTlvs::decode_exact(&bytes);
-        let Ok(stream) = stream else { panic!("{stream:?}") };
+        let Ok(stream) = stream else {
+            panic!("{stream:?}")
+        };
         assert_eq!(stream.unknown.0.len(), 2);
         let out = stream.encode_to_vec();
         assert_eq!(out, bytes);

@@ -101,7 +101,13 @@ impl ShortChannelId {
 
 impl fmt::Debug for ShortChannelId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}x{}x{}", self.block_height(), self.tx_index(), self.output_index())
+        write!(
+            f,
+            "{}x{}x{}",
+            self.block_height(),
+            self.tx_index(),
+            self.output_index()
+        )
     }
 }
 
@@ -171,7 +177,10 @@ impl Decode for ScriptBuf {
 /// A `u16` count followed by that many 64-byte signatures (`commitment_signed`).
 impl Encode for Vec<Signature> {
     fn encode(&self, out: &mut Vec<u8>) {
-        assert!(self.len() <= usize::from(u16::MAX), "more than 65535 signatures");
+        assert!(
+            self.len() <= usize::from(u16::MAX),
+            "more than 65535 signatures"
+        );
         (self.len() as u16).encode(out);
         out.reserve(self.len() * 64);
         for sig in self {
@@ -264,7 +273,10 @@ mod tests {
     #[test]
     fn short_channel_id_packs_its_coordinates() {
         let scid = ShortChannelId::new(539268, 845, 1);
-        assert_eq!(scid.map(|s| (s.block_height(), s.tx_index(), s.output_index())), Some((539268, 845, 1)));
+        assert_eq!(
+            scid.map(|s| (s.block_height(), s.tx_index(), s.output_index())),
+            Some((539268, 845, 1))
+        );
         assert_eq!(ShortChannelId::new(1 << 24, 0, 0), None);
         assert_eq!(ShortChannelId(0x0000000000000226).output_index(), 550);
     }
@@ -272,6 +284,9 @@ mod tests {
     #[test]
     fn signature_vector_rejects_a_count_past_the_end() {
         let bytes = [0xff, 0xff, 0x00];
-        assert_eq!(Vec::<Signature>::decode(&mut Reader::new(&bytes)), Err(DecodeError::ShortRead));
+        assert_eq!(
+            Vec::<Signature>::decode(&mut Reader::new(&bytes)),
+            Err(DecodeError::ShortRead)
+        );
     }
 }

@@ -44,7 +44,10 @@ impl TlvValue for FeeRange {
             return Err(DecodeError::TlvBadLength { tlv_type: 1 });
         }
         let mut r = Reader::new(bytes);
-        Ok(FeeRange { min_fee_satoshis: u64::decode(&mut r)?, max_fee_satoshis: u64::decode(&mut r)? })
+        Ok(FeeRange {
+            min_fee_satoshis: u64::decode(&mut r)?,
+            max_fee_satoshis: u64::decode(&mut r)?,
+        })
     }
 }
 

@@ -135,13 +135,25 @@ impl SocketAddress {
     /// it therefore cannot skip.
     fn decode_known(r: &mut Reader<'_>) -> Result<Option<Self>, DecodeError> {
         let addr = match u8::decode(r)? {
-            1 => SocketAddress::Ipv4 { addr: r.array()?, port: u16::decode(r)? },
-            2 => SocketAddress::Ipv6 { addr: r.array()?, port: u16::decode(r)? },
+            1 => SocketAddress::Ipv4 {
+                addr: r.array()?,
+                port: u16::decode(r)?,
+            },
+            2 => SocketAddress::Ipv6 {
+                addr: r.array()?,
+                port: u16::decode(r)?,
+            },
             3 => SocketAddress::TorV2Deprecated(r.array()?),
-            4 => SocketAddress::TorV3 { onion_addr: r.array()?, port: u16::decode(r)? },
+            4 => SocketAddress::TorV3 {
+                onion_addr: r.array()?,
+                port: u16::decode(r)?,
+            },
             5 => {
                 let len = usize::from(u8::decode(r)?);
-                SocketAddress::Hostname { hostname: r.take(len)?.to_vec(), port: u16::decode(r)? }
+                SocketAddress::Hostname {
+                    hostname: r.take(len)?.to_vec(),
+                    port: u16::decode(r)?,
+                }
             }
             _ => return Ok(None),
         };
@@ -169,7 +181,10 @@ impl Encode for NodeAddresses {
         }
         out.extend_from_slice(&self.unparsed);
         let len = out.len() - len_at - 2;
-        assert!(len <= usize::from(u16::MAX), "addresses longer than 65535 bytes");
+        assert!(
+            len <= usize::from(u16::MAX),
+            "addresses longer than 65535 bytes"
+        );
         out[len_at..len_at + 2].copy_from_slice(&(len as u16).to_be_bytes());
     }
 }

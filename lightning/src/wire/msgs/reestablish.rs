@@ -33,7 +33,10 @@ impl TlvValue for FundingRetransmit {
             return Err(DecodeError::TlvBadLength { tlv_type: 0 });
         }
         let mut r = Reader::new(bytes);
-        Ok(FundingRetransmit { txid: Txid::decode(&mut r)?, retransmit_flags: u8::decode(&mut r)? })
+        Ok(FundingRetransmit {
+            txid: Txid::decode(&mut r)?,
+            retransmit_flags: u8::decode(&mut r)?,
+        })
     }
 }
 

@@ -70,7 +70,10 @@ impl TlvValue for AttributionData {
             return Err(DecodeError::TlvBadLength { tlv_type: 1 });
         }
         let mut r = Reader::new(bytes);
-        let mut data = AttributionData { htlc_hold_times: [0; 20], truncated_hmacs: [[0; 4]; 210] };
+        let mut data = AttributionData {
+            htlc_hold_times: [0; 20],
+            truncated_hmacs: [[0; 4]; 210],
+        };
         for t in data.htlc_hold_times.iter_mut() {
             *t = u32::decode(&mut r)?;
         }

@@ -1,0 +1,438 @@
+//! Two peer managers wired to each other, and a raw BOLT 8 peer that misbehaves.
+
+mod common;
+
+use common::*;
+use lightning::transport::{
+    DisconnectReason, HandlerAction, HandshakeError, PeerId, PeerManagerConfig,
+};
+use lightning::wire::{
+    ChannelId, DecodeError, Feature, FeatureError, Features, Init, InitTlvs, Message, Networks,
+    NoTlvs, Ping, UpdateFee,
+};
+use proptest::prelude::*;
+
+const A: PeerId = PeerId(7);
+
+fn connected_pair(chunks: &[usize]) -> (Node, Node) {
+    let mut a = node(1);
+    let mut b = node(2);
+    connect(&mut a.pm, &mut b.pm, A.0, chunks);
+    (a, b)
+}
+
+fn assert_connected(a: &Node, b: &Node) {
+    assert_eq!(a.pm.connected_peers(), vec![(A, b.pm.node_id())]);
+    assert_eq!(b.pm.connected_peers(), vec![(A, a.pm.node_id())]);
+    assert_eq!(a.channel.borrow().connected, vec![b.pm.node_id()]);
+    assert_eq!(b.gossip.borrow().connected, vec![a.pm.node_id()]);
+    assert!(a
+        .pm
+        .peer_features(&b.pm.node_id())
+        .is_some_and(|f| f.requires(Feature::StaticRemoteKey)));
+}
+
+#[test]
+fn init_exchange_in_one_piece() {
+    let (a, b) = connected_pair(&[usize::MAX]);
+    assert_connected(&a, &b);
+}
+
+#[test]
+fn init_exchange_one_byte_at_a_time() {
+    let (a, b) = connected_pair(&[1]);
+    assert_connected(&a, &b);
+}
+
+/// Pings both ways and checks both pongs arrive: a tick with no answer since the last
+/// would drop the peer, so two quiet rounds prove the pongs were matched.
+fn ping_round(a: &mut Node, b: &mut Node, chunks: &[usize]) {
+    a.pm.timer_tick();
+    b.pm.timer_tick();
+    pump(&mut a.pm, A, &mut b.pm, A, chunks);
+    assert!(a.pm.take_disconnects().is_empty());
+    assert!(b.pm.take_disconnects().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn any_chunking_gives_the_same_session(chunks in proptest::collection::vec(1usize..300, 1..8)) {
+        let (mut a, mut b) = connected_pair(&chunks);
+        assert_connected(&a, &b);
+        for _ in 0..3 {
+            ping_round(&mut a, &mut b, &chunks);
+        }
+        prop_assert_eq!(a.pm.connected_peers().len(), 1);
+        // Channel messages flow both ways across the same chunking.
+        let fee = |feerate_per_kw| Message::UpdateFee(UpdateFee { channel_id: ChannelId([3; 32]), feerate_per_kw, extension: NoTlvs::default() });
+        a.channel.borrow_mut().pending_actions.push(HandlerAction::Send { node_id: b.pm.node_id(), message: fee(253) });
+        b.channel.borrow_mut().pending_actions.push(HandlerAction::Send { node_id: a.pm.node_id(), message: fee(254) });
+        pump(&mut a.pm, A, &mut b.pm, A, &chunks);
+        prop_assert_eq!(&b.channel.borrow().messages, &vec![(a.pm.node_id(), fee(253))]);
+        prop_assert_eq!(&a.channel.borrow().messages, &vec![(b.pm.node_id(), fee(254))]);
+    }
+}
+
+#[test]
+fn pings_are_answered_and_silence_is_dropped() {
+    let (mut a, mut b) = connected_pair(&[usize::MAX]);
+    ping_round(&mut a, &mut b, &[usize::MAX]);
+    ping_round(&mut a, &mut b, &[usize::MAX]);
+    // Now b goes silent: a pings, hears nothing, and drops b at the next tick.
+    a.pm.timer_tick();
+    let _ping = a.pm.take_outbound(A);
+    assert!(a.pm.take_disconnects().is_empty());
+    a.pm.timer_tick();
+    assert_eq!(
+        a.pm.take_disconnects(),
+        vec![(A, DisconnectReason::PingTimeout)]
+    );
+    assert!(a.pm.connected_peers().is_empty());
+    assert_eq!(a.channel.borrow().disconnected, vec![b.pm.node_id()]);
+    a.pm.disconnected(A);
+    assert!(!a.pm.has_outbound(A));
+}
+
+#[test]
+fn a_stalled_handshake_is_dropped() {
+    let mut a = node(1);
+    a.pm.new_inbound(A).expect("fresh");
+    assert_eq!(
+        a.pm.read(A, &[0; 10]),
+        Ok(lightning::transport::ReadStatus { pause_read: false })
+    );
+    a.pm.timer_tick();
+    assert!(a.pm.take_disconnects().is_empty());
+    a.pm.timer_tick();
+    assert_eq!(
+        a.pm.take_disconnects(),
+        vec![(A, DisconnectReason::HandshakeTimeout)]
+    );
+    assert_eq!(
+        a.pm.read(A, &[0; 40]),
+        Err(DisconnectReason::AlreadyDisconnecting)
+    );
+}
+
+#[test]
+fn garbage_instead_of_a_handshake_is_refused() {
+    let mut a = node(1);
+    a.pm.new_inbound(A).expect("fresh");
+    let mut garbage: Vec<u8> = (0..50u8).map(|i| i.wrapping_mul(37)).collect();
+    garbage[0] = 1;
+    assert_eq!(
+        a.pm.read(A, &garbage),
+        Err(DisconnectReason::Handshake(HandshakeError::BadVersion {
+            act: 1,
+            version: 1
+        }))
+    );
+    let mut a = node(1);
+    a.pm.new_inbound(A).expect("fresh");
+    garbage[0] = 0;
+    assert!(matches!(
+        a.pm.read(A, &garbage),
+        Err(DisconnectReason::Handshake(_))
+    ));
+}
+
+#[test]
+fn garbage_after_the_handshake_fails_decryption() {
+    let mut a = node(1);
+    let _raw = RawPeer::connect(&mut a.pm, A, 9);
+    let result = a.pm.read(A, &[0xab; 40]);
+    assert!(
+        matches!(result, Err(DisconnectReason::Decrypt(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_message_before_init_disconnects() {
+    let mut a = node(1);
+    let mut raw = RawPeer::connect(&mut a.pm, A, 9);
+    let ping = Message::Ping(Ping {
+        num_pong_bytes: 4,
+        ignored: vec![],
+        extension: NoTlvs::default(),
+    });
+    let frame = raw.frame(&ping.encode_to_vec());
+    assert_eq!(
+        a.pm.read(A, &frame),
+        Err(DisconnectReason::MessageBeforeInit { msg_type: 18 })
+    );
+    assert!(a.channel.borrow().connected.is_empty());
+}
+
+/// Connects a raw peer and completes `init`, returning it with a's `init` consumed.
+fn raw_after_init(a: &mut Node) -> RawPeer {
+    let mut raw = RawPeer::connect(&mut a.pm, A, 9);
+    let frame = raw.frame(&RawPeer::init_bytes());
+    a.pm.read(A, &frame).expect("init accepted");
+    let received = raw.receive(&a.pm.take_outbound(A));
+    assert!(
+        matches!(received.as_slice(), [Message::Init(_)]),
+        "{received:?}"
+    );
+    raw
+}
+
+/// Sends `plaintext` from the raw peer and expects a disconnect with a warning.
+fn expect_warned_disconnect(a: &mut Node, raw: &mut RawPeer, plaintext: &[u8]) -> DisconnectReason {
+    let frame = raw.frame(plaintext);
+    let reason = a.pm.read(A, &frame).expect_err("must disconnect");
+    let received = raw.receive(&a.pm.take_outbound(A));
+    let Some(Message::Warning(warning)) = received.last() else {
+        panic!("no warning: {received:?}")
+    };
+    assert_eq!(warning.channel_id, ChannelId::ALL);
+    assert_eq!(String::from_utf8_lossy(&warning.data), reason.to_string());
+    assert!(a.pm.connected_peers().is_empty());
+    assert_eq!(a.channel.borrow().disconnected, vec![raw.node_id()]);
+    reason
+}
+
+#[test]
+fn a_length_past_the_end_of_the_message_disconnects_with_a_warning() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    // A ping whose `byteslen` claims 1000 bytes of a 6-byte message.
+    let reason = expect_warned_disconnect(&mut a, &mut raw, &[0x00, 0x12, 0x00, 0x04, 0x03, 0xe8]);
+    assert_eq!(
+        reason,
+        DisconnectReason::Decode {
+            msg_type: Some(18),
+            error: DecodeError::ShortRead
+        }
+    );
+}
+
+#[test]
+fn an_oversize_tlv_length_disconnects_with_a_warning() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    // A pong with an extension record (type 1) claiming 200 bytes where 1 remains.
+    let reason = expect_warned_disconnect(
+        &mut a,
+        &mut raw,
+        &[0x00, 0x13, 0x00, 0x00, 0x01, 0xc8, 0x00],
+    );
+    assert_eq!(
+        reason,
+        DisconnectReason::Decode {
+            msg_type: Some(19),
+            error: DecodeError::TlvLengthExceedsRemaining { tlv_type: 1 }
+        }
+    );
+}
+
+#[test]
+fn unknown_odd_messages_are_ignored_and_even_ones_disconnect() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    let frame = raw.frame(&[0x80, 0x01, 1, 2, 3]);
+    assert!(a.pm.read(A, &frame).is_ok());
+    assert!(a.channel.borrow().messages.is_empty());
+    let reason = expect_warned_disconnect(&mut a, &mut raw, &[0x80, 0x02, 1, 2, 3]);
+    assert_eq!(
+        reason,
+        DisconnectReason::Decode {
+            msg_type: Some(0x8002),
+            error: DecodeError::UnknownEvenMessage { msg_type: 0x8002 }
+        }
+    );
+}
+
+#[test]
+fn unknown_required_features_disconnect() {
+    let mut a = node(1);
+    let mut raw = RawPeer::connect(&mut a.pm, A, 9);
+    let mut features = node_features();
+    features.set(100);
+    let init = Message::Init(Init {
+        global_features: Features::empty(),
+        features,
+        tlvs: InitTlvs::default(),
+    });
+    let frame = raw.frame(&init.encode_to_vec());
+    assert_eq!(
+        a.pm.read(A, &frame),
+        Err(DisconnectReason::Features(
+            FeatureError::UnknownRequiredBit(100)
+        ))
+    );
+    let received = raw.receive(&a.pm.take_outbound(A));
+    assert!(
+        matches!(received.as_slice(), [Message::Init(_), Message::Warning(_)]),
+        "{received:?}"
+    );
+}
+
+#[test]
+fn a_peer_on_another_chain_is_refused() {
+    let mut a = node(1);
+    let mut raw = RawPeer::connect(&mut a.pm, A, 9);
+    let other_chain = lightning::bitcoin::constants::ChainHash::BITCOIN;
+    let init = Message::Init(Init {
+        global_features: Features::empty(),
+        features: node_features(),
+        tlvs: InitTlvs {
+            networks: Some(Networks(vec![other_chain])),
+            ..InitTlvs::default()
+        },
+    });
+    let frame = raw.frame(&init.encode_to_vec());
+    assert_eq!(a.pm.read(A, &frame), Err(DisconnectReason::NoCommonChain));
+}
+
+#[test]
+fn a_handler_can_refuse_a_peer() {
+    let mut a = node(1);
+    a.channel.borrow_mut().reject_with = Some("no channels with strangers".into());
+    let mut raw = RawPeer::connect(&mut a.pm, A, 9);
+    let frame = raw.frame(&RawPeer::init_bytes());
+    assert_eq!(
+        a.pm.read(A, &frame),
+        Err(DisconnectReason::Rejected(
+            "no channels with strangers".into()
+        ))
+    );
+    assert_eq!(a.channel.borrow().disconnected, vec![raw.node_id()]);
+}
+
+#[test]
+fn messages_reach_the_right_handler() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    let update = Message::UpdateFee(UpdateFee {
+        channel_id: ChannelId([1; 32]),
+        feerate_per_kw: 1000,
+        extension: NoTlvs::default(),
+    });
+    let frame = raw.frame(&update.encode_to_vec());
+    a.pm.read(A, &frame).expect("valid");
+    assert_eq!(a.channel.borrow().messages, vec![(raw.node_id(), update)]);
+    assert!(a.gossip.borrow().messages.is_empty());
+}
+
+#[test]
+fn a_second_connection_to_the_same_node_is_refused() {
+    let mut a = node(1);
+    let _first = raw_after_init(&mut a);
+    assert_eq!(a.pm.new_inbound(PeerId(8)), Ok(()));
+    // Same key as the first raw peer.
+    let (mut handshake, act_one) = lightning::transport::Handshake::new_outbound(
+        &lightning::bitcoin::secp256k1::Secp256k1::new(),
+        a.pm.node_id(),
+        secret_for(200),
+    );
+    a.pm.read(PeerId(8), &act_one).expect("act one");
+    let act_two = a.pm.take_outbound(PeerId(8));
+    let signer = lightning::sign::InMemoryNodeSigner::new(secret_for(9));
+    let Ok(lightning::transport::HandshakeStep::Complete {
+        act_three: Some(act_three),
+        ..
+    }) = handshake.process_act(&act_two, &signer)
+    else {
+        panic!("handshake");
+    };
+    let second = a.pm.read(PeerId(8), &act_three);
+    assert_eq!(second, Err(DisconnectReason::DuplicateConnection));
+    assert_eq!(a.pm.connected_peers().len(), 1);
+}
+
+#[test]
+fn a_peer_that_does_not_read_is_paused_then_dropped() {
+    let mut config = PeerManagerConfig::new(chain());
+    config.pause_read_bytes = 200_000;
+    config.max_buffered_bytes = 1_000_000;
+    let mut a = node_with(1, config);
+    let mut raw = raw_after_init(&mut a);
+    let big_ping = Message::Ping(Ping {
+        num_pong_bytes: 65531,
+        ignored: vec![],
+        extension: NoTlvs::default(),
+    });
+    let mut paused_after = None;
+    let mut result = Ok(lightning::transport::ReadStatus { pause_read: false });
+    for i in 0..20 {
+        let frame = raw.frame(&big_ping.encode_to_vec());
+        result = a.pm.read(A, &frame);
+        match &result {
+            Ok(status) if status.pause_read && paused_after.is_none() => paused_after = Some(i),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    assert_eq!(
+        paused_after,
+        Some(3),
+        "paused once about 200 kB were waiting"
+    );
+    assert!(
+        matches!(result, Err(DisconnectReason::OutboundOverflow { buffered_bytes }) if buffered_bytes > 1_000_000)
+    );
+}
+
+#[test]
+fn take_outbound_hands_out_bounded_chunks() {
+    let mut config = PeerManagerConfig::new(chain());
+    config.max_take_bytes = 100_000;
+    let mut a = node_with(1, config);
+    let mut raw = raw_after_init(&mut a);
+    let big_ping = Message::Ping(Ping {
+        num_pong_bytes: 65531,
+        ignored: vec![],
+        extension: NoTlvs::default(),
+    });
+    for _ in 0..5 {
+        let frame = raw.frame(&big_ping.encode_to_vec());
+        a.pm.read(A, &frame).expect("within limits");
+    }
+    let mut pongs = 0;
+    while a.pm.has_outbound(A) {
+        let chunk = a.pm.take_outbound(A);
+        // At most one frame past the bound.
+        assert!(
+            chunk.len() < 100_000 + 65535 + 34,
+            "chunk of {} bytes",
+            chunk.len()
+        );
+        pongs += raw
+            .receive(&chunk)
+            .iter()
+            .filter(|m| matches!(m, Message::Pong(p) if p.ignored.len() == 65531))
+            .count();
+    }
+    assert_eq!(pongs, 5);
+}
+
+#[test]
+fn a_handler_can_disconnect_a_peer_with_an_error() {
+    let (mut a, mut b) = connected_pair(&[usize::MAX]);
+    let error = Message::Error(lightning::wire::ErrorMessage {
+        channel_id: ChannelId([5; 32]),
+        data: b"bad signature".to_vec(),
+        extension: NoTlvs::default(),
+    });
+    a.channel
+        .borrow_mut()
+        .pending_actions
+        .push(HandlerAction::Disconnect {
+            node_id: b.pm.node_id(),
+            message: Some(error.clone()),
+            reason: "channel failed".into(),
+        });
+    let bytes = a.pm.take_outbound(A);
+    assert_eq!(
+        a.pm.take_disconnects(),
+        vec![(
+            A,
+            DisconnectReason::HandlerRequested("channel failed".into())
+        )]
+    );
+    b.pm.read(A, &bytes).expect("error is a valid message");
+    assert_eq!(b.channel.borrow().messages, vec![(a.pm.node_id(), error)]);
+}
