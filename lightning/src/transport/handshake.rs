@@ -77,6 +77,8 @@ impl fmt::Display for HandshakeError {
 }
 
 /// What processing an act produced.
+// Produced once or twice per connection and moved straight into the peer: not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum HandshakeStep {
     /// The responder's act two, to send.

@@ -23,6 +23,8 @@ pub(super) enum Link {
 }
 
 /// What the next complete unit of inbound bytes was.
+// A transient return value, consumed at once: not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(super) enum Inbound {
     /// Not enough bytes yet.
