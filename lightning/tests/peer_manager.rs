@@ -436,3 +436,40 @@ fn a_handler_can_disconnect_a_peer_with_an_error() {
     b.pm.read(A, &bytes).expect("error is a valid message");
     assert_eq!(b.channel.borrow().messages, vec![(a.pm.node_id(), error)]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Arbitrary bytes in place of a handshake never panic: they fail the handshake or
+    /// wait for more.
+    #[test]
+    fn arbitrary_handshake_bytes_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..80), 0..6)) {
+        let mut a = node(1);
+        a.pm.new_inbound(A).expect("fresh");
+        for chunk in chunks {
+            if a.pm.read(A, &chunk).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Arbitrary plaintexts inside valid frames, after `init`, never panic: each is
+    /// handled or disconnects with a reason, and a disconnect is final.
+    #[test]
+    fn arbitrary_frames_never_panic(plaintexts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..10)) {
+        let mut a = node(1);
+        let mut raw = raw_after_init(&mut a);
+        let mut failed = false;
+        for plaintext in plaintexts {
+            let frame = raw.frame(&plaintext);
+            match a.pm.read(A, &frame) {
+                Ok(_) => prop_assert!(!failed),
+                Err(DisconnectReason::AlreadyDisconnecting) => prop_assert!(failed),
+                Err(_) => {
+                    prop_assert!(!failed);
+                    failed = true;
+                }
+            }
+        }
+    }
+}
