@@ -22,6 +22,7 @@ extern crate std;
 
 pub use bitcoin;
 
+pub mod chan;
 pub mod sign;
 pub mod transport;
 pub mod wire;

@@ -1,0 +1,18 @@
+//! Channels: BOLT 3 keys and per-commitment secrets, the commitment, HTLC and closing
+//! transaction builders, and signing of their inputs.
+
+pub mod closing;
+pub mod commitment;
+pub mod htlc_tx;
+pub mod keys;
+pub mod script;
+pub mod secrets;
+pub mod signing;
+
+pub use commitment::{
+    ChannelPublicKeys, CommitmentError, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction,
+};
+pub use secrets::{build_commitment_secret, CounterpartyCommitmentSecrets, INITIAL_COMMITMENT_NUMBER};
+
+#[cfg(test)]
+mod bolt3_tests;

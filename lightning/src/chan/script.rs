@@ -1,0 +1,139 @@
+//! BOLT 3 scripts: the funding output, `to_local`, offered and received HTLC outputs (the
+//! static_remotekey channel type, without anchors), and the HTLC transactions' output.
+
+use bitcoin::hashes::{hash160, ripemd160, sha256, Hash};
+use bitcoin::opcodes::all::*;
+use bitcoin::script::Builder;
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::{CompressedPublicKey, ScriptBuf};
+
+use crate::wire::PaymentHash;
+
+/// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG`, keys in lexicographic order of their
+/// compressed encodings.
+pub fn funding_redeem_script(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
+    let (first, second) = if a.serialize() <= b.serialize() { (a, b) } else { (b, a) };
+    Builder::new()
+        .push_opcode(OP_PUSHNUM_2)
+        .push_slice(first.serialize())
+        .push_slice(second.serialize())
+        .push_opcode(OP_PUSHNUM_2)
+        .push_opcode(OP_CHECKMULTISIG)
+        .into_script()
+}
+
+/// The `to_local` script, also the output script of HTLC transactions: the revocation key
+/// at once, or the delayed key after `to_self_delay` blocks.
+pub fn to_local_script(revocation_key: &PublicKey, to_self_delay: u16, delayed_payment_key: &PublicKey) -> ScriptBuf {
+    Builder::new()
+        .push_opcode(OP_IF)
+        .push_slice(revocation_key.serialize())
+        .push_opcode(OP_ELSE)
+        .push_int(i64::from(to_self_delay))
+        .push_opcode(OP_CSV)
+        .push_opcode(OP_DROP)
+        .push_slice(delayed_payment_key.serialize())
+        .push_opcode(OP_ENDIF)
+        .push_opcode(OP_CHECKSIG)
+        .into_script()
+}
+
+/// The P2WPKH `to_remote` output (static_remotekey: the remote payment basepoint).
+pub fn to_remote_script_pubkey(payment_point: &PublicKey) -> ScriptBuf {
+    ScriptBuf::new_p2wpkh(&CompressedPublicKey(*payment_point).wpubkey_hash())
+}
+
+fn revocation_hash(revocation_key: &PublicKey) -> [u8; 20] {
+    hash160::Hash::hash(&revocation_key.serialize()).to_byte_array()
+}
+
+fn payment_hash160(payment_hash: &PaymentHash) -> [u8; 20] {
+    ripemd160::Hash::hash(&payment_hash.0).to_byte_array()
+}
+
+/// The script of an HTLC the commitment's owner offered: the remote side takes it with
+/// the preimage or the revocation key; the owner only through an HTLC-timeout
+/// transaction both sign.
+pub fn offered_htlc_script(
+    revocation_key: &PublicKey,
+    local_htlc_key: &PublicKey,
+    remote_htlc_key: &PublicKey,
+    payment_hash: &PaymentHash,
+) -> ScriptBuf {
+    Builder::new()
+        .push_opcode(OP_DUP)
+        .push_opcode(OP_HASH160)
+        .push_slice(revocation_hash(revocation_key))
+        .push_opcode(OP_EQUAL)
+        .push_opcode(OP_IF)
+        .push_opcode(OP_CHECKSIG)
+        .push_opcode(OP_ELSE)
+        .push_slice(remote_htlc_key.serialize())
+        .push_opcode(OP_SWAP)
+        .push_opcode(OP_SIZE)
+        .push_int(32)
+        .push_opcode(OP_EQUAL)
+        .push_opcode(OP_NOTIF)
+        .push_opcode(OP_DROP)
+        .push_int(2)
+        .push_opcode(OP_SWAP)
+        .push_slice(local_htlc_key.serialize())
+        .push_int(2)
+        .push_opcode(OP_CHECKMULTISIG)
+        .push_opcode(OP_ELSE)
+        .push_opcode(OP_HASH160)
+        .push_slice(payment_hash160(payment_hash))
+        .push_opcode(OP_EQUALVERIFY)
+        .push_opcode(OP_CHECKSIG)
+        .push_opcode(OP_ENDIF)
+        .push_opcode(OP_ENDIF)
+        .into_script()
+}
+
+/// The script of an HTLC the commitment's owner received: the owner takes it with the
+/// preimage through an HTLC-success transaction both sign; the remote side after
+/// `cltv_expiry` or with the revocation key.
+pub fn received_htlc_script(
+    revocation_key: &PublicKey,
+    local_htlc_key: &PublicKey,
+    remote_htlc_key: &PublicKey,
+    payment_hash: &PaymentHash,
+    cltv_expiry: u32,
+) -> ScriptBuf {
+    Builder::new()
+        .push_opcode(OP_DUP)
+        .push_opcode(OP_HASH160)
+        .push_slice(revocation_hash(revocation_key))
+        .push_opcode(OP_EQUAL)
+        .push_opcode(OP_IF)
+        .push_opcode(OP_CHECKSIG)
+        .push_opcode(OP_ELSE)
+        .push_slice(remote_htlc_key.serialize())
+        .push_opcode(OP_SWAP)
+        .push_opcode(OP_SIZE)
+        .push_int(32)
+        .push_opcode(OP_EQUAL)
+        .push_opcode(OP_IF)
+        .push_opcode(OP_HASH160)
+        .push_slice(payment_hash160(payment_hash))
+        .push_opcode(OP_EQUALVERIFY)
+        .push_int(2)
+        .push_opcode(OP_SWAP)
+        .push_slice(local_htlc_key.serialize())
+        .push_int(2)
+        .push_opcode(OP_CHECKMULTISIG)
+        .push_opcode(OP_ELSE)
+        .push_opcode(OP_DROP)
+        .push_int(i64::from(cltv_expiry))
+        .push_opcode(OP_CLTV)
+        .push_opcode(OP_DROP)
+        .push_opcode(OP_CHECKSIG)
+        .push_opcode(OP_ENDIF)
+        .push_opcode(OP_ENDIF)
+        .into_script()
+}
+
+/// SHA-256 of a preimage, as a payment hash.
+pub fn payment_hash_of(preimage: &[u8; 32]) -> PaymentHash {
+    PaymentHash(sha256::Hash::hash(preimage).to_byte_array())
+}

@@ -1,0 +1,164 @@
+//! Per-commitment secrets (BOLT 3): generation from a seed, and the compact storage of a
+//! counterparty's revealed secrets (49 entries for up to 2^48 secrets) that detects a
+//! counterparty whose secrets do not come from one seed.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use bitcoin::hashes::{sha256, Hash};
+
+use crate::wire::{Decode, DecodeError, Encode, Reader};
+
+/// The first commitment uses this index; each later one the index below it.
+pub const INITIAL_COMMITMENT_NUMBER: u64 = (1 << 48) - 1;
+
+/// `generate_from_seed`: the secret at `index` (48 bits), derived from `seed`.
+pub fn build_commitment_secret(seed: &[u8; 32], index: u64) -> [u8; 32] {
+    derive_secret(*seed, 48, index)
+}
+
+/// `derive_secret(base, bits, I)`: walks bits `bits - 1` down to 0 of `index`, flipping
+/// and hashing for each set bit.
+fn derive_secret(mut secret: [u8; 32], bits: u32, index: u64) -> [u8; 32] {
+    for bit in (0..bits).rev() {
+        if index & (1 << bit) != 0 {
+            secret[(bit / 8) as usize] ^= 1 << (bit % 8);
+            secret = sha256::Hash::hash(&secret).to_byte_array();
+        }
+    }
+    secret
+}
+
+/// Why a revealed secret was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretStorageError {
+    /// The secret does not derive the secrets already stored: the counterparty's secrets
+    /// are not from one seed.
+    Inconsistent {
+        /// The index of the refused secret.
+        index: u64,
+    },
+    /// Secrets must arrive in order, from [`INITIAL_COMMITMENT_NUMBER`] down.
+    OutOfOrder {
+        /// The index expected next.
+        expected: u64,
+        /// The index given.
+        given: u64,
+    },
+}
+
+impl fmt::Display for SecretStorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretStorageError::Inconsistent { index } => {
+                write!(f, "per-commitment secret {index} does not match the earlier ones")
+            }
+            SecretStorageError::OutOfOrder { expected, given } => {
+                write!(f, "per-commitment secret {given} given, {expected} expected")
+            }
+        }
+    }
+}
+
+/// The counterparty's revealed per-commitment secrets, stored compactly: bucket `b` holds
+/// the latest secret whose index has `b` trailing zeros, from which every later-revealed
+/// index sharing its prefix can be derived.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CounterpartyCommitmentSecrets {
+    buckets: [Option<(u64, [u8; 32])>; 49],
+}
+
+impl Default for CounterpartyCommitmentSecrets {
+    fn default() -> Self {
+        CounterpartyCommitmentSecrets { buckets: [None; 49] }
+    }
+}
+
+impl fmt::Debug for CounterpartyCommitmentSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Secrets are not printed.
+        f.debug_struct("CounterpartyCommitmentSecrets").field("next_index", &self.next_index()).finish()
+    }
+}
+
+fn bucket_for(index: u64) -> usize {
+    // Trailing zeros of a 48-bit index; index 0 goes in bucket 48.
+    (index.trailing_zeros() as usize).min(48)
+}
+
+impl CounterpartyCommitmentSecrets {
+    /// No secrets yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The lowest index stored, if any: the latest secret revealed.
+    pub fn min_index(&self) -> Option<u64> {
+        self.buckets.iter().flatten().map(|(index, _)| *index).min()
+    }
+
+    /// The index of the next secret to be revealed.
+    pub fn next_index(&self) -> u64 {
+        self.min_index().map_or(INITIAL_COMMITMENT_NUMBER, |i| i.wrapping_sub(1))
+    }
+
+    /// Stores the secret for `index`, checking it derives every stored secret below its
+    /// bucket.
+    pub fn insert(&mut self, index: u64, secret: [u8; 32]) -> Result<(), SecretStorageError> {
+        let expected = self.next_index();
+        if index != expected || index > INITIAL_COMMITMENT_NUMBER {
+            return Err(SecretStorageError::OutOfOrder { expected, given: index });
+        }
+        let bucket = bucket_for(index);
+        for (known_index, known_secret) in self.buckets[..bucket].iter().flatten() {
+            if derive_secret(secret, bucket as u32, *known_index) != *known_secret {
+                return Err(SecretStorageError::Inconsistent { index });
+            }
+        }
+        self.buckets[bucket] = Some((index, secret));
+        Ok(())
+    }
+
+    /// The secret for `index`, if it has been revealed.
+    pub fn get(&self, index: u64) -> Option<[u8; 32]> {
+        for (bucket, entry) in self.buckets.iter().enumerate() {
+            let Some((known_index, known_secret)) = entry else { continue };
+            let mask = !((1u64 << bucket) - 1);
+            if index & mask == *known_index {
+                return Some(derive_secret(*known_secret, bucket as u32, index));
+            }
+        }
+        None
+    }
+}
+
+impl Encode for CounterpartyCommitmentSecrets {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let count = self.buckets.iter().flatten().count() as u8;
+        count.encode(out);
+        for (bucket, entry) in self.buckets.iter().enumerate() {
+            if let Some((index, secret)) = entry {
+                (bucket as u8).encode(out);
+                index.encode(out);
+                secret.encode(out);
+            }
+        }
+    }
+}
+
+impl Decode for CounterpartyCommitmentSecrets {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let count = u8::decode(r)?;
+        let mut secrets = CounterpartyCommitmentSecrets::new();
+        for _ in 0..count {
+            let bucket = usize::from(u8::decode(r)?);
+            let index = u64::decode(r)?;
+            let secret = <[u8; 32]>::decode(r)?;
+            if bucket > 48 || bucket_for(index) != bucket || secrets.buckets[bucket].is_some() {
+                return Err(DecodeError::InvalidValue { field: "commitment secret bucket" });
+            }
+            secrets.buckets[bucket] = Some((index, secret));
+        }
+        Ok(secrets)
+    }
+}
