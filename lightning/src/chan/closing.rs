@@ -29,12 +29,22 @@ pub struct ClosingParams<'a> {
 pub fn build_closing_transaction(params: &ClosingParams<'_>) -> Transaction {
     let to_funder = (params.to_funder_msat / 1000).saturating_sub(params.fee_satoshis);
     let to_fundee = params.to_fundee_msat / 1000;
-    let mut output: alloc::vec::Vec<TxOut> = [(to_funder, params.funder_script), (to_fundee, params.fundee_script)]
-        .into_iter()
-        .filter(|(value, _)| *value >= params.dust_limit_satoshis)
-        .map(|(value, script)| TxOut { value: Amount::from_sat(value), script_pubkey: script.clone() })
-        .collect();
-    output.sort_by(|a, b| a.value.cmp(&b.value).then_with(|| a.script_pubkey.as_bytes().cmp(b.script_pubkey.as_bytes())));
+    let mut output: alloc::vec::Vec<TxOut> = [
+        (to_funder, params.funder_script),
+        (to_fundee, params.fundee_script),
+    ]
+    .into_iter()
+    .filter(|(value, _)| *value >= params.dust_limit_satoshis)
+    .map(|(value, script)| TxOut {
+        value: Amount::from_sat(value),
+        script_pubkey: script.clone(),
+    })
+    .collect();
+    output.sort_by(|a, b| {
+        a.value
+            .cmp(&b.value)
+            .then_with(|| a.script_pubkey.as_bytes().cmp(b.script_pubkey.as_bytes()))
+    });
     Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,

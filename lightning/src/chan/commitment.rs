@@ -14,7 +14,9 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
 
 use super::keys::{derive_public_key, derive_revocation_public_key, KeyDerivationError};
-use super::script::{offered_htlc_script, received_htlc_script, to_local_script, to_remote_script_pubkey};
+use super::script::{
+    offered_htlc_script, received_htlc_script, to_local_script, to_remote_script_pubkey,
+};
 use crate::wire::PaymentHash;
 
 /// Expected weight of a commitment transaction without HTLC outputs.
@@ -87,8 +89,16 @@ impl CommitmentKeys {
                 per_commitment_point,
                 &countersignatory.revocation_basepoint,
             )?,
-            broadcaster_htlc_key: derive_public_key(secp, per_commitment_point, &broadcaster.htlc_basepoint)?,
-            countersignatory_htlc_key: derive_public_key(secp, per_commitment_point, &countersignatory.htlc_basepoint)?,
+            broadcaster_htlc_key: derive_public_key(
+                secp,
+                per_commitment_point,
+                &broadcaster.htlc_basepoint,
+            )?,
+            countersignatory_htlc_key: derive_public_key(
+                secp,
+                per_commitment_point,
+                &countersignatory.htlc_basepoint,
+            )?,
             broadcaster_delayed_payment_key: derive_public_key(
                 secp,
                 per_commitment_point,
@@ -99,7 +109,10 @@ impl CommitmentKeys {
 }
 
 /// The lower 48 bits of `SHA256(opener payment_basepoint || accepter payment_basepoint)`.
-pub fn commitment_number_obscure_factor(opener_payment_basepoint: &PublicKey, accepter_payment_basepoint: &PublicKey) -> u64 {
+pub fn commitment_number_obscure_factor(
+    opener_payment_basepoint: &PublicKey,
+    accepter_payment_basepoint: &PublicKey,
+) -> u64 {
     let mut engine = sha256::Hash::engine();
     engine.input(&opener_payment_basepoint.serialize());
     engine.input(&accepter_payment_basepoint.serialize());
@@ -125,8 +138,11 @@ pub struct CommitmentHtlc {
 impl CommitmentHtlc {
     /// Whether the HTLC is too small, after its second-stage fee, to get an output.
     pub fn is_trimmed(&self, dust_limit_satoshis: u64, feerate_per_kw: u32) -> bool {
-        let second_stage_fee =
-            if self.offered { htlc_timeout_fee(feerate_per_kw) } else { htlc_success_fee(feerate_per_kw) };
+        let second_stage_fee = if self.offered {
+            htlc_timeout_fee(feerate_per_kw)
+        } else {
+            htlc_success_fee(feerate_per_kw)
+        };
         self.amount_msat / 1000 < dust_limit_satoshis.saturating_add(second_stage_fee)
     }
 
@@ -206,7 +222,10 @@ pub enum CommitmentError {
 impl CommitmentTransaction {
     /// Builds the commitment transaction (BOLT 3 "Commitment Transaction Construction").
     pub fn build(params: &CommitmentParams<'_>) -> Result<Self, CommitmentError> {
-        let htlc_total_msat = params.htlcs.iter().try_fold(0u64, |acc, h| acc.checked_add(h.amount_msat));
+        let htlc_total_msat = params
+            .htlcs
+            .iter()
+            .try_fold(0u64, |acc, h| acc.checked_add(h.amount_msat));
         let total_msat = htlc_total_msat
             .and_then(|h| h.checked_add(params.to_broadcaster_msat))
             .and_then(|t| t.checked_add(params.to_countersignatory_msat));
@@ -215,7 +234,9 @@ impl CommitmentTransaction {
         }
 
         let untrimmed: Vec<usize> = (0..params.htlcs.len())
-            .filter(|i| !params.htlcs[*i].is_trimmed(params.dust_limit_satoshis, params.feerate_per_kw))
+            .filter(|i| {
+                !params.htlcs[*i].is_trimmed(params.dust_limit_satoshis, params.feerate_per_kw)
+            })
             .collect();
         let weight = COMMITMENT_BASE_WEIGHT + COMMITMENT_WEIGHT_PER_HTLC * untrimmed.len() as u64;
         let base_fee = fee_for_weight(params.feerate_per_kw, weight);
@@ -264,15 +285,22 @@ impl CommitmentTransaction {
         outputs.sort_by(|a, b| {
             a.0.value
                 .cmp(&b.0.value)
-                .then_with(|| a.0.script_pubkey.as_bytes().cmp(b.0.script_pubkey.as_bytes()))
+                .then_with(|| {
+                    a.0.script_pubkey
+                        .as_bytes()
+                        .cmp(b.0.script_pubkey.as_bytes())
+                })
                 .then_with(|| a.1.cmp(&b.1))
         });
 
         let obscured = (params.commitment_number & 0xffff_ffff_ffff) ^ params.obscure_factor;
         let lock_time = LockTime::from_consensus((0x20 << 24) | (obscured & 0xff_ffff) as u32);
         let sequence = Sequence((0x80 << 24) | ((obscured >> 24) & 0xff_ffff) as u32);
-        let htlc_outputs =
-            outputs.iter().enumerate().filter_map(|(vout, (_, _, htlc))| htlc.map(|h| (h, vout as u32))).collect();
+        let htlc_outputs = outputs
+            .iter()
+            .enumerate()
+            .filter_map(|(vout, (_, _, htlc))| htlc.map(|h| (h, vout as u32)))
+            .collect();
         let tx = Transaction {
             version: Version::TWO,
             lock_time,
@@ -286,7 +314,10 @@ impl CommitmentTransaction {
         };
         let outputs_sat: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
         // Conservation, checked on every build: outputs never exceed the funding value.
-        assert!(outputs_sat <= params.funding_satoshis, "commitment outputs exceed the funding value");
+        assert!(
+            outputs_sat <= params.funding_satoshis,
+            "commitment outputs exceed the funding value"
+        );
         Ok(CommitmentTransaction {
             tx,
             htlc_outputs,

@@ -22,23 +22,36 @@ pub fn build_htlc_transaction(
     keys: &CommitmentKeys,
 ) -> Transaction {
     let (fee, lock_time) = if htlc.offered {
-        (htlc_timeout_fee(feerate_per_kw), LockTime::from_consensus(htlc.cltv_expiry))
+        (
+            htlc_timeout_fee(feerate_per_kw),
+            LockTime::from_consensus(htlc.cltv_expiry),
+        )
     } else {
         (htlc_success_fee(feerate_per_kw), LockTime::ZERO)
     };
     // Untrimmed HTLCs always cover their fee; saturate rather than underflow otherwise.
     let value = (htlc.amount_msat / 1000).saturating_sub(fee);
-    let script = to_local_script(&keys.revocation_key, to_self_delay, &keys.broadcaster_delayed_payment_key);
+    let script = to_local_script(
+        &keys.revocation_key,
+        to_self_delay,
+        &keys.broadcaster_delayed_payment_key,
+    );
     Transaction {
         version: Version::TWO,
         lock_time,
         input: alloc::vec![TxIn {
-            previous_output: OutPoint { txid: *commitment_txid, vout: output_index },
+            previous_output: OutPoint {
+                txid: *commitment_txid,
+                vout: output_index
+            },
             script_sig: ScriptBuf::new(),
             sequence: Sequence(0),
             witness: Witness::new(),
         }],
-        output: alloc::vec![TxOut { value: Amount::from_sat(value), script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash()) }],
+        output: alloc::vec![TxOut {
+            value: Amount::from_sat(value),
+            script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash())
+        }],
     }
 }
 
@@ -59,7 +72,11 @@ pub fn htlc_success_witness(
 }
 
 /// `0 <remotehtlcsig> <localhtlcsig> <> <script>` (HTLC-timeout).
-pub fn htlc_timeout_witness(remote_sig: &Signature, local_sig: &Signature, witness_script: &ScriptBuf) -> Witness {
+pub fn htlc_timeout_witness(
+    remote_sig: &Signature,
+    local_sig: &Signature,
+    witness_script: &ScriptBuf,
+) -> Witness {
     let mut witness = Witness::new();
     witness.push([]);
     witness.push(der_with_sighash_all(remote_sig));

@@ -24,7 +24,8 @@ fn sha256_points(first: &PublicKey, second: &PublicKey) -> Result<Scalar, KeyDer
     let mut engine = sha256::Hash::engine();
     engine.input(&first.serialize());
     engine.input(&second.serialize());
-    Scalar::from_be_bytes(sha256::Hash::from_engine(engine).to_byte_array()).map_err(|_| KeyDerivationError)
+    Scalar::from_be_bytes(sha256::Hash::from_engine(engine).to_byte_array())
+        .map_err(|_| KeyDerivationError)
 }
 
 /// `basepoint + SHA256(per_commitment_point || basepoint) * G`: `localpubkey`,
@@ -35,7 +36,9 @@ pub fn derive_public_key<C: Verification>(
     basepoint: &PublicKey,
 ) -> Result<PublicKey, KeyDerivationError> {
     let tweak = sha256_points(per_commitment_point, basepoint)?;
-    basepoint.add_exp_tweak(secp, &tweak).map_err(|_| KeyDerivationError)
+    basepoint
+        .add_exp_tweak(secp, &tweak)
+        .map_err(|_| KeyDerivationError)
 }
 
 /// `basepoint_secret + SHA256(per_commitment_point || basepoint)`.
@@ -46,7 +49,9 @@ pub fn derive_private_key<C: Signing>(
 ) -> Result<SecretKey, KeyDerivationError> {
     let basepoint = PublicKey::from_secret_key(secp, basepoint_secret);
     let tweak = sha256_points(per_commitment_point, &basepoint)?;
-    basepoint_secret.add_tweak(&tweak).map_err(|_| KeyDerivationError)
+    basepoint_secret
+        .add_tweak(&tweak)
+        .map_err(|_| KeyDerivationError)
 }
 
 /// `revocation_basepoint * SHA256(revocation_basepoint || per_commitment_point)
@@ -58,9 +63,15 @@ pub fn derive_revocation_public_key<C: Verification>(
 ) -> Result<PublicKey, KeyDerivationError> {
     let basepoint_tweak = sha256_points(revocation_basepoint, per_commitment_point)?;
     let point_tweak = sha256_points(per_commitment_point, revocation_basepoint)?;
-    let from_basepoint = revocation_basepoint.mul_tweak(secp, &basepoint_tweak).map_err(|_| KeyDerivationError)?;
-    let from_point = per_commitment_point.mul_tweak(secp, &point_tweak).map_err(|_| KeyDerivationError)?;
-    from_basepoint.combine(&from_point).map_err(|_| KeyDerivationError)
+    let from_basepoint = revocation_basepoint
+        .mul_tweak(secp, &basepoint_tweak)
+        .map_err(|_| KeyDerivationError)?;
+    let from_point = per_commitment_point
+        .mul_tweak(secp, &point_tweak)
+        .map_err(|_| KeyDerivationError)?;
+    from_basepoint
+        .combine(&from_point)
+        .map_err(|_| KeyDerivationError)
 }
 
 /// The revocation private key, once the per-commitment secret is known:
@@ -75,7 +86,13 @@ pub fn derive_revocation_private_key<C: Signing>(
     let per_commitment_point = PublicKey::from_secret_key(secp, per_commitment_secret);
     let basepoint_tweak = sha256_points(&revocation_basepoint, &per_commitment_point)?;
     let point_tweak = sha256_points(&per_commitment_point, &revocation_basepoint)?;
-    let from_basepoint = revocation_basepoint_secret.mul_tweak(&basepoint_tweak).map_err(|_| KeyDerivationError)?;
-    let from_point = per_commitment_secret.mul_tweak(&point_tweak).map_err(|_| KeyDerivationError)?;
-    from_basepoint.add_tweak(&Scalar::from(from_point)).map_err(|_| KeyDerivationError)
+    let from_basepoint = revocation_basepoint_secret
+        .mul_tweak(&basepoint_tweak)
+        .map_err(|_| KeyDerivationError)?;
+    let from_point = per_commitment_secret
+        .mul_tweak(&point_tweak)
+        .map_err(|_| KeyDerivationError)?;
+    from_basepoint
+        .add_tweak(&Scalar::from(from_point))
+        .map_err(|_| KeyDerivationError)
 }

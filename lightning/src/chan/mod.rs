@@ -10,9 +10,12 @@ pub mod secrets;
 pub mod signing;
 
 pub use commitment::{
-    ChannelPublicKeys, CommitmentError, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction,
+    ChannelPublicKeys, CommitmentError, CommitmentHtlc, CommitmentKeys, CommitmentParams,
+    CommitmentTransaction,
 };
-pub use secrets::{build_commitment_secret, CounterpartyCommitmentSecrets, INITIAL_COMMITMENT_NUMBER};
+pub use secrets::{
+    build_commitment_secret, CounterpartyCommitmentSecrets, INITIAL_COMMITMENT_NUMBER,
+};
 
 #[cfg(test)]
 mod bolt3_tests;

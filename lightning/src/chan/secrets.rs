@@ -51,10 +51,16 @@ impl fmt::Display for SecretStorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SecretStorageError::Inconsistent { index } => {
-                write!(f, "per-commitment secret {index} does not match the earlier ones")
+                write!(
+                    f,
+                    "per-commitment secret {index} does not match the earlier ones"
+                )
             }
             SecretStorageError::OutOfOrder { expected, given } => {
-                write!(f, "per-commitment secret {given} given, {expected} expected")
+                write!(
+                    f,
+                    "per-commitment secret {given} given, {expected} expected"
+                )
             }
         }
     }
@@ -70,14 +76,18 @@ pub struct CounterpartyCommitmentSecrets {
 
 impl Default for CounterpartyCommitmentSecrets {
     fn default() -> Self {
-        CounterpartyCommitmentSecrets { buckets: [None; 49] }
+        CounterpartyCommitmentSecrets {
+            buckets: [None; 49],
+        }
     }
 }
 
 impl fmt::Debug for CounterpartyCommitmentSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Secrets are not printed.
-        f.debug_struct("CounterpartyCommitmentSecrets").field("next_index", &self.next_index()).finish()
+        f.debug_struct("CounterpartyCommitmentSecrets")
+            .field("next_index", &self.next_index())
+            .finish()
     }
 }
 
@@ -99,7 +109,8 @@ impl CounterpartyCommitmentSecrets {
 
     /// The index of the next secret to be revealed.
     pub fn next_index(&self) -> u64 {
-        self.min_index().map_or(INITIAL_COMMITMENT_NUMBER, |i| i.wrapping_sub(1))
+        self.min_index()
+            .map_or(INITIAL_COMMITMENT_NUMBER, |i| i.wrapping_sub(1))
     }
 
     /// Stores the secret for `index`, checking it derives every stored secret below its
@@ -107,7 +118,10 @@ impl CounterpartyCommitmentSecrets {
     pub fn insert(&mut self, index: u64, secret: [u8; 32]) -> Result<(), SecretStorageError> {
         let expected = self.next_index();
         if index != expected || index > INITIAL_COMMITMENT_NUMBER {
-            return Err(SecretStorageError::OutOfOrder { expected, given: index });
+            return Err(SecretStorageError::OutOfOrder {
+                expected,
+                given: index,
+            });
         }
         let bucket = bucket_for(index);
         for (known_index, known_secret) in self.buckets[..bucket].iter().flatten() {
@@ -122,7 +136,9 @@ impl CounterpartyCommitmentSecrets {
     /// The secret for `index`, if it has been revealed.
     pub fn get(&self, index: u64) -> Option<[u8; 32]> {
         for (bucket, entry) in self.buckets.iter().enumerate() {
-            let Some((known_index, known_secret)) = entry else { continue };
+            let Some((known_index, known_secret)) = entry else {
+                continue;
+            };
             let mask = !((1u64 << bucket) - 1);
             if index & mask == *known_index {
                 return Some(derive_secret(*known_secret, bucket as u32, index));
@@ -155,7 +171,9 @@ impl Decode for CounterpartyCommitmentSecrets {
             let index = u64::decode(r)?;
             let secret = <[u8; 32]>::decode(r)?;
             if bucket > 48 || bucket_for(index) != bucket || secrets.buckets[bucket].is_some() {
-                return Err(DecodeError::InvalidValue { field: "commitment secret bucket" });
+                return Err(DecodeError::InvalidValue {
+                    field: "commitment secret bucket",
+                });
             }
             secrets.buckets[bucket] = Some((index, secret));
         }

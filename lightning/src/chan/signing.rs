@@ -10,9 +10,19 @@ use bitcoin::{Amount, Script, ScriptBuf, Transaction, Witness};
 
 /// The BIP 143 digest of input `input_index`, spending a P2WSH output of `value_sat`
 /// with `witness_script`. `None` if the input does not exist.
-pub fn p2wsh_sighash(tx: &Transaction, input_index: usize, witness_script: &Script, value_sat: u64) -> Option<Message> {
+pub fn p2wsh_sighash(
+    tx: &Transaction,
+    input_index: usize,
+    witness_script: &Script,
+    value_sat: u64,
+) -> Option<Message> {
     let sighash = SighashCache::new(tx)
-        .p2wsh_signature_hash(input_index, witness_script, Amount::from_sat(value_sat), EcdsaSighashType::All)
+        .p2wsh_signature_hash(
+            input_index,
+            witness_script,
+            Amount::from_sat(value_sat),
+            EcdsaSighashType::All,
+        )
         .ok()?;
     Some(Message::from(sighash))
 }
@@ -62,7 +72,11 @@ pub fn funding_witness(
     key_b: &PublicKey,
     funding_script: &ScriptBuf,
 ) -> Witness {
-    let (first, second) = if key_a.serialize() <= key_b.serialize() { (sig_a, sig_b) } else { (sig_b, sig_a) };
+    let (first, second) = if key_a.serialize() <= key_b.serialize() {
+        (sig_a, sig_b)
+    } else {
+        (sig_b, sig_a)
+    };
     let mut witness = Witness::new();
     witness.push([]);
     witness.push(der_with_sighash_all(first));

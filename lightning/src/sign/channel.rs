@@ -1,0 +1,405 @@
+//! The per-channel signer: it holds the channel's keys and per-commitment seed, signs the
+//! counterparty's commitments and HTLC transactions, validates and countersigns the
+//! holder's, and releases per-commitment secrets, refusing anything that could let a
+//! revoked state be broadcast.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use bitcoin::secp256k1::ecdsa::Signature;
+use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
+use bitcoin::{OutPoint, ScriptBuf, Transaction};
+
+use super::SignerError;
+use crate::chan::commitment::{
+    ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction,
+};
+use crate::chan::htlc_tx::build_htlc_transaction;
+use crate::chan::keys::derive_private_key;
+use crate::chan::script::funding_redeem_script;
+use crate::chan::secrets::{build_commitment_secret, INITIAL_COMMITMENT_NUMBER};
+use crate::chan::signing::{sign_p2wsh_input, verify_p2wsh_input};
+
+/// What a channel signer must know about the channel once it is negotiated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelTransactionParameters {
+    /// Whether the holder opened the channel (and pays commitment fees).
+    pub holder_is_funder: bool,
+    /// The funding output.
+    pub funding_outpoint: OutPoint,
+    /// The funding output's value.
+    pub funding_satoshis: u64,
+    /// The counterparty's basepoints and funding key.
+    pub counterparty_pubkeys: ChannelPublicKeys,
+    /// The delay on the holder's own outputs (chosen by the counterparty).
+    pub holder_to_self_delay: u16,
+    /// The delay on the counterparty's own outputs (chosen by the holder).
+    pub counterparty_to_self_delay: u16,
+}
+
+/// Signs for one channel. Commitment numbers count up from 0, as in the transactions'
+/// obscured commitment number; the per-commitment secret index is
+/// [`INITIAL_COMMITMENT_NUMBER`] minus the commitment number.
+pub trait ChannelSigner {
+    /// This side's basepoints and funding key.
+    fn pubkeys(&self) -> &ChannelPublicKeys;
+
+    /// Hands the signer the negotiated parameters; required before any signing.
+    fn provide_channel_parameters(&mut self, parameters: &ChannelTransactionParameters);
+
+    /// The per-commitment point of the holder's commitment `commitment_number`.
+    fn per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignerError>;
+
+    /// Revokes the holder's commitment `commitment_number` by releasing its secret. Only
+    /// in order, and only once the next holder commitment has been validated: a node must
+    /// never be left with nothing but a revoked state.
+    fn release_commitment_secret(
+        &mut self,
+        commitment_number: u64,
+    ) -> Result<[u8; 32], SignerError>;
+
+    /// Signs the counterparty's commitment and its HTLC transactions (in output order).
+    fn sign_counterparty_commitment(
+        &mut self,
+        commitment_number: u64,
+        commitment: &CommitmentTransaction,
+        htlcs: &[CommitmentHtlc],
+        keys: &CommitmentKeys,
+        feerate_per_kw: u32,
+    ) -> Result<(Signature, Vec<Signature>), SignerError>;
+
+    /// Checks the counterparty's signatures on the holder's commitment
+    /// `commitment_number` and its HTLC transactions. `Refused` if any is invalid.
+    #[allow(clippy::too_many_arguments)]
+    fn validate_holder_commitment(
+        &mut self,
+        commitment_number: u64,
+        commitment: &CommitmentTransaction,
+        htlcs: &[CommitmentHtlc],
+        keys: &CommitmentKeys,
+        feerate_per_kw: u32,
+        counterparty_signature: &Signature,
+        counterparty_htlc_signatures: &[Signature],
+    ) -> Result<(), SignerError>;
+
+    /// Countersigns the holder's commitment, to broadcast it. Refused once revoked.
+    fn sign_holder_commitment(
+        &mut self,
+        commitment_number: u64,
+        commitment: &CommitmentTransaction,
+    ) -> Result<Signature, SignerError>;
+
+    /// Signs an HTLC transaction spending the holder's commitment. Refused once revoked.
+    fn sign_holder_htlc_transaction(
+        &mut self,
+        commitment_number: u64,
+        htlc_tx: &Transaction,
+        htlc: &CommitmentHtlc,
+        keys: &CommitmentKeys,
+    ) -> Result<Signature, SignerError>;
+
+    /// Signs a (mutual) closing transaction spending the funding output.
+    fn sign_closing_transaction(
+        &mut self,
+        closing_tx: &Transaction,
+    ) -> Result<Signature, SignerError>;
+}
+
+/// The channel's secrets, held in memory.
+#[derive(Clone)]
+pub struct InMemoryChannelSigner {
+    funding_key: SecretKey,
+    revocation_base_key: SecretKey,
+    payment_key: SecretKey,
+    delayed_payment_base_key: SecretKey,
+    htlc_base_key: SecretKey,
+    commitment_seed: [u8; 32],
+    pubkeys: ChannelPublicKeys,
+    parameters: Option<ChannelTransactionParameters>,
+    /// The highest holder commitment whose counterparty signatures were validated.
+    validated_holder: Option<u64>,
+    /// How many holder commitments have been revoked (secrets 0 to n-1 released).
+    revoked_count: u64,
+    secp: Secp256k1<All>,
+}
+
+impl fmt::Debug for InMemoryChannelSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print secrets.
+        f.debug_struct("InMemoryChannelSigner")
+            .field("pubkeys", &self.pubkeys)
+            .field("validated_holder", &self.validated_holder)
+            .field("revoked_count", &self.revoked_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InMemoryChannelSigner {
+    /// A signer for the given secrets.
+    pub fn new(
+        funding_key: SecretKey,
+        revocation_base_key: SecretKey,
+        payment_key: SecretKey,
+        delayed_payment_base_key: SecretKey,
+        htlc_base_key: SecretKey,
+        commitment_seed: [u8; 32],
+    ) -> Self {
+        let secp = Secp256k1::new();
+        let pk = |s: &SecretKey| PublicKey::from_secret_key(&secp, s);
+        let pubkeys = ChannelPublicKeys {
+            funding_pubkey: pk(&funding_key),
+            revocation_basepoint: pk(&revocation_base_key),
+            payment_basepoint: pk(&payment_key),
+            delayed_payment_basepoint: pk(&delayed_payment_base_key),
+            htlc_basepoint: pk(&htlc_base_key),
+        };
+        InMemoryChannelSigner {
+            funding_key,
+            revocation_base_key,
+            payment_key,
+            delayed_payment_base_key,
+            htlc_base_key,
+            commitment_seed,
+            pubkeys,
+            parameters: None,
+            validated_holder: None,
+            revoked_count: 0,
+            secp,
+        }
+    }
+
+    /// The revocation basepoint secret, for the monitor's penalty transactions.
+    pub fn revocation_base_key(&self) -> &SecretKey {
+        &self.revocation_base_key
+    }
+
+    /// The payment key (static_remotekey: spends `to_remote` outputs paying us).
+    pub fn payment_key(&self) -> &SecretKey {
+        &self.payment_key
+    }
+
+    /// The delayed payment basepoint secret, to sweep our delayed outputs.
+    pub fn delayed_payment_base_key(&self) -> &SecretKey {
+        &self.delayed_payment_base_key
+    }
+
+    fn parameters(&self) -> Result<&ChannelTransactionParameters, SignerError> {
+        self.parameters.as_ref().ok_or(SignerError::Refused)
+    }
+
+    fn funding_script(&self) -> Result<ScriptBuf, SignerError> {
+        let parameters = self.parameters()?;
+        Ok(funding_redeem_script(
+            &self.pubkeys.funding_pubkey,
+            &parameters.counterparty_pubkeys.funding_pubkey,
+        ))
+    }
+
+    fn commitment_secret(
+        commitment_seed: &[u8; 32],
+        commitment_number: u64,
+    ) -> Result<[u8; 32], SignerError> {
+        if commitment_number > INITIAL_COMMITMENT_NUMBER {
+            return Err(SignerError::Refused);
+        }
+        Ok(build_commitment_secret(
+            commitment_seed,
+            INITIAL_COMMITMENT_NUMBER - commitment_number,
+        ))
+    }
+
+    fn is_revoked(&self, commitment_number: u64) -> bool {
+        commitment_number < self.revoked_count
+    }
+
+    fn sign_funding_input(&self, tx: &Transaction) -> Result<Signature, SignerError> {
+        let parameters = self.parameters()?;
+        let script = self.funding_script()?;
+        if tx.input.len() != 1 || tx.input[0].previous_output != parameters.funding_outpoint {
+            return Err(SignerError::Refused);
+        }
+        sign_p2wsh_input(
+            &self.secp,
+            tx,
+            0,
+            &script,
+            parameters.funding_satoshis,
+            &self.funding_key,
+        )
+        .ok_or(SignerError::Refused)
+    }
+
+    fn holder_htlc_key(&self, commitment_number: u64) -> Result<SecretKey, SignerError> {
+        let point = self.per_commitment_point(commitment_number)?;
+        derive_private_key(&self.secp, &point, &self.htlc_base_key)
+            .map_err(|_| SignerError::Refused)
+    }
+}
+
+impl ChannelSigner for InMemoryChannelSigner {
+    fn pubkeys(&self) -> &ChannelPublicKeys {
+        &self.pubkeys
+    }
+
+    fn provide_channel_parameters(&mut self, parameters: &ChannelTransactionParameters) {
+        self.parameters = Some(*parameters);
+    }
+
+    fn per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignerError> {
+        let secret = Self::commitment_secret(&self.commitment_seed, commitment_number)?;
+        let secret = SecretKey::from_slice(&secret).map_err(|_| SignerError::Refused)?;
+        Ok(PublicKey::from_secret_key(&self.secp, &secret))
+    }
+
+    fn release_commitment_secret(
+        &mut self,
+        commitment_number: u64,
+    ) -> Result<[u8; 32], SignerError> {
+        if commitment_number < self.revoked_count {
+            // Already revoked: releasing again reveals nothing new.
+            return Self::commitment_secret(&self.commitment_seed, commitment_number);
+        }
+        let next_validated = self.validated_holder.is_some_and(|v| v > commitment_number);
+        if commitment_number != self.revoked_count || !next_validated {
+            return Err(SignerError::Refused);
+        }
+        let secret = Self::commitment_secret(&self.commitment_seed, commitment_number)?;
+        self.revoked_count = commitment_number + 1;
+        Ok(secret)
+    }
+
+    fn sign_counterparty_commitment(
+        &mut self,
+        _commitment_number: u64,
+        commitment: &CommitmentTransaction,
+        htlcs: &[CommitmentHtlc],
+        keys: &CommitmentKeys,
+        feerate_per_kw: u32,
+    ) -> Result<(Signature, Vec<Signature>), SignerError> {
+        let signature = self.sign_funding_input(&commitment.tx)?;
+        let delay = self.parameters()?.counterparty_to_self_delay;
+        // Our HTLC key for their commitment: our basepoint with their per-commitment point.
+        let htlc_key =
+            derive_private_key(&self.secp, &keys.per_commitment_point, &self.htlc_base_key)
+                .map_err(|_| SignerError::Refused)?;
+        let txid = commitment.txid();
+        let mut htlc_signatures = Vec::with_capacity(commitment.htlc_outputs.len());
+        for &(htlc_index, vout) in &commitment.htlc_outputs {
+            let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
+            let htlc_tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, delay, keys);
+            let script = htlc.witness_script(keys);
+            let sig = sign_p2wsh_input(
+                &self.secp,
+                &htlc_tx,
+                0,
+                &script,
+                htlc.amount_msat / 1000,
+                &htlc_key,
+            )
+            .ok_or(SignerError::Refused)?;
+            htlc_signatures.push(sig);
+        }
+        Ok((signature, htlc_signatures))
+    }
+
+    fn validate_holder_commitment(
+        &mut self,
+        commitment_number: u64,
+        commitment: &CommitmentTransaction,
+        htlcs: &[CommitmentHtlc],
+        keys: &CommitmentKeys,
+        feerate_per_kw: u32,
+        counterparty_signature: &Signature,
+        counterparty_htlc_signatures: &[Signature],
+    ) -> Result<(), SignerError> {
+        let parameters = *self.parameters()?;
+        let script = self.funding_script()?;
+        let funding_valid = verify_p2wsh_input(
+            &self.secp,
+            &commitment.tx,
+            0,
+            &script,
+            parameters.funding_satoshis,
+            counterparty_signature,
+            &parameters.counterparty_pubkeys.funding_pubkey,
+        );
+        if !funding_valid || counterparty_htlc_signatures.len() != commitment.htlc_outputs.len() {
+            return Err(SignerError::Refused);
+        }
+        let txid = commitment.txid();
+        for (&(htlc_index, vout), sig) in commitment
+            .htlc_outputs
+            .iter()
+            .zip(counterparty_htlc_signatures)
+        {
+            let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
+            let htlc_tx = build_htlc_transaction(
+                &txid,
+                vout,
+                htlc,
+                feerate_per_kw,
+                parameters.holder_to_self_delay,
+                keys,
+            );
+            let script = htlc.witness_script(keys);
+            let value = htlc.amount_msat / 1000;
+            if !verify_p2wsh_input(
+                &self.secp,
+                &htlc_tx,
+                0,
+                &script,
+                value,
+                sig,
+                &keys.countersignatory_htlc_key,
+            ) {
+                return Err(SignerError::Refused);
+            }
+        }
+        self.validated_holder = Some(
+            self.validated_holder
+                .map_or(commitment_number, |v| v.max(commitment_number)),
+        );
+        Ok(())
+    }
+
+    fn sign_holder_commitment(
+        &mut self,
+        commitment_number: u64,
+        commitment: &CommitmentTransaction,
+    ) -> Result<Signature, SignerError> {
+        if self.is_revoked(commitment_number) {
+            return Err(SignerError::Refused);
+        }
+        self.sign_funding_input(&commitment.tx)
+    }
+
+    fn sign_holder_htlc_transaction(
+        &mut self,
+        commitment_number: u64,
+        htlc_tx: &Transaction,
+        htlc: &CommitmentHtlc,
+        keys: &CommitmentKeys,
+    ) -> Result<Signature, SignerError> {
+        if self.is_revoked(commitment_number) {
+            return Err(SignerError::Refused);
+        }
+        let key = self.holder_htlc_key(commitment_number)?;
+        let script = htlc.witness_script(keys);
+        sign_p2wsh_input(
+            &self.secp,
+            htlc_tx,
+            0,
+            &script,
+            htlc.amount_msat / 1000,
+            &key,
+        )
+        .ok_or(SignerError::Refused)
+    }
+
+    fn sign_closing_transaction(
+        &mut self,
+        closing_tx: &Transaction,
+    ) -> Result<Signature, SignerError> {
+        self.sign_funding_input(closing_tx)
+    }
+}

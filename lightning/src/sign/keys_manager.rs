@@ -1,0 +1,90 @@
+//! Everything derived from one 32-byte seed: the node key, each channel's keys (from a
+//! channel keys id the channel persists), and a deterministic entropy stream.
+
+use bitcoin::hashes::{sha256, Hash, HashEngine};
+use bitcoin::secp256k1::ecdh::SharedSecret;
+use bitcoin::secp256k1::ecdsa::{RecoverableSignature, Signature};
+use bitcoin::secp256k1::{PublicKey, SecretKey};
+
+use super::channel::InMemoryChannelSigner;
+use super::node::{EntropySource, InMemoryNodeSigner, NodeSigner};
+use super::SignerError;
+
+/// The default signer: deterministic from a 32-byte seed, so a node restored from its
+/// seed and its persisted channel keys ids has every key back.
+#[derive(Clone, Debug)]
+pub struct KeysManager {
+    seed: [u8; 32],
+    node: InMemoryNodeSigner,
+    entropy_counter: u64,
+}
+
+fn hash_parts(parts: &[&[u8]]) -> [u8; 32] {
+    let mut engine = sha256::Hash::engine();
+    for part in parts {
+        engine.input(part);
+    }
+    sha256::Hash::from_engine(engine).to_byte_array()
+}
+
+/// A secret key from a hash chain: rehash the (astronomically rare) invalid values.
+fn secret_from(mut bytes: [u8; 32]) -> SecretKey {
+    loop {
+        if let Ok(key) = SecretKey::from_slice(&bytes) {
+            return key;
+        }
+        bytes = sha256::Hash::hash(&bytes).to_byte_array();
+    }
+}
+
+impl KeysManager {
+    /// Derives the node key and prepares channel and entropy derivation from `seed`.
+    pub fn new(seed: &[u8; 32]) -> Self {
+        let node = InMemoryNodeSigner::new(secret_from(hash_parts(&[seed, b"node key"])));
+        KeysManager {
+            seed: *seed,
+            node,
+            entropy_counter: 0,
+        }
+    }
+
+    /// A fresh id for a new channel's keys (persist it with the channel).
+    pub fn generate_channel_keys_id(&mut self) -> [u8; 32] {
+        self.random_bytes()
+    }
+
+    /// The signer for the channel whose keys id is `channel_keys_id`.
+    pub fn derive_channel_signer(&self, channel_keys_id: &[u8; 32]) -> InMemoryChannelSigner {
+        let key = |label: &[u8]| secret_from(hash_parts(&[&self.seed, channel_keys_id, label]));
+        InMemoryChannelSigner::new(
+            key(b"funding key"),
+            key(b"revocation base key"),
+            key(b"payment key"),
+            key(b"delayed payment base key"),
+            key(b"htlc base key"),
+            hash_parts(&[&self.seed, channel_keys_id, b"commitment seed"]),
+        )
+    }
+}
+
+impl NodeSigner for KeysManager {
+    fn node_id(&self) -> PublicKey {
+        self.node.node_id()
+    }
+    fn ecdh(&self, other_key: &PublicKey) -> Result<SharedSecret, SignerError> {
+        self.node.ecdh(other_key)
+    }
+    fn sign_gossip(&self, signed_bytes: &[u8]) -> Result<Signature, SignerError> {
+        self.node.sign_gossip(signed_bytes)
+    }
+    fn sign_invoice(&self, message_hash: &[u8; 32]) -> Result<RecoverableSignature, SignerError> {
+        self.node.sign_invoice(message_hash)
+    }
+}
+
+impl EntropySource for KeysManager {
+    fn random_bytes(&mut self) -> [u8; 32] {
+        self.entropy_counter += 1;
+        hash_parts(&[&self.seed, b"entropy", &self.entropy_counter.to_be_bytes()])
+    }
+}

@@ -1,0 +1,423 @@
+//! Properties of commitment transactions over random channels and HTLC sets: value is
+//! conserved, every untrimmed HTLC has its output, and two parties, each building the
+//! other's commitment from its own view, agree on the txid and accept each other's real
+//! signatures.
+
+use lightning::bitcoin::hashes::Hash;
+use lightning::bitcoin::secp256k1::{All, Secp256k1};
+use lightning::bitcoin::{OutPoint, ScriptBuf, Txid};
+use lightning::chan::commitment::commitment_number_obscure_factor;
+use lightning::chan::{
+    ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction,
+};
+use lightning::sign::{
+    ChannelSigner, ChannelTransactionParameters, InMemoryChannelSigner, KeysManager, SignerError,
+    SignerOp, TestChannelSigner,
+};
+use lightning::wire::PaymentHash;
+use proptest::prelude::*;
+
+/// One side's view of a channel: "holder" is this side.
+#[derive(Clone, Debug)]
+struct View {
+    holder_is_funder: bool,
+    holder_msat: u64,
+    counterparty_msat: u64,
+    /// (offered by holder, amount, cltv, hash)
+    htlcs: Vec<(bool, u64, u32, [u8; 32])>,
+    holder_dust_limit_satoshis: u64,
+    counterparty_dust_limit_satoshis: u64,
+    /// Delay on the holder's outputs, chosen by the counterparty.
+    holder_to_self_delay: u16,
+    counterparty_to_self_delay: u16,
+}
+
+impl View {
+    /// The same channel seen from the other side.
+    fn mirrored(&self) -> View {
+        View {
+            holder_is_funder: !self.holder_is_funder,
+            holder_msat: self.counterparty_msat,
+            counterparty_msat: self.holder_msat,
+            htlcs: self
+                .htlcs
+                .iter()
+                .map(|(offered, a, c, h)| (!offered, *a, *c, *h))
+                .collect(),
+            holder_dust_limit_satoshis: self.counterparty_dust_limit_satoshis,
+            counterparty_dust_limit_satoshis: self.holder_dust_limit_satoshis,
+            holder_to_self_delay: self.counterparty_to_self_delay,
+            counterparty_to_self_delay: self.holder_to_self_delay,
+        }
+    }
+
+    /// The HTLCs as the commitment of `holder` (true) or the counterparty (false) sees them.
+    fn commitment_htlcs(&self, holder: bool) -> Vec<CommitmentHtlc> {
+        self.htlcs
+            .iter()
+            .map(
+                |(holder_offered, amount_msat, cltv_expiry, hash)| CommitmentHtlc {
+                    offered: *holder_offered == holder,
+                    amount_msat: *amount_msat,
+                    cltv_expiry: *cltv_expiry,
+                    payment_hash: PaymentHash(*hash),
+                },
+            )
+            .collect()
+    }
+}
+
+struct Party {
+    signer: InMemoryChannelSigner,
+}
+
+const FUNDING_TXID: [u8; 32] = [9; 32];
+
+fn channel_view() -> impl Strategy<Value = (View, u32, u64)> {
+    (
+        100_000u64..50_000_000,
+        any::<bool>(),
+        proptest::collection::vec(
+            (
+                any::<bool>(),
+                1_000u64..20_000_000,
+                500_000u32..600_000,
+                any::<[u8; 32]>(),
+            ),
+            0..12,
+        ),
+        354u64..2_000,
+        354u64..2_000,
+        (144u16..2016, 144u16..2016),
+        0u32..20_000,
+        0u64..50,
+        0.0f64..1.0,
+    )
+        .prop_filter_map(
+            "HTLCs must fit the channel",
+            |(
+                funding_sat,
+                holder_is_funder,
+                htlcs,
+                holder_dust,
+                counterparty_dust,
+                delays,
+                feerate,
+                number,
+                split,
+            )| {
+                let htlc_total: u64 = htlcs.iter().map(|h| h.1).sum();
+                let total_msat = funding_sat * 1000;
+                let remaining = total_msat.checked_sub(htlc_total)?;
+                let holder_msat = (remaining as f64 * split) as u64;
+                Some((
+                    View {
+                        holder_is_funder,
+                        holder_msat,
+                        counterparty_msat: remaining - holder_msat,
+                        htlcs,
+                        holder_dust_limit_satoshis: holder_dust,
+                        counterparty_dust_limit_satoshis: counterparty_dust,
+                        holder_to_self_delay: delays.0,
+                        counterparty_to_self_delay: delays.1,
+                    },
+                    feerate,
+                    number,
+                ))
+            },
+        )
+}
+
+fn funding_satoshis(view: &View) -> u64 {
+    (view.holder_msat + view.counterparty_msat + view.htlcs.iter().map(|h| h.1).sum::<u64>()) / 1000
+}
+
+/// Builds the commitment of `broadcaster` (true: the view's holder) from `view`.
+fn build(
+    secp: &Secp256k1<All>,
+    view: &View,
+    broadcaster_holder: bool,
+    holder_keys: &ChannelPublicKeys,
+    counterparty_keys: &ChannelPublicKeys,
+    broadcaster_point: &lightning::bitcoin::secp256k1::PublicKey,
+    feerate_per_kw: u32,
+    commitment_number: u64,
+) -> (CommitmentTransaction, Vec<CommitmentHtlc>, CommitmentKeys) {
+    let (broadcaster, countersignatory) = if broadcaster_holder {
+        (holder_keys, counterparty_keys)
+    } else {
+        (counterparty_keys, holder_keys)
+    };
+    let keys = CommitmentKeys::derive(secp, broadcaster_point, broadcaster, countersignatory)
+        .expect("derives");
+    let htlcs = view.commitment_htlcs(broadcaster_holder);
+    let (opener, accepter) = if view.holder_is_funder {
+        (holder_keys, counterparty_keys)
+    } else {
+        (counterparty_keys, holder_keys)
+    };
+    let params = CommitmentParams {
+        funding_outpoint: OutPoint {
+            txid: Txid::from_byte_array(FUNDING_TXID),
+            vout: 1,
+        },
+        funding_satoshis: funding_satoshis(view),
+        commitment_number,
+        obscure_factor: commitment_number_obscure_factor(
+            &opener.payment_basepoint,
+            &accepter.payment_basepoint,
+        ),
+        broadcaster_is_funder: view.holder_is_funder == broadcaster_holder,
+        to_broadcaster_msat: if broadcaster_holder {
+            view.holder_msat
+        } else {
+            view.counterparty_msat
+        },
+        to_countersignatory_msat: if broadcaster_holder {
+            view.counterparty_msat
+        } else {
+            view.holder_msat
+        },
+        feerate_per_kw,
+        dust_limit_satoshis: if broadcaster_holder {
+            view.holder_dust_limit_satoshis
+        } else {
+            view.counterparty_dust_limit_satoshis
+        },
+        to_self_delay: if broadcaster_holder {
+            view.holder_to_self_delay
+        } else {
+            view.counterparty_to_self_delay
+        },
+        keys: &keys,
+        countersignatory_payment_point: &countersignatory.payment_basepoint,
+        htlcs: &htlcs,
+    };
+    (
+        CommitmentTransaction::build(&params).expect("value conserved"),
+        htlcs,
+        keys,
+    )
+}
+
+fn parties(view: &View) -> (Party, Party) {
+    let a = KeysManager::new(&[1; 32]).derive_channel_signer(&[11; 32]);
+    let b = KeysManager::new(&[2; 32]).derive_channel_signer(&[22; 32]);
+    let outpoint = OutPoint {
+        txid: Txid::from_byte_array(FUNDING_TXID),
+        vout: 1,
+    };
+    let mut a = Party { signer: a };
+    let mut b = Party { signer: b };
+    let a_keys = *a.signer.pubkeys();
+    let b_keys = *b.signer.pubkeys();
+    a.signer
+        .provide_channel_parameters(&ChannelTransactionParameters {
+            holder_is_funder: view.holder_is_funder,
+            funding_outpoint: outpoint,
+            funding_satoshis: funding_satoshis(view),
+            counterparty_pubkeys: b_keys,
+            holder_to_self_delay: view.holder_to_self_delay,
+            counterparty_to_self_delay: view.counterparty_to_self_delay,
+        });
+    b.signer
+        .provide_channel_parameters(&ChannelTransactionParameters {
+            holder_is_funder: !view.holder_is_funder,
+            funding_outpoint: outpoint,
+            funding_satoshis: funding_satoshis(view),
+            counterparty_pubkeys: a_keys,
+            holder_to_self_delay: view.counterparty_to_self_delay,
+            counterparty_to_self_delay: view.holder_to_self_delay,
+        });
+    (a, b)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn outputs_plus_fee_equal_the_funding_and_untrimmed_htlcs_have_outputs((view, feerate, number) in channel_view()) {
+        let secp = Secp256k1::new();
+        let (a, b) = parties(&view);
+        let point = a.signer.per_commitment_point(number).expect("point");
+        let (commitment, htlcs, keys) = build(&secp, &view, true, a.signer.pubkeys(), b.signer.pubkeys(), &point, feerate, number);
+        let outputs: u64 = commitment.tx.output.iter().map(|o| o.value.to_sat()).sum();
+        prop_assert_eq!(outputs + commitment.fee_satoshis, funding_satoshis(&view));
+        let untrimmed: Vec<usize> = (0..htlcs.len()).filter(|i| !htlcs[*i].is_trimmed(view.holder_dust_limit_satoshis, feerate)).collect();
+        prop_assert_eq!(commitment.htlc_outputs.len(), untrimmed.len());
+        for i in untrimmed {
+            let (_, vout) = commitment.htlc_outputs.iter().find(|(h, _)| *h == i).copied().expect("untrimmed HTLC has an output");
+            let output = &commitment.tx.output[vout as usize];
+            prop_assert_eq!(output.value.to_sat(), htlcs[i].amount_msat / 1000);
+            prop_assert_eq!(&output.script_pubkey, &ScriptBuf::new_p2wsh(&htlcs[i].witness_script(&keys).wscript_hash()));
+        }
+        // Outputs are in BIP 69 order.
+        for pair in commitment.tx.output.windows(2) {
+            prop_assert!((pair[0].value, pair[0].script_pubkey.as_bytes()) <= (pair[1].value, pair[1].script_pubkey.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn both_parties_agree_on_each_others_commitments((view, feerate, number) in channel_view()) {
+        let (mut a, mut b) = parties(&view);
+        let b_view = view.mirrored();
+        check_direction(&mut a, &mut b, &view, &b_view, feerate, number)?;
+        check_direction(&mut b, &mut a, &b_view, &view, feerate, number)?;
+    }
+}
+
+/// `signer` builds and signs `validator`'s commitment from its own view; `validator`
+/// builds its own and checks the signatures.
+fn check_direction(
+    signer: &mut Party,
+    validator: &mut Party,
+    signer_view: &View,
+    validator_view: &View,
+    feerate: u32,
+    number: u64,
+) -> Result<(), TestCaseError> {
+    let secp = Secp256k1::new();
+    let (signer_keys, validator_keys) = (*signer.signer.pubkeys(), *validator.signer.pubkeys());
+    // The validator's per-commitment point, as it would have sent it.
+    let point = validator
+        .signer
+        .per_commitment_point(number)
+        .expect("point");
+    let (theirs, htlcs, keys) = build(
+        &secp,
+        signer_view,
+        false,
+        &signer_keys,
+        &validator_keys,
+        &point,
+        feerate,
+        number,
+    );
+    let (own, own_htlcs, own_keys) = build(
+        &secp,
+        validator_view,
+        true,
+        &validator_keys,
+        &signer_keys,
+        &point,
+        feerate,
+        number,
+    );
+    prop_assert_eq!(theirs.txid(), own.txid());
+    prop_assert_eq!(&keys, &own_keys);
+    let (sig, htlc_sigs) = signer
+        .signer
+        .sign_counterparty_commitment(number, &theirs, &htlcs, &keys, feerate)
+        .expect("signs");
+    prop_assert_eq!(
+        validator.signer.validate_holder_commitment(
+            number, &own, &own_htlcs, &own_keys, feerate, &sig, &htlc_sigs
+        ),
+        Ok(())
+    );
+    if !htlc_sigs.is_empty() {
+        // A signature from the wrong key is refused.
+        let mut wrong = htlc_sigs.clone();
+        wrong[0] = sig;
+        prop_assert_eq!(
+            validator.signer.validate_holder_commitment(
+                number, &own, &own_htlcs, &own_keys, feerate, &sig, &wrong
+            ),
+            Err(SignerError::Refused)
+        );
+    }
+    Ok(())
+}
+
+/// The revocation discipline, through the test signer: no secret before the next state
+/// is validated, no signature on a revoked state, and refusals and delays on command.
+#[test]
+fn a_revoked_commitment_is_never_signed() {
+    let view = View {
+        holder_is_funder: true,
+        holder_msat: 6_000_000_000,
+        counterparty_msat: 4_000_000_000,
+        htlcs: vec![],
+        holder_dust_limit_satoshis: 546,
+        counterparty_dust_limit_satoshis: 546,
+        holder_to_self_delay: 144,
+        counterparty_to_self_delay: 144,
+    };
+    let secp = Secp256k1::new();
+    let (a, b) = parties(&view);
+    let (a_keys, b_keys) = (*a.signer.pubkeys(), *b.signer.pubkeys());
+    let (mut a_signer, control) = TestChannelSigner::new(a.signer);
+    let mut b_signer = b.signer;
+    let b_view = view.mirrored();
+
+    let mut holder_commitments = Vec::new();
+    for number in 0..2 {
+        let point = a_signer.per_commitment_point(number).expect("point");
+        let (theirs, htlcs, keys) =
+            build(&secp, &b_view, false, &b_keys, &a_keys, &point, 253, number);
+        let (sig, htlc_sigs) = b_signer
+            .sign_counterparty_commitment(number, &theirs, &htlcs, &keys, 253)
+            .expect("signs");
+        let (own, own_htlcs, own_keys) =
+            build(&secp, &view, true, &a_keys, &b_keys, &point, 253, number);
+        if number == 0 {
+            // Commitment 1 is not validated yet: commitment 0 cannot be revoked.
+            assert_eq!(
+                a_signer.validate_holder_commitment(
+                    0, &own, &own_htlcs, &own_keys, 253, &sig, &htlc_sigs
+                ),
+                Ok(())
+            );
+            assert_eq!(
+                a_signer.release_commitment_secret(0),
+                Err(SignerError::Refused)
+            );
+        } else {
+            assert_eq!(
+                a_signer.validate_holder_commitment(
+                    1, &own, &own_htlcs, &own_keys, 253, &sig, &htlc_sigs
+                ),
+                Ok(())
+            );
+        }
+        holder_commitments.push(own);
+    }
+    // Out of order is refused; in order works and matches the point handed out.
+    assert_eq!(
+        a_signer.release_commitment_secret(1),
+        Err(SignerError::Refused)
+    );
+    let secret = a_signer
+        .release_commitment_secret(0)
+        .expect("commitment 1 is validated");
+    let secret_key = lightning::bitcoin::secp256k1::SecretKey::from_slice(&secret).expect("valid");
+    assert_eq!(
+        lightning::bitcoin::secp256k1::PublicKey::from_secret_key(&secp, &secret_key),
+        a_signer.per_commitment_point(0).expect("point")
+    );
+    // Commitment 0 is revoked: signing it is refused and counted.
+    assert_eq!(
+        a_signer.sign_holder_commitment(0, &holder_commitments[0]),
+        Err(SignerError::Refused)
+    );
+    assert_eq!(control.borrow().revoked_sign_attempts, 1);
+    assert!(a_signer
+        .sign_holder_commitment(1, &holder_commitments[1])
+        .is_ok());
+    // Operations can be delayed and refused on command.
+    control
+        .borrow_mut()
+        .unavailable
+        .insert(SignerOp::SignHolderCommitment);
+    assert_eq!(
+        a_signer.sign_holder_commitment(1, &holder_commitments[1]),
+        Err(SignerError::Unavailable)
+    );
+    control.borrow_mut().unavailable.clear();
+    control
+        .borrow_mut()
+        .refused
+        .insert(SignerOp::PerCommitmentPoint);
+    assert_eq!(a_signer.per_commitment_point(5), Err(SignerError::Refused));
+    assert_eq!(control.borrow().revoked_sign_attempts, 1);
+}
