@@ -133,6 +133,7 @@ fn funding_satoshis(view: &View) -> u64 {
 }
 
 /// Builds the commitment of `broadcaster` (true: the view's holder) from `view`.
+#[allow(clippy::too_many_arguments)]
 fn build(
     secp: &Secp256k1<All>,
     view: &View,
