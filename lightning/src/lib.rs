@@ -23,6 +23,7 @@ extern crate std;
 pub use bitcoin;
 
 pub mod chan;
+pub mod onion;
 pub mod sign;
 pub mod transport;
 pub mod wire;
