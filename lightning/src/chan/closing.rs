@@ -57,3 +57,60 @@ pub fn build_closing_transaction(params: &ClosingParams<'_>) -> Transaction {
         output,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use bitcoin::hashes::Hash;
+    use bitcoin::Txid;
+
+    fn params<'a>(
+        funder: &'a ScriptBuf,
+        fundee: &'a ScriptBuf,
+        fee_satoshis: u64,
+        dust: u64,
+    ) -> ClosingParams<'a> {
+        ClosingParams {
+            funding_outpoint: OutPoint {
+                txid: Txid::from_byte_array([3; 32]),
+                vout: 0,
+            },
+            to_funder_msat: 6_000_500,
+            to_fundee_msat: 4_000_999,
+            funder_script: funder,
+            fundee_script: fundee,
+            fee_satoshis,
+            dust_limit_satoshis: dust,
+        }
+    }
+
+    #[test]
+    fn the_funder_pays_the_fee_and_outputs_are_sorted() {
+        let funder = ScriptBuf::from_bytes(vec![0x00, 0x14, 1]);
+        let fundee = ScriptBuf::from_bytes(vec![0x00, 0x14, 2]);
+        let tx = build_closing_transaction(&params(&funder, &fundee, 2_500, 546));
+        let outputs: Vec<(u64, &ScriptBuf)> = tx
+            .output
+            .iter()
+            .map(|o| (o.value.to_sat(), &o.script_pubkey))
+            .collect();
+        // 6000 - 2500 = 3500 for the funder, 4000 for the fundee (millisatoshis rounded down).
+        assert_eq!(outputs, vec![(3_500, &funder), (4_000, &fundee)]);
+        assert_eq!(tx.input[0].sequence, Sequence::MAX);
+        assert_eq!(tx.lock_time, LockTime::ZERO);
+    }
+
+    #[test]
+    fn outputs_below_the_dust_limit_are_removed() {
+        let funder = ScriptBuf::from_bytes(vec![1]);
+        let fundee = ScriptBuf::from_bytes(vec![2]);
+        let tx = build_closing_transaction(&params(&funder, &fundee, 5_500, 546));
+        assert_eq!(tx.output.len(), 1);
+        assert_eq!(tx.output[0].script_pubkey, fundee);
+        // A fee above the funder's balance leaves it nothing, never a wrapped-around amount.
+        let tx = build_closing_transaction(&params(&funder, &fundee, 10_000, 0));
+        assert_eq!(tx.output[0].value.to_sat(), 0);
+    }
+}

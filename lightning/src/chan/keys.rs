@@ -54,6 +54,19 @@ pub fn derive_private_key<C: Signing>(
         .map_err(|_| KeyDerivationError)
 }
 
+/// [`derive_private_key`] when the basepoint is already known, saving the point
+/// multiplication that recomputes it.
+pub fn derive_private_key_from_basepoint(
+    per_commitment_point: &PublicKey,
+    basepoint: &PublicKey,
+    basepoint_secret: &SecretKey,
+) -> Result<SecretKey, KeyDerivationError> {
+    let tweak = sha256_points(per_commitment_point, basepoint)?;
+    basepoint_secret
+        .add_tweak(&tweak)
+        .map_err(|_| KeyDerivationError)
+}
+
 /// `revocation_basepoint * SHA256(revocation_basepoint || per_commitment_point)
 ///  + per_commitment_point * SHA256(per_commitment_point || revocation_basepoint)`.
 pub fn derive_revocation_public_key<C: Verification>(

@@ -15,7 +15,7 @@ use crate::chan::commitment::{
     ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction,
 };
 use crate::chan::htlc_tx::build_htlc_transaction;
-use crate::chan::keys::derive_private_key;
+use crate::chan::keys::derive_private_key_from_basepoint;
 use crate::chan::script::funding_redeem_script;
 use crate::chan::secrets::{build_commitment_secret, INITIAL_COMMITMENT_NUMBER};
 use crate::chan::signing::{sign_p2wsh_input, verify_p2wsh_input};
@@ -231,7 +231,7 @@ impl InMemoryChannelSigner {
 
     fn holder_htlc_key(&self, commitment_number: u64) -> Result<SecretKey, SignerError> {
         let point = self.per_commitment_point(commitment_number)?;
-        derive_private_key(&self.secp, &point, &self.htlc_base_key)
+        derive_private_key_from_basepoint(&point, &self.pubkeys.htlc_basepoint, &self.htlc_base_key)
             .map_err(|_| SignerError::Refused)
     }
 }
@@ -278,12 +278,18 @@ impl ChannelSigner for InMemoryChannelSigner {
     ) -> Result<(Signature, Vec<Signature>), SignerError> {
         let signature = self.sign_funding_input(&commitment.tx)?;
         let delay = self.parameters()?.counterparty_to_self_delay;
-        // Our HTLC key for their commitment: our basepoint with their per-commitment point.
-        let htlc_key =
-            derive_private_key(&self.secp, &keys.per_commitment_point, &self.htlc_base_key)
-                .map_err(|_| SignerError::Refused)?;
-        let txid = commitment.txid();
         let mut htlc_signatures = Vec::with_capacity(commitment.htlc_outputs.len());
+        if commitment.htlc_outputs.is_empty() {
+            return Ok((signature, htlc_signatures));
+        }
+        // Our HTLC key for their commitment: our basepoint with their per-commitment point.
+        let htlc_key = derive_private_key_from_basepoint(
+            &keys.per_commitment_point,
+            &self.pubkeys.htlc_basepoint,
+            &self.htlc_base_key,
+        )
+        .map_err(|_| SignerError::Refused)?;
+        let txid = commitment.txid();
         for &(htlc_index, vout) in &commitment.htlc_outputs {
             let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
             let htlc_tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, delay, keys);
