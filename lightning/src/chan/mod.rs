@@ -5,6 +5,7 @@ pub mod closing;
 pub mod commitment;
 pub mod htlc_tx;
 pub mod keys;
+pub mod ledger;
 pub mod script;
 pub mod secrets;
 pub mod signing;
@@ -19,3 +20,5 @@ pub use secrets::{
 
 #[cfg(test)]
 mod bolt3_tests;
+#[cfg(test)]
+mod ledger_tests;

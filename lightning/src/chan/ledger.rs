@@ -1,0 +1,429 @@
+//! The channel ledger: what each commitment transaction contains, as BOLT 2's update and
+//! commitment dance changes it.
+//!
+//! Each side appends its updates (add, fulfill/fail, fee) to its own log. A commitment
+//! covers a prefix of each log, written as a [`Coverage`]. The rules that make both
+//! parties agree:
+//!
+//! - the counterparty commitment we sign covers every update we have sent, and the
+//!   counterparty's updates we have acknowledged with `revoke_and_ack`;
+//! - the holder commitment we receive covers every update the counterparty has sent, and
+//!   our updates the counterparty has acknowledged with its `revoke_and_ack`.
+//!
+//! Updates committed irrevocably on both sides are folded into a base state, so the logs
+//! stay as short as the dance in flight.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+use crate::wire::{PaymentHash, PaymentPreimage};
+
+/// One of the two parties, from the point of view of the node holding the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    /// This node.
+    Holder,
+    /// The peer.
+    Counterparty,
+}
+
+impl Side {
+    /// The other party.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Holder => Side::Counterparty,
+            Side::Counterparty => Side::Holder,
+        }
+    }
+}
+
+/// An HTLC as offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Htlc {
+    /// The offerer's id for it.
+    pub id: u64,
+    /// Its value.
+    pub amount_msat: u64,
+    /// The hash it is locked to.
+    pub payment_hash: PaymentHash,
+    /// The block height it expires at.
+    pub cltv_expiry: u32,
+}
+
+/// How an HTLC leaves the channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// Settled with the preimage: the value goes to the HTLC's receiver.
+    Fulfill(PaymentPreimage),
+    /// Failed with an error onion: the value returns to the offerer.
+    Fail(Vec<u8>),
+    /// Failed because its onion could not be parsed.
+    FailMalformed {
+        /// SHA-256 of the onion.
+        sha256_of_onion: [u8; 32],
+        /// The BADONION failure code.
+        failure_code: u16,
+    },
+}
+
+/// One entry of a side's update log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// The proposer offers an HTLC.
+    AddHtlc(Htlc),
+    /// The proposer removes an HTLC the *other* side offered.
+    RemoveHtlc {
+        /// The other side's id of the HTLC.
+        htlc_id: u64,
+        /// How.
+        removal: Removal,
+    },
+    /// The funder changes the feerate.
+    Fee {
+        /// The new feerate.
+        feerate_per_kw: u32,
+    },
+}
+
+/// Which updates a commitment includes: the first `holder_updates` of the holder's log
+/// and the first `counterparty_updates` of the counterparty's (counts since the channel
+/// opened).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Holder updates included.
+    pub holder_updates: u64,
+    /// Counterparty updates included.
+    pub counterparty_updates: u64,
+}
+
+impl Coverage {
+    /// The same coverage as the other party names it.
+    pub fn mirrored(self) -> Coverage {
+        Coverage {
+            holder_updates: self.counterparty_updates,
+            counterparty_updates: self.holder_updates,
+        }
+    }
+}
+
+/// What one commitment contains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitmentView {
+    /// The holder's balance.
+    pub holder_balance_msat: u64,
+    /// The counterparty's balance.
+    pub counterparty_balance_msat: u64,
+    /// The HTLCs, by offerer and id.
+    pub htlcs: BTreeMap<(Side, u64), Htlc>,
+    /// The feerate.
+    pub feerate_per_kw: u32,
+}
+
+impl CommitmentView {
+    /// Balances plus HTLCs: always the channel's value.
+    pub fn total_msat(&self) -> u64 {
+        self.holder_balance_msat
+            + self.counterparty_balance_msat
+            + self.htlcs.values().map(|h| h.amount_msat).sum::<u64>()
+    }
+}
+
+/// Why an update could not be applied: the peer (or a caller) broke the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerError {
+    /// A removal names an HTLC that is not committed (or was already removed).
+    UnknownHtlc {
+        /// The offerer of the named HTLC.
+        offerer: Side,
+        /// The id named.
+        htlc_id: u64,
+    },
+    /// An HTLC id was reused or skipped.
+    UnexpectedHtlcId {
+        /// The id expected.
+        expected: u64,
+        /// The id given.
+        given: u64,
+    },
+    /// A balance would go negative.
+    InsufficientBalance,
+}
+
+/// The ledger of one channel, from one node's point of view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelLedger {
+    base: CommitmentView,
+    /// Log indices at which `base` stands.
+    base_coverage: Coverage,
+    holder_log: VecDeque<Update>,
+    counterparty_log: VecDeque<Update>,
+    /// The holder's current commitment.
+    holder_commitment: Coverage,
+    /// The latest counterparty commitment we signed.
+    counterparty_commitment: Coverage,
+    /// The holder commitment our last revocation made current.
+    holder_commitment_revoked_to: Coverage,
+    /// The counterparty commitment its last revocation made current.
+    counterparty_commitment_revoked_to: Coverage,
+    /// Counterparty updates we acknowledged with `revoke_and_ack`.
+    counterparty_updates_acked: u64,
+    /// Holder updates the counterparty acknowledged with `revoke_and_ack`.
+    holder_updates_acked: u64,
+    next_holder_htlc_id: u64,
+    next_counterparty_htlc_id: u64,
+}
+
+impl ChannelLedger {
+    /// A fresh channel: the balances and feerate of both commitment number 0.
+    pub fn new(
+        holder_balance_msat: u64,
+        counterparty_balance_msat: u64,
+        feerate_per_kw: u32,
+    ) -> Self {
+        ChannelLedger {
+            base: CommitmentView {
+                holder_balance_msat,
+                counterparty_balance_msat,
+                htlcs: BTreeMap::new(),
+                feerate_per_kw,
+            },
+            base_coverage: Coverage::default(),
+            holder_log: VecDeque::new(),
+            counterparty_log: VecDeque::new(),
+            holder_commitment: Coverage::default(),
+            counterparty_commitment: Coverage::default(),
+            holder_commitment_revoked_to: Coverage::default(),
+            counterparty_commitment_revoked_to: Coverage::default(),
+            counterparty_updates_acked: 0,
+            holder_updates_acked: 0,
+            next_holder_htlc_id: 0,
+            next_counterparty_htlc_id: 0,
+        }
+    }
+
+    fn log(&self, side: Side) -> &VecDeque<Update> {
+        match side {
+            Side::Holder => &self.holder_log,
+            Side::Counterparty => &self.counterparty_log,
+        }
+    }
+
+    /// How many updates `side` has proposed since the channel opened.
+    pub fn log_end(&self, side: Side) -> u64 {
+        let base = match side {
+            Side::Holder => self.base_coverage.holder_updates,
+            Side::Counterparty => self.base_coverage.counterparty_updates,
+        };
+        base + self.log(side).len() as u64
+    }
+
+    /// The id the next HTLC `side` offers must have.
+    pub fn next_htlc_id(&self, side: Side) -> u64 {
+        match side {
+            Side::Holder => self.next_holder_htlc_id,
+            Side::Counterparty => self.next_counterparty_htlc_id,
+        }
+    }
+
+    /// Appends an update `side` proposed. Checks only what the ledger itself can: ids in
+    /// sequence, removals of HTLCs the other side offered and that are committed in both
+    /// current commitments. Limits (reserve, dust, in-flight) are the channel's to check.
+    pub fn propose(&mut self, side: Side, update: Update) -> Result<(), LedgerError> {
+        match &update {
+            Update::AddHtlc(htlc) => {
+                let expected = self.next_htlc_id(side);
+                if htlc.id != expected {
+                    return Err(LedgerError::UnexpectedHtlcId {
+                        expected,
+                        given: htlc.id,
+                    });
+                }
+            }
+            Update::RemoveHtlc { htlc_id, .. } => {
+                let offerer = side.other();
+                let key = (offerer, *htlc_id);
+                let in_both = self.view(self.holder_commitment).htlcs.contains_key(&key)
+                    && self
+                        .view(self.counterparty_commitment)
+                        .htlcs
+                        .contains_key(&key);
+                let already_removing = self.pending_removal(side, *htlc_id);
+                if !in_both || already_removing {
+                    return Err(LedgerError::UnknownHtlc {
+                        offerer,
+                        htlc_id: *htlc_id,
+                    });
+                }
+            }
+            Update::Fee { .. } => {}
+        }
+        if let Update::AddHtlc(_) = update {
+            match side {
+                Side::Holder => self.next_holder_htlc_id += 1,
+                Side::Counterparty => self.next_counterparty_htlc_id += 1,
+            }
+        }
+        match side {
+            Side::Holder => self.holder_log.push_back(update),
+            Side::Counterparty => self.counterparty_log.push_back(update),
+        }
+        Ok(())
+    }
+
+    /// Whether `side` has already proposed removing the other side's HTLC `htlc_id`.
+    fn pending_removal(&self, side: Side, htlc_id: u64) -> bool {
+        self.log(side)
+            .iter()
+            .any(|u| matches!(u, Update::RemoveHtlc { htlc_id: id, .. } if *id == htlc_id))
+    }
+
+    /// The contents of the commitment covering `coverage`.
+    pub fn view(&self, coverage: Coverage) -> CommitmentView {
+        let mut view = self.base.clone();
+        let holder = (coverage
+            .holder_updates
+            .saturating_sub(self.base_coverage.holder_updates)) as usize;
+        let counterparty = (coverage
+            .counterparty_updates
+            .saturating_sub(self.base_coverage.counterparty_updates))
+            as usize;
+        let included =
+            |side: Side, count: usize| self.log(side).iter().take(count).map(move |u| (side, u));
+        let updates: Vec<(Side, &Update)> = included(Side::Holder, holder)
+            .chain(included(Side::Counterparty, counterparty))
+            .collect();
+        // Adds first: a removal is only ever included with the add it removes.
+        for (side, update) in &updates {
+            if let Update::AddHtlc(htlc) = update {
+                let balance = match side {
+                    Side::Holder => &mut view.holder_balance_msat,
+                    Side::Counterparty => &mut view.counterparty_balance_msat,
+                };
+                *balance = balance.saturating_sub(htlc.amount_msat);
+                view.htlcs.insert((*side, htlc.id), *htlc);
+            }
+        }
+        // Fee updates come from the funder only, so their order is the funder's log order.
+        for (side, update) in &updates {
+            match update {
+                Update::RemoveHtlc { htlc_id, removal } => {
+                    let offerer = side.other();
+                    let Some(htlc) = view.htlcs.remove(&(offerer, *htlc_id)) else {
+                        continue;
+                    };
+                    let paid_to = match removal {
+                        Removal::Fulfill(_) => *side,
+                        Removal::Fail(_) | Removal::FailMalformed { .. } => offerer,
+                    };
+                    match paid_to {
+                        Side::Holder => view.holder_balance_msat += htlc.amount_msat,
+                        Side::Counterparty => view.counterparty_balance_msat += htlc.amount_msat,
+                    }
+                }
+                Update::Fee { feerate_per_kw } => view.feerate_per_kw = *feerate_per_kw,
+                Update::AddHtlc(_) => {}
+            }
+        }
+        view
+    }
+
+    /// The holder's current commitment.
+    pub fn holder_commitment(&self) -> Coverage {
+        self.holder_commitment
+    }
+
+    /// The latest counterparty commitment signed.
+    pub fn counterparty_commitment(&self) -> Coverage {
+        self.counterparty_commitment
+    }
+
+    /// What the next counterparty commitment we sign covers.
+    pub fn next_counterparty_commitment(&self) -> Coverage {
+        Coverage {
+            holder_updates: self.log_end(Side::Holder),
+            counterparty_updates: self.counterparty_updates_acked,
+        }
+    }
+
+    /// What the next holder commitment the counterparty signs must cover.
+    pub fn next_holder_commitment(&self) -> Coverage {
+        Coverage {
+            holder_updates: self.holder_updates_acked,
+            counterparty_updates: self.log_end(Side::Counterparty),
+        }
+    }
+
+    /// Whether signing a new counterparty commitment would change anything.
+    pub fn counterparty_commitment_outdated(&self) -> bool {
+        self.next_counterparty_commitment() != self.counterparty_commitment
+    }
+
+    /// We sent `commitment_signed` for [`ChannelLedger::next_counterparty_commitment`].
+    pub fn sent_commitment_signed(&mut self) -> Coverage {
+        self.counterparty_commitment = self.next_counterparty_commitment();
+        self.counterparty_commitment
+    }
+
+    /// We accepted the counterparty's `commitment_signed` for our next commitment.
+    pub fn received_commitment_signed(&mut self) -> Coverage {
+        self.holder_commitment = self.next_holder_commitment();
+        self.holder_commitment
+    }
+
+    /// We revoked our previous commitment: the counterparty updates in our current one
+    /// are acknowledged.
+    pub fn sent_revoke_and_ack(&mut self) {
+        self.counterparty_updates_acked = self.holder_commitment.counterparty_updates;
+        self.holder_commitment_revoked_to = self.holder_commitment;
+        self.compact();
+    }
+
+    /// The counterparty revoked its previous commitment: our updates in the commitment we
+    /// last signed are acknowledged.
+    pub fn received_revoke_and_ack(&mut self) {
+        self.holder_updates_acked = self.counterparty_commitment.holder_updates;
+        self.counterparty_commitment_revoked_to = self.counterparty_commitment;
+        self.compact();
+    }
+
+    /// Whether an HTLC is committed irrevocably on both sides (safe to fulfill, fail, or
+    /// forward): in both commitments whose predecessors are revoked.
+    pub fn is_irrevocably_committed(&self, offerer: Side, htlc_id: u64) -> bool {
+        let key = (offerer, htlc_id);
+        self.view(self.holder_commitment_revoked_to)
+            .htlcs
+            .contains_key(&key)
+            && self
+                .view(self.counterparty_commitment_revoked_to)
+                .htlcs
+                .contains_key(&key)
+    }
+
+    /// Folds the updates every current commitment includes into the base.
+    fn compact(&mut self) {
+        let (ours, theirs) = (
+            self.holder_commitment_revoked_to,
+            self.counterparty_commitment_revoked_to,
+        );
+        let target = Coverage {
+            holder_updates: ours.holder_updates.min(theirs.holder_updates),
+            counterparty_updates: ours.counterparty_updates.min(theirs.counterparty_updates),
+        };
+        if target == self.base_coverage {
+            return;
+        }
+        let new_base = self.view(target);
+        let drop_holder = (target.holder_updates - self.base_coverage.holder_updates) as usize;
+        let drop_counterparty =
+            (target.counterparty_updates - self.base_coverage.counterparty_updates) as usize;
+        self.holder_log.drain(..drop_holder);
+        self.counterparty_log.drain(..drop_counterparty);
+        self.base = new_base;
+        self.base_coverage = target;
+    }
+
+    /// Updates not yet folded into the base (the dance in flight).
+    pub fn pending_updates(&self) -> usize {
+        self.holder_log.len() + self.counterparty_log.len()
+    }
+}
