@@ -1,6 +1,7 @@
 //! Channels: BOLT 3 keys and per-commitment secrets, the commitment, HTLC and closing
 //! transaction builders, and signing of their inputs.
 
+pub mod channel;
 pub mod closing;
 pub mod commitment;
 pub mod htlc_tx;

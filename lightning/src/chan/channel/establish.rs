@@ -1,0 +1,553 @@
+//! Channel establishment v1 (BOLT 2): `open_channel`, `accept_channel`,
+//! `funding_created`, `funding_signed`, `channel_ready`.
+
+use bitcoin::constants::ChainHash;
+use bitcoin::hashes::Hash;
+use bitcoin::secp256k1::Secp256k1;
+use bitcoin::{OutPoint, ScriptBuf};
+
+use super::{
+    close, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase, MAX_HTLCS_PER_SIDE,
+    MIN_DUST_LIMIT_SATOSHIS,
+};
+use crate::chan::commitment::{fee_for_weight, ChannelPublicKeys, COMMITMENT_BASE_WEIGHT};
+use crate::chan::ledger::{ChannelLedger, Side};
+use crate::chan::script::funding_redeem_script;
+use crate::chan::secrets::CounterpartyCommitmentSecrets;
+use crate::sign::{ChannelSigner, ChannelTransactionParameters};
+use crate::wire::{
+    AcceptChannel, ChannelId, ChannelReady, ChannelReadyTlvs, Feature, Features, FundingCreated,
+    FundingSigned, NoTlvs, OpenChannel, OpenChannelTlvs,
+};
+
+/// Channels below 2^24 satoshis need no `option_support_large_channel`.
+pub const MAX_FUNDING_SATOSHIS_NO_LARGE: u64 = (1 << 24) - 1;
+/// The longest `to_self_delay` we accept from a peer: two weeks of blocks. Longer would
+/// lock our funds for longer than any reasonable watchtower policy needs.
+pub const MAX_TO_SELF_DELAY: u16 = 2016;
+
+/// The only channel type this node opens or accepts: `option_static_remotekey`.
+pub fn static_remotekey_channel_type() -> Features {
+    let mut features = Features::empty();
+    features.set_required(Feature::StaticRemoteKey);
+    features
+}
+
+/// What the funder chooses when opening.
+#[derive(Clone, Debug)]
+pub struct OpenChannelParams {
+    /// The chain.
+    pub chain_hash: ChainHash,
+    /// A random id for the channel until funding.
+    pub temporary_channel_id: ChannelId,
+    /// The channel's value.
+    pub funding_satoshis: u64,
+    /// Given to the peer at opening.
+    pub push_msat: u64,
+    /// The initial commitment feerate.
+    pub feerate_per_kw: u32,
+    /// What we demand of the peer.
+    pub limits: ChannelLimits,
+}
+
+fn check_limits(limits: &ChannelLimits, funding_satoshis: u64) -> Result<(), ChannelError> {
+    if limits.max_accepted_htlcs > MAX_HTLCS_PER_SIDE || limits.max_accepted_htlcs == 0 {
+        return Err(close("max_accepted_htlcs must be 1 to 483"));
+    }
+    if limits.to_self_delay > MAX_TO_SELF_DELAY {
+        return Err(close("to_self_delay is unreasonably large"));
+    }
+    if limits.dust_limit_satoshis < MIN_DUST_LIMIT_SATOSHIS {
+        return Err(close("dust_limit_satoshis is below 354"));
+    }
+    if limits.channel_reserve_satoshis > funding_satoshis {
+        return Err(close("channel_reserve_satoshis exceeds the channel"));
+    }
+    Ok(())
+}
+
+fn check_pubkeys_distinct(
+    keys: &ChannelPublicKeys,
+    ours: &ChannelPublicKeys,
+) -> Result<(), ChannelError> {
+    if keys.funding_pubkey == ours.funding_pubkey {
+        return Err(close("the peer reused our funding key"));
+    }
+    Ok(())
+}
+
+/// The channel id of a funded channel: the funding txid XOR the output index (BOLT 2).
+pub fn channel_id_from_outpoint(outpoint: &OutPoint) -> ChannelId {
+    let mut id = outpoint.txid.to_byte_array();
+    let index = (outpoint.vout as u16).to_be_bytes();
+    id[30] ^= index[0];
+    id[31] ^= index[1];
+    ChannelId(id)
+}
+
+/// Checks that the funder can pay the fee of commitment 0 and that someone has more than
+/// the reserve (BOLT 2's `open_channel` requirements).
+fn check_initial_balances(
+    funding_satoshis: u64,
+    push_msat: u64,
+    feerate_per_kw: u32,
+    reserve_satoshis: u64,
+) -> Result<(), ChannelError> {
+    let funder_sat = (funding_satoshis * 1000 - push_msat) / 1000;
+    let fee = fee_for_weight(feerate_per_kw, COMMITMENT_BASE_WEIGHT);
+    if funder_sat < fee {
+        return Err(close("the funder cannot pay the initial commitment fee"));
+    }
+    if funder_sat - fee <= reserve_satoshis && push_msat / 1000 <= reserve_satoshis {
+        return Err(close("both initial balances are at or below the reserve"));
+    }
+    Ok(())
+}
+
+impl<S: ChannelSigner> Channel<S> {
+    fn fresh(
+        signer: S,
+        holder_is_funder: bool,
+        channel_id: ChannelId,
+        funding_satoshis: u64,
+        holder_limits: ChannelLimits,
+        ledger: ChannelLedger,
+        phase: ChannelPhase,
+    ) -> Self {
+        Channel {
+            signer,
+            secp: Secp256k1::new(),
+            phase,
+            holder_is_funder,
+            channel_id,
+            funding_satoshis,
+            funding_outpoint: None,
+            holder_limits,
+            counterparty_limits: holder_limits,
+            counterparty_pubkeys: None,
+            counterparty_current_point: None,
+            counterparty_next_point: None,
+            holder_commitment_number: 0,
+            counterparty_commitment_number: 0,
+            ledger,
+            counterparty_secrets: CounterpartyCommitmentSecrets::new(),
+            awaiting_revoke: false,
+        }
+    }
+
+    /// Opens a channel as the funder: returns the channel and its `open_channel`.
+    pub fn new_outbound(
+        signer: S,
+        params: &OpenChannelParams,
+    ) -> Result<(Self, OpenChannel), ChannelError> {
+        let funding_msat = params
+            .funding_satoshis
+            .checked_mul(1000)
+            .ok_or_else(|| close("funding too large"))?;
+        if params.push_msat > funding_msat
+            || params.funding_satoshis > MAX_FUNDING_SATOSHIS_NO_LARGE
+        {
+            return Err(close(
+                "push_msat exceeds the channel, or the channel is too large",
+            ));
+        }
+        check_limits(&params.limits, params.funding_satoshis)?;
+        check_initial_balances(
+            params.funding_satoshis,
+            params.push_msat,
+            params.feerate_per_kw,
+            0,
+        )?;
+        let first_point = signer
+            .per_commitment_point(0)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        let keys = *signer.pubkeys();
+        let ledger = ChannelLedger::new(
+            funding_msat - params.push_msat,
+            params.push_msat,
+            params.feerate_per_kw,
+        );
+        let channel = Channel::fresh(
+            signer,
+            true,
+            params.temporary_channel_id,
+            params.funding_satoshis,
+            params.limits,
+            ledger,
+            ChannelPhase::AwaitingAccept,
+        );
+        let open = OpenChannel {
+            chain_hash: params.chain_hash,
+            temporary_channel_id: params.temporary_channel_id,
+            funding_satoshis: params.funding_satoshis,
+            push_msat: params.push_msat,
+            dust_limit_satoshis: params.limits.dust_limit_satoshis,
+            max_htlc_value_in_flight_msat: params.limits.max_htlc_value_in_flight_msat,
+            channel_reserve_satoshis: params.limits.channel_reserve_satoshis,
+            htlc_minimum_msat: params.limits.htlc_minimum_msat,
+            feerate_per_kw: params.feerate_per_kw,
+            to_self_delay: params.limits.to_self_delay,
+            max_accepted_htlcs: params.limits.max_accepted_htlcs,
+            funding_pubkey: keys.funding_pubkey,
+            revocation_basepoint: keys.revocation_basepoint,
+            payment_basepoint: keys.payment_basepoint,
+            delayed_payment_basepoint: keys.delayed_payment_basepoint,
+            htlc_basepoint: keys.htlc_basepoint,
+            first_per_commitment_point: first_point,
+            channel_flags: 0,
+            tlvs: OpenChannelTlvs {
+                channel_type: Some(static_remotekey_channel_type()),
+                ..OpenChannelTlvs::default()
+            },
+        };
+        Ok((channel, open))
+    }
+
+    /// Accepts a peer's `open_channel` as the fundee, with our `limits` and the
+    /// confirmations we want: returns the channel and its `accept_channel`.
+    pub fn new_inbound(
+        signer: S,
+        chain_hash: ChainHash,
+        limits: ChannelLimits,
+        minimum_depth: u32,
+        open: &OpenChannel,
+    ) -> Result<(Self, AcceptChannel), ChannelError> {
+        if open.chain_hash != chain_hash {
+            return Err(close("open_channel for another chain"));
+        }
+        let funding_msat = open
+            .funding_satoshis
+            .checked_mul(1000)
+            .ok_or_else(|| close("funding too large"))?;
+        if open.push_msat > funding_msat || open.funding_satoshis > MAX_FUNDING_SATOSHIS_NO_LARGE {
+            return Err(close(
+                "push_msat exceeds the channel, or the channel is too large",
+            ));
+        }
+        if open
+            .tlvs
+            .channel_type
+            .as_ref()
+            .map(|t| t.clone().minimized())
+            != Some(static_remotekey_channel_type())
+        {
+            return Err(close("channel_type is not option_static_remotekey"));
+        }
+        let theirs = ChannelLimits {
+            dust_limit_satoshis: open.dust_limit_satoshis,
+            max_htlc_value_in_flight_msat: open.max_htlc_value_in_flight_msat,
+            channel_reserve_satoshis: open.channel_reserve_satoshis,
+            htlc_minimum_msat: open.htlc_minimum_msat,
+            to_self_delay: open.to_self_delay,
+            max_accepted_htlcs: open.max_accepted_htlcs,
+        };
+        check_limits(&theirs, open.funding_satoshis)?;
+        if theirs.dust_limit_satoshis > theirs.channel_reserve_satoshis {
+            return Err(close(
+                "dust_limit_satoshis exceeds channel_reserve_satoshis",
+            ));
+        }
+        if open.feerate_per_kw < 253 {
+            return Err(close("feerate_per_kw below the relay floor"));
+        }
+        // Our reserve demand must be at least their dust limit, and our dust limit at most
+        // their reserve demand (BOLT 2 `accept_channel`).
+        let mut ours = limits;
+        ours.channel_reserve_satoshis = ours
+            .channel_reserve_satoshis
+            .max(theirs.dust_limit_satoshis);
+        ours.dust_limit_satoshis = ours
+            .dust_limit_satoshis
+            .min(theirs.channel_reserve_satoshis);
+        check_limits(&ours, open.funding_satoshis)?;
+        check_initial_balances(
+            open.funding_satoshis,
+            open.push_msat,
+            open.feerate_per_kw,
+            ours.channel_reserve_satoshis,
+        )?;
+
+        let counterparty_pubkeys = ChannelPublicKeys {
+            funding_pubkey: open.funding_pubkey,
+            revocation_basepoint: open.revocation_basepoint,
+            payment_basepoint: open.payment_basepoint,
+            delayed_payment_basepoint: open.delayed_payment_basepoint,
+            htlc_basepoint: open.htlc_basepoint,
+        };
+        check_pubkeys_distinct(&counterparty_pubkeys, signer.pubkeys())?;
+        let first_point = signer
+            .per_commitment_point(0)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        let keys = *signer.pubkeys();
+        let ledger = ChannelLedger::new(
+            open.push_msat,
+            funding_msat - open.push_msat,
+            open.feerate_per_kw,
+        );
+        let mut channel = Channel::fresh(
+            signer,
+            false,
+            open.temporary_channel_id,
+            open.funding_satoshis,
+            ours,
+            ledger,
+            ChannelPhase::AwaitingFundingCreated,
+        );
+        channel.counterparty_limits = theirs;
+        channel.counterparty_pubkeys = Some(counterparty_pubkeys);
+        channel.counterparty_current_point = Some(open.first_per_commitment_point);
+        let accept = AcceptChannel {
+            temporary_channel_id: open.temporary_channel_id,
+            dust_limit_satoshis: ours.dust_limit_satoshis,
+            max_htlc_value_in_flight_msat: ours.max_htlc_value_in_flight_msat,
+            channel_reserve_satoshis: ours.channel_reserve_satoshis,
+            htlc_minimum_msat: ours.htlc_minimum_msat,
+            minimum_depth,
+            to_self_delay: ours.to_self_delay,
+            max_accepted_htlcs: ours.max_accepted_htlcs,
+            funding_pubkey: keys.funding_pubkey,
+            revocation_basepoint: keys.revocation_basepoint,
+            payment_basepoint: keys.payment_basepoint,
+            delayed_payment_basepoint: keys.delayed_payment_basepoint,
+            htlc_basepoint: keys.htlc_basepoint,
+            first_per_commitment_point: first_point,
+            tlvs: OpenChannelTlvs {
+                channel_type: Some(static_remotekey_channel_type()),
+                ..OpenChannelTlvs::default()
+            },
+        };
+        Ok((channel, accept))
+    }
+
+    /// The funder receives `accept_channel`; next, the user's wallet builds the funding
+    /// transaction paying [`Channel::funding_script_pubkey`].
+    pub fn accept_channel(&mut self, accept: &AcceptChannel) -> Result<(), ChannelError> {
+        if self.phase != ChannelPhase::AwaitingAccept
+            || accept.temporary_channel_id != self.channel_id
+        {
+            return Err(close("unexpected accept_channel"));
+        }
+        if accept
+            .tlvs
+            .channel_type
+            .as_ref()
+            .map(|t| t.clone().minimized())
+            != Some(static_remotekey_channel_type())
+        {
+            return Err(close("channel_type does not match open_channel"));
+        }
+        let theirs = ChannelLimits {
+            dust_limit_satoshis: accept.dust_limit_satoshis,
+            max_htlc_value_in_flight_msat: accept.max_htlc_value_in_flight_msat,
+            channel_reserve_satoshis: accept.channel_reserve_satoshis,
+            htlc_minimum_msat: accept.htlc_minimum_msat,
+            to_self_delay: accept.to_self_delay,
+            max_accepted_htlcs: accept.max_accepted_htlcs,
+        };
+        check_limits(&theirs, self.funding_satoshis)?;
+        if theirs.channel_reserve_satoshis < self.holder_limits.dust_limit_satoshis
+            || self.holder_limits.channel_reserve_satoshis < theirs.dust_limit_satoshis
+        {
+            return Err(close("a reserve is below the other side's dust limit"));
+        }
+        let counterparty_pubkeys = ChannelPublicKeys {
+            funding_pubkey: accept.funding_pubkey,
+            revocation_basepoint: accept.revocation_basepoint,
+            payment_basepoint: accept.payment_basepoint,
+            delayed_payment_basepoint: accept.delayed_payment_basepoint,
+            htlc_basepoint: accept.htlc_basepoint,
+        };
+        check_pubkeys_distinct(&counterparty_pubkeys, self.signer.pubkeys())?;
+        self.counterparty_limits = theirs;
+        self.counterparty_pubkeys = Some(counterparty_pubkeys);
+        self.counterparty_current_point = Some(accept.first_per_commitment_point);
+        self.phase = ChannelPhase::AwaitingFundingTransaction;
+        Ok(())
+    }
+
+    /// The funding output's script: P2WSH of the 2-of-2 of both funding keys.
+    pub fn funding_script_pubkey(&self) -> Result<ScriptBuf, ChannelError> {
+        let theirs = self.counterparty_pubkeys()?;
+        let script = funding_redeem_script(
+            &self.signer.pubkeys().funding_pubkey,
+            &theirs.funding_pubkey,
+        );
+        Ok(ScriptBuf::new_p2wsh(&script.wscript_hash()))
+    }
+
+    fn set_funding(&mut self, outpoint: OutPoint) -> Result<(), ChannelError> {
+        self.funding_outpoint = Some(outpoint);
+        let counterparty_pubkeys = *self.counterparty_pubkeys()?;
+        self.signer
+            .provide_channel_parameters(&ChannelTransactionParameters {
+                holder_is_funder: self.holder_is_funder,
+                funding_outpoint: outpoint,
+                funding_satoshis: self.funding_satoshis,
+                counterparty_pubkeys,
+                holder_to_self_delay: self.counterparty_limits.to_self_delay,
+                counterparty_to_self_delay: self.holder_limits.to_self_delay,
+            });
+        Ok(())
+    }
+
+    fn sign_counterparty_commitment_zero(
+        &mut self,
+    ) -> Result<bitcoin::secp256k1::ecdsa::Signature, ChannelError> {
+        let point = self
+            .counterparty_current_point
+            .ok_or_else(|| close("no counterparty point"))?;
+        let coverage = self.ledger.counterparty_commitment();
+        let built = self.build_commitment(Side::Counterparty, 0, &point, coverage)?;
+        let (signature, _) = self
+            .signer
+            .sign_counterparty_commitment(
+                0,
+                &built.transaction,
+                &built.htlcs,
+                &built.keys,
+                built.feerate_per_kw,
+            )
+            .map_err(|e| signer_error("counterparty commitment 0", e))?;
+        Ok(signature)
+    }
+
+    fn check_holder_commitment_zero(
+        &mut self,
+        signature: &bitcoin::secp256k1::ecdsa::Signature,
+    ) -> Result<(), ChannelError> {
+        let point = self
+            .signer
+            .per_commitment_point(0)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        let coverage = self.ledger.holder_commitment();
+        let built = self.build_commitment(Side::Holder, 0, &point, coverage)?;
+        self.signer
+            .validate_holder_commitment(
+                0,
+                &built.transaction,
+                &built.htlcs,
+                &built.keys,
+                built.feerate_per_kw,
+                signature,
+                &[],
+            )
+            .map_err(|_| close("invalid signature on our commitment 0"))
+    }
+
+    /// The funder's wallet built the funding transaction: returns `funding_created` with
+    /// our signature on the fundee's commitment 0.
+    pub fn funding_transaction_generated(
+        &mut self,
+        outpoint: OutPoint,
+    ) -> Result<FundingCreated, ChannelError> {
+        if self.phase != ChannelPhase::AwaitingFundingTransaction {
+            return Err(close("not waiting for a funding transaction"));
+        }
+        self.set_funding(outpoint)?;
+        let signature = self.sign_counterparty_commitment_zero()?;
+        let temporary_channel_id = self.channel_id;
+        self.channel_id = channel_id_from_outpoint(&outpoint);
+        self.phase = ChannelPhase::AwaitingFundingSigned;
+        Ok(FundingCreated {
+            temporary_channel_id,
+            funding_txid: outpoint.txid,
+            funding_output_index: outpoint.vout as u16,
+            signature,
+            extension: NoTlvs::default(),
+        })
+    }
+
+    /// The fundee checks the funder's signature on its commitment 0 and answers with
+    /// `funding_signed`.
+    pub fn funding_created(&mut self, msg: &FundingCreated) -> Result<FundingSigned, ChannelError> {
+        if self.phase != ChannelPhase::AwaitingFundingCreated
+            || msg.temporary_channel_id != self.channel_id
+        {
+            return Err(close("unexpected funding_created"));
+        }
+        let outpoint = OutPoint {
+            txid: msg.funding_txid,
+            vout: u32::from(msg.funding_output_index),
+        };
+        self.set_funding(outpoint)?;
+        self.check_holder_commitment_zero(&msg.signature)?;
+        let signature = self.sign_counterparty_commitment_zero()?;
+        self.channel_id = channel_id_from_outpoint(&outpoint);
+        self.phase = ChannelPhase::AwaitingChannelReady {
+            sent: false,
+            received: false,
+        };
+        Ok(FundingSigned {
+            channel_id: self.channel_id,
+            signature,
+            extension: NoTlvs::default(),
+        })
+    }
+
+    /// The funder checks the fundee's signature on its commitment 0; the funding
+    /// transaction may now be broadcast.
+    pub fn funding_signed(&mut self, msg: &FundingSigned) -> Result<(), ChannelError> {
+        if self.phase != ChannelPhase::AwaitingFundingSigned || msg.channel_id != self.channel_id {
+            return Err(close("unexpected funding_signed"));
+        }
+        self.check_holder_commitment_zero(&msg.signature)?;
+        self.phase = ChannelPhase::AwaitingChannelReady {
+            sent: false,
+            received: false,
+        };
+        Ok(())
+    }
+
+    /// The funding transaction is deep enough: returns our `channel_ready`.
+    pub fn funding_confirmed(&mut self) -> Result<ChannelReady, ChannelError> {
+        let ChannelPhase::AwaitingChannelReady {
+            sent: false,
+            received,
+        } = self.phase
+        else {
+            return Err(close("channel_ready is not due"));
+        };
+        let point = self
+            .signer
+            .per_commitment_point(1)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        self.phase = if received {
+            ChannelPhase::Normal
+        } else {
+            ChannelPhase::AwaitingChannelReady {
+                sent: true,
+                received,
+            }
+        };
+        Ok(ChannelReady {
+            channel_id: self.channel_id,
+            second_per_commitment_point: point,
+            tlvs: ChannelReadyTlvs::default(),
+        })
+    }
+
+    /// The peer's `channel_ready`: its point for commitment 1.
+    pub fn channel_ready(&mut self, msg: &ChannelReady) -> Result<(), ChannelError> {
+        let ChannelPhase::AwaitingChannelReady {
+            sent,
+            received: false,
+        } = self.phase
+        else {
+            // A repeat after reconnection is harmless if it carries the same point.
+            if self.counterparty_next_point == Some(msg.second_per_commitment_point) {
+                return Ok(());
+            }
+            return Err(close("unexpected channel_ready"));
+        };
+        self.counterparty_next_point = Some(msg.second_per_commitment_point);
+        self.phase = if sent {
+            ChannelPhase::Normal
+        } else {
+            ChannelPhase::AwaitingChannelReady {
+                sent,
+                received: true,
+            }
+        };
+        Ok(())
+    }
+}

@@ -1,0 +1,315 @@
+//! The per-channel state machine: BOLT 2 messages and user calls in, messages out. It is
+//! pure: no I/O, no clock, every signature made and checked through the [`ChannelSigner`].
+//!
+//! - [`establish`]: `open_channel` to `channel_ready`.
+//! - [`operation`]: HTLCs, `update_fee`, `commitment_signed`, `revoke_and_ack`.
+
+pub mod establish;
+pub mod operation;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
+use bitcoin::OutPoint;
+
+use super::commitment::{
+    commitment_number_obscure_factor, ChannelPublicKeys, CommitmentHtlc, CommitmentKeys,
+    CommitmentParams, CommitmentTransaction,
+};
+use super::ledger::{ChannelLedger, CommitmentView, Coverage, Side};
+use super::secrets::CounterpartyCommitmentSecrets;
+use crate::sign::{ChannelSigner, SignerError};
+use crate::wire::ChannelId;
+
+/// BOLT 2: no commitment may carry more than 483 HTLCs per side, so a `commitment_signed`
+/// always fits one message and a penalty transaction can spend everything.
+pub const MAX_HTLCS_PER_SIDE: u16 = 483;
+/// BOLT 2: the smallest dust limit that keeps every output standard.
+pub const MIN_DUST_LIMIT_SATOSHIS: u64 = 354;
+/// A CLTV expiry at or above this is a timestamp, which HTLCs do not use.
+pub const CLTV_TIMESTAMP_THRESHOLD: u32 = 500_000_000;
+
+/// What one side demands of the other, as sent in `open_channel` / `accept_channel`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelLimits {
+    /// Outputs below this are left out of this side's commitments.
+    pub dust_limit_satoshis: u64,
+    /// Cap on the value of HTLCs offered to this side.
+    pub max_htlc_value_in_flight_msat: u64,
+    /// The balance the *other* side must keep.
+    pub channel_reserve_satoshis: u64,
+    /// The smallest HTLC this side accepts.
+    pub htlc_minimum_msat: u64,
+    /// The delay this side imposes on the other side's own outputs.
+    pub to_self_delay: u16,
+    /// Cap on the number of HTLCs offered to this side.
+    pub max_accepted_htlcs: u16,
+}
+
+impl ChannelLimits {
+    /// Limits a careful node sets for a channel of `funding_satoshis`: dust at 546 (the
+    /// P2PKH dust threshold, above every output type's), a 1% reserve (BOLT 2's usual
+    /// choice, at least the dust limit), no in-flight cap below the channel value, 1 msat
+    /// minimum HTLC, 144 blocks (a day) of delay, and the protocol's 483 HTLCs.
+    pub fn default_for(funding_satoshis: u64) -> Self {
+        ChannelLimits {
+            dust_limit_satoshis: 546,
+            max_htlc_value_in_flight_msat: funding_satoshis.saturating_mul(1000),
+            channel_reserve_satoshis: (funding_satoshis / 100).max(546),
+            htlc_minimum_msat: 1,
+            to_self_delay: 144,
+            max_accepted_htlcs: MAX_HTLCS_PER_SIDE,
+        }
+    }
+}
+
+/// How the channel must answer a failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelError {
+    /// The call or message was refused; the channel goes on (a `warning` may be sent).
+    Ignore(String),
+    /// The channel is failed: send `error`, and close on chain from the latest state.
+    Close(String),
+}
+
+impl fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChannelError::Ignore(why) => write!(f, "refused: {why}"),
+            ChannelError::Close(why) => write!(f, "channel failed: {why}"),
+        }
+    }
+}
+
+pub(crate) fn close(why: impl Into<String>) -> ChannelError {
+    ChannelError::Close(why.into())
+}
+
+pub(crate) fn ignore(why: impl Into<String>) -> ChannelError {
+    ChannelError::Ignore(why.into())
+}
+
+fn signer_error(what: &str, e: SignerError) -> ChannelError {
+    match e {
+        SignerError::Unavailable => ignore(alloc::format!("{what}: signer unavailable")),
+        SignerError::Refused => close(alloc::format!("{what}: signer refused")),
+    }
+}
+
+/// Where the channel stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelPhase {
+    /// Funder: `open_channel` sent.
+    AwaitingAccept,
+    /// Funder: accepted; the user's wallet must build the funding transaction.
+    AwaitingFundingTransaction,
+    /// Fundee: `accept_channel` sent.
+    AwaitingFundingCreated,
+    /// Funder: `funding_created` sent.
+    AwaitingFundingSigned,
+    /// Both commitment 0 signed; waiting for the funding to confirm and for the peer's
+    /// `channel_ready`.
+    AwaitingChannelReady {
+        /// We sent ours.
+        sent: bool,
+        /// We received theirs.
+        received: bool,
+    },
+    /// Open for HTLCs.
+    Normal,
+    /// Failed: nothing more is signed.
+    Failed,
+}
+
+/// One channel with one peer.
+pub struct Channel<S: ChannelSigner> {
+    pub(crate) signer: S,
+    pub(crate) secp: Secp256k1<All>,
+    pub(crate) phase: ChannelPhase,
+    pub(crate) holder_is_funder: bool,
+    pub(crate) channel_id: ChannelId,
+    pub(crate) funding_satoshis: u64,
+    pub(crate) funding_outpoint: Option<OutPoint>,
+    /// What we demand of the peer.
+    pub(crate) holder_limits: ChannelLimits,
+    /// What the peer demands of us.
+    pub(crate) counterparty_limits: ChannelLimits,
+    pub(crate) counterparty_pubkeys: Option<ChannelPublicKeys>,
+    /// The peer's per-commitment point for its current commitment, and for its next.
+    pub(crate) counterparty_current_point: Option<PublicKey>,
+    pub(crate) counterparty_next_point: Option<PublicKey>,
+    /// Our current commitment's number, and the peer's latest signed one.
+    pub(crate) holder_commitment_number: u64,
+    pub(crate) counterparty_commitment_number: u64,
+    pub(crate) ledger: ChannelLedger,
+    pub(crate) counterparty_secrets: CounterpartyCommitmentSecrets,
+    /// We signed a counterparty commitment and wait for its revocation of the previous.
+    pub(crate) awaiting_revoke: bool,
+}
+
+impl<S: ChannelSigner> fmt::Debug for Channel<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("channel_id", &self.channel_id)
+            .field("phase", &self.phase)
+            .field("holder_commitment_number", &self.holder_commitment_number)
+            .field(
+                "counterparty_commitment_number",
+                &self.counterparty_commitment_number,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A commitment built for signing or checking, with what it was built from.
+pub(crate) struct BuiltCommitment {
+    pub transaction: CommitmentTransaction,
+    pub htlcs: Vec<CommitmentHtlc>,
+    pub keys: CommitmentKeys,
+    pub feerate_per_kw: u32,
+}
+
+impl<S: ChannelSigner> Channel<S> {
+    /// The channel id (temporary until the funding outpoint is known).
+    pub fn channel_id(&self) -> ChannelId {
+        self.channel_id
+    }
+
+    /// Where the channel stands.
+    pub fn phase(&self) -> ChannelPhase {
+        self.phase
+    }
+
+    /// Whether we opened the channel.
+    pub fn is_funder(&self) -> bool {
+        self.holder_is_funder
+    }
+
+    /// The channel's value.
+    pub fn funding_satoshis(&self) -> u64 {
+        self.funding_satoshis
+    }
+
+    /// The ledger, for inspection.
+    pub fn ledger(&self) -> &ChannelLedger {
+        &self.ledger
+    }
+
+    /// Our current commitment's number.
+    pub fn holder_commitment_number(&self) -> u64 {
+        self.holder_commitment_number
+    }
+
+    /// The number of the latest counterparty commitment we signed.
+    pub fn counterparty_commitment_number(&self) -> u64 {
+        self.counterparty_commitment_number
+    }
+
+    /// The signer (for the test signer's controls, or persistence of its keys id).
+    pub fn signer(&self) -> &S {
+        &self.signer
+    }
+
+    pub(crate) fn counterparty_pubkeys(&self) -> Result<&ChannelPublicKeys, ChannelError> {
+        self.counterparty_pubkeys
+            .as_ref()
+            .ok_or_else(|| close("counterparty keys unknown"))
+    }
+
+    /// Builds the commitment whose broadcaster is `broadcaster`, numbered
+    /// `commitment_number`, with the broadcaster's `per_commitment_point`, covering
+    /// `coverage`.
+    pub(crate) fn build_commitment(
+        &self,
+        broadcaster: Side,
+        commitment_number: u64,
+        per_commitment_point: &PublicKey,
+        coverage: Coverage,
+    ) -> Result<BuiltCommitment, ChannelError> {
+        let funding_outpoint = self
+            .funding_outpoint
+            .ok_or_else(|| close("funding outpoint unknown"))?;
+        let holder_keys = self.signer.pubkeys();
+        let counterparty_keys = self.counterparty_pubkeys()?;
+        let (broadcaster_keys, countersignatory_keys) = match broadcaster {
+            Side::Holder => (holder_keys, counterparty_keys),
+            Side::Counterparty => (counterparty_keys, holder_keys),
+        };
+        let keys = CommitmentKeys::derive(
+            &self.secp,
+            per_commitment_point,
+            broadcaster_keys,
+            countersignatory_keys,
+        )
+        .map_err(|_| close("per-commitment key derivation failed"))?;
+        let view = self.ledger.view(coverage);
+        let htlcs: Vec<CommitmentHtlc> = view
+            .htlcs
+            .iter()
+            .map(|((offerer, _), htlc)| CommitmentHtlc {
+                offered: *offerer == broadcaster,
+                amount_msat: htlc.amount_msat,
+                cltv_expiry: htlc.cltv_expiry,
+                payment_hash: htlc.payment_hash,
+            })
+            .collect();
+        let (opener, accepter) = if self.holder_is_funder {
+            (holder_keys, counterparty_keys)
+        } else {
+            (counterparty_keys, holder_keys)
+        };
+        let (to_broadcaster_msat, to_countersignatory_msat, limits, delay) = match broadcaster {
+            // Our outputs wait the delay the peer demands; its outputs the delay we demand.
+            Side::Holder => (
+                view.holder_balance_msat,
+                view.counterparty_balance_msat,
+                &self.holder_limits,
+                self.counterparty_limits.to_self_delay,
+            ),
+            Side::Counterparty => (
+                view.counterparty_balance_msat,
+                view.holder_balance_msat,
+                &self.counterparty_limits,
+                self.holder_limits.to_self_delay,
+            ),
+        };
+        let params = CommitmentParams {
+            funding_outpoint,
+            funding_satoshis: self.funding_satoshis,
+            commitment_number,
+            obscure_factor: commitment_number_obscure_factor(
+                &opener.payment_basepoint,
+                &accepter.payment_basepoint,
+            ),
+            broadcaster_is_funder: self.holder_is_funder == (broadcaster == Side::Holder),
+            to_broadcaster_msat,
+            to_countersignatory_msat,
+            feerate_per_kw: view.feerate_per_kw,
+            dust_limit_satoshis: limits.dust_limit_satoshis,
+            to_self_delay: delay,
+            keys: &keys,
+            countersignatory_payment_point: &countersignatory_keys.payment_basepoint,
+            htlcs: &htlcs,
+        };
+        let transaction = CommitmentTransaction::build(&params)
+            .map_err(|_| close("commitment does not conserve value"))?;
+        Ok(BuiltCommitment {
+            transaction,
+            htlcs,
+            keys,
+            feerate_per_kw: view.feerate_per_kw,
+        })
+    }
+
+    /// The contents of our current commitment.
+    pub fn holder_view(&self) -> CommitmentView {
+        self.ledger.view(self.ledger.holder_commitment())
+    }
+
+    /// The contents of the latest counterparty commitment we signed.
+    pub fn counterparty_view(&self) -> CommitmentView {
+        self.ledger.view(self.ledger.counterparty_commitment())
+    }
+}

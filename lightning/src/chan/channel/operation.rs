@@ -1,0 +1,441 @@
+//! Normal operation (BOLT 2): adding and removing HTLCs, `update_fee`, and the
+//! `commitment_signed` / `revoke_and_ack` dance, with every limit of the peer and of our
+//! own checked before anything is signed.
+
+use alloc::vec::Vec;
+
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::secp256k1::{PublicKey, SecretKey};
+
+use super::{
+    close, ignore, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase,
+    CLTV_TIMESTAMP_THRESHOLD,
+};
+use crate::chan::commitment::{fee_for_weight, COMMITMENT_BASE_WEIGHT, COMMITMENT_WEIGHT_PER_HTLC};
+use crate::chan::ledger::{
+    ChannelLedger, CommitmentView, Coverage, Htlc, LedgerError, Removal, Side, Update,
+};
+use crate::chan::secrets::INITIAL_COMMITMENT_NUMBER;
+use crate::sign::ChannelSigner;
+use crate::wire::{
+    CommitmentSigned, CommitmentSignedTlvs, NoTlvs, OnionPacket, PaymentHash, PaymentPreimage,
+    RevokeAndAck, SettleHtlcTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc,
+    UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc,
+};
+
+/// The lowest feerate relayed by default (1 sat/vbyte): no commitment goes below it.
+pub const MIN_FEERATE_PER_KW: u32 = 253;
+
+fn ledger_error(e: LedgerError) -> ChannelError {
+    close(alloc::format!("{e:?}"))
+}
+
+/// The commitment fee the funder pays for `view`, counting every HTLC as untrimmed (the
+/// most it could be).
+fn worst_case_fee_msat(view: &CommitmentView) -> u64 {
+    let weight = COMMITMENT_BASE_WEIGHT + COMMITMENT_WEIGHT_PER_HTLC * view.htlcs.len() as u64;
+    fee_for_weight(view.feerate_per_kw, weight) * 1000
+}
+
+impl<S: ChannelSigner> Channel<S> {
+    fn require_normal(&self) -> Result<(), ChannelError> {
+        match self.phase {
+            ChannelPhase::Normal => Ok(()),
+            _ => Err(ignore("channel is not open for updates")),
+        }
+    }
+
+    /// The limits the receiver of `offerer`'s HTLCs set.
+    fn receiver_limits(&self, offerer: Side) -> &ChannelLimits {
+        match offerer {
+            // We offer to the peer: its limits, sent in its open/accept.
+            Side::Holder => &self.counterparty_limits,
+            Side::Counterparty => &self.holder_limits,
+        }
+    }
+
+    /// Checks BOLT 2's limits on `offerer`'s commitments once `ledger` includes the new
+    /// update: every commitment it could end up in must respect the receiver's HTLC
+    /// count and in-flight caps, and leave the offerer its reserve and (for the funder)
+    /// the fee.
+    fn check_offerer_limits(
+        &self,
+        ledger: &ChannelLedger,
+        offerer: Side,
+    ) -> Result<(), &'static str> {
+        let limits = self.receiver_limits(offerer);
+        // The reserve the offerer keeps is the one the *other* side demanded of it.
+        let reserve_msat = match offerer {
+            Side::Holder => self.counterparty_limits.channel_reserve_satoshis * 1000,
+            Side::Counterparty => self.holder_limits.channel_reserve_satoshis * 1000,
+        };
+        let everything = Coverage {
+            holder_updates: ledger.log_end(Side::Holder),
+            counterparty_updates: ledger.log_end(Side::Counterparty),
+        };
+        for coverage in [
+            everything,
+            ledger.next_holder_commitment(),
+            ledger.next_counterparty_commitment(),
+        ] {
+            let view = ledger.view(coverage);
+            let offered: Vec<&Htlc> = view
+                .htlcs
+                .iter()
+                .filter(|((o, _), _)| *o == offerer)
+                .map(|(_, h)| h)
+                .collect();
+            if offered.len() > usize::from(limits.max_accepted_htlcs) {
+                return Err("more HTLCs than max_accepted_htlcs");
+            }
+            if offered.iter().map(|h| h.amount_msat).sum::<u64>()
+                > limits.max_htlc_value_in_flight_msat
+            {
+                return Err("more in flight than max_htlc_value_in_flight_msat");
+            }
+            let balance = match offerer {
+                Side::Holder => view.holder_balance_msat,
+                Side::Counterparty => view.counterparty_balance_msat,
+            };
+            let offerer_is_funder = self.holder_is_funder == (offerer == Side::Holder);
+            let fee = if offerer_is_funder {
+                worst_case_fee_msat(&view)
+            } else {
+                0
+            };
+            if view.total_msat() != self.funding_satoshis * 1000
+                || balance < reserve_msat.saturating_add(fee)
+            {
+                return Err("the offerer cannot afford it and keep its reserve");
+            }
+        }
+        Ok(())
+    }
+
+    fn check_htlc_fields(
+        &self,
+        offerer: Side,
+        amount_msat: u64,
+        cltv_expiry: u32,
+    ) -> Result<(), &'static str> {
+        let limits = self.receiver_limits(offerer);
+        if amount_msat == 0 || amount_msat < limits.htlc_minimum_msat {
+            return Err("amount below htlc_minimum_msat");
+        }
+        if cltv_expiry >= CLTV_TIMESTAMP_THRESHOLD {
+            return Err("cltv_expiry is a timestamp");
+        }
+        Ok(())
+    }
+
+    /// Offers an HTLC to the peer. Refused (with the channel untouched) if it breaks the
+    /// peer's limits or our reserve.
+    pub fn send_htlc(
+        &mut self,
+        amount_msat: u64,
+        payment_hash: PaymentHash,
+        cltv_expiry: u32,
+        onion_routing_packet: OnionPacket,
+    ) -> Result<UpdateAddHtlc, ChannelError> {
+        self.require_normal()?;
+        self.check_htlc_fields(Side::Holder, amount_msat, cltv_expiry)
+            .map_err(ignore)?;
+        let id = self.ledger.next_htlc_id(Side::Holder);
+        let htlc = Htlc {
+            id,
+            amount_msat,
+            payment_hash,
+            cltv_expiry,
+        };
+        let mut ledger = self.ledger.clone();
+        ledger
+            .propose(Side::Holder, Update::AddHtlc(htlc))
+            .map_err(ledger_error)?;
+        self.check_offerer_limits(&ledger, Side::Holder)
+            .map_err(ignore)?;
+        self.ledger = ledger;
+        Ok(UpdateAddHtlc {
+            channel_id: self.channel_id,
+            id,
+            amount_msat,
+            payment_hash,
+            cltv_expiry,
+            onion_routing_packet,
+            tlvs: UpdateAddHtlcTlvs::default(),
+        })
+    }
+
+    /// The peer offers an HTLC; any limit it breaks fails the channel.
+    pub fn update_add_htlc(&mut self, msg: &UpdateAddHtlc) -> Result<(), ChannelError> {
+        if self.phase != ChannelPhase::Normal {
+            return Err(close("update_add_htlc before the channel is open"));
+        }
+        self.check_htlc_fields(Side::Counterparty, msg.amount_msat, msg.cltv_expiry)
+            .map_err(close)?;
+        let htlc = Htlc {
+            id: msg.id,
+            amount_msat: msg.amount_msat,
+            payment_hash: msg.payment_hash,
+            cltv_expiry: msg.cltv_expiry,
+        };
+        let mut ledger = self.ledger.clone();
+        ledger
+            .propose(Side::Counterparty, Update::AddHtlc(htlc))
+            .map_err(ledger_error)?;
+        self.check_offerer_limits(&ledger, Side::Counterparty)
+            .map_err(close)?;
+        self.ledger = ledger;
+        Ok(())
+    }
+
+    fn remove(&mut self, by: Side, htlc_id: u64, removal: Removal) -> Result<Htlc, ChannelError> {
+        let offerer = by.other();
+        if by == Side::Holder && !self.ledger.is_irrevocably_committed(offerer, htlc_id) {
+            return Err(ignore("the HTLC is not irrevocably committed yet"));
+        }
+        let htlc = self
+            .ledger
+            .view(self.ledger.holder_commitment())
+            .htlcs
+            .get(&(offerer, htlc_id))
+            .copied()
+            .ok_or_else(|| close("removal of an unknown HTLC"))?;
+        if let Removal::Fulfill(preimage) = &removal {
+            if sha256::Hash::hash(&preimage.0).to_byte_array() != htlc.payment_hash.0 {
+                return Err(close("preimage does not match the payment hash"));
+            }
+        }
+        self.ledger
+            .propose(by, Update::RemoveHtlc { htlc_id, removal })
+            .map_err(ledger_error)?;
+        Ok(htlc)
+    }
+
+    /// Settles an HTLC the peer offered us.
+    pub fn fulfill_htlc(
+        &mut self,
+        htlc_id: u64,
+        preimage: PaymentPreimage,
+    ) -> Result<UpdateFulfillHtlc, ChannelError> {
+        self.require_normal()?;
+        self.remove(Side::Holder, htlc_id, Removal::Fulfill(preimage))?;
+        Ok(UpdateFulfillHtlc {
+            channel_id: self.channel_id,
+            id: htlc_id,
+            payment_preimage: preimage,
+            tlvs: SettleHtlcTlvs::default(),
+        })
+    }
+
+    /// Fails an HTLC the peer offered us, with an error onion for the payer.
+    pub fn fail_htlc(
+        &mut self,
+        htlc_id: u64,
+        reason: Vec<u8>,
+    ) -> Result<UpdateFailHtlc, ChannelError> {
+        self.require_normal()?;
+        self.remove(Side::Holder, htlc_id, Removal::Fail(reason.clone()))?;
+        Ok(UpdateFailHtlc {
+            channel_id: self.channel_id,
+            id: htlc_id,
+            reason,
+            tlvs: SettleHtlcTlvs::default(),
+        })
+    }
+
+    /// The peer settles one of our HTLCs: returns it, and the preimage proves the payment.
+    pub fn update_fulfill_htlc(&mut self, msg: &UpdateFulfillHtlc) -> Result<Htlc, ChannelError> {
+        self.remove(
+            Side::Counterparty,
+            msg.id,
+            Removal::Fulfill(msg.payment_preimage),
+        )
+    }
+
+    /// The peer fails one of our HTLCs.
+    pub fn update_fail_htlc(&mut self, msg: &UpdateFailHtlc) -> Result<Htlc, ChannelError> {
+        self.remove(
+            Side::Counterparty,
+            msg.id,
+            Removal::Fail(msg.reason.clone()),
+        )
+    }
+
+    /// The peer fails one of our HTLCs because it could not parse the onion.
+    pub fn update_fail_malformed_htlc(
+        &mut self,
+        msg: &UpdateFailMalformedHtlc,
+    ) -> Result<Htlc, ChannelError> {
+        if msg.failure_code & crate::onion::errors::BADONION == 0 {
+            return Err(close("update_fail_malformed_htlc without the BADONION bit"));
+        }
+        let removal = Removal::FailMalformed {
+            sha256_of_onion: msg.sha256_of_onion,
+            failure_code: msg.failure_code,
+        };
+        self.remove(Side::Counterparty, msg.id, removal)
+    }
+
+    /// The funder changes the commitment feerate.
+    pub fn send_update_fee(&mut self, feerate_per_kw: u32) -> Result<UpdateFee, ChannelError> {
+        self.require_normal()?;
+        if !self.holder_is_funder {
+            return Err(ignore("only the funder sends update_fee"));
+        }
+        if feerate_per_kw < MIN_FEERATE_PER_KW {
+            return Err(ignore("feerate below the relay floor"));
+        }
+        let mut ledger = self.ledger.clone();
+        ledger
+            .propose(Side::Holder, Update::Fee { feerate_per_kw })
+            .map_err(ledger_error)?;
+        self.check_offerer_limits(&ledger, Side::Holder)
+            .map_err(ignore)?;
+        self.ledger = ledger;
+        Ok(UpdateFee {
+            channel_id: self.channel_id,
+            feerate_per_kw,
+            extension: NoTlvs::default(),
+        })
+    }
+
+    /// The funder's new feerate.
+    pub fn update_fee(&mut self, msg: &UpdateFee) -> Result<(), ChannelError> {
+        if self.holder_is_funder {
+            return Err(close("update_fee from the non-funder"));
+        }
+        if self.phase != ChannelPhase::Normal || msg.feerate_per_kw < MIN_FEERATE_PER_KW {
+            return Err(close("update_fee out of place or below the relay floor"));
+        }
+        let mut ledger = self.ledger.clone();
+        ledger
+            .propose(
+                Side::Counterparty,
+                Update::Fee {
+                    feerate_per_kw: msg.feerate_per_kw,
+                },
+            )
+            .map_err(ledger_error)?;
+        self.check_offerer_limits(&ledger, Side::Counterparty)
+            .map_err(close)?;
+        self.ledger = ledger;
+        Ok(())
+    }
+
+    /// Signs the peer's next commitment if there is anything new to commit and the
+    /// previous one has been revoked; `None` otherwise.
+    pub fn send_commitment(&mut self) -> Result<Option<CommitmentSigned>, ChannelError> {
+        if self.phase != ChannelPhase::Normal
+            || self.awaiting_revoke
+            || !self.ledger.counterparty_commitment_outdated()
+        {
+            return Ok(None);
+        }
+        let point = self
+            .counterparty_next_point
+            .ok_or_else(|| close("no per-commitment point for the peer"))?;
+        let number = self.counterparty_commitment_number + 1;
+        let coverage = self.ledger.next_counterparty_commitment();
+        let built = self.build_commitment(Side::Counterparty, number, &point, coverage)?;
+        let (signature, htlc_signatures) = self
+            .signer
+            .sign_counterparty_commitment(
+                number,
+                &built.transaction,
+                &built.htlcs,
+                &built.keys,
+                built.feerate_per_kw,
+            )
+            .map_err(|e| signer_error("counterparty commitment", e))?;
+        self.ledger.sent_commitment_signed();
+        self.counterparty_commitment_number = number;
+        self.awaiting_revoke = true;
+        Ok(Some(CommitmentSigned {
+            channel_id: self.channel_id,
+            signature,
+            htlc_signatures,
+            tlvs: CommitmentSignedTlvs::default(),
+        }))
+    }
+
+    /// The peer signed our next commitment: check every signature, then revoke our
+    /// previous commitment.
+    pub fn commitment_signed(
+        &mut self,
+        msg: &CommitmentSigned,
+    ) -> Result<RevokeAndAck, ChannelError> {
+        if self.phase != ChannelPhase::Normal {
+            return Err(close("commitment_signed before the channel is open"));
+        }
+        let coverage = self.ledger.next_holder_commitment();
+        if coverage == self.ledger.holder_commitment() {
+            return Err(close("commitment_signed without any update"));
+        }
+        let number = self.holder_commitment_number + 1;
+        let point = self
+            .signer
+            .per_commitment_point(number)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        let built = self.build_commitment(Side::Holder, number, &point, coverage)?;
+        self.signer
+            .validate_holder_commitment(
+                number,
+                &built.transaction,
+                &built.htlcs,
+                &built.keys,
+                built.feerate_per_kw,
+                &msg.signature,
+                &msg.htlc_signatures,
+            )
+            .map_err(|_| close("invalid signatures in commitment_signed"))?;
+        self.ledger.received_commitment_signed();
+        self.holder_commitment_number = number;
+        let secret = self
+            .signer
+            .release_commitment_secret(number - 1)
+            .map_err(|e| signer_error("revocation", e))?;
+        let next_point = self
+            .signer
+            .per_commitment_point(number + 1)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        self.ledger.sent_revoke_and_ack();
+        Ok(RevokeAndAck {
+            channel_id: self.channel_id,
+            per_commitment_secret: secret,
+            next_per_commitment_point: next_point,
+            extension: NoTlvs::default(),
+        })
+    }
+
+    /// The peer revoked its previous commitment: check the secret against the point it
+    /// gave for it, store it, and move to the next point.
+    pub fn revoke_and_ack(&mut self, msg: &RevokeAndAck) -> Result<(), ChannelError> {
+        if !self.awaiting_revoke {
+            return Err(close(
+                "revoke_and_ack without a commitment_signed to answer",
+            ));
+        }
+        let revoked_number = self.counterparty_commitment_number - 1;
+        let secret = SecretKey::from_slice(&msg.per_commitment_secret)
+            .map_err(|_| close("per_commitment_secret is not a valid key"))?;
+        let expected = self
+            .counterparty_current_point
+            .ok_or_else(|| close("no point for the revoked commitment"))?;
+        if PublicKey::from_secret_key(&self.secp, &secret) != expected {
+            return Err(close(
+                "per_commitment_secret does not match the commitment's point",
+            ));
+        }
+        self.counterparty_secrets
+            .insert(
+                INITIAL_COMMITMENT_NUMBER - revoked_number,
+                msg.per_commitment_secret,
+            )
+            .map_err(|e| close(alloc::format!("{e}")))?;
+        self.counterparty_current_point = self.counterparty_next_point;
+        self.counterparty_next_point = Some(msg.next_per_commitment_point);
+        self.ledger.received_revoke_and_ack();
+        self.awaiting_revoke = false;
+        Ok(())
+    }
+}
