@@ -10,6 +10,7 @@ use lightning::bitcoin::{Network, OutPoint, Txid};
 use lightning::chan::channel::establish::OpenChannelParams;
 use lightning::chan::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
 use lightning::chan::ledger::Side;
+use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::sign::{InMemoryChannelSigner, KeysManager};
 use lightning::wire::{ChannelId, Message, OnionPacket, PaymentHash, PaymentPreimage};
 
@@ -361,7 +362,21 @@ fn the_ledger_offers_irrevocability_only_after_both_revocations() {
     pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
     pair.deliver(1).expect("add");
     pair.commit(0);
+    // With the signature in flight the two ends disagree, and the snapshot diff says where.
+    let diffs =
+        ChannelSnapshot::of(&pair.nodes[0]).diff_against_peer(&ChannelSnapshot::of(&pair.nodes[1]));
+    assert!(diffs.iter().any(|d| d.starts_with("htlc")), "{diffs:?}");
+    assert!(
+        diffs
+            .iter()
+            .any(|d| d.starts_with("counterparty commitment")),
+        "{diffs:?}"
+    );
     pair.deliver(1).expect("commitment_signed");
+    // Once delivered, both describe the same two commitments.
+    let diffs =
+        ChannelSnapshot::of(&pair.nodes[0]).diff_against_peer(&ChannelSnapshot::of(&pair.nodes[1]));
+    assert!(diffs.is_empty(), "{diffs:?}");
     // In B's commitment, but not yet irrevocable: B may not fulfill it.
     assert!(!pair.nodes[1]
         .ledger()

@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod script;
 pub mod secrets;
 pub mod signing;
+pub mod snapshot;
 
 pub use commitment::{
     ChannelPublicKeys, CommitmentError, CommitmentHtlc, CommitmentKeys, CommitmentParams,
