@@ -22,6 +22,7 @@ extern crate std;
 
 pub use bitcoin;
 
+pub mod chain;
 pub mod chan;
 pub mod onion;
 pub mod sign;

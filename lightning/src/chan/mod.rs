@@ -7,6 +7,8 @@ pub mod commitment;
 pub mod htlc_tx;
 pub mod keys;
 pub mod ledger;
+pub mod monitor_update;
+pub mod outbox;
 pub mod script;
 pub mod secrets;
 pub mod signing;

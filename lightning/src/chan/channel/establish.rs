@@ -1,6 +1,9 @@
 //! Channel establishment v1 (BOLT 2): `open_channel`, `accept_channel`,
 //! `funding_created`, `funding_signed`, `channel_ready`.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use bitcoin::constants::ChainHash;
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::Secp256k1;
@@ -11,7 +14,10 @@ use super::{
     MIN_DUST_LIMIT_SATOSHIS,
 };
 use crate::chan::commitment::{fee_for_weight, ChannelPublicKeys, COMMITMENT_BASE_WEIGHT};
+use bitcoin::secp256k1::ecdsa::Signature;
+
 use crate::chan::ledger::{ChannelLedger, Side};
+use crate::chan::monitor_update::MonitorStep;
 use crate::chan::script::funding_redeem_script;
 use crate::chan::secrets::CounterpartyCommitmentSecrets;
 use crate::sign::{ChannelSigner, ChannelTransactionParameters};
@@ -132,6 +138,8 @@ impl<S: ChannelSigner> Channel<S> {
             ledger,
             counterparty_secrets: CounterpartyCommitmentSecrets::new(),
             awaiting_revoke: false,
+            next_monitor_update_id: 1,
+            monitor_updates: Vec::new(),
         }
     }
 
@@ -392,7 +400,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     fn sign_counterparty_commitment_zero(
         &mut self,
-    ) -> Result<bitcoin::secp256k1::ecdsa::Signature, ChannelError> {
+    ) -> Result<(Signature, MonitorStep), ChannelError> {
         let point = self
             .counterparty_current_point
             .ok_or_else(|| close("no counterparty point"))?;
@@ -408,13 +416,16 @@ impl<S: ChannelSigner> Channel<S> {
                 built.feerate_per_kw,
             )
             .map_err(|e| signer_error("counterparty commitment 0", e))?;
-        Ok(signature)
+        Ok((
+            signature,
+            Self::counterparty_commitment_step(0, &point, &built),
+        ))
     }
 
     fn check_holder_commitment_zero(
         &mut self,
-        signature: &bitcoin::secp256k1::ecdsa::Signature,
-    ) -> Result<(), ChannelError> {
+        signature: &Signature,
+    ) -> Result<MonitorStep, ChannelError> {
         let point = self
             .signer
             .per_commitment_point(0)
@@ -431,7 +442,8 @@ impl<S: ChannelSigner> Channel<S> {
                 signature,
                 &[],
             )
-            .map_err(|_| close("invalid signature on our commitment 0"))
+            .map_err(|_| close("invalid signature on our commitment 0"))?;
+        Ok(Self::holder_commitment_step(0, &built, signature, &[]))
     }
 
     /// The funder's wallet built the funding transaction: returns `funding_created` with
@@ -444,7 +456,9 @@ impl<S: ChannelSigner> Channel<S> {
             return Err(close("not waiting for a funding transaction"));
         }
         self.set_funding(outpoint)?;
-        let signature = self.sign_counterparty_commitment_zero()?;
+        let (signature, counterparty_step) = self.sign_counterparty_commitment_zero()?;
+        let funding_step = self.funding_step()?;
+        self.push_monitor_update(vec![funding_step, counterparty_step]);
         let temporary_channel_id = self.channel_id;
         self.channel_id = channel_id_from_outpoint(&outpoint);
         self.phase = ChannelPhase::AwaitingFundingSigned;
@@ -470,8 +484,11 @@ impl<S: ChannelSigner> Channel<S> {
             vout: u32::from(msg.funding_output_index),
         };
         self.set_funding(outpoint)?;
-        self.check_holder_commitment_zero(&msg.signature)?;
-        let signature = self.sign_counterparty_commitment_zero()?;
+        let holder_step = self.check_holder_commitment_zero(&msg.signature)?;
+        let (signature, counterparty_step) = self.sign_counterparty_commitment_zero()?;
+        let funding_step = self.funding_step()?;
+        // funding_signed depends on this: the fundee keeps nothing it cannot enforce.
+        self.push_monitor_update(vec![funding_step, holder_step, counterparty_step]);
         self.channel_id = channel_id_from_outpoint(&outpoint);
         self.phase = ChannelPhase::AwaitingChannelReady {
             sent: false,
@@ -490,7 +507,9 @@ impl<S: ChannelSigner> Channel<S> {
         if self.phase != ChannelPhase::AwaitingFundingSigned || msg.channel_id != self.channel_id {
             return Err(close("unexpected funding_signed"));
         }
-        self.check_holder_commitment_zero(&msg.signature)?;
+        let holder_step = self.check_holder_commitment_zero(&msg.signature)?;
+        // The funding transaction may be broadcast once this is persisted.
+        self.push_monitor_update(vec![holder_step]);
         self.phase = ChannelPhase::AwaitingChannelReady {
             sent: false,
             received: false,

@@ -19,6 +19,7 @@ use super::commitment::{
     CommitmentParams, CommitmentTransaction,
 };
 use super::ledger::{ChannelLedger, CommitmentView, Coverage, Side};
+use super::monitor_update::{ChannelMonitorUpdate, FundingInfo, MonitorStep};
 use super::secrets::CounterpartyCommitmentSecrets;
 use crate::sign::{ChannelSigner, SignerError};
 use crate::wire::ChannelId;
@@ -147,6 +148,10 @@ pub struct Channel<S: ChannelSigner> {
     pub(crate) counterparty_secrets: CounterpartyCommitmentSecrets,
     /// We signed a counterparty commitment and wait for its revocation of the previous.
     pub(crate) awaiting_revoke: bool,
+    /// The id the next monitor update gets (ids start at 1).
+    pub(crate) next_monitor_update_id: u64,
+    /// Monitor updates not yet taken by the caller.
+    pub(crate) monitor_updates: Vec<ChannelMonitorUpdate>,
 }
 
 impl<S: ChannelSigner> fmt::Debug for Channel<S> {
@@ -301,6 +306,77 @@ impl<S: ChannelSigner> Channel<S> {
             keys,
             feerate_per_kw: view.feerate_per_kw,
         })
+    }
+
+    /// Records durable steps as the next monitor update.
+    pub(crate) fn push_monitor_update(&mut self, steps: Vec<MonitorStep>) {
+        let update_id = self.next_monitor_update_id;
+        self.next_monitor_update_id += 1;
+        self.monitor_updates
+            .push(ChannelMonitorUpdate { update_id, steps });
+    }
+
+    /// The monitor updates produced since the last call, in id order. Every message the
+    /// channel returned after an update depends on that update being persisted.
+    pub fn take_monitor_updates(&mut self) -> Vec<ChannelMonitorUpdate> {
+        core::mem::take(&mut self.monitor_updates)
+    }
+
+    /// The id of the latest monitor update produced (0 before any).
+    pub fn latest_monitor_update_id(&self) -> u64 {
+        self.next_monitor_update_id - 1
+    }
+
+    pub(crate) fn funding_step(&self) -> Result<MonitorStep, ChannelError> {
+        Ok(MonitorStep::Funding(alloc::boxed::Box::new(FundingInfo {
+            funding_outpoint: self
+                .funding_outpoint
+                .ok_or_else(|| close("funding outpoint unknown"))?,
+            funding_satoshis: self.funding_satoshis,
+            holder_is_funder: self.holder_is_funder,
+            holder_pubkeys: *self.signer.pubkeys(),
+            counterparty_pubkeys: *self.counterparty_pubkeys()?,
+            holder_to_self_delay: self.counterparty_limits.to_self_delay,
+            counterparty_to_self_delay: self.holder_limits.to_self_delay,
+        })))
+    }
+
+    /// The HTLCs of a built commitment in output order (the order of its signatures).
+    fn htlcs_in_output_order(built: &BuiltCommitment) -> Vec<CommitmentHtlc> {
+        built
+            .transaction
+            .htlc_outputs
+            .iter()
+            .map(|(index, _)| built.htlcs[*index])
+            .collect()
+    }
+
+    pub(crate) fn holder_commitment_step(
+        number: u64,
+        built: &BuiltCommitment,
+        counterparty_signature: &bitcoin::secp256k1::ecdsa::Signature,
+        htlc_signatures: &[bitcoin::secp256k1::ecdsa::Signature],
+    ) -> MonitorStep {
+        MonitorStep::HolderCommitment {
+            commitment_number: number,
+            transaction: built.transaction.tx.clone(),
+            counterparty_signature: *counterparty_signature,
+            htlc_signatures: htlc_signatures.to_vec(),
+            htlcs: Self::htlcs_in_output_order(built),
+        }
+    }
+
+    pub(crate) fn counterparty_commitment_step(
+        number: u64,
+        point: &PublicKey,
+        built: &BuiltCommitment,
+    ) -> MonitorStep {
+        MonitorStep::CounterpartyCommitment {
+            commitment_number: number,
+            txid: built.transaction.txid(),
+            per_commitment_point: *point,
+            htlcs: Self::htlcs_in_output_order(built),
+        }
     }
 
     /// The contents of our current commitment.

@@ -2,6 +2,7 @@
 //! `commitment_signed` / `revoke_and_ack` dance, with every limit of the peer and of our
 //! own checked before anything is signed.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use bitcoin::hashes::{sha256, Hash};
@@ -15,6 +16,7 @@ use crate::chan::commitment::{fee_for_weight, COMMITMENT_BASE_WEIGHT, COMMITMENT
 use crate::chan::ledger::{
     ChannelLedger, CommitmentView, Coverage, Htlc, LedgerError, Removal, Side, Update,
 };
+use crate::chan::monitor_update::MonitorStep;
 use crate::chan::secrets::INITIAL_COMMITMENT_NUMBER;
 use crate::sign::ChannelSigner;
 use crate::wire::{
@@ -219,6 +221,8 @@ impl<S: ChannelSigner> Channel<S> {
     ) -> Result<UpdateFulfillHtlc, ChannelError> {
         self.require_normal()?;
         self.remove(Side::Holder, htlc_id, Removal::Fulfill(preimage))?;
+        // Revealed only once the monitor can claim with it on chain.
+        self.push_monitor_update(vec![MonitorStep::PaymentPreimage(preimage)]);
         Ok(UpdateFulfillHtlc {
             channel_id: self.channel_id,
             id: htlc_id,
@@ -245,11 +249,14 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer settles one of our HTLCs: returns it, and the preimage proves the payment.
     pub fn update_fulfill_htlc(&mut self, msg: &UpdateFulfillHtlc) -> Result<Htlc, ChannelError> {
-        self.remove(
+        let htlc = self.remove(
             Side::Counterparty,
             msg.id,
             Removal::Fulfill(msg.payment_preimage),
-        )
+        )?;
+        // Kept so an upstream HTLC can be claimed even if this channel closes.
+        self.push_monitor_update(vec![MonitorStep::PaymentPreimage(msg.payment_preimage)]);
+        Ok(htlc)
     }
 
     /// The peer fails one of our HTLCs.
@@ -347,6 +354,9 @@ impl<S: ChannelSigner> Channel<S> {
                 built.feerate_per_kw,
             )
             .map_err(|e| signer_error("counterparty commitment", e))?;
+        self.push_monitor_update(vec![Self::counterparty_commitment_step(
+            number, &point, &built,
+        )]);
         self.ledger.sent_commitment_signed();
         self.counterparty_commitment_number = number;
         self.awaiting_revoke = true;
@@ -388,6 +398,13 @@ impl<S: ChannelSigner> Channel<S> {
                 &msg.htlc_signatures,
             )
             .map_err(|_| close("invalid signatures in commitment_signed"))?;
+        // The revoke_and_ack below depends on the new commitment being persisted.
+        self.push_monitor_update(vec![Self::holder_commitment_step(
+            number,
+            &built,
+            &msg.signature,
+            &msg.htlc_signatures,
+        )]);
         self.ledger.received_commitment_signed();
         self.holder_commitment_number = number;
         let secret = self
@@ -432,6 +449,10 @@ impl<S: ChannelSigner> Channel<S> {
                 msg.per_commitment_secret,
             )
             .map_err(|e| close(alloc::format!("{e}")))?;
+        self.push_monitor_update(vec![MonitorStep::CommitmentSecret {
+            commitment_number: revoked_number,
+            secret: msg.per_commitment_secret,
+        }]);
         self.counterparty_current_point = self.counterparty_next_point;
         self.counterparty_next_point = Some(msg.next_per_commitment_point);
         self.ledger.received_revoke_and_ack();

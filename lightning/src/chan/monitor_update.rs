@@ -1,0 +1,331 @@
+//! Monitor updates: every channel state change that must be durable before the channel
+//! may act on it, as a serializable blob with an increasing id.
+//!
+//! Encoding: a version byte, the update id, then the steps as a sequence of
+//! `BigSize type, BigSize length, value` records, so a reader can skip step types it
+//! does not know when they are odd (as BOLT 1 does for TLVs).
+
+use alloc::vec::Vec;
+
+use bitcoin::consensus::encode::{deserialize, serialize};
+use bitcoin::secp256k1::ecdsa::Signature;
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::{OutPoint, Transaction, Txid};
+
+use super::commitment::{ChannelPublicKeys, CommitmentHtlc};
+use crate::wire::bigsize::BigSize;
+use crate::wire::{Decode, DecodeError, Encode, PaymentHash, PaymentPreimage, Reader};
+
+/// The encoding version written by this library.
+pub const MONITOR_UPDATE_VERSION: u8 = 1;
+
+/// The channel facts the monitor needs from the start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FundingInfo {
+    /// The funding output.
+    pub funding_outpoint: OutPoint,
+    /// Its value.
+    pub funding_satoshis: u64,
+    /// Whether the holder opened the channel.
+    pub holder_is_funder: bool,
+    /// The holder's basepoints.
+    pub holder_pubkeys: ChannelPublicKeys,
+    /// The counterparty's basepoints.
+    pub counterparty_pubkeys: ChannelPublicKeys,
+    /// The delay on the holder's outputs.
+    pub holder_to_self_delay: u16,
+    /// The delay on the counterparty's outputs.
+    pub counterparty_to_self_delay: u16,
+}
+
+/// One durable fact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MonitorStep {
+    /// The channel is funded (always the first step of the first update). Boxed: it is
+    /// large and written once.
+    Funding(alloc::boxed::Box<FundingInfo>),
+    /// A new holder commitment, with the counterparty's signatures: the one to broadcast
+    /// from now on.
+    HolderCommitment {
+        /// Its number.
+        commitment_number: u64,
+        /// The unsigned transaction.
+        transaction: Transaction,
+        /// The counterparty's signature on it.
+        counterparty_signature: Signature,
+        /// The counterparty's signatures on its HTLC transactions, in output order.
+        htlc_signatures: Vec<Signature>,
+        /// Its untrimmed HTLCs, in output order.
+        htlcs: Vec<CommitmentHtlc>,
+    },
+    /// A counterparty commitment we signed: what to expect if it appears on chain.
+    CounterpartyCommitment {
+        /// Its number.
+        commitment_number: u64,
+        /// Its txid.
+        txid: Txid,
+        /// The counterparty's per-commitment point for it.
+        per_commitment_point: PublicKey,
+        /// Its untrimmed HTLCs, in output order.
+        htlcs: Vec<CommitmentHtlc>,
+    },
+    /// The counterparty revoked its commitment `commitment_number`.
+    CommitmentSecret {
+        /// The revoked commitment's number.
+        commitment_number: u64,
+        /// Its per-commitment secret.
+        secret: [u8; 32],
+    },
+    /// A preimage learned (from the peer) or revealed (to the peer).
+    PaymentPreimage(PaymentPreimage),
+    /// The channel is closed: no further updates.
+    ChannelClosed,
+}
+
+/// A batch of steps with its id. Ids increase by one per update, from 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelMonitorUpdate {
+    /// The update's id.
+    pub update_id: u64,
+    /// What changed.
+    pub steps: Vec<MonitorStep>,
+}
+
+fn encode_transaction(tx: &Transaction, out: &mut Vec<u8>) {
+    let bytes = serialize(tx);
+    BigSize(bytes.len() as u64).encode(out);
+    out.extend_from_slice(&bytes);
+}
+
+fn decode_transaction(r: &mut Reader<'_>) -> Result<Transaction, DecodeError> {
+    let len = BigSize::decode(r)?.0;
+    let bytes = r.take(usize::try_from(len).map_err(|_| DecodeError::ShortRead)?)?;
+    deserialize(bytes).map_err(|_| DecodeError::InvalidValue {
+        field: "transaction",
+    })
+}
+
+fn encode_list<T>(items: &[T], out: &mut Vec<u8>, each: impl Fn(&T, &mut Vec<u8>)) {
+    BigSize(items.len() as u64).encode(out);
+    for item in items {
+        each(item, out);
+    }
+}
+
+fn decode_list<T>(
+    r: &mut Reader<'_>,
+    min_item_len: usize,
+    each: impl Fn(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let count = BigSize::decode(r)?.0;
+    // Never reserve more than the bytes left could hold.
+    if count.saturating_mul(min_item_len as u64) > r.remaining() as u64 {
+        return Err(DecodeError::ShortRead);
+    }
+    (0..count).map(|_| each(r)).collect()
+}
+
+impl Encode for ChannelPublicKeys {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.funding_pubkey.encode(out);
+        self.revocation_basepoint.encode(out);
+        self.payment_basepoint.encode(out);
+        self.delayed_payment_basepoint.encode(out);
+        self.htlc_basepoint.encode(out);
+    }
+}
+
+impl Decode for ChannelPublicKeys {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ChannelPublicKeys {
+            funding_pubkey: Decode::decode(r)?,
+            revocation_basepoint: Decode::decode(r)?,
+            payment_basepoint: Decode::decode(r)?,
+            delayed_payment_basepoint: Decode::decode(r)?,
+            htlc_basepoint: Decode::decode(r)?,
+        })
+    }
+}
+
+impl Encode for CommitmentHtlc {
+    fn encode(&self, out: &mut Vec<u8>) {
+        u8::from(self.offered).encode(out);
+        self.amount_msat.encode(out);
+        self.cltv_expiry.encode(out);
+        self.payment_hash.encode(out);
+    }
+}
+
+impl Decode for CommitmentHtlc {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let offered = match u8::decode(r)? {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::InvalidValue { field: "offered" }),
+        };
+        Ok(CommitmentHtlc {
+            offered,
+            amount_msat: Decode::decode(r)?,
+            cltv_expiry: Decode::decode(r)?,
+            payment_hash: PaymentHash::decode(r)?,
+        })
+    }
+}
+
+const HTLC_LEN: usize = 1 + 8 + 4 + 32;
+
+impl MonitorStep {
+    fn step_type(&self) -> u64 {
+        match self {
+            MonitorStep::Funding(_) => 0,
+            MonitorStep::HolderCommitment { .. } => 2,
+            MonitorStep::CounterpartyCommitment { .. } => 4,
+            MonitorStep::CommitmentSecret { .. } => 6,
+            MonitorStep::PaymentPreimage(_) => 8,
+            MonitorStep::ChannelClosed => 10,
+        }
+    }
+
+    fn encode_value(&self, out: &mut Vec<u8>) {
+        match self {
+            MonitorStep::Funding(f) => {
+                f.funding_outpoint.txid.encode(out);
+                f.funding_outpoint.vout.encode(out);
+                f.funding_satoshis.encode(out);
+                u8::from(f.holder_is_funder).encode(out);
+                f.holder_pubkeys.encode(out);
+                f.counterparty_pubkeys.encode(out);
+                f.holder_to_self_delay.encode(out);
+                f.counterparty_to_self_delay.encode(out);
+            }
+            MonitorStep::HolderCommitment {
+                commitment_number,
+                transaction,
+                counterparty_signature,
+                htlc_signatures,
+                htlcs,
+            } => {
+                commitment_number.encode(out);
+                encode_transaction(transaction, out);
+                counterparty_signature.encode(out);
+                encode_list(htlc_signatures, out, |s, o| s.encode(o));
+                encode_list(htlcs, out, |h, o| h.encode(o));
+            }
+            MonitorStep::CounterpartyCommitment {
+                commitment_number,
+                txid,
+                per_commitment_point,
+                htlcs,
+            } => {
+                commitment_number.encode(out);
+                txid.encode(out);
+                per_commitment_point.encode(out);
+                encode_list(htlcs, out, |h, o| h.encode(o));
+            }
+            MonitorStep::CommitmentSecret {
+                commitment_number,
+                secret,
+            } => {
+                commitment_number.encode(out);
+                secret.encode(out);
+            }
+            MonitorStep::PaymentPreimage(preimage) => preimage.encode(out),
+            MonitorStep::ChannelClosed => {}
+        }
+    }
+
+    fn decode_value(step_type: u64, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match step_type {
+            0 => MonitorStep::Funding(alloc::boxed::Box::new(FundingInfo {
+                funding_outpoint: OutPoint {
+                    txid: Decode::decode(r)?,
+                    vout: Decode::decode(r)?,
+                },
+                funding_satoshis: Decode::decode(r)?,
+                holder_is_funder: match u8::decode(r)? {
+                    0 => false,
+                    1 => true,
+                    _ => {
+                        return Err(DecodeError::InvalidValue {
+                            field: "holder_is_funder",
+                        })
+                    }
+                },
+                holder_pubkeys: Decode::decode(r)?,
+                counterparty_pubkeys: Decode::decode(r)?,
+                holder_to_self_delay: Decode::decode(r)?,
+                counterparty_to_self_delay: Decode::decode(r)?,
+            })),
+            2 => MonitorStep::HolderCommitment {
+                commitment_number: Decode::decode(r)?,
+                transaction: decode_transaction(r)?,
+                counterparty_signature: Decode::decode(r)?,
+                htlc_signatures: decode_list(r, 64, Signature::decode)?,
+                htlcs: decode_list(r, HTLC_LEN, CommitmentHtlc::decode)?,
+            },
+            4 => MonitorStep::CounterpartyCommitment {
+                commitment_number: Decode::decode(r)?,
+                txid: Decode::decode(r)?,
+                per_commitment_point: Decode::decode(r)?,
+                htlcs: decode_list(r, HTLC_LEN, CommitmentHtlc::decode)?,
+            },
+            6 => MonitorStep::CommitmentSecret {
+                commitment_number: Decode::decode(r)?,
+                secret: Decode::decode(r)?,
+            },
+            8 => MonitorStep::PaymentPreimage(PaymentPreimage::decode(r)?),
+            10 => MonitorStep::ChannelClosed,
+            _ => {
+                return Err(DecodeError::InvalidValue {
+                    field: "monitor step type",
+                })
+            }
+        })
+    }
+}
+
+impl Encode for ChannelMonitorUpdate {
+    fn encode(&self, out: &mut Vec<u8>) {
+        MONITOR_UPDATE_VERSION.encode(out);
+        self.update_id.encode(out);
+        let mut value = Vec::new();
+        for step in &self.steps {
+            value.clear();
+            step.encode_value(&mut value);
+            BigSize(step.step_type()).encode(out);
+            BigSize(value.len() as u64).encode(out);
+            out.extend_from_slice(&value);
+        }
+    }
+}
+
+impl Decode for ChannelMonitorUpdate {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = u8::decode(r)?;
+        if version != MONITOR_UPDATE_VERSION {
+            return Err(DecodeError::InvalidValue {
+                field: "monitor update version",
+            });
+        }
+        let update_id = u64::decode(r)?;
+        let mut steps = Vec::new();
+        while !r.is_empty() {
+            let step_type = BigSize::decode(r)?.0;
+            let len = BigSize::decode(r)?.0;
+            let value = r.take(usize::try_from(len).map_err(|_| DecodeError::ShortRead)?)?;
+            if step_type % 2 == 1 {
+                // A step added later that readers may ignore.
+                continue;
+            }
+            let mut value_reader = Reader::new(value);
+            let step = MonitorStep::decode_value(step_type, &mut value_reader)?;
+            if !value_reader.is_empty() {
+                return Err(DecodeError::InvalidValue {
+                    field: "monitor step length",
+                });
+            }
+            steps.push(step);
+        }
+        Ok(ChannelMonitorUpdate { update_id, steps })
+    }
+}

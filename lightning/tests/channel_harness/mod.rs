@@ -1,0 +1,310 @@
+//! The in-process two-node channel harness: two channel state machines with real keys,
+//! each with its monitor and a persister that completes updates at once or holds them
+//! in progress, and an outbox that releases messages only once the updates they depend on
+//! are durable. Messages are moved by hand, one at a time, in order per direction.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+
+use lightning::bitcoin::constants::ChainHash;
+use lightning::bitcoin::hashes::{sha256, Hash};
+use lightning::bitcoin::{Network, OutPoint, Txid};
+use lightning::chain::ChannelMonitor;
+use lightning::chan::channel::establish::OpenChannelParams;
+use lightning::chan::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
+use lightning::chan::monitor_update::ChannelMonitorUpdate;
+use lightning::chan::outbox::MonitorGatedOutbox;
+use lightning::chan::snapshot::ChannelSnapshot;
+use lightning::sign::{InMemoryChannelSigner, KeysManager};
+use lightning::wire::{
+    ChannelId, Decode, Encode, Message, OnionPacket, PaymentHash, PaymentPreimage,
+};
+
+pub type Chan = Channel<InMemoryChannelSigner>;
+
+pub const FUNDING_SATOSHIS: u64 = 1_000_000;
+
+/// How a node's persister answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistMode {
+    /// Every update is durable at once.
+    Completed,
+    /// Updates stay in progress until the test completes them.
+    InProgress,
+}
+
+pub struct Node {
+    pub channel: Chan,
+    /// The monitor as the persister keeps it: updates applied once completed, in order.
+    pub monitor: ChannelMonitor,
+    pub outbox: MonitorGatedOutbox<Message>,
+    pub persist_mode: PersistMode,
+    /// Updates handed to the persister and not yet completed, serialized as a persister
+    /// would store them.
+    pub in_progress: Vec<(u64, Vec<u8>)>,
+    /// Completed updates waiting for an earlier one before the monitor can apply them.
+    completed_out_of_order: Vec<(u64, Vec<u8>)>,
+    /// Preimages learned from fulfills.
+    pub preimages: Vec<PaymentPreimage>,
+}
+
+pub struct Pair {
+    pub nodes: [Node; 2],
+    /// Messages in flight from node i to the other, in order.
+    pub wires: [VecDeque<Message>; 2],
+}
+
+pub fn chain() -> ChainHash {
+    ChainHash::using_genesis_block(Network::Regtest)
+}
+
+pub fn onion() -> OnionPacket {
+    OnionPacket {
+        version: 0,
+        public_key: [2; 33],
+        hop_payloads: [0; 1300],
+        hmac: [0; 32],
+    }
+}
+
+pub fn preimage(n: u8) -> (PaymentPreimage, PaymentHash) {
+    let preimage = PaymentPreimage([n; 32]);
+    (
+        preimage,
+        PaymentHash(sha256::Hash::hash(&preimage.0).to_byte_array()),
+    )
+}
+
+impl Node {
+    fn new(channel: Chan) -> Self {
+        Node {
+            channel,
+            monitor: ChannelMonitor::new(),
+            outbox: MonitorGatedOutbox::new(0),
+            persist_mode: PersistMode::Completed,
+            in_progress: Vec::new(),
+            completed_out_of_order: Vec::new(),
+            preimages: Vec::new(),
+        }
+    }
+
+    /// Hands new monitor updates to the persister.
+    fn persist_new_updates(&mut self) {
+        for update in self.channel.take_monitor_updates() {
+            let bytes = update.encode_to_vec();
+            self.in_progress.push((update.update_id, bytes));
+            if self.persist_mode == PersistMode::Completed {
+                self.complete(update.update_id);
+            }
+        }
+    }
+
+    /// The persister reports `update_id` durable: the monitor applies every update that
+    /// is now contiguous, read back from its stored bytes.
+    pub fn complete(&mut self, update_id: u64) {
+        let Some(position) = self.in_progress.iter().position(|(id, _)| *id == update_id) else {
+            panic!("update {update_id} is not in progress");
+        };
+        let entry = self.in_progress.remove(position);
+        self.completed_out_of_order.push(entry);
+        self.completed_out_of_order.sort_by_key(|(id, _)| *id);
+        while self
+            .completed_out_of_order
+            .first()
+            .is_some_and(|(id, _)| *id == self.monitor.latest_update_id() + 1)
+        {
+            let (_, bytes) = self.completed_out_of_order.remove(0);
+            let update =
+                ChannelMonitorUpdate::decode_exact(&bytes).expect("stored update reads back");
+            self.monitor
+                .update(&update)
+                .expect("the monitor accepts the channel's next update");
+        }
+        self.outbox.update_completed(update_id);
+    }
+
+    /// Completes the oldest update in progress.
+    pub fn complete_first(&mut self) -> bool {
+        let first = self.in_progress.iter().map(|(id, _)| *id).min();
+        first.map(|id| self.complete(id)).is_some()
+    }
+
+    /// Completes the newest update in progress.
+    pub fn complete_last(&mut self) -> bool {
+        let last = self.in_progress.iter().map(|(id, _)| *id).max();
+        last.map(|id| self.complete(id)).is_some()
+    }
+
+    pub fn complete_all(&mut self) {
+        while self.complete_first() {}
+    }
+}
+
+/// Opens a channel between two fresh nodes (node 0 funds it) and brings it to `Normal`.
+pub fn open_pair(push_msat: u64) -> Pair {
+    let a_signer = KeysManager::new(&[1; 32]).derive_channel_signer(&[1; 32]);
+    let b_signer = KeysManager::new(&[2; 32]).derive_channel_signer(&[2; 32]);
+    let params = OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: FUNDING_SATOSHIS,
+        push_msat,
+        feerate_per_kw: 1000,
+        limits: ChannelLimits::default_for(FUNDING_SATOSHIS),
+    };
+    let (mut a, open) = Chan::new_outbound(a_signer, &params).expect("open");
+    let (mut b, accept) = Chan::new_inbound(
+        b_signer,
+        chain(),
+        ChannelLimits::default_for(FUNDING_SATOSHIS),
+        3,
+        &open,
+    )
+    .expect("accept");
+    a.accept_channel(&accept).expect("accepted");
+    assert_eq!(a.phase(), ChannelPhase::AwaitingFundingTransaction);
+    assert!(a.funding_script_pubkey().expect("script").is_p2wsh());
+    let outpoint = OutPoint {
+        txid: Txid::from_byte_array([5; 32]),
+        vout: 1,
+    };
+    let created = a
+        .funding_transaction_generated(outpoint)
+        .expect("funding_created");
+    let signed = b.funding_created(&created).expect("funding_signed");
+    a.funding_signed(&signed).expect("commitment 0 verified");
+    assert_eq!(a.channel_id(), b.channel_id());
+    let ready_a = a.funding_confirmed().expect("ready");
+    let ready_b = b.funding_confirmed().expect("ready");
+    a.channel_ready(&ready_b).expect("ready");
+    b.channel_ready(&ready_a).expect("ready");
+    assert_eq!(a.phase(), ChannelPhase::Normal);
+    assert_eq!(b.phase(), ChannelPhase::Normal);
+    let mut pair = Pair {
+        nodes: [Node::new(a), Node::new(b)],
+        wires: [VecDeque::new(), VecDeque::new()],
+    };
+    for node in &mut pair.nodes {
+        node.persist_new_updates();
+        assert_eq!(
+            node.monitor.latest_update_id(),
+            node.channel.latest_monitor_update_id()
+        );
+    }
+    pair
+}
+
+impl Pair {
+    /// Queues a message node `from` produced; it reaches the wire once the monitor
+    /// updates produced before it are durable.
+    pub fn send(&mut self, from: usize, message: Message) {
+        let node = &mut self.nodes[from];
+        node.persist_new_updates();
+        let depends_on = node.channel.latest_monitor_update_id();
+        node.outbox.push(depends_on, message);
+        self.flush(from);
+    }
+
+    /// Moves node `from`'s releasable messages to the wire.
+    pub fn flush(&mut self, from: usize) {
+        let ready = self.nodes[from].outbox.take_ready();
+        self.wires[from].extend(ready);
+    }
+
+    /// Completes node `i`'s updates in progress (all of them) and flushes.
+    pub fn complete_all(&mut self, i: usize) {
+        self.nodes[i].complete_all();
+        self.flush(i);
+    }
+
+    /// Delivers the next message to `to`; its reply, if any, is queued back.
+    pub fn deliver(&mut self, to: usize) -> Result<bool, ChannelError> {
+        let Some(message) = self.wires[1 - to].pop_front() else {
+            return Ok(false);
+        };
+        let node = &mut self.nodes[to];
+        match message {
+            Message::UpdateAddHtlc(m) => node.channel.update_add_htlc(&m)?,
+            Message::UpdateFulfillHtlc(m) => {
+                node.channel.update_fulfill_htlc(&m)?;
+                node.preimages.push(m.payment_preimage);
+            }
+            Message::UpdateFailHtlc(m) => {
+                node.channel.update_fail_htlc(&m)?;
+            }
+            Message::UpdateFee(m) => node.channel.update_fee(&m)?,
+            Message::CommitmentSigned(m) => {
+                let revoke = node.channel.commitment_signed(&m)?;
+                self.send(to, Message::RevokeAndAck(revoke));
+            }
+            Message::RevokeAndAck(m) => node.channel.revoke_and_ack(&m)?,
+            other => panic!("unexpected {other:?}"),
+        }
+        self.nodes[to].persist_new_updates();
+        self.flush(to);
+        Ok(true)
+    }
+
+    pub fn commit(&mut self, by: usize) {
+        if let Some(signed) = self.nodes[by].channel.send_commitment().expect("signs") {
+            self.send(by, Message::CommitmentSigned(signed));
+        }
+    }
+
+    /// Commits and delivers until both sides are quiet and agree. Updates held in
+    /// progress stay held: a paused node simply stops the dance.
+    pub fn settle(&mut self) {
+        for _ in 0..200 {
+            self.commit(0);
+            self.commit(1);
+            let moved = self.deliver(0).expect("valid") | self.deliver(1).expect("valid");
+            if !moved && self.wires.iter().all(|w| w.is_empty()) {
+                let outdated = self
+                    .nodes
+                    .iter()
+                    .any(|n| n.channel.ledger().counterparty_commitment_outdated());
+                let held = self.nodes.iter().any(|n| !n.outbox.is_empty());
+                if !outdated && !held {
+                    self.assert_mirrored();
+                }
+                return;
+            }
+        }
+        panic!("did not settle");
+    }
+
+    pub fn assert_mirrored(&self) {
+        let [a, b] = [&self.nodes[0].channel, &self.nodes[1].channel];
+        assert_eq!(a.holder_view().total_msat(), FUNDING_SATOSHIS * 1000);
+        let diffs = ChannelSnapshot::of(a).diff_against_peer(&ChannelSnapshot::of(b));
+        assert!(diffs.is_empty(), "quiet channel disagrees: {diffs:?}");
+        for node in &self.nodes {
+            if node.in_progress.is_empty() {
+                let holder = node.monitor.holder_commitment().expect("holder commitment");
+                assert_eq!(
+                    holder.commitment_number,
+                    node.channel.holder_commitment_number()
+                );
+            }
+        }
+    }
+
+    /// Offers an HTLC from `from` and settles; returns its id.
+    pub fn pay(&mut self, from: usize, amount_msat: u64, n: u8) -> u64 {
+        let (_, hash) = preimage(n);
+        let add = self.nodes[from]
+            .channel
+            .send_htlc(amount_msat, hash, 800_000, onion())
+            .expect("can pay");
+        let id = add.id;
+        self.send(from, Message::UpdateAddHtlc(Box::new(add)));
+        self.settle();
+        id
+    }
+
+    /// Node 0's view of the balances: (its own, node 1's).
+    pub fn balances(&self) -> (u64, u64) {
+        let view = self.nodes[0].channel.holder_view();
+        (view.holder_balance_msat, view.counterparty_balance_msat)
+    }
+}
