@@ -188,6 +188,7 @@ enum Step {
     Resume { node: usize },
     CompleteFirst { node: usize },
     CompleteLast { node: usize },
+    Reconnect,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -202,6 +203,7 @@ fn step() -> impl Strategy<Value = Step> {
         (0..2usize).prop_map(|node| Step::Resume { node }),
         (0..2usize).prop_map(|node| Step::CompleteFirst { node }),
         (0..2usize).prop_map(|node| Step::CompleteLast { node }),
+        Just(Step::Reconnect),
     ]
 }
 
@@ -264,14 +266,18 @@ fn run(pair: &mut Pair, step: Step, next_hash: &mut u8) {
             pair.nodes[node].complete_last();
             pair.flush(node);
         }
+        Step::Reconnect => {
+            pair.disconnect();
+            pair.reconnect().expect("honest peers always reestablish");
+        }
     }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// Any interleaving of payments, settlements, deliveries, pauses and out-of-order
-    /// completions ends, once everything completes and drains, in agreeing snapshots with
+    /// Any interleaving of payments, settlements, deliveries, disconnections, pauses and
+    /// out-of-order completions ends, once everything completes and drains, in agreeing snapshots with
     /// the channel's value intact and the monitors matching their channels.
     #[test]
     fn random_interleavings_with_pauses_settle_and_agree(steps in proptest::collection::vec(step(), 0..60)) {

@@ -422,6 +422,42 @@ impl ChannelLedger {
         self.base_coverage = target;
     }
 
+    /// Reverses the counterparty's updates that no commitment we received covers (BOLT 2,
+    /// on disconnection): the peer will send them again. Returns how many were dropped.
+    pub fn reverse_uncommitted_counterparty_updates(&mut self) -> usize {
+        let keep = self.holder_commitment.counterparty_updates;
+        let keep_in_log = (keep - self.base_coverage.counterparty_updates) as usize;
+        let dropped: Vec<Update> = self.counterparty_log.drain(keep_in_log..).collect();
+        if let Some(first_id) = dropped.iter().find_map(|u| match u {
+            Update::AddHtlc(h) => Some(h.id),
+            _ => None,
+        }) {
+            self.next_counterparty_htlc_id = first_id;
+        }
+        dropped.len()
+    }
+
+    /// The holder's updates from index `from` to the end of its log, with their indices.
+    pub fn holder_updates_from(&self, from: u64) -> impl Iterator<Item = (u64, &Update)> {
+        let base = self.base_coverage.holder_updates;
+        let skip = from.saturating_sub(base) as usize;
+        self.holder_log
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .map(move |(i, u)| (base + i as u64, u))
+    }
+
+    /// The counterparty commitment its last revocation made current.
+    pub fn counterparty_commitment_revoked_to(&self) -> Coverage {
+        self.counterparty_commitment_revoked_to
+    }
+
+    /// `side`'s updates not yet folded into the base.
+    pub fn pending_updates_of(&self, side: Side) -> usize {
+        self.log(side).len()
+    }
+
     /// Updates not yet folded into the base (the dance in flight).
     pub fn pending_updates(&self) -> usize {
         self.holder_log.len() + self.counterparty_log.len()

@@ -60,6 +60,12 @@ impl<M> MonitorGatedOutbox<M> {
             .is_some_and(|(d, _)| *d > self.persisted_through)
     }
 
+    /// Drops every queued message (the connection is gone; retransmission regenerates
+    /// what matters) but keeps what is known about persistence.
+    pub fn clear_messages(&mut self) {
+        self.queue.clear();
+    }
+
     /// Messages in flight order.
     pub fn len(&self) -> usize {
         self.queue.len()

@@ -238,11 +238,43 @@ impl Pair {
                 self.send(to, Message::RevokeAndAck(revoke));
             }
             Message::RevokeAndAck(m) => node.channel.revoke_and_ack(&m)?,
+            Message::ChannelReady(m) => node.channel.channel_ready(&m)?,
+            Message::UpdateFailMalformedHtlc(m) => {
+                node.channel.update_fail_malformed_htlc(&m)?;
+            }
             other => panic!("unexpected {other:?}"),
         }
         self.nodes[to].persist_new_updates();
         self.flush(to);
         Ok(true)
+    }
+
+    /// The connection drops: everything in flight or held is lost.
+    pub fn disconnect(&mut self) {
+        for i in 0..2 {
+            self.wires[i].clear();
+            self.nodes[i].outbox.clear_messages();
+            self.nodes[i].channel.peer_disconnected();
+        }
+    }
+
+    /// Reconnects: both send `channel_reestablish`, each handles the other's and queues
+    /// its retransmissions.
+    pub fn reconnect(&mut self) -> Result<(), ChannelError> {
+        let reestablish: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|n| n.channel.channel_reestablish_message())
+            .collect::<Result<_, _>>()?;
+        for to in 0..2 {
+            let resend = self.nodes[to]
+                .channel
+                .channel_reestablish(&reestablish[1 - to])?;
+            for message in resend {
+                self.send(to, message);
+            }
+        }
+        Ok(())
     }
 
     pub fn commit(&mut self, by: usize) {

@@ -140,6 +140,9 @@ impl<S: ChannelSigner> Channel<S> {
             awaiting_revoke: false,
             next_monitor_update_id: 1,
             monitor_updates: Vec::new(),
+            connected: true,
+            last_sent: None,
+            pending_onions: alloc::collections::BTreeMap::new(),
         }
     }
 

@@ -3,9 +3,11 @@
 //!
 //! - [`establish`]: `open_channel` to `channel_ready`.
 //! - [`operation`]: HTLCs, `update_fee`, `commitment_signed`, `revoke_and_ack`.
+//! - [`reestablish`]: disconnection and `channel_reestablish` with retransmission.
 
 pub mod establish;
 pub mod operation;
+pub mod reestablish;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -73,6 +75,9 @@ pub enum ChannelError {
     Ignore(String),
     /// The channel is failed: send `error`, and close on chain from the latest state.
     Close(String),
+    /// The peer proved we lost data: our latest state is revoked. Ask the peer to close
+    /// (`error`), and never broadcast our own commitment.
+    DataLoss(String),
 }
 
 impl fmt::Display for ChannelError {
@@ -80,6 +85,7 @@ impl fmt::Display for ChannelError {
         match self {
             ChannelError::Ignore(why) => write!(f, "refused: {why}"),
             ChannelError::Close(why) => write!(f, "channel failed: {why}"),
+            ChannelError::DataLoss(why) => write!(f, "we lost channel data: {why}"),
         }
     }
 }
@@ -124,7 +130,16 @@ pub enum ChannelPhase {
     Failed,
 }
 
+/// Which of `commitment_signed` and `revoke_and_ack` we sent last: retransmission keeps
+/// their order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LastSent {
+    CommitmentSigned,
+    RevokeAndAck,
+}
+
 /// One channel with one peer.
+#[derive(Clone)]
 pub struct Channel<S: ChannelSigner> {
     pub(crate) signer: S,
     pub(crate) secp: Secp256k1<All>,
@@ -152,6 +167,11 @@ pub struct Channel<S: ChannelSigner> {
     pub(crate) next_monitor_update_id: u64,
     /// Monitor updates not yet taken by the caller.
     pub(crate) monitor_updates: Vec<ChannelMonitorUpdate>,
+    /// Whether the peer is connected and the channel reestablished.
+    pub(crate) connected: bool,
+    pub(crate) last_sent: Option<LastSent>,
+    /// Onions of our HTLCs not yet irrevocably committed, kept for retransmission.
+    pub(crate) pending_onions: alloc::collections::BTreeMap<u64, crate::wire::OnionPacket>,
 }
 
 impl<S: ChannelSigner> fmt::Debug for Channel<S> {

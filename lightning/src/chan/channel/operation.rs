@@ -42,9 +42,25 @@ fn worst_case_fee_msat(view: &CommitmentView) -> u64 {
 impl<S: ChannelSigner> Channel<S> {
     fn require_normal(&self) -> Result<(), ChannelError> {
         match self.phase {
-            ChannelPhase::Normal => Ok(()),
+            ChannelPhase::Normal if self.connected => Ok(()),
+            ChannelPhase::Normal => Err(ignore("peer disconnected")),
             _ => Err(ignore("channel is not open for updates")),
         }
+    }
+
+    /// Forgets onions of HTLCs no longer in our log (committed on both sides).
+    fn prune_onions(&mut self) {
+        let base =
+            self.ledger.log_end(Side::Holder) - self.ledger.pending_updates_of(Side::Holder) as u64;
+        let pending: alloc::collections::BTreeSet<u64> = self
+            .ledger
+            .holder_updates_from(base)
+            .filter_map(|(_, u)| match u {
+                Update::AddHtlc(h) => Some(h.id),
+                _ => None,
+            })
+            .collect();
+        self.pending_onions.retain(|id, _| pending.contains(id));
     }
 
     /// The limits the receiver of `offerer`'s HTLCs set.
@@ -156,6 +172,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.check_offerer_limits(&ledger, Side::Holder)
             .map_err(ignore)?;
         self.ledger = ledger;
+        self.pending_onions.insert(id, onion_routing_packet.clone());
         Ok(UpdateAddHtlc {
             channel_id: self.channel_id,
             id,
@@ -360,6 +377,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.ledger.sent_commitment_signed();
         self.counterparty_commitment_number = number;
         self.awaiting_revoke = true;
+        self.last_sent = Some(super::LastSent::CommitmentSigned);
         Ok(Some(CommitmentSigned {
             channel_id: self.channel_id,
             signature,
@@ -416,6 +434,7 @@ impl<S: ChannelSigner> Channel<S> {
             .per_commitment_point(number + 1)
             .map_err(|e| signer_error("per-commitment point", e))?;
         self.ledger.sent_revoke_and_ack();
+        self.last_sent = Some(super::LastSent::RevokeAndAck);
         Ok(RevokeAndAck {
             channel_id: self.channel_id,
             per_commitment_secret: secret,
@@ -457,6 +476,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.counterparty_next_point = Some(msg.next_per_commitment_point);
         self.ledger.received_revoke_and_ack();
         self.awaiting_revoke = false;
+        self.prune_onions();
         Ok(())
     }
 }

@@ -1,0 +1,167 @@
+//! Disconnection at every point of the commitment dance, then `channel_reestablish` and
+//! retransmission; and a node that lost data stopping without broadcasting.
+
+mod channel_harness;
+
+use channel_harness::*;
+use lightning::chan::channel::ChannelError;
+use lightning::chan::ledger::Side;
+use lightning::wire::Message;
+
+/// One step of a deterministic dance: A pays B 40 000 sat and B fulfills as soon as it
+/// may. Returns whether a message was delivered.
+fn step(pair: &mut Pair) -> bool {
+    let b = &pair.nodes[1].channel;
+    if b.ledger().is_irrevocably_committed(Side::Counterparty, 0)
+        && b.holder_view().htlcs.contains_key(&(Side::Counterparty, 0))
+        && pair.nodes[1].channel.is_connected()
+    {
+        if let Ok(fulfill) = pair.nodes[1].channel.fulfill_htlc(0, preimage(1).0) {
+            pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+        }
+    }
+    pair.commit(0);
+    pair.commit(1);
+    let to = if pair.wires[0].is_empty() { 0 } else { 1 };
+    pair.deliver(to).expect("honest messages are valid")
+}
+
+fn start() -> Pair {
+    let mut pair = open_pair(0);
+    let (_, hash) = preimage(1);
+    let add = pair.nodes[0]
+        .channel
+        .send_htlc(40_000_000, hash, 800_000, onion())
+        .expect("add");
+    pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
+    pair
+}
+
+fn finish(pair: &mut Pair) {
+    for _ in 0..100 {
+        if !step(pair) && pair.wires.iter().all(|w| w.is_empty()) {
+            break;
+        }
+    }
+    pair.settle();
+    pair.commit(0);
+    pair.commit(1);
+    pair.settle();
+    pair.assert_mirrored();
+    assert_eq!(
+        pair.balances(),
+        (960_000_000, 40_000_000),
+        "the payment completed"
+    );
+    assert!(pair.nodes[0].channel.holder_view().htlcs.is_empty());
+}
+
+#[test]
+fn the_dance_runs_without_disconnection() {
+    let mut pair = start();
+    let mut delivered = 0;
+    while step(&mut pair) {
+        delivered += 1;
+    }
+    assert_eq!(delivered, 10, "add, 2x(cs, raa), fulfill, 2x(cs, raa)");
+    finish(&mut pair);
+}
+
+#[test]
+fn a_disconnect_before_and_after_every_message_recovers() {
+    for delivered_before_disconnect in 0..=10 {
+        for lose_in_flight in [true, false] {
+            let mut pair = start();
+            for _ in 0..delivered_before_disconnect {
+                step(&mut pair);
+            }
+            if !lose_in_flight {
+                // Let one more message land first: a disconnect right after it.
+                step(&mut pair);
+            }
+            pair.disconnect();
+            pair.reconnect()
+                .unwrap_or_else(|e| panic!("reconnect after {delivered_before_disconnect}: {e}"));
+            finish(&mut pair);
+        }
+    }
+}
+
+#[test]
+fn two_disconnects_in_a_row_recover() {
+    for delivered in [1, 3, 6] {
+        let mut pair = start();
+        for _ in 0..delivered {
+            step(&mut pair);
+        }
+        pair.disconnect();
+        pair.reconnect().expect("first reconnect");
+        step(&mut pair);
+        pair.disconnect();
+        pair.reconnect().expect("second reconnect");
+        finish(&mut pair);
+    }
+}
+
+#[test]
+fn a_disconnect_with_a_paused_monitor_recovers_once_it_completes() {
+    for delivered in 0..10 {
+        let mut pair = start();
+        pair.nodes[0].persist_mode = PersistMode::InProgress;
+        for _ in 0..delivered {
+            step(&mut pair);
+        }
+        pair.disconnect();
+        pair.reconnect().expect("reconnect");
+        pair.nodes[0].persist_mode = PersistMode::Completed;
+        pair.complete_all(0);
+        finish(&mut pair);
+    }
+}
+
+#[test]
+fn a_node_restored_from_stale_state_learns_it_and_does_not_broadcast() {
+    let mut pair = start();
+    for _ in 0..3 {
+        step(&mut pair);
+    }
+    let stale_b = pair.nodes[1].channel.clone();
+    // B goes on to revoke its commitment 1 (step 10): the stale copy is still at 1.
+    for _ in 0..7 {
+        step(&mut pair);
+    }
+    pair.disconnect();
+    pair.nodes[1].channel = stale_b;
+    pair.nodes[1].channel.peer_disconnected();
+    let a_reestablish = pair.nodes[0]
+        .channel
+        .channel_reestablish_message()
+        .expect("message");
+    let result = pair.nodes[1].channel.channel_reestablish(&a_reestablish);
+    assert!(
+        matches!(result, Err(ChannelError::DataLoss(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_peer_out_of_step_fails_the_channel() {
+    let mut pair = start();
+    for _ in 0..3 {
+        step(&mut pair);
+    }
+    let stale_b = pair.nodes[1].channel.clone();
+    for _ in 0..5 {
+        step(&mut pair);
+    }
+    pair.disconnect();
+    pair.nodes[1].channel = stale_b;
+    pair.nodes[1].channel.peer_disconnected();
+    // The stale node forgot signing A's commitments: the numbers do not line up.
+    let a_reestablish = pair.nodes[0]
+        .channel
+        .channel_reestablish_message()
+        .expect("message");
+    let result = pair.nodes[1].channel.channel_reestablish(&a_reestablish);
+    assert!(matches!(result, Err(ChannelError::Close(_))), "{result:?}");
+}
