@@ -67,6 +67,12 @@ pub fn onion() -> OnionPacket {
     }
 }
 
+/// Where node `i` closes to: a P2WPKH of its own.
+pub fn shutdown_script(i: usize) -> lightning::bitcoin::ScriptBuf {
+    let hash = lightning::bitcoin::WPubkeyHash::from_byte_array([i as u8 + 1; 20]);
+    lightning::bitcoin::ScriptBuf::new_p2wpkh(&hash)
+}
+
 pub fn preimage(n: u8) -> (PaymentPreimage, PaymentHash) {
     let preimage = PaymentPreimage([n; 32]);
     (
@@ -239,6 +245,16 @@ impl Pair {
             }
             Message::RevokeAndAck(m) => node.channel.revoke_and_ack(&m)?,
             Message::ChannelReady(m) => node.channel.channel_ready(&m)?,
+            Message::Shutdown(m) => {
+                if let Some(reply) = node.channel.shutdown(&m, shutdown_script(to))? {
+                    self.send(to, Message::Shutdown(reply));
+                }
+            }
+            Message::ClosingSigned(m) => {
+                if let Some(reply) = node.channel.closing_signed(&m)? {
+                    self.send(to, Message::ClosingSigned(reply));
+                }
+            }
             Message::UpdateFailMalformedHtlc(m) => {
                 node.channel.update_fail_malformed_htlc(&m)?;
             }
@@ -283,12 +299,29 @@ impl Pair {
         }
     }
 
+    /// The funder proposes a closing fee once the channel is clear for it.
+    fn propose_close(&mut self) {
+        let funder = if self.nodes[0].channel.is_funder() {
+            0
+        } else {
+            1
+        };
+        let channel = &mut self.nodes[funder].channel;
+        if channel.ready_for_closing_signed()
+            && channel.close_state().last_sent_fee_satoshis.is_none()
+        {
+            let proposal = channel.propose_closing_signed().expect("funder proposes");
+            self.send(funder, Message::ClosingSigned(proposal));
+        }
+    }
+
     /// Commits and delivers until both sides are quiet and agree. Updates held in
     /// progress stay held: a paused node simply stops the dance.
     pub fn settle(&mut self) {
         for _ in 0..200 {
             self.commit(0);
             self.commit(1);
+            self.propose_close();
             let moved = self.deliver(0).expect("valid") | self.deliver(1).expect("valid");
             if !moved && self.wires.iter().all(|w| w.is_empty()) {
                 let outdated = self
@@ -296,7 +329,11 @@ impl Pair {
                     .iter()
                     .any(|n| n.channel.ledger().counterparty_commitment_outdated());
                 let held = self.nodes.iter().any(|n| !n.outbox.is_empty());
-                if !outdated && !held {
+                let closed = self
+                    .nodes
+                    .iter()
+                    .any(|n| n.channel.phase() == ChannelPhase::Closed);
+                if !outdated && !held && !closed {
                     self.assert_mirrored();
                 }
                 return;

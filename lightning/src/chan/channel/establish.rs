@@ -143,6 +143,7 @@ impl<S: ChannelSigner> Channel<S> {
             connected: true,
             last_sent: None,
             pending_onions: alloc::collections::BTreeMap::new(),
+            close: super::close::CloseState::default(),
         }
     }
 

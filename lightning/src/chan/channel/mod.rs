@@ -5,6 +5,7 @@
 //! - [`operation`]: HTLCs, `update_fee`, `commitment_signed`, `revoke_and_ack`.
 //! - [`reestablish`]: disconnection and `channel_reestablish` with retransmission.
 
+pub mod close;
 pub mod establish;
 pub mod operation;
 pub mod reestablish;
@@ -126,6 +127,10 @@ pub enum ChannelPhase {
     },
     /// Open for HTLCs.
     Normal,
+    /// A `shutdown` was sent or received: HTLCs settle, none are added.
+    ShuttingDown,
+    /// Closed cooperatively: the closing transaction is signed by both.
+    Closed,
     /// Failed: nothing more is signed.
     Failed,
 }
@@ -172,6 +177,7 @@ pub struct Channel<S: ChannelSigner> {
     pub(crate) last_sent: Option<LastSent>,
     /// Onions of our HTLCs not yet irrevocably committed, kept for retransmission.
     pub(crate) pending_onions: alloc::collections::BTreeMap<u64, crate::wire::OnionPacket>,
+    pub(crate) close: close::CloseState,
 }
 
 impl<S: ChannelSigner> fmt::Debug for Channel<S> {

@@ -40,12 +40,32 @@ fn worst_case_fee_msat(view: &CommitmentView) -> u64 {
 }
 
 impl<S: ChannelSigner> Channel<S> {
+    /// New HTLCs need an open channel with the peer connected.
     fn require_normal(&self) -> Result<(), ChannelError> {
         match self.phase {
             ChannelPhase::Normal if self.connected => Ok(()),
             ChannelPhase::Normal => Err(ignore("peer disconnected")),
-            _ => Err(ignore("channel is not open for updates")),
+            _ => Err(ignore("channel is not open for new HTLCs")),
         }
+    }
+
+    /// Whether HTLCs may still settle and commitments move (open, or shutting down).
+    pub(crate) fn is_operational(&self) -> bool {
+        matches!(
+            self.phase,
+            ChannelPhase::Normal | ChannelPhase::ShuttingDown
+        )
+    }
+
+    /// Settling HTLCs needs the channel open or shutting down, with the peer connected.
+    fn require_operational(&self) -> Result<(), ChannelError> {
+        if !self.is_operational() {
+            return Err(ignore("channel is not operational"));
+        }
+        if !self.connected {
+            return Err(ignore("peer disconnected"));
+        }
+        Ok(())
     }
 
     /// Forgets onions of HTLCs no longer in our log (committed on both sides).
@@ -186,8 +206,11 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer offers an HTLC; any limit it breaks fails the channel.
     pub fn update_add_htlc(&mut self, msg: &UpdateAddHtlc) -> Result<(), ChannelError> {
-        if self.phase != ChannelPhase::Normal {
-            return Err(close("update_add_htlc before the channel is open"));
+        let after_their_shutdown = self.close.counterparty_script.is_some();
+        if !self.is_operational() || after_their_shutdown {
+            return Err(close(
+                "update_add_htlc outside an open channel or after shutdown",
+            ));
         }
         self.check_htlc_fields(Side::Counterparty, msg.amount_msat, msg.cltv_expiry)
             .map_err(close)?;
@@ -236,7 +259,7 @@ impl<S: ChannelSigner> Channel<S> {
         htlc_id: u64,
         preimage: PaymentPreimage,
     ) -> Result<UpdateFulfillHtlc, ChannelError> {
-        self.require_normal()?;
+        self.require_operational()?;
         self.remove(Side::Holder, htlc_id, Removal::Fulfill(preimage))?;
         // Revealed only once the monitor can claim with it on chain.
         self.push_monitor_update(vec![MonitorStep::PaymentPreimage(preimage)]);
@@ -254,7 +277,7 @@ impl<S: ChannelSigner> Channel<S> {
         htlc_id: u64,
         reason: Vec<u8>,
     ) -> Result<UpdateFailHtlc, ChannelError> {
-        self.require_normal()?;
+        self.require_operational()?;
         self.remove(Side::Holder, htlc_id, Removal::Fail(reason.clone()))?;
         Ok(UpdateFailHtlc {
             channel_id: self.channel_id,
@@ -302,7 +325,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The funder changes the commitment feerate.
     pub fn send_update_fee(&mut self, feerate_per_kw: u32) -> Result<UpdateFee, ChannelError> {
-        self.require_normal()?;
+        self.require_operational()?;
         if !self.holder_is_funder {
             return Err(ignore("only the funder sends update_fee"));
         }
@@ -328,7 +351,7 @@ impl<S: ChannelSigner> Channel<S> {
         if self.holder_is_funder {
             return Err(close("update_fee from the non-funder"));
         }
-        if self.phase != ChannelPhase::Normal || msg.feerate_per_kw < MIN_FEERATE_PER_KW {
+        if !self.is_operational() || msg.feerate_per_kw < MIN_FEERATE_PER_KW {
             return Err(close("update_fee out of place or below the relay floor"));
         }
         let mut ledger = self.ledger.clone();
@@ -349,7 +372,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// Signs the peer's next commitment if there is anything new to commit and the
     /// previous one has been revoked; `None` otherwise.
     pub fn send_commitment(&mut self) -> Result<Option<CommitmentSigned>, ChannelError> {
-        if self.phase != ChannelPhase::Normal
+        if !self.is_operational()
             || self.awaiting_revoke
             || !self.ledger.counterparty_commitment_outdated()
         {
@@ -392,8 +415,8 @@ impl<S: ChannelSigner> Channel<S> {
         &mut self,
         msg: &CommitmentSigned,
     ) -> Result<RevokeAndAck, ChannelError> {
-        if self.phase != ChannelPhase::Normal {
-            return Err(close("commitment_signed before the channel is open"));
+        if !self.is_operational() {
+            return Err(close("commitment_signed outside an open channel"));
         }
         let coverage = self.ledger.next_holder_commitment();
         if coverage == self.ledger.holder_commitment() {

@@ -210,7 +210,7 @@ impl<S: ChannelSigner> Channel<S> {
         let mut out = Vec::new();
         // channel_ready again if no commitment has moved past 0 on either side.
         let ready_sent = match self.phase {
-            ChannelPhase::Normal => true,
+            ChannelPhase::Normal | ChannelPhase::ShuttingDown => true,
             ChannelPhase::AwaitingChannelReady { sent, .. } => sent,
             _ => false,
         };

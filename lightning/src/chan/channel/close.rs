@@ -1,0 +1,304 @@
+//! Cooperative close (BOLT 2): `shutdown`, then, once no HTLC remains, the legacy
+//! `closing_signed` fee negotiation with `fee_range`, ending in a closing transaction
+//! signed by both.
+
+use alloc::vec;
+
+use bitcoin::secp256k1::ecdsa::Signature;
+use bitcoin::{ScriptBuf, Transaction};
+
+use super::{close, ignore, signer_error, Channel, ChannelError, ChannelPhase};
+use crate::chan::closing::{build_closing_transaction, ClosingParams};
+use crate::chan::commitment::fee_for_weight;
+use crate::chan::monitor_update::MonitorStep;
+use crate::chan::script::funding_redeem_script;
+use crate::chan::signing::{funding_witness, verify_p2wsh_input};
+use crate::sign::ChannelSigner;
+use crate::wire::{ClosingSigned, ClosingSignedTlvs, FeeRange, NoTlvs, Shutdown};
+
+/// Weight of a closing transaction without its outputs: version, locktime, the funding
+/// input and its 2-of-2 witness with two 73-byte signatures.
+const CLOSING_BASE_WEIGHT: u64 = 4 * (4 + 1 + 41 + 1 + 4) + 2 + 1 + 1 + 73 + 73 + 1 + 71;
+
+/// Where the close stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CloseState {
+    /// Our `shutdown` script, once sent.
+    pub holder_script: Option<ScriptBuf>,
+    /// The peer's `shutdown` script, once received.
+    pub counterparty_script: Option<ScriptBuf>,
+    /// The fee we last proposed.
+    pub last_sent_fee_satoshis: Option<u64>,
+    /// The fully signed closing transaction, once agreed.
+    pub closing_transaction: Option<Transaction>,
+}
+
+/// Whether `script` is a form BOLT 2 allows in `shutdown` (without anysegwit): P2WPKH,
+/// P2WSH, P2PKH or P2SH.
+pub fn is_acceptable_shutdown_script(script: &ScriptBuf) -> bool {
+    script.is_p2wpkh() || script.is_p2wsh() || script.is_p2pkh() || script.is_p2sh()
+}
+
+impl<S: ChannelSigner> Channel<S> {
+    /// The close's progress.
+    pub fn close_state(&self) -> &CloseState {
+        &self.close
+    }
+
+    /// Starts a cooperative close paying our balance to `script`. No HTLC may be added
+    /// afterwards; existing ones settle first.
+    pub fn send_shutdown(&mut self, script: ScriptBuf) -> Result<Shutdown, ChannelError> {
+        if !matches!(
+            self.phase,
+            ChannelPhase::Normal | ChannelPhase::AwaitingChannelReady { .. }
+        ) {
+            return Err(ignore("the channel cannot be shut down now"));
+        }
+        if self.close.holder_script.is_some() {
+            return Err(ignore("shutdown already sent"));
+        }
+        if !is_acceptable_shutdown_script(&script) {
+            return Err(ignore("unsupported shutdown script"));
+        }
+        if self.ledger.counterparty_commitment_outdated() {
+            return Err(ignore("updates are pending on the peer's commitment"));
+        }
+        self.close.holder_script = Some(script.clone());
+        self.phase = ChannelPhase::ShuttingDown;
+        Ok(Shutdown {
+            channel_id: self.channel_id,
+            scriptpubkey: script,
+            extension: NoTlvs::default(),
+        })
+    }
+
+    /// The peer's `shutdown`. Returns ours if we must answer with it (`reply_script` is
+    /// where our balance goes).
+    pub fn shutdown(
+        &mut self,
+        msg: &Shutdown,
+        reply_script: ScriptBuf,
+    ) -> Result<Option<Shutdown>, ChannelError> {
+        if !matches!(
+            self.phase,
+            ChannelPhase::Normal
+                | ChannelPhase::AwaitingChannelReady { .. }
+                | ChannelPhase::ShuttingDown
+        ) {
+            return Err(close("shutdown before funding"));
+        }
+        if self.close.counterparty_script.is_some() {
+            return Err(close("second shutdown"));
+        }
+        if !is_acceptable_shutdown_script(&msg.scriptpubkey) {
+            return Err(close("unsupported shutdown script"));
+        }
+        self.close.counterparty_script = Some(msg.scriptpubkey.clone());
+        self.phase = ChannelPhase::ShuttingDown;
+        if self.close.holder_script.is_some() {
+            return Ok(None);
+        }
+        self.close.holder_script = Some(reply_script.clone());
+        Ok(Some(Shutdown {
+            channel_id: self.channel_id,
+            scriptpubkey: reply_script,
+            extension: NoTlvs::default(),
+        }))
+    }
+
+    /// Whether both `shutdown`s are exchanged and no HTLC or update remains.
+    pub fn ready_for_closing_signed(&self) -> bool {
+        self.close.holder_script.is_some()
+            && self.close.counterparty_script.is_some()
+            && self.holder_view().htlcs.is_empty()
+            && self.counterparty_view().htlcs.is_empty()
+            && !self.awaiting_revoke
+            && !self.ledger.counterparty_commitment_outdated()
+            && self.ledger.next_holder_commitment() == self.ledger.holder_commitment()
+    }
+
+    fn closing_fee(&self, feerate_per_kw: u32) -> u64 {
+        let outputs: u64 = [&self.close.holder_script, &self.close.counterparty_script]
+            .iter()
+            .map(|s| s.as_ref().map_or(0, |s| 8 + 1 + s.len() as u64))
+            .sum();
+        fee_for_weight(feerate_per_kw, CLOSING_BASE_WEIGHT + 4 * outputs)
+    }
+
+    /// The fees we accept: the funder pays at most its balance and at least the relay
+    /// floor's fee; the fundee asks only for the floor.
+    fn holder_fee_range(&self) -> FeeRange {
+        let view = self.holder_view();
+        let funder_sat = if self.holder_is_funder {
+            view.holder_balance_msat
+        } else {
+            view.counterparty_balance_msat
+        } / 1000;
+        FeeRange {
+            min_fee_satoshis: self.closing_fee(super::operation::MIN_FEERATE_PER_KW),
+            max_fee_satoshis: funder_sat,
+        }
+    }
+
+    fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
+        let view = self.holder_view();
+        let holder_script = self
+            .close
+            .holder_script
+            .as_ref()
+            .ok_or_else(|| close("no shutdown script"))?;
+        let counterparty_script = self
+            .close
+            .counterparty_script
+            .as_ref()
+            .ok_or_else(|| close("no peer script"))?;
+        let (to_funder_msat, to_fundee_msat, funder_script, fundee_script) =
+            if self.holder_is_funder {
+                (
+                    view.holder_balance_msat,
+                    view.counterparty_balance_msat,
+                    holder_script,
+                    counterparty_script,
+                )
+            } else {
+                (
+                    view.counterparty_balance_msat,
+                    view.holder_balance_msat,
+                    counterparty_script,
+                    holder_script,
+                )
+            };
+        // Both sides build with the larger dust limit, so both sign the same transaction.
+        let dust_limit_satoshis = self
+            .holder_limits
+            .dust_limit_satoshis
+            .max(self.counterparty_limits.dust_limit_satoshis);
+        Ok(build_closing_transaction(&ClosingParams {
+            funding_outpoint: self.funding_outpoint.ok_or_else(|| close("no funding"))?,
+            to_funder_msat,
+            to_fundee_msat,
+            funder_script,
+            fundee_script,
+            fee_satoshis,
+            dust_limit_satoshis,
+        }))
+    }
+
+    fn sign_closing(&mut self, fee_satoshis: u64) -> Result<ClosingSigned, ChannelError> {
+        let tx = self.build_closing(fee_satoshis)?;
+        let signature = self
+            .signer
+            .sign_closing_transaction(&tx)
+            .map_err(|e| signer_error("closing", e))?;
+        self.close.last_sent_fee_satoshis = Some(fee_satoshis);
+        Ok(ClosingSigned {
+            channel_id: self.channel_id,
+            fee_satoshis,
+            signature,
+            tlvs: ClosingSignedTlvs {
+                fee_range: Some(self.holder_fee_range()),
+                ..ClosingSignedTlvs::default()
+            },
+        })
+    }
+
+    /// The funder's opening proposal, once [`Channel::ready_for_closing_signed`].
+    pub fn propose_closing_signed(&mut self) -> Result<ClosingSigned, ChannelError> {
+        if !self.holder_is_funder
+            || !self.ready_for_closing_signed()
+            || self.close.last_sent_fee_satoshis.is_some()
+        {
+            return Err(ignore("not the funder's turn to propose a closing fee"));
+        }
+        let view = self.holder_view();
+        let fee = self
+            .closing_fee(view.feerate_per_kw)
+            .min(view.holder_balance_msat / 1000);
+        self.sign_closing(fee)
+    }
+
+    fn complete_close(
+        &mut self,
+        fee_satoshis: u64,
+        their_signature: &Signature,
+    ) -> Result<(), ChannelError> {
+        let mut tx = self.build_closing(fee_satoshis)?;
+        let ours = self
+            .signer
+            .sign_closing_transaction(&tx)
+            .map_err(|e| signer_error("closing", e))?;
+        let holder_key = self.signer.pubkeys().funding_pubkey;
+        let counterparty_key = self.counterparty_pubkeys()?.funding_pubkey;
+        let script = funding_redeem_script(&holder_key, &counterparty_key);
+        tx.input[0].witness = funding_witness(
+            &ours,
+            &holder_key,
+            their_signature,
+            &counterparty_key,
+            &script,
+        );
+        self.close.closing_transaction = Some(tx);
+        self.phase = ChannelPhase::Closed;
+        self.push_monitor_update(vec![MonitorStep::ChannelClosed]);
+        Ok(())
+    }
+
+    /// The peer's `closing_signed`. Returns our answer, if one is due; the channel is
+    /// [`ChannelPhase::Closed`] once both have signed the same fee.
+    pub fn closing_signed(
+        &mut self,
+        msg: &ClosingSigned,
+    ) -> Result<Option<ClosingSigned>, ChannelError> {
+        if !self.ready_for_closing_signed() {
+            return Err(close("closing_signed before the channel is clear"));
+        }
+        let tx = self.build_closing(msg.fee_satoshis)?;
+        let counterparty_key = self.counterparty_pubkeys()?.funding_pubkey;
+        let script =
+            funding_redeem_script(&self.signer.pubkeys().funding_pubkey, &counterparty_key);
+        let valid = verify_p2wsh_input(
+            &self.secp,
+            &tx,
+            0,
+            &script,
+            self.funding_satoshis,
+            &msg.signature,
+            &counterparty_key,
+        );
+        if !valid {
+            return Err(close("invalid closing signature"));
+        }
+        let ours = self.holder_fee_range();
+        let theirs = msg
+            .tlvs
+            .fee_range
+            .ok_or_else(|| close("closing_signed without fee_range"))?;
+        let overlap = (
+            ours.min_fee_satoshis.max(theirs.min_fee_satoshis),
+            ours.max_fee_satoshis.min(theirs.max_fee_satoshis),
+        );
+        if overlap.0 > overlap.1 {
+            return Err(close("no overlap between the closing fee ranges"));
+        }
+        let agreed = Some(msg.fee_satoshis) == self.close.last_sent_fee_satoshis;
+        let in_overlap = (overlap.0..=overlap.1).contains(&msg.fee_satoshis);
+        if agreed
+            || (in_overlap && self.close.last_sent_fee_satoshis.is_none())
+            || (in_overlap && self.holder_is_funder)
+        {
+            let reply = if agreed {
+                None
+            } else {
+                Some(self.sign_closing(msg.fee_satoshis)?)
+            };
+            self.complete_close(msg.fee_satoshis, &msg.signature)?;
+            return Ok(reply);
+        }
+        if self.holder_is_funder || self.close.last_sent_fee_satoshis.is_some() {
+            return Err(close("closing fee outside the agreed range"));
+        }
+        // The fundee counters with the closest fee it accepts.
+        let fee = msg.fee_satoshis.clamp(overlap.0, overlap.1);
+        Ok(Some(self.sign_closing(fee)?))
+    }
+}

@@ -1,0 +1,130 @@
+//! Cooperative close: `shutdown` both ways, HTLCs settling after it, and the
+//! `closing_signed` negotiation ending in one closing transaction both signed.
+
+mod channel_harness;
+
+use channel_harness::*;
+use lightning::chan::channel::{ChannelError, ChannelPhase};
+use lightning::wire::Message;
+
+fn closing_outputs(pair: &Pair) -> Vec<(u64, lightning::bitcoin::ScriptBuf)> {
+    let a = pair.nodes[0]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("A closed");
+    let b = pair.nodes[1]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("B closed");
+    assert_eq!(a, b, "both hold the same closing transaction");
+    assert_eq!(
+        a.input[0].witness.len(),
+        4,
+        "0, two signatures, the funding script"
+    );
+    a.output
+        .iter()
+        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
+        .collect()
+}
+
+#[test]
+fn a_close_with_no_htlcs() {
+    let mut pair = open_pair(300_000_000);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.settle();
+    for node in &pair.nodes {
+        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
+        assert!(node.monitor.is_closed(), "the monitor learned of the close");
+    }
+    let outputs = closing_outputs(&pair);
+    let fee = pair.nodes[0]
+        .channel
+        .close_state()
+        .last_sent_fee_satoshis
+        .expect("fee");
+    // The funder pays the fee; the fundee gets its balance.
+    assert!(
+        outputs.contains(&(700_000 - fee, shutdown_script(0))),
+        "{outputs:?}"
+    );
+    assert!(
+        outputs.contains(&(300_000, shutdown_script(1))),
+        "{outputs:?}"
+    );
+}
+
+#[test]
+fn a_close_with_htlcs_pending_waits_for_them() {
+    let mut pair = open_pair(0);
+    let id = pair.pay(0, 100_000_000, 1);
+    let shutdown = pair.nodes[1]
+        .channel
+        .send_shutdown(shutdown_script(1))
+        .expect("shutdown");
+    pair.send(1, Message::Shutdown(shutdown));
+    pair.settle();
+    // The HTLC holds the close back, and no new one may be added.
+    assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::ShuttingDown);
+    let (_, hash) = preimage(2);
+    assert!(matches!(
+        pair.nodes[0]
+            .channel
+            .send_htlc(1_000_000, hash, 800_000, onion()),
+        Err(ChannelError::Ignore(_))
+    ));
+    let fulfill = pair.nodes[1]
+        .channel
+        .fulfill_htlc(id, preimage(1).0)
+        .expect("committed");
+    pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+    pair.settle();
+    assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
+    let outputs = closing_outputs(&pair);
+    assert!(outputs
+        .iter()
+        .any(|(value, script)| *value == 100_000 && *script == shutdown_script(1)));
+}
+
+#[test]
+fn an_htlc_after_the_peers_shutdown_fails_the_channel() {
+    let mut pair = open_pair(0);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.nodes[1]
+        .channel
+        .shutdown(&shutdown, shutdown_script(1))
+        .expect("valid");
+    let (_, hash) = preimage(3);
+    let add = lightning::wire::UpdateAddHtlc {
+        channel_id: pair.nodes[0].channel.channel_id(),
+        id: 0,
+        amount_msat: 1_000_000,
+        payment_hash: hash,
+        cltv_expiry: 800_000,
+        onion_routing_packet: onion(),
+        tlvs: Default::default(),
+    };
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&add),
+        Err(ChannelError::Close(_))
+    ));
+    // A script outside the allowed forms is refused.
+    let mut other = open_pair(0);
+    let bad = lightning::bitcoin::ScriptBuf::from_bytes(vec![0x51]);
+    assert!(matches!(
+        other.nodes[0].channel.send_shutdown(bad),
+        Err(ChannelError::Ignore(_))
+    ));
+    other.settle();
+}
