@@ -1,2 +1,8 @@
-//! Workspace-level tests: scenario scripts, regression replays and end-to-end runs live
-//! under this crate's `tests/` folder.
+//! Workspace-level test support and tests.
+//!
+//! [`channel_pair`] is the in-process two-node channel harness: real keys and
+//! signatures, monitors fed through a persister that can hold updates in progress, and
+//! outboxes gated on persistence. The functional tests under `tests/` and the payment
+//! throughput bench drive it by hand.
+
+pub mod channel_pair;

@@ -1,12 +1,10 @@
 //! Disconnection at every point of the commitment dance, then `channel_reestablish` and
 //! retransmission; and a node that lost data stopping without broadcasting.
 
-mod channel_harness;
-
-use channel_harness::*;
 use lightning::chan::channel::ChannelError;
 use lightning::chan::ledger::Side;
 use lightning::wire::Message;
+use tests::channel_pair::*;
 
 /// One step of a deterministic dance: A pays B 40 000 sat and B fulfills as soon as it
 /// may. Returns whether a message was delivered.

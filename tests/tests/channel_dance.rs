@@ -2,13 +2,11 @@
 //! establishment, payments both ways, simultaneous commitments, fail, fulfill,
 //! `update_fee`, and the peer's limit violations failing the channel.
 
-mod channel_harness;
-
-use channel_harness::*;
 use lightning::chan::channel::ChannelError;
 use lightning::chan::ledger::Side;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::wire::{Message, PaymentHash, PaymentPreimage};
+use tests::channel_pair::*;
 
 #[test]
 fn payments_both_ways_settle_and_move_value() {

@@ -1,11 +1,9 @@
 //! Cooperative close: `shutdown` both ways, HTLCs settling after it, and the
 //! `closing_signed` negotiation ending in one closing transaction both signed.
 
-mod channel_harness;
-
-use channel_harness::*;
 use lightning::chan::channel::{ChannelError, ChannelPhase};
 use lightning::wire::Message;
+use tests::channel_pair::*;
 
 fn closing_outputs(pair: &Pair) -> Vec<(u64, lightning::bitcoin::ScriptBuf)> {
     let a = pair.nodes[0]

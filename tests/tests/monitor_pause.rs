@@ -3,13 +3,11 @@
 //! from its stored bytes tracks the channel, and random interleavings of payments,
 //! deliveries and pauses always settle to agreeing snapshots.
 
-mod channel_harness;
-
-use channel_harness::*;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::ledger::Side;
 use lightning::wire::{Decode, Encode, Message};
 use proptest::prelude::*;
+use tests::channel_pair::*;
 
 fn kinds(wire: &std::collections::VecDeque<Message>) -> Vec<&'static str> {
     wire.iter()

@@ -2,7 +2,6 @@
 //! each with its monitor and a persister that completes updates at once or holds them
 //! in progress, and an outbox that releases messages only once the updates they depend on
 //! are durable. Messages are moved by hand, one at a time, in order per direction.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 
