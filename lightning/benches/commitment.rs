@@ -35,17 +35,13 @@ fn commitment(c: &mut Criterion) {
     });
     let point = counterparty.per_commitment_point(5).expect("point");
     let (broadcaster, countersignatory) = (*counterparty.pubkeys(), *holder.pubkeys());
-    let obscure = commitment_number_obscure_factor(
-        &countersignatory.payment_basepoint,
-        &broadcaster.payment_basepoint,
-    );
+    let obscure = commitment_number_obscure_factor(&countersignatory.payment_basepoint, &broadcaster.payment_basepoint);
 
     let mut group = c.benchmark_group("commitment");
     group.bench_function("derive_keys", |b| {
         b.iter(|| CommitmentKeys::derive(&secp, black_box(&point), &broadcaster, &countersignatory))
     });
-    let keys =
-        CommitmentKeys::derive(&secp, &point, &broadcaster, &countersignatory).expect("keys");
+    let keys = CommitmentKeys::derive(&secp, &point, &broadcaster, &countersignatory).expect("keys");
     let bare_key = SecretKey::from_slice(&[3; 32]).expect("key");
     for htlc_count in [0usize, 10, 483] {
         let htlcs: Vec<CommitmentHtlc> = (0..htlc_count)
@@ -77,18 +73,14 @@ fn commitment(c: &mut Criterion) {
             .htlc_outputs
             .len();
         assert_eq!(signatures, 1 + htlc_count, "every HTLC is untrimmed");
-        group.bench_with_input(
-            BenchmarkId::new("build_and_sign", htlc_count),
-            &params,
-            |b, params| {
-                b.iter(|| {
-                    let tx = CommitmentTransaction::build(black_box(params)).expect("builds");
-                    holder
-                        .sign_counterparty_commitment(5, &tx, &htlcs, &keys, 253)
-                        .expect("signs")
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::new("build_and_sign", htlc_count), &params, |b, params| {
+            b.iter(|| {
+                let tx = CommitmentTransaction::build(black_box(params)).expect("builds");
+                holder
+                    .sign_counterparty_commitment(5, &tx, &htlcs, &keys, 253)
+                    .expect("signs")
+            })
+        });
         let messages: Vec<Message> = (0..signatures)
             .map(|i| Message::from_digest([i as u8 + 1; 32]))
             .collect();

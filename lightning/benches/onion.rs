@@ -39,19 +39,14 @@ fn onion(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("onion_20_hops");
     group.bench_function("construct", |b| {
-        b.iter(|| {
-            construct_onion_packet(&secp, black_box(&session_key), &hops, &payment_hash)
-                .expect("fits")
-        })
+        b.iter(|| construct_onion_packet(&secp, black_box(&session_key), &hops, &payment_hash).expect("fits"))
     });
-    let (packet, _) =
-        construct_onion_packet(&secp, &session_key, &hops, &payment_hash).expect("fits");
+    let (packet, _) = construct_onion_packet(&secp, &session_key, &hops, &payment_hash).expect("fits");
     group.bench_function("peel_every_hop", |b| {
         b.iter(|| {
             let mut packet = packet.clone();
             for signer in &signers {
-                let peeled =
-                    peel_onion_packet(&secp, &packet, signer, &payment_hash).expect("peels");
+                let peeled = peel_onion_packet(&secp, &packet, signer, &payment_hash).expect("peels");
                 match peeled.next_packet {
                     Some(next) => packet = next,
                     None => return peeled.payload,

@@ -24,8 +24,7 @@ fn transport(c: &mut Criterion) {
                 let mut header = [0u8; LENGTH_HEADER_LEN];
                 header.copy_from_slice(&wire[..LENGTH_HEADER_LEN]);
                 let body_len = receiver.decrypt_length(&header).expect("authentic");
-                let plaintext = receiver
-                    .decrypt_body(&mut wire[LENGTH_HEADER_LEN..LENGTH_HEADER_LEN + body_len]);
+                let plaintext = receiver.decrypt_body(&mut wire[LENGTH_HEADER_LEN..LENGTH_HEADER_LEN + body_len]);
                 black_box(plaintext.map(|p| p.len()).expect("authentic"))
             })
         });

@@ -8,8 +8,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lightning::bitcoin::secp256k1::ecdsa::Signature;
 use lightning::wire::{
-    ChannelId, CommitmentSigned, CommitmentSignedTlvs, Decode, Encode, OnionPacket, PaymentHash,
-    UpdateAddHtlc, UpdateAddHtlcTlvs,
+    ChannelId, CommitmentSigned, CommitmentSignedTlvs, Decode, Encode, OnionPacket, PaymentHash, UpdateAddHtlc,
+    UpdateAddHtlcTlvs,
 };
 
 fn signature(i: u16) -> Signature {
@@ -56,9 +56,7 @@ fn bench<M: Encode + Decode>(c: &mut Criterion, name: &str, message: M) {
             black_box(out.len())
         })
     });
-    group.bench_function("decode", |b| {
-        b.iter(|| M::decode_exact(black_box(&encoded)).is_ok())
-    });
+    group.bench_function("decode", |b| b.iter(|| M::decode_exact(black_box(&encoded)).is_ok()));
     group.finish();
 }
 

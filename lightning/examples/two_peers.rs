@@ -50,9 +50,7 @@ fn pump(alice: &mut Node, bob: &mut Node, id: PeerId) -> Result<usize, String> {
         }
         if !to_alice.is_empty() {
             println!("bob   -> alice {:>4} bytes", to_alice.len());
-            alice
-                .read(id, &to_alice)
-                .map_err(|e| format!("alice: {e}"))?;
+            alice.read(id, &to_alice).map_err(|e| format!("alice: {e}"))?;
         }
         moved += to_bob.len() + to_alice.len();
     }
@@ -64,9 +62,7 @@ fn main() -> Result<(), String> {
     let id = PeerId(0);
     println!("alice {}\nbob   {}", alice.node_id(), bob.node_id());
 
-    let act_one = alice
-        .new_outbound(id, bob.node_id())
-        .map_err(|e| e.to_string())?;
+    let act_one = alice.new_outbound(id, bob.node_id()).map_err(|e| e.to_string())?;
     bob.new_inbound(id).map_err(|e| e.to_string())?;
     println!("alice -> bob   {:>4} bytes (act one)", act_one.len());
     bob.read(id, &act_one).map_err(|e| format!("bob: {e}"))?;

@@ -7,12 +7,10 @@ use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::secp256k1::{All, Secp256k1};
 use lightning::bitcoin::{OutPoint, ScriptBuf, Txid};
 use lightning::chan::commitment::commitment_number_obscure_factor;
-use lightning::chan::{
-    ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction,
-};
+use lightning::chan::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction};
 use lightning::sign::{
-    ChannelSigner, ChannelTransactionParameters, InMemoryChannelSigner, KeysManager, SignerError,
-    SignerOp, TestChannelSigner,
+    ChannelSigner, ChannelTransactionParameters, InMemoryChannelSigner, KeysManager, SignerError, SignerOp,
+    TestChannelSigner,
 };
 use lightning::wire::PaymentHash;
 use proptest::prelude::*;
@@ -55,14 +53,12 @@ impl View {
     fn commitment_htlcs(&self, holder: bool) -> Vec<CommitmentHtlc> {
         self.htlcs
             .iter()
-            .map(
-                |(holder_offered, amount_msat, cltv_expiry, hash)| CommitmentHtlc {
-                    offered: *holder_offered == holder,
-                    amount_msat: *amount_msat,
-                    cltv_expiry: *cltv_expiry,
-                    payment_hash: PaymentHash(*hash),
-                },
-            )
+            .map(|(holder_offered, amount_msat, cltv_expiry, hash)| CommitmentHtlc {
+                offered: *holder_offered == holder,
+                amount_msat: *amount_msat,
+                cltv_expiry: *cltv_expiry,
+                payment_hash: PaymentHash(*hash),
+            })
             .collect()
     }
 }
@@ -95,17 +91,7 @@ fn channel_view() -> impl Strategy<Value = (View, u32, u64)> {
     )
         .prop_filter_map(
             "HTLCs must fit the channel",
-            |(
-                funding_sat,
-                holder_is_funder,
-                htlcs,
-                holder_dust,
-                counterparty_dust,
-                delays,
-                feerate,
-                number,
-                split,
-            )| {
+            |(funding_sat, holder_is_funder, htlcs, holder_dust, counterparty_dust, delays, feerate, number, split)| {
                 let htlc_total: u64 = htlcs.iter().map(|h| h.1).sum();
                 let total_msat = funding_sat * 1000;
                 let remaining = total_msat.checked_sub(htlc_total)?;
@@ -149,8 +135,7 @@ fn build(
     } else {
         (counterparty_keys, holder_keys)
     };
-    let keys = CommitmentKeys::derive(secp, broadcaster_point, broadcaster, countersignatory)
-        .expect("derives");
+    let keys = CommitmentKeys::derive(secp, broadcaster_point, broadcaster, countersignatory).expect("derives");
     let htlcs = view.commitment_htlcs(broadcaster_holder);
     let (opener, accepter) = if view.holder_is_funder {
         (holder_keys, counterparty_keys)
@@ -164,10 +149,7 @@ fn build(
         },
         funding_satoshis: funding_satoshis(view),
         commitment_number,
-        obscure_factor: commitment_number_obscure_factor(
-            &opener.payment_basepoint,
-            &accepter.payment_basepoint,
-        ),
+        obscure_factor: commitment_number_obscure_factor(&opener.payment_basepoint, &accepter.payment_basepoint),
         broadcaster_is_funder: view.holder_is_funder == broadcaster_holder,
         to_broadcaster_msat: if broadcaster_holder {
             view.holder_msat
@@ -212,24 +194,22 @@ fn parties(view: &View) -> (Party, Party) {
     let mut b = Party { signer: b };
     let a_keys = *a.signer.pubkeys();
     let b_keys = *b.signer.pubkeys();
-    a.signer
-        .provide_channel_parameters(&ChannelTransactionParameters {
-            holder_is_funder: view.holder_is_funder,
-            funding_outpoint: outpoint,
-            funding_satoshis: funding_satoshis(view),
-            counterparty_pubkeys: b_keys,
-            holder_to_self_delay: view.holder_to_self_delay,
-            counterparty_to_self_delay: view.counterparty_to_self_delay,
-        });
-    b.signer
-        .provide_channel_parameters(&ChannelTransactionParameters {
-            holder_is_funder: !view.holder_is_funder,
-            funding_outpoint: outpoint,
-            funding_satoshis: funding_satoshis(view),
-            counterparty_pubkeys: a_keys,
-            holder_to_self_delay: view.counterparty_to_self_delay,
-            counterparty_to_self_delay: view.holder_to_self_delay,
-        });
+    a.signer.provide_channel_parameters(&ChannelTransactionParameters {
+        holder_is_funder: view.holder_is_funder,
+        funding_outpoint: outpoint,
+        funding_satoshis: funding_satoshis(view),
+        counterparty_pubkeys: b_keys,
+        holder_to_self_delay: view.holder_to_self_delay,
+        counterparty_to_self_delay: view.counterparty_to_self_delay,
+    });
+    b.signer.provide_channel_parameters(&ChannelTransactionParameters {
+        holder_is_funder: !view.holder_is_funder,
+        funding_outpoint: outpoint,
+        funding_satoshis: funding_satoshis(view),
+        counterparty_pubkeys: a_keys,
+        holder_to_self_delay: view.counterparty_to_self_delay,
+        counterparty_to_self_delay: view.holder_to_self_delay,
+    });
     (a, b)
 }
 
@@ -280,10 +260,7 @@ fn check_direction(
     let secp = Secp256k1::new();
     let (signer_keys, validator_keys) = (*signer.signer.pubkeys(), *validator.signer.pubkeys());
     // The validator's per-commitment point, as it would have sent it.
-    let point = validator
-        .signer
-        .per_commitment_point(number)
-        .expect("point");
+    let point = validator.signer.per_commitment_point(number).expect("point");
     let (theirs, htlcs, keys) = build(
         &secp,
         signer_view,
@@ -311,9 +288,9 @@ fn check_direction(
         .sign_counterparty_commitment(number, &theirs, &htlcs, &keys, feerate)
         .expect("signs");
     prop_assert_eq!(
-        validator.signer.validate_holder_commitment(
-            number, &own, &own_htlcs, &own_keys, feerate, &sig, &htlc_sigs
-        ),
+        validator
+            .signer
+            .validate_holder_commitment(number, &own, &own_htlcs, &own_keys, feerate, &sig, &htlc_sigs),
         Ok(())
     );
     if !htlc_sigs.is_empty() {
@@ -321,9 +298,9 @@ fn check_direction(
         let mut wrong = htlc_sigs.clone();
         wrong[0] = sig;
         prop_assert_eq!(
-            validator.signer.validate_holder_commitment(
-                number, &own, &own_htlcs, &own_keys, feerate, &sig, &wrong
-            ),
+            validator
+                .signer
+                .validate_holder_commitment(number, &own, &own_htlcs, &own_keys, feerate, &sig, &wrong),
             Err(SignerError::Refused)
         );
     }
@@ -354,40 +331,28 @@ fn a_revoked_commitment_is_never_signed() {
     let mut holder_commitments = Vec::new();
     for number in 0..2 {
         let point = a_signer.per_commitment_point(number).expect("point");
-        let (theirs, htlcs, keys) =
-            build(&secp, &b_view, false, &b_keys, &a_keys, &point, 253, number);
+        let (theirs, htlcs, keys) = build(&secp, &b_view, false, &b_keys, &a_keys, &point, 253, number);
         let (sig, htlc_sigs) = b_signer
             .sign_counterparty_commitment(number, &theirs, &htlcs, &keys, 253)
             .expect("signs");
-        let (own, own_htlcs, own_keys) =
-            build(&secp, &view, true, &a_keys, &b_keys, &point, 253, number);
+        let (own, own_htlcs, own_keys) = build(&secp, &view, true, &a_keys, &b_keys, &point, 253, number);
         if number == 0 {
             // Commitment 1 is not validated yet: commitment 0 cannot be revoked.
             assert_eq!(
-                a_signer.validate_holder_commitment(
-                    0, &own, &own_htlcs, &own_keys, 253, &sig, &htlc_sigs
-                ),
+                a_signer.validate_holder_commitment(0, &own, &own_htlcs, &own_keys, 253, &sig, &htlc_sigs),
                 Ok(())
             );
-            assert_eq!(
-                a_signer.release_commitment_secret(0),
-                Err(SignerError::Refused)
-            );
+            assert_eq!(a_signer.release_commitment_secret(0), Err(SignerError::Refused));
         } else {
             assert_eq!(
-                a_signer.validate_holder_commitment(
-                    1, &own, &own_htlcs, &own_keys, 253, &sig, &htlc_sigs
-                ),
+                a_signer.validate_holder_commitment(1, &own, &own_htlcs, &own_keys, 253, &sig, &htlc_sigs),
                 Ok(())
             );
         }
         holder_commitments.push(own);
     }
     // Out of order is refused; in order works and matches the point handed out.
-    assert_eq!(
-        a_signer.release_commitment_secret(1),
-        Err(SignerError::Refused)
-    );
+    assert_eq!(a_signer.release_commitment_secret(1), Err(SignerError::Refused));
     let secret = a_signer
         .release_commitment_secret(0)
         .expect("commitment 1 is validated");
@@ -402,23 +367,15 @@ fn a_revoked_commitment_is_never_signed() {
         Err(SignerError::Refused)
     );
     assert_eq!(control.borrow().revoked_sign_attempts, 1);
-    assert!(a_signer
-        .sign_holder_commitment(1, &holder_commitments[1])
-        .is_ok());
+    assert!(a_signer.sign_holder_commitment(1, &holder_commitments[1]).is_ok());
     // Operations can be delayed and refused on command.
-    control
-        .borrow_mut()
-        .unavailable
-        .insert(SignerOp::SignHolderCommitment);
+    control.borrow_mut().unavailable.insert(SignerOp::SignHolderCommitment);
     assert_eq!(
         a_signer.sign_holder_commitment(1, &holder_commitments[1]),
         Err(SignerError::Unavailable)
     );
     control.borrow_mut().unavailable.clear();
-    control
-        .borrow_mut()
-        .refused
-        .insert(SignerOp::PerCommitmentPoint);
+    control.borrow_mut().refused.insert(SignerOp::PerCommitmentPoint);
     assert_eq!(a_signer.per_commitment_point(5), Err(SignerError::Refused));
     assert_eq!(control.borrow().revoked_sign_attempts, 1);
 }

@@ -6,8 +6,8 @@ use std::cell::Cell;
 
 use lightning::bitcoin::secp256k1::ecdsa::Signature;
 use lightning::wire::{
-    ChannelId, CommitmentSigned, CommitmentSignedTlvs, Decode, Encode, Message, OnionPacket,
-    PaymentHash, UpdateAddHtlc, UpdateAddHtlcTlvs,
+    ChannelId, CommitmentSigned, CommitmentSignedTlvs, Decode, Encode, Message, OnionPacket, PaymentHash,
+    UpdateAddHtlc, UpdateAddHtlcTlvs,
 };
 
 struct CountingAllocator;

@@ -3,8 +3,8 @@
 
 use lightning::bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use lightning::onion::{
-    build_failure_packet, construct_onion_packet, decode_failure_packet, peel_onion_packet,
-    wrap_failure_packet, OnionError, OnionHop, MAX_HOPS,
+    build_failure_packet, construct_onion_packet, decode_failure_packet, peel_onion_packet, wrap_failure_packet,
+    OnionError, OnionHop, MAX_HOPS,
 };
 use lightning::sign::{InMemoryNodeSigner, NodeSigner};
 use proptest::prelude::*;

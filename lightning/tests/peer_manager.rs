@@ -3,12 +3,9 @@
 mod common;
 
 use common::*;
-use lightning::transport::{
-    DisconnectReason, HandlerAction, HandshakeError, PeerId, PeerManagerConfig,
-};
+use lightning::transport::{DisconnectReason, HandlerAction, HandshakeError, PeerId, PeerManagerConfig};
 use lightning::wire::{
-    ChannelId, DecodeError, Feature, FeatureError, Features, Init, InitTlvs, Message, Networks,
-    NoTlvs, Ping, UpdateFee,
+    ChannelId, DecodeError, Feature, FeatureError, Features, Init, InitTlvs, Message, Networks, NoTlvs, Ping, UpdateFee,
 };
 use proptest::prelude::*;
 
@@ -85,10 +82,7 @@ fn pings_are_answered_and_silence_is_dropped() {
     let _ping = a.pm.take_outbound(A);
     assert!(a.pm.take_disconnects().is_empty());
     a.pm.timer_tick();
-    assert_eq!(
-        a.pm.take_disconnects(),
-        vec![(A, DisconnectReason::PingTimeout)]
-    );
+    assert_eq!(a.pm.take_disconnects(), vec![(A, DisconnectReason::PingTimeout)]);
     assert!(a.pm.connected_peers().is_empty());
     assert_eq!(a.channel.borrow().disconnected, vec![b.pm.node_id()]);
     a.pm.disconnected(A);
@@ -106,14 +100,8 @@ fn a_stalled_handshake_is_dropped() {
     a.pm.timer_tick();
     assert!(a.pm.take_disconnects().is_empty());
     a.pm.timer_tick();
-    assert_eq!(
-        a.pm.take_disconnects(),
-        vec![(A, DisconnectReason::HandshakeTimeout)]
-    );
-    assert_eq!(
-        a.pm.read(A, &[0; 40]),
-        Err(DisconnectReason::AlreadyDisconnecting)
-    );
+    assert_eq!(a.pm.take_disconnects(), vec![(A, DisconnectReason::HandshakeTimeout)]);
+    assert_eq!(a.pm.read(A, &[0; 40]), Err(DisconnectReason::AlreadyDisconnecting));
 }
 
 #[test]
@@ -132,10 +120,7 @@ fn garbage_instead_of_a_handshake_is_refused() {
     let mut a = node(1);
     a.pm.new_inbound(A).expect("fresh");
     garbage[0] = 0;
-    assert!(matches!(
-        a.pm.read(A, &garbage),
-        Err(DisconnectReason::Handshake(_))
-    ));
+    assert!(matches!(a.pm.read(A, &garbage), Err(DisconnectReason::Handshake(_))));
 }
 
 #[test]
@@ -143,10 +128,7 @@ fn garbage_after_the_handshake_fails_decryption() {
     let mut a = node(1);
     let _raw = RawPeer::connect(&mut a.pm, A, 9);
     let result = a.pm.read(A, &[0xab; 40]);
-    assert!(
-        matches!(result, Err(DisconnectReason::Decrypt(_))),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(DisconnectReason::Decrypt(_))), "{result:?}");
 }
 
 #[test]
@@ -172,10 +154,7 @@ fn raw_after_init(a: &mut Node) -> RawPeer {
     let frame = raw.frame(&RawPeer::init_bytes());
     a.pm.read(A, &frame).expect("init accepted");
     let received = raw.receive(&a.pm.take_outbound(A));
-    assert!(
-        matches!(received.as_slice(), [Message::Init(_)]),
-        "{received:?}"
-    );
+    assert!(matches!(received.as_slice(), [Message::Init(_)]), "{received:?}");
     raw
 }
 
@@ -214,11 +193,7 @@ fn an_oversize_tlv_length_disconnects_with_a_warning() {
     let mut a = node(1);
     let mut raw = raw_after_init(&mut a);
     // A pong with an extension record (type 1) claiming 200 bytes where 1 remains.
-    let reason = expect_warned_disconnect(
-        &mut a,
-        &mut raw,
-        &[0x00, 0x13, 0x00, 0x00, 0x01, 0xc8, 0x00],
-    );
+    let reason = expect_warned_disconnect(&mut a, &mut raw, &[0x00, 0x13, 0x00, 0x00, 0x01, 0xc8, 0x00]);
     assert_eq!(
         reason,
         DisconnectReason::Decode {
@@ -259,9 +234,7 @@ fn unknown_required_features_disconnect() {
     let frame = raw.frame(&init.encode_to_vec());
     assert_eq!(
         a.pm.read(A, &frame),
-        Err(DisconnectReason::Features(
-            FeatureError::UnknownRequiredBit(100)
-        ))
+        Err(DisconnectReason::Features(FeatureError::UnknownRequiredBit(100)))
     );
     let received = raw.receive(&a.pm.take_outbound(A));
     assert!(
@@ -295,9 +268,7 @@ fn a_handler_can_refuse_a_peer() {
     let frame = raw.frame(&RawPeer::init_bytes());
     assert_eq!(
         a.pm.read(A, &frame),
-        Err(DisconnectReason::Rejected(
-            "no channels with strangers".into()
-        ))
+        Err(DisconnectReason::Rejected("no channels with strangers".into()))
     );
     assert_eq!(a.channel.borrow().disconnected, vec![raw.node_id()]);
 }
@@ -366,14 +337,8 @@ fn a_peer_that_does_not_read_is_paused_then_dropped() {
             Err(_) => break,
         }
     }
-    assert_eq!(
-        paused_after,
-        Some(3),
-        "paused once about 200 kB were waiting"
-    );
-    assert!(
-        matches!(result, Err(DisconnectReason::OutboundOverflow { buffered_bytes }) if buffered_bytes > 1_000_000)
-    );
+    assert_eq!(paused_after, Some(3), "paused once about 200 kB were waiting");
+    assert!(matches!(result, Err(DisconnectReason::OutboundOverflow { buffered_bytes }) if buffered_bytes > 1_000_000));
 }
 
 #[test]
@@ -395,11 +360,7 @@ fn take_outbound_hands_out_bounded_chunks() {
     while a.pm.has_outbound(A) {
         let chunk = a.pm.take_outbound(A);
         // At most one frame past the bound.
-        assert!(
-            chunk.len() < 100_000 + 65535 + 34,
-            "chunk of {} bytes",
-            chunk.len()
-        );
+        assert!(chunk.len() < 100_000 + 65535 + 34, "chunk of {} bytes", chunk.len());
         pongs += raw
             .receive(&chunk)
             .iter()
@@ -417,21 +378,15 @@ fn a_handler_can_disconnect_a_peer_with_an_error() {
         data: b"bad signature".to_vec(),
         extension: NoTlvs::default(),
     });
-    a.channel
-        .borrow_mut()
-        .pending_actions
-        .push(HandlerAction::Disconnect {
-            node_id: b.pm.node_id(),
-            message: Some(error.clone()),
-            reason: "channel failed".into(),
-        });
+    a.channel.borrow_mut().pending_actions.push(HandlerAction::Disconnect {
+        node_id: b.pm.node_id(),
+        message: Some(error.clone()),
+        reason: "channel failed".into(),
+    });
     let bytes = a.pm.take_outbound(A);
     assert_eq!(
         a.pm.take_disconnects(),
-        vec![(
-            A,
-            DisconnectReason::HandlerRequested("channel failed".into())
-        )]
+        vec![(A, DisconnectReason::HandlerRequested("channel failed".into()))]
     );
     b.pm.read(A, &bytes).expect("error is a valid message");
     assert_eq!(b.channel.borrow().messages, vec![(a.pm.node_id(), error)]);

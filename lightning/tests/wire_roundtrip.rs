@@ -62,12 +62,7 @@ fn scid() -> impl Strategy<Value = ShortChannelId> {
 
 /// Unknown odd records with types above every known type of any stream here.
 fn unknown_tlvs() -> impl Strategy<Value = UnknownTlvs> {
-    btree_map(
-        (11u64..u64::MAX / 2).prop_map(|t| t * 2 + 1),
-        bytes(20),
-        0..3,
-    )
-    .prop_map(|records| {
+    btree_map((11u64..u64::MAX / 2).prop_map(|t| t * 2 + 1), bytes(20), 0..3).prop_map(|records| {
         UnknownTlvs(
             records
                 .into_iter()
@@ -118,33 +113,24 @@ fn attribution() -> impl Strategy<Value = Option<Box<AttributionData>>> {
 
 fn socket_address() -> impl Strategy<Value = SocketAddress> {
     prop_oneof![
-        (any::<[u8; 4]>(), any::<u16>())
-            .prop_map(|(addr, port)| SocketAddress::Ipv4 { addr, port }),
-        (any::<[u8; 16]>(), any::<u16>())
-            .prop_map(|(addr, port)| SocketAddress::Ipv6 { addr, port }),
+        (any::<[u8; 4]>(), any::<u16>()).prop_map(|(addr, port)| SocketAddress::Ipv4 { addr, port }),
+        (any::<[u8; 16]>(), any::<u16>()).prop_map(|(addr, port)| SocketAddress::Ipv6 { addr, port }),
         any::<[u8; 12]>().prop_map(SocketAddress::TorV2Deprecated),
         (vec(any::<u8>(), 35), any::<u16>()).prop_map(|(b, port)| {
             let mut onion_addr = [0u8; 35];
             onion_addr.copy_from_slice(&b);
             SocketAddress::TorV3 { onion_addr, port }
         }),
-        (bytes(60), any::<u16>())
-            .prop_map(|(hostname, port)| SocketAddress::Hostname { hostname, port }),
+        (bytes(60), any::<u16>()).prop_map(|(hostname, port)| SocketAddress::Hostname { hostname, port }),
     ]
 }
 
 fn node_addresses() -> impl Strategy<Value = NodeAddresses> {
     // Unparsed bytes always start with a type this node does not know.
-    (
-        vec(socket_address(), 0..4),
-        option::of((6u8..=255, bytes(10))),
-    )
-        .prop_map(|(known, tail)| {
-            let unparsed = tail
-                .map(|(t, rest)| [vec![t], rest].concat())
-                .unwrap_or_default();
-            NodeAddresses { known, unparsed }
-        })
+    (vec(socket_address(), 0..4), option::of((6u8..=255, bytes(10)))).prop_map(|(known, tail)| {
+        let unparsed = tail.map(|(t, rest)| [vec![t], rest].concat()).unwrap_or_default();
+        NodeAddresses { known, unparsed }
+    })
 }
 
 fn init() -> impl Strategy<Value = Init> {
@@ -155,17 +141,15 @@ fn init() -> impl Strategy<Value = Init> {
         option::of(bytes(20)),
         unknown_tlvs(),
     )
-        .prop_map(
-            |(global_features, features, networks, remote_addr, unknown)| Init {
-                global_features,
-                features,
-                tlvs: InitTlvs {
-                    networks: networks.map(Networks),
-                    remote_addr,
-                    unknown,
-                },
+        .prop_map(|(global_features, features, networks, remote_addr, unknown)| Init {
+            global_features,
+            features,
+            tlvs: InitTlvs {
+                networks: networks.map(Networks),
+                remote_addr,
+                unknown,
             },
-        )
+        })
 }
 
 fn open_channel_tlvs() -> impl Strategy<Value = OpenChannelTlvs> {
@@ -194,10 +178,7 @@ fn open_channel() -> impl Strategy<Value = OpenChannel> {
         (basepoints(), any::<u8>(), open_channel_tlvs()),
     )
         .prop_map(
-            |(
-                (chain_hash, temporary_channel_id, n, feerate_per_kw, d),
-                (k, channel_flags, tlvs),
-            )| OpenChannel {
+            |((chain_hash, temporary_channel_id, n, feerate_per_kw, d), (k, channel_flags, tlvs))| OpenChannel {
                 chain_hash,
                 temporary_channel_id,
                 funding_satoshis: n[0],
@@ -223,12 +204,7 @@ fn open_channel() -> impl Strategy<Value = OpenChannel> {
 
 fn accept_channel() -> impl Strategy<Value = AcceptChannel> {
     (
-        (
-            channel_id(),
-            any::<[u64; 4]>(),
-            any::<u32>(),
-            any::<[u16; 2]>(),
-        ),
+        (channel_id(), any::<[u64; 4]>(), any::<u32>(), any::<[u16; 2]>()),
         (basepoints(), open_channel_tlvs()),
     )
         .prop_map(
@@ -263,19 +239,14 @@ fn update_add_htlc() -> impl Strategy<Value = UpdateAddHtlc> {
         unknown_tlvs(),
     )
         .prop_map(
-            |(channel_id, n, hash, cltv_expiry, onion_routing_packet, blinded_path, unknown)| {
-                UpdateAddHtlc {
-                    channel_id,
-                    id: n[0],
-                    amount_msat: n[1],
-                    payment_hash: PaymentHash(hash),
-                    cltv_expiry,
-                    onion_routing_packet,
-                    tlvs: UpdateAddHtlcTlvs {
-                        blinded_path,
-                        unknown,
-                    },
-                }
+            |(channel_id, n, hash, cltv_expiry, onion_routing_packet, blinded_path, unknown)| UpdateAddHtlc {
+                channel_id,
+                id: n[0],
+                amount_msat: n[1],
+                payment_hash: PaymentHash(hash),
+                cltv_expiry,
+                onion_routing_packet,
+                tlvs: UpdateAddHtlcTlvs { blinded_path, unknown },
             },
         )
 }
@@ -328,42 +299,26 @@ fn node_announcement() -> impl Strategy<Value = NodeAnnouncement> {
         no_tlvs(),
     )
         .prop_map(
-            |(signature, features, timestamp, node_id, rgb_color, alias, addresses, extension)| {
-                NodeAnnouncement {
-                    signature,
-                    features,
-                    timestamp,
-                    node_id,
-                    rgb_color,
-                    alias,
-                    addresses,
-                    extension,
-                }
+            |(signature, features, timestamp, node_id, rgb_color, alias, addresses, extension)| NodeAnnouncement {
+                signature,
+                features,
+                timestamp,
+                node_id,
+                rgb_color,
+                alias,
+                addresses,
+                extension,
             },
         )
 }
 
 fn channel_update() -> impl Strategy<Value = ChannelUpdate> {
     (
-        (
-            signature(),
-            chain_hash(),
-            scid(),
-            any::<u32>(),
-            any::<[u8; 2]>(),
-        ),
-        (
-            any::<u16>(),
-            any::<[u64; 2]>(),
-            any::<[u32; 2]>(),
-            no_tlvs(),
-        ),
+        (signature(), chain_hash(), scid(), any::<u32>(), any::<[u8; 2]>()),
+        (any::<u16>(), any::<[u64; 2]>(), any::<[u32; 2]>(), no_tlvs()),
     )
         .prop_map(
-            |(
-                (signature, chain_hash, short_channel_id, timestamp, flags),
-                (cltv_expiry_delta, m, f, extension),
-            )| {
+            |((signature, chain_hash, short_channel_id, timestamp, flags), (cltv_expiry_delta, m, f, extension))| {
                 ChannelUpdate {
                     signature,
                     chain_hash,
@@ -530,8 +485,7 @@ fn every_known_type_is_generated() {
         }
     }
     let expected: std::collections::BTreeSet<u16> = [
-        1, 16, 17, 18, 19, 32, 33, 34, 35, 36, 38, 39, 128, 130, 131, 132, 133, 134, 135, 136, 256,
-        257, 258, 259,
+        1, 16, 17, 18, 19, 32, 33, 34, 35, 36, 38, 39, 128, 130, 131, 132, 133, 134, 135, 136, 256, 257, 258, 259,
     ]
     .into();
     assert_eq!(seen, expected);

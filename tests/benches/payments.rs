@@ -26,10 +26,7 @@ fn unique_preimage(n: usize) -> (PaymentPreimage, PaymentHash) {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&(n as u64).to_be_bytes());
     let preimage = PaymentPreimage(bytes);
-    (
-        preimage,
-        PaymentHash(sha256::Hash::hash(&preimage.0).to_byte_array()),
-    )
+    (preimage, PaymentHash(sha256::Hash::hash(&preimage.0).to_byte_array()))
 }
 
 fn pay_and_settle(pair: &mut Pair, n: usize) {
@@ -41,10 +38,7 @@ fn pay_and_settle(pair: &mut Pair, n: usize) {
     let id = add.id;
     pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
     pair.settle();
-    let fulfill = pair.nodes[1]
-        .channel
-        .fulfill_htlc(id, preimage)
-        .expect("committed");
+    let fulfill = pair.nodes[1].channel.fulfill_htlc(id, preimage).expect("committed");
     pair.send(1, Message::UpdateFulfillHtlc(fulfill));
     pair.settle();
 }
@@ -106,10 +100,7 @@ fn main() {
     println!("payments settled:              {PAYMENTS}");
     println!("rate:                          {rate:.0} payments/s");
     println!("signatures-only bound:         {bound:.0} payments/s ({SIGNATURES_PER_PAYMENT} signatures + {VERIFICATIONS_PER_PAYMENT} verifications each)");
-    println!(
-        "rate / bound:                  {:.0}%",
-        100.0 * rate / bound
-    );
+    println!("rate / bound:                  {:.0}%", 100.0 * rate / bound);
     println!(
         "first 500 / last 500:          {first:.0} / {last:.0} payments/s ({:.0}%)",
         100.0 * last / first

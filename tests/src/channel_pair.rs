@@ -10,14 +10,13 @@ use lightning::bitcoin::hashes::{sha256, Hash};
 use lightning::bitcoin::{Network, OutPoint, Txid};
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::establish::OpenChannelParams;
+use lightning::chan::channel::persist::MonitorMismatch;
 use lightning::chan::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
 use lightning::chan::monitor_update::ChannelMonitorUpdate;
 use lightning::chan::outbox::MonitorGatedOutbox;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::sign::{InMemoryChannelSigner, KeysManager};
-use lightning::wire::{
-    ChannelId, Decode, Encode, Message, OnionPacket, PaymentHash, PaymentPreimage,
-};
+use lightning::wire::{ChannelId, Decode, Encode, Message, OnionPacket, PaymentHash, PaymentPreimage};
 
 pub type Chan = Channel<InMemoryChannelSigner>;
 
@@ -74,10 +73,7 @@ pub fn shutdown_script(i: usize) -> lightning::bitcoin::ScriptBuf {
 
 pub fn preimage(n: u8) -> (PaymentPreimage, PaymentHash) {
     let preimage = PaymentPreimage([n; 32]);
-    (
-        preimage,
-        PaymentHash(sha256::Hash::hash(&preimage.0).to_byte_array()),
-    )
+    (preimage, PaymentHash(sha256::Hash::hash(&preimage.0).to_byte_array()))
 }
 
 impl Node {
@@ -119,8 +115,7 @@ impl Node {
             .is_some_and(|(id, _)| *id == self.monitor.latest_update_id() + 1)
         {
             let (_, bytes) = self.completed_out_of_order.remove(0);
-            let update =
-                ChannelMonitorUpdate::decode_exact(&bytes).expect("stored update reads back");
+            let update = ChannelMonitorUpdate::decode_exact(&bytes).expect("stored update reads back");
             self.monitor
                 .update(&update)
                 .expect("the monitor accepts the channel's next update");
@@ -145,10 +140,23 @@ impl Node {
     }
 }
 
+/// Node `i`'s channel signer, derived from its seed and keys id as after a restart.
+pub fn signer_for(i: usize) -> InMemoryChannelSigner {
+    let n = i as u8 + 1;
+    KeysManager::new(&[n; 32]).derive_channel_signer(&[n; 32])
+}
+
+/// What a node wrote to disk: its channel state and its monitor.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub channel: Vec<u8>,
+    pub monitor: Vec<u8>,
+}
+
 /// Opens a channel between two fresh nodes (node 0 funds it) and brings it to `Normal`.
 pub fn open_pair(push_msat: u64) -> Pair {
-    let a_signer = KeysManager::new(&[1; 32]).derive_channel_signer(&[1; 32]);
-    let b_signer = KeysManager::new(&[2; 32]).derive_channel_signer(&[2; 32]);
+    let a_signer = signer_for(0);
+    let b_signer = signer_for(1);
     let params = OpenChannelParams {
         chain_hash: chain(),
         temporary_channel_id: ChannelId([9; 32]),
@@ -173,9 +181,7 @@ pub fn open_pair(push_msat: u64) -> Pair {
         txid: Txid::from_byte_array([5; 32]),
         vout: 1,
     };
-    let created = a
-        .funding_transaction_generated(outpoint)
-        .expect("funding_created");
+    let created = a.funding_transaction_generated(outpoint).expect("funding_created");
     let signed = b.funding_created(&created).expect("funding_signed");
     a.funding_signed(&signed).expect("commitment 0 verified");
     assert_eq!(a.channel_id(), b.channel_id());
@@ -191,10 +197,7 @@ pub fn open_pair(push_msat: u64) -> Pair {
     };
     for node in &mut pair.nodes {
         node.persist_new_updates();
-        assert_eq!(
-            node.monitor.latest_update_id(),
-            node.channel.latest_monitor_update_id()
-        );
+        assert_eq!(node.monitor.latest_update_id(), node.channel.latest_monitor_update_id());
     }
     pair
 }
@@ -264,6 +267,28 @@ impl Pair {
         Ok(true)
     }
 
+    /// Node `i`'s state as it would be on disk now: the channel and the monitor.
+    pub fn save(&self, i: usize) -> Saved {
+        Saved {
+            channel: self.nodes[i].channel.encode_state(),
+            monitor: self.nodes[i].monitor.encode_to_vec(),
+        }
+    }
+
+    /// Node `i` crashes and restarts from `saved` (the connection drops with it). Returns
+    /// how the reloaded channel and monitor relate.
+    pub fn restart(&mut self, i: usize, saved: &Saved) -> Result<(), MonitorMismatch> {
+        self.disconnect();
+        let channel = Chan::read(&saved.channel, signer_for(i)).expect("saved channel reads back");
+        let monitor = ChannelMonitor::decode_exact(&saved.monitor).expect("saved monitor reads back");
+        let mut node = Node::new(channel);
+        node.outbox = MonitorGatedOutbox::new(monitor.latest_update_id());
+        node.monitor = monitor;
+        self.nodes[i] = node;
+        let node = &mut self.nodes[i];
+        node.channel.check_against_monitor(&node.monitor)
+    }
+
     /// The connection drops: everything in flight or held is lost.
     pub fn disconnect(&mut self) {
         for i in 0..2 {
@@ -282,9 +307,7 @@ impl Pair {
             .map(|n| n.channel.channel_reestablish_message())
             .collect::<Result<_, _>>()?;
         for to in 0..2 {
-            let resend = self.nodes[to]
-                .channel
-                .channel_reestablish(&reestablish[1 - to])?;
+            let resend = self.nodes[to].channel.channel_reestablish(&reestablish[1 - to])?;
             for message in resend {
                 self.send(to, message);
             }
@@ -300,15 +323,9 @@ impl Pair {
 
     /// The funder proposes a closing fee once the channel is clear for it.
     fn propose_close(&mut self) {
-        let funder = if self.nodes[0].channel.is_funder() {
-            0
-        } else {
-            1
-        };
+        let funder = if self.nodes[0].channel.is_funder() { 0 } else { 1 };
         let channel = &mut self.nodes[funder].channel;
-        if channel.ready_for_closing_signed()
-            && channel.close_state().last_sent_fee_satoshis.is_none()
-        {
+        if channel.ready_for_closing_signed() && channel.close_state().last_sent_fee_satoshis.is_none() {
             let proposal = channel.propose_closing_signed().expect("funder proposes");
             self.send(funder, Message::ClosingSigned(proposal));
         }
@@ -328,10 +345,7 @@ impl Pair {
                     .iter()
                     .any(|n| n.channel.ledger().counterparty_commitment_outdated());
                 let held = self.nodes.iter().any(|n| !n.outbox.is_empty());
-                let closed = self
-                    .nodes
-                    .iter()
-                    .any(|n| n.channel.phase() == ChannelPhase::Closed);
+                let closed = self.nodes.iter().any(|n| n.channel.phase() == ChannelPhase::Closed);
                 if !outdated && !held && !closed {
                     self.assert_mirrored();
                 }
@@ -349,10 +363,7 @@ impl Pair {
         for node in &self.nodes {
             if node.in_progress.is_empty() {
                 let holder = node.monitor.holder_commitment().expect("holder commitment");
-                assert_eq!(
-                    holder.commitment_number,
-                    node.channel.holder_commitment_number()
-                );
+                assert_eq!(holder.commitment_number, node.channel.holder_commitment_number());
             }
         }
     }

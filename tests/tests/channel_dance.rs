@@ -38,10 +38,7 @@ fn payments_both_ways_settle_and_move_value() {
 fn a_failed_htlc_returns_to_its_offerer() {
     let mut pair = open_pair(0);
     let id = pair.pay(0, 10_000_000, 3);
-    let fail = pair.nodes[1]
-        .channel
-        .fail_htlc(id, vec![0xaa; 292])
-        .expect("committed");
+    let fail = pair.nodes[1].channel.fail_htlc(id, vec![0xaa; 292]).expect("committed");
     pair.send(1, Message::UpdateFailHtlc(fail));
     pair.settle();
     assert_eq!(pair.balances(), (1_000_000_000, 0));
@@ -66,14 +63,8 @@ fn simultaneous_commitment_signed_from_both_sides() {
     // Both sign before either hears the other's signature.
     pair.commit(0);
     pair.commit(1);
-    assert!(matches!(
-        pair.wires[0].back(),
-        Some(Message::CommitmentSigned(_))
-    ));
-    assert!(matches!(
-        pair.wires[1].back(),
-        Some(Message::CommitmentSigned(_))
-    ));
+    assert!(matches!(pair.wires[0].back(), Some(Message::CommitmentSigned(_))));
+    assert!(matches!(pair.wires[1].back(), Some(Message::CommitmentSigned(_))));
     pair.settle();
     assert_eq!(pair.nodes[0].channel.holder_view().htlcs.len(), 2);
     assert_eq!(pair.balances(), (680_000_000, 290_000_000));
@@ -127,17 +118,13 @@ fn limit_violations_by_the_peer_fail_the_channel() {
     ));
     // Our own sends are refused, not fatal, and leave the channel untouched.
     assert!(matches!(
-        pair.nodes[0]
-            .channel
-            .send_htlc(2_000_000_000, hash, 800_000, onion()),
+        pair.nodes[0].channel.send_htlc(2_000_000_000, hash, 800_000, onion()),
         Err(ChannelError::Ignore(_))
     ));
     assert_eq!(pair.nodes[0].channel.ledger().pending_updates(), 0);
     // The fundee has nothing to send.
     assert!(matches!(
-        pair.nodes[1]
-            .channel
-            .send_htlc(1_000, hash, 800_000, onion()),
+        pair.nodes[1].channel.send_htlc(1_000, hash, 800_000, onion()),
         Err(ChannelError::Ignore(_))
     ));
 }
@@ -200,19 +187,17 @@ fn the_ledger_offers_irrevocability_only_after_both_revocations() {
     pair.deliver(1).expect("add");
     pair.commit(0);
     // With the signature in flight the two ends disagree, and the snapshot diff says where.
-    let diffs = ChannelSnapshot::of(&pair.nodes[0].channel)
-        .diff_against_peer(&ChannelSnapshot::of(&pair.nodes[1].channel));
+    let diffs =
+        ChannelSnapshot::of(&pair.nodes[0].channel).diff_against_peer(&ChannelSnapshot::of(&pair.nodes[1].channel));
     assert!(diffs.iter().any(|d| d.starts_with("htlc")), "{diffs:?}");
     assert!(
-        diffs
-            .iter()
-            .any(|d| d.starts_with("counterparty commitment")),
+        diffs.iter().any(|d| d.starts_with("counterparty commitment")),
         "{diffs:?}"
     );
     pair.deliver(1).expect("commitment_signed");
     // Once delivered, both describe the same two commitments.
-    let diffs = ChannelSnapshot::of(&pair.nodes[0].channel)
-        .diff_against_peer(&ChannelSnapshot::of(&pair.nodes[1].channel));
+    let diffs =
+        ChannelSnapshot::of(&pair.nodes[0].channel).diff_against_peer(&ChannelSnapshot::of(&pair.nodes[1].channel));
     assert!(diffs.is_empty(), "{diffs:?}");
     // In B's commitment, but not yet irrevocable: B may not fulfill it.
     assert!(!pair.nodes[1]
@@ -231,19 +216,11 @@ fn the_ledger_offers_irrevocability_only_after_both_revocations() {
 }
 
 trait AddForTest {
-    fn clone_add_for_test(
-        &self,
-        amount_msat: u64,
-        hash: PaymentHash,
-    ) -> lightning::wire::UpdateAddHtlc;
+    fn clone_add_for_test(&self, amount_msat: u64, hash: PaymentHash) -> lightning::wire::UpdateAddHtlc;
 }
 
 impl AddForTest for Chan {
-    fn clone_add_for_test(
-        &self,
-        amount_msat: u64,
-        payment_hash: PaymentHash,
-    ) -> lightning::wire::UpdateAddHtlc {
+    fn clone_add_for_test(&self, amount_msat: u64, payment_hash: PaymentHash) -> lightning::wire::UpdateAddHtlc {
         lightning::wire::UpdateAddHtlc {
             channel_id: self.channel_id(),
             id: 0,

@@ -19,11 +19,7 @@ fn closing_outputs(pair: &Pair) -> Vec<(u64, lightning::bitcoin::ScriptBuf)> {
         .clone()
         .expect("B closed");
     assert_eq!(a, b, "both hold the same closing transaction");
-    assert_eq!(
-        a.input[0].witness.len(),
-        4,
-        "0, two signatures, the funding script"
-    );
+    assert_eq!(a.input[0].witness.len(), 4, "0, two signatures, the funding script");
     a.output
         .iter()
         .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
@@ -44,20 +40,10 @@ fn a_close_with_no_htlcs() {
         assert!(node.monitor.is_closed(), "the monitor learned of the close");
     }
     let outputs = closing_outputs(&pair);
-    let fee = pair.nodes[0]
-        .channel
-        .close_state()
-        .last_sent_fee_satoshis
-        .expect("fee");
+    let fee = pair.nodes[0].channel.close_state().last_sent_fee_satoshis.expect("fee");
     // The funder pays the fee; the fundee gets its balance.
-    assert!(
-        outputs.contains(&(700_000 - fee, shutdown_script(0))),
-        "{outputs:?}"
-    );
-    assert!(
-        outputs.contains(&(300_000, shutdown_script(1))),
-        "{outputs:?}"
-    );
+    assert!(outputs.contains(&(700_000 - fee, shutdown_script(0))), "{outputs:?}");
+    assert!(outputs.contains(&(300_000, shutdown_script(1))), "{outputs:?}");
 }
 
 #[test]
@@ -74,9 +60,7 @@ fn a_close_with_htlcs_pending_waits_for_them() {
     assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::ShuttingDown);
     let (_, hash) = preimage(2);
     assert!(matches!(
-        pair.nodes[0]
-            .channel
-            .send_htlc(1_000_000, hash, 800_000, onion()),
+        pair.nodes[0].channel.send_htlc(1_000_000, hash, 800_000, onion()),
         Err(ChannelError::Ignore(_))
     ));
     let fulfill = pair.nodes[1]

@@ -42,10 +42,7 @@ fn a_paused_monitor_holds_back_exactly_the_dependent_messages() {
     assert_eq!(kinds(&pair.wires[0]), ["commitment_signed"]);
     pair.settle();
     // A's own commitment update is in progress again: its revoke_and_ack waits.
-    assert!(
-        !pair.nodes[0].outbox.is_empty(),
-        "A's revoke_and_ack is held"
-    );
+    assert!(!pair.nodes[0].outbox.is_empty(), "A's revoke_and_ack is held");
     pair.complete_all(0);
     pair.nodes[0].persist_mode = PersistMode::Completed;
     pair.settle();
@@ -108,10 +105,7 @@ fn the_monitor_read_back_from_storage_tracks_the_channel() {
         let monitor = &node.monitor;
         let bytes = monitor.encode_to_vec();
         assert_eq!(ChannelMonitor::decode_exact(&bytes).as_ref(), Ok(monitor));
-        assert_eq!(
-            monitor.latest_update_id(),
-            node.channel.latest_monitor_update_id()
-        );
+        assert_eq!(monitor.latest_update_id(), node.channel.latest_monitor_update_id());
         assert_eq!(
             monitor.preimage(&preimage(4).1),
             Some(preimage(4).0),
@@ -119,10 +113,7 @@ fn the_monitor_read_back_from_storage_tracks_the_channel() {
             node.channel.is_funder()
         );
         let holder = monitor.holder_commitment().expect("holder commitment");
-        assert_eq!(
-            holder.commitment_number,
-            node.channel.holder_commitment_number()
-        );
+        assert_eq!(holder.commitment_number, node.channel.holder_commitment_number());
         // Every counterparty commitment before the current one is revoked and its
         // secret kept.
         let current = node.channel.counterparty_commitment_number();
@@ -133,10 +124,7 @@ fn the_monitor_read_back_from_storage_tracks_the_channel() {
         assert!((0..current).all(|n| monitor.counterparty_secret(n).is_some()));
         // Truncated or corrupt bytes are an error, never a panic.
         for cut in [0, 1, 9, bytes.len() / 2, bytes.len() - 1] {
-            assert!(
-                ChannelMonitor::decode_exact(&bytes[..cut]).is_err(),
-                "cut at {cut}"
-            );
+            assert!(ChannelMonitor::decode_exact(&bytes[..cut]).is_err(), "cut at {cut}");
         }
     }
 }
@@ -170,10 +158,7 @@ fn the_monitor_grows_by_at_most_64_bytes_per_payment() {
         pair.settle();
     }
     let growth_per_payment = (size(&pair) - before) / usize::from(payments);
-    assert!(
-        growth_per_payment <= 64,
-        "{growth_per_payment} bytes per payment"
-    );
+    assert!(growth_per_payment <= 64, "{growth_per_payment} bytes per payment");
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -191,8 +176,7 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        (0..2usize, 1_000_000u64..50_000_000)
-            .prop_map(|(from, amount_msat)| Step::Pay { from, amount_msat }),
+        (0..2usize, 1_000_000u64..50_000_000).prop_map(|(from, amount_msat)| Step::Pay { from, amount_msat }),
         (0..2usize, any::<bool>()).prop_map(|(by, fulfill)| Step::Settle { by, fulfill }),
         (0..2usize).prop_map(|by| Step::Commit { by }),
         (0..2usize).prop_map(|to| Step::Deliver { to }),
@@ -210,10 +194,7 @@ fn run(pair: &mut Pair, step: Step, next_hash: &mut u8) {
         Step::Pay { from, amount_msat } => {
             *next_hash = next_hash.wrapping_add(1);
             let (_, hash) = preimage(*next_hash);
-            if let Ok(add) = pair.nodes[from]
-                .channel
-                .send_htlc(amount_msat, hash, 800_000, onion())
-            {
+            if let Ok(add) = pair.nodes[from].channel.send_htlc(amount_msat, hash, 800_000, onion()) {
                 pair.send(from, Message::UpdateAddHtlc(Box::new(add)));
             }
         }
@@ -224,8 +205,7 @@ fn run(pair: &mut Pair, step: Step, next_hash: &mut u8) {
                 .htlcs
                 .iter()
                 .find(|((offerer, id), _)| {
-                    *offerer == Side::Counterparty
-                        && channel.ledger().is_irrevocably_committed(*offerer, *id)
+                    *offerer == Side::Counterparty && channel.ledger().is_irrevocably_committed(*offerer, *id)
                 })
                 .map(|((_, id), h)| (*id, *h))
             else {
@@ -233,17 +213,11 @@ fn run(pair: &mut Pair, step: Step, next_hash: &mut u8) {
             };
             let channel = &mut pair.nodes[by].channel;
             let message = if fulfill {
-                let known = (0..=255u8)
-                    .map(preimage)
-                    .find(|(_, h)| *h == htlc.payment_hash);
+                let known = (0..=255u8).map(preimage).find(|(_, h)| *h == htlc.payment_hash);
                 let Some((preimage, _)) = known else { return };
-                channel
-                    .fulfill_htlc(id, preimage)
-                    .map(Message::UpdateFulfillHtlc)
+                channel.fulfill_htlc(id, preimage).map(Message::UpdateFulfillHtlc)
             } else {
-                channel
-                    .fail_htlc(id, vec![0; 292])
-                    .map(Message::UpdateFailHtlc)
+                channel.fail_htlc(id, vec![0; 292]).map(Message::UpdateFailHtlc)
             };
             if let Ok(message) = message {
                 pair.send(by, message);
@@ -251,8 +225,7 @@ fn run(pair: &mut Pair, step: Step, next_hash: &mut u8) {
         }
         Step::Commit { by } => pair.commit(by),
         Step::Deliver { to } => {
-            pair.deliver(to)
-                .expect("an honest peer's messages are valid");
+            pair.deliver(to).expect("an honest peer's messages are valid");
         }
         Step::Pause { node } => pair.nodes[node].persist_mode = PersistMode::InProgress,
         Step::Resume { node } => pair.nodes[node].persist_mode = PersistMode::Completed,

@@ -46,11 +46,7 @@ fn finish(pair: &mut Pair) {
     pair.commit(1);
     pair.settle();
     pair.assert_mirrored();
-    assert_eq!(
-        pair.balances(),
-        (960_000_000, 40_000_000),
-        "the payment completed"
-    );
+    assert_eq!(pair.balances(), (960_000_000, 40_000_000), "the payment completed");
     assert!(pair.nodes[0].channel.holder_view().htlcs.is_empty());
 }
 
@@ -131,15 +127,9 @@ fn a_node_restored_from_stale_state_learns_it_and_does_not_broadcast() {
     pair.disconnect();
     pair.nodes[1].channel = stale_b;
     pair.nodes[1].channel.peer_disconnected();
-    let a_reestablish = pair.nodes[0]
-        .channel
-        .channel_reestablish_message()
-        .expect("message");
+    let a_reestablish = pair.nodes[0].channel.channel_reestablish_message().expect("message");
     let result = pair.nodes[1].channel.channel_reestablish(&a_reestablish);
-    assert!(
-        matches!(result, Err(ChannelError::DataLoss(_))),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(ChannelError::DataLoss(_))), "{result:?}");
 }
 
 #[test]
@@ -156,10 +146,7 @@ fn a_peer_out_of_step_fails_the_channel() {
     pair.nodes[1].channel = stale_b;
     pair.nodes[1].channel.peer_disconnected();
     // The stale node forgot signing A's commitments: the numbers do not line up.
-    let a_reestablish = pair.nodes[0]
-        .channel
-        .channel_reestablish_message()
-        .expect("message");
+    let a_reestablish = pair.nodes[0].channel.channel_reestablish_message().expect("message");
     let result = pair.nodes[1].channel.channel_reestablish(&a_reestablish);
     assert!(matches!(result, Err(ChannelError::Close(_))), "{result:?}");
 }

@@ -186,9 +186,7 @@ impl ChannelMonitor {
                     .as_ref()
                     .is_some_and(|h| h.commitment_number >= *commitment_number)
                 {
-                    return Err(MonitorError::Inconsistent(
-                        "holder commitment does not move forward",
-                    ));
+                    return Err(MonitorError::Inconsistent("holder commitment does not move forward"));
                 }
                 self.holder_commitment = Some(HolderCommitmentInfo {
                     commitment_number: *commitment_number,
@@ -209,8 +207,7 @@ impl ChannelMonitor {
                     per_commitment_point: *per_commitment_point,
                     htlcs: htlcs.clone(),
                 };
-                self.counterparty_commitments
-                    .insert(*commitment_number, info);
+                self.counterparty_commitments.insert(*commitment_number, info);
             }
             MonitorStep::CommitmentSecret {
                 commitment_number,
@@ -243,9 +240,7 @@ impl Encode for ChannelMonitor {
         // Everything else is replayable state: write it as the steps that rebuild it.
         let mut steps = Vec::new();
         if let Some(funding) = &self.funding {
-            steps.push(MonitorStep::Funding(alloc::boxed::Box::new(
-                funding.clone(),
-            )));
+            steps.push(MonitorStep::Funding(alloc::boxed::Box::new(funding.clone())));
         }
         if let Some(h) = &self.holder_commitment {
             steps.push(MonitorStep::HolderCommitment {
@@ -265,16 +260,8 @@ impl Encode for ChannelMonitor {
             });
         }
         // Preimages only: the hash is recomputed, so each costs 32 bytes.
-        steps.extend(
-            self.preimages
-                .values()
-                .map(|p| MonitorStep::PaymentPreimage(*p)),
-        );
-        let state = ChannelMonitorUpdate {
-            update_id: 0,
-            steps,
-        }
-        .encode_to_vec();
+        steps.extend(self.preimages.values().map(|p| MonitorStep::PaymentPreimage(*p)));
+        let state = ChannelMonitorUpdate { update_id: 0, steps }.encode_to_vec();
         crate::wire::BigSize(state.len() as u64).encode(out);
         out.extend_from_slice(&state);
         self.counterparty_secrets.encode(out);
@@ -294,8 +281,7 @@ impl Decode for ChannelMonitor {
             1 => true,
             _ => return Err(DecodeError::InvalidValue { field: "closed" }),
         };
-        let steps_len = usize::try_from(crate::wire::BigSize::decode(r)?.0)
-            .map_err(|_| DecodeError::ShortRead)?;
+        let steps_len = usize::try_from(crate::wire::BigSize::decode(r)?.0).map_err(|_| DecodeError::ShortRead)?;
         let steps = ChannelMonitorUpdate::decode_exact(r.take(steps_len)?)?;
         let counterparty_secrets = CounterpartyCommitmentSecrets::decode(r)?;
         let mut monitor = ChannelMonitor {
@@ -303,17 +289,14 @@ impl Decode for ChannelMonitor {
             ..ChannelMonitor::default()
         };
         for step in &steps.steps {
-            if matches!(
-                step,
-                MonitorStep::CommitmentSecret { .. } | MonitorStep::ChannelClosed
-            ) {
+            if matches!(step, MonitorStep::CommitmentSecret { .. } | MonitorStep::ChannelClosed) {
                 return Err(DecodeError::InvalidValue {
                     field: "monitor state step",
                 });
             }
-            monitor.apply(step).map_err(|_| DecodeError::InvalidValue {
-                field: "monitor state",
-            })?;
+            monitor
+                .apply(step)
+                .map_err(|_| DecodeError::InvalidValue { field: "monitor state" })?;
         }
         monitor.latest_update_id = latest_update_id;
         monitor.closed = closed;

@@ -60,10 +60,7 @@ struct Case {
 
 impl Case {
     fn try_get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     fn get(&self, key: &str) -> &str {
@@ -82,9 +79,7 @@ impl Case {
 
 /// The named cases of the appendix whose heading starts with `appendix`.
 fn cases(appendix: &str) -> Vec<Case> {
-    let start = VECTORS
-        .find(&alloc::format!("# {appendix}"))
-        .expect("appendix");
+    let start = VECTORS.find(&alloc::format!("# {appendix}")).expect("appendix");
     let section = &VECTORS[start + 2..];
     let section = &section[..section.find("\n# Appendix").unwrap_or(section.len())];
     let mut cases: Vec<Case> = Vec::new();
@@ -109,14 +104,10 @@ fn cases(appendix: &str) -> Vec<Case> {
 // ---- Appendix E ----
 
 const BASE_SECRET: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-const PER_COMMITMENT_SECRET: &str =
-    "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+const PER_COMMITMENT_SECRET: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
 
 fn appendix_e(name: &str, key: &str) -> String {
-    let case = cases("Appendix E")
-        .into_iter()
-        .find(|c| c.name == name)
-        .expect("case");
+    let case = cases("Appendix E").into_iter().find(|c| c.name == name).expect("case");
     case.get(key).trim_start_matches("0x").to_string()
 }
 
@@ -175,25 +166,17 @@ fn bolt3_key_derivation_revocation_pubkey() {
 #[test]
 fn bolt3_key_derivation_revocation_private_key() {
     let secp = Secp256k1::new();
-    let derived =
-        derive_revocation_private_key(&secp, &secret(PER_COMMITMENT_SECRET), &secret(BASE_SECRET));
+    let derived = derive_revocation_private_key(&secp, &secret(PER_COMMITMENT_SECRET), &secret(BASE_SECRET));
     let expected = appendix_e(
         "derivation of revocation secret from basepoint_secret and per_commitment_secret",
         "revocationprivkey",
     );
-    assert_eq!(
-        derived.map(|k| to_hex(&k.secret_bytes())),
-        Ok(expected.clone())
-    );
+    assert_eq!(derived.map(|k| to_hex(&k.secret_bytes())), Ok(expected.clone()));
     // And it is the private key of the revocation pubkey.
     let base_point = PublicKey::from_secret_key(&secp, &secret(BASE_SECRET));
     let per_commitment_point = PublicKey::from_secret_key(&secp, &secret(PER_COMMITMENT_SECRET));
-    let public =
-        derive_revocation_public_key(&secp, &per_commitment_point, &base_point).expect("derives");
-    assert_eq!(
-        PublicKey::from_secret_key(&secp, &secret(&expected)),
-        public
-    );
+    let public = derive_revocation_public_key(&secp, &per_commitment_point, &base_point).expect("derives");
+    assert_eq!(PublicKey::from_secret_key(&secp, &secret(&expected)), public);
 }
 
 // ---- Appendix D ----
@@ -243,12 +226,7 @@ fn bolt3_secret_storage() {
                     assert_eq!(result, Ok(()), "{}: {index}", case.name);
                     assert_eq!(secrets.get(index), Some(key32(value.1)));
                 }
-                "ERROR" => assert_eq!(
-                    result,
-                    Err(SecretStorageError::Inconsistent { index }),
-                    "{}",
-                    case.name
-                ),
+                "ERROR" => assert_eq!(result, Err(SecretStorageError::Inconsistent { index }), "{}", case.name),
                 other => panic!("unexpected output {other}"),
             }
         }
@@ -263,10 +241,7 @@ fn bolt3_secret_storage_derives_every_earlier_secret() {
     let mut secrets = CounterpartyCommitmentSecrets::new();
     for n in 0..300u64 {
         let index = INITIAL_COMMITMENT_NUMBER - n;
-        assert_eq!(
-            secrets.insert(index, build_commitment_secret(&seed, index)),
-            Ok(())
-        );
+        assert_eq!(secrets.insert(index, build_commitment_secret(&seed, index)), Ok(()));
     }
     for n in 0..300u64 {
         let index = INITIAL_COMMITMENT_NUMBER - n;
@@ -298,23 +273,18 @@ fn bolt3_funding_transaction() {
 
     let secp = Secp256k1::new();
     let local_funding = point("023da092f6980e58d2c037173180e9a465476026ee50f96695963e8efe436f54eb");
-    let remote_funding =
-        point("030e9f7b623d2ccc7c9bd44d66d5ce21ce504c0acf6385a132cec6d3c39fa711c1");
+    let remote_funding = point("030e9f7b623d2ccc7c9bd44d66d5ce21ce504c0acf6385a132cec6d3c39fa711c1");
     let script = funding_redeem_script(&local_funding, &remote_funding);
     assert_eq!(
         to_hex(script.as_bytes()),
         "5221023da092f6980e58d2c037173180e9a465476026ee50f96695963e8efe436f54eb21030e9f7b623d2ccc7c9bd44d66d5ce21ce504c0acf6385a132cec6d3c39fa711c152ae"
     );
     // The same script whichever key comes first.
-    assert_eq!(
-        funding_redeem_script(&remote_funding, &local_funding),
-        script
-    );
+    assert_eq!(funding_redeem_script(&remote_funding, &local_funding), script);
 
     // Spend the block 1 coinbase (P2PKH) into the funding output and a change output.
     let coinbase_key = secret("6bd078650fcee8444e4e09825227b801a1ca928debb750eb36e6d56124bb20e801");
-    let coinbase_pubkey =
-        bitcoin::CompressedPublicKey(PublicKey::from_secret_key(&secp, &coinbase_key));
+    let coinbase_pubkey = bitcoin::CompressedPublicKey(PublicKey::from_secret_key(&secp, &coinbase_key));
     let coinbase_script = ScriptBuf::new_p2pkh(&coinbase_pubkey.pubkey_hash());
     let change_script = ScriptBuf::new_p2wpkh(&coinbase_pubkey.wpubkey_hash());
     let mut tx = Transaction {
@@ -322,10 +292,7 @@ fn bolt3_funding_transaction() {
         lock_time: LockTime::ZERO,
         input: alloc::vec![TxIn {
             previous_output: OutPoint {
-                txid: Txid::from_str(
-                    "fd2105607605d2302994ffea703b09f66b6351816ee737a93e42a841ea20bbad"
-                )
-                .expect("txid"),
+                txid: Txid::from_str("fd2105607605d2302994ffea703b09f66b6351816ee737a93e42a841ea20bbad").expect("txid"),
                 vout: 0,
             },
             script_sig: ScriptBuf::new(),
@@ -355,10 +322,7 @@ fn bolt3_funding_transaction() {
         .push_slice(coinbase_pubkey.to_bytes())
         .into_script();
     let expected = "0200000001adbb20ea41a8423ea937e76e8151636bf6093b70eaff942930d20576600521fd000000006b48304502210090587b6201e166ad6af0227d3036a9454223d49a1f11839c1a362184340ef0240220577f7cd5cca78719405cbf1de7414ac027f0239ef6e214c90fcaab0454d84b3b012103535b32d5eb0a6ed0982a0479bbadc9868d9836f6ba94dd5a63be16d875069184ffffffff028096980000000000220020c015c4a6be010e21657068fc2e6a9d02b27ebe4d490a25846f7237f104d1a3cd20256d29010000001600143ca33c2e4446f4a305f23c80df8ad1afdcf652f900000000";
-    assert!(
-        VECTORS.contains(expected),
-        "the expected transaction is the appendix's"
-    );
+    assert!(VECTORS.contains(expected), "the expected transaction is the appendix's");
     assert_eq!(to_hex(&serialize(&tx)), expected);
     assert_eq!(
         tx.compute_txid().to_string(),
@@ -382,20 +346,15 @@ struct AppendixC {
 
 fn appendix_c() -> AppendixC {
     let secp = Secp256k1::new();
-    let local_payment_basepoint_secret =
-        secret("111111111111111111111111111111111111111111111111111111111111111101");
+    let local_payment_basepoint_secret = secret("111111111111111111111111111111111111111111111111111111111111111101");
     let remote_revocation_basepoint_secret =
         secret("222222222222222222222222222222222222222222222222222222222222222201");
     let local_delayed_payment_basepoint_secret =
         secret("333333333333333333333333333333333333333333333333333333333333333301");
-    let remote_payment_basepoint_secret =
-        secret("444444444444444444444444444444444444444444444444444444444444444401");
-    let local_per_commitment_secret =
-        secret("1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a0908070605040302010001");
-    let local_funding_key =
-        secret("30ff4956bbdd3222d44cc5e8a1261dab1e07957bdac5ae88fe3261ef321f374901");
-    let remote_funding_key =
-        secret("1552dfba4f6cf29a62a0af13c8d6981d36d0ef8d61ba10fb0fe90da7634d7e1301");
+    let remote_payment_basepoint_secret = secret("444444444444444444444444444444444444444444444444444444444444444401");
+    let local_per_commitment_secret = secret("1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a0908070605040302010001");
+    let local_funding_key = secret("30ff4956bbdd3222d44cc5e8a1261dab1e07957bdac5ae88fe3261ef321f374901");
+    let remote_funding_key = secret("1552dfba4f6cf29a62a0af13c8d6981d36d0ef8d61ba10fb0fe90da7634d7e1301");
 
     let pk = |s: &SecretKey| PublicKey::from_secret_key(&secp, s);
     let per_commitment_point = pk(&local_per_commitment_secret);
@@ -431,8 +390,7 @@ fn appendix_c() -> AppendixC {
         point("030e9f7b623d2ccc7c9bd44d66d5ce21ce504c0acf6385a132cec6d3c39fa711c1")
     );
 
-    let keys =
-        CommitmentKeys::derive(&secp, &per_commitment_point, &local, &remote).expect("derives");
+    let keys = CommitmentKeys::derive(&secp, &per_commitment_point, &local, &remote).expect("derives");
     assert_eq!(
         keys.broadcaster_htlc_key,
         point("030d417a46946384f88d5f3337267c5e579765875dc4daca813e21734b140639e7")
@@ -449,19 +407,14 @@ fn appendix_c() -> AppendixC {
         keys.revocation_key,
         point("0212a140cd0c6539d07cd08dfe09984dec3251ea808b892efeac3ede9402bf2b19")
     );
-    let local_privkey = derive_private_key(
-        &secp,
-        &per_commitment_point,
-        &local_payment_basepoint_secret,
-    )
-    .expect("derives");
+    let local_privkey =
+        derive_private_key(&secp, &per_commitment_point, &local_payment_basepoint_secret).expect("derives");
     assert_eq!(
         to_hex(&local_privkey.secret_bytes()),
         "bb13b121cdc357cd2e608b0aea294afca36e2b34cf958e2e6451a2f274694491"
     );
 
-    let obscure_factor =
-        commitment_number_obscure_factor(&local.payment_basepoint, &remote.payment_basepoint);
+    let obscure_factor = commitment_number_obscure_factor(&local.payment_basepoint, &remote.payment_basepoint);
     assert_eq!(obscure_factor, 0x2bb038521914);
 
     let mut htlcs = Vec::new();
@@ -470,12 +423,7 @@ fn appendix_c() -> AppendixC {
         let field = |name: &str| {
             let key = alloc::format!("htlc {n} {name}: ");
             let start = header.find(&key).expect("htlc field") + key.len();
-            header[start..]
-                .lines()
-                .next()
-                .expect("line")
-                .trim()
-                .to_string()
+            header[start..].lines().next().expect("line").trim().to_string()
         };
         let preimage = PaymentPreimage(key32(&field("payment_preimage")));
         htlcs.push((
@@ -489,18 +437,10 @@ fn appendix_c() -> AppendixC {
         ));
     }
     AppendixC {
-        local_htlc_key: derive_private_key(
-            &secp,
-            &per_commitment_point,
-            &local_payment_basepoint_secret,
-        )
-        .expect("derives"),
-        remote_htlc_key: derive_private_key(
-            &secp,
-            &per_commitment_point,
-            &remote_payment_basepoint_secret,
-        )
-        .expect("derives"),
+        local_htlc_key: derive_private_key(&secp, &per_commitment_point, &local_payment_basepoint_secret)
+            .expect("derives"),
+        remote_htlc_key: derive_private_key(&secp, &per_commitment_point, &remote_payment_basepoint_secret)
+            .expect("derives"),
         secp,
         local_funding_key,
         remote_funding_key,
@@ -532,8 +472,7 @@ fn check_commitment_vector(name: &str) {
     let htlcs: Vec<CommitmentHtlc> = htlc_set.iter().map(|i| c.htlcs[*i].0).collect();
     let feerate_per_kw: u32 = case.get("local_feerate_per_kw").parse().expect("feerate");
     let funding_outpoint = OutPoint {
-        txid: Txid::from_str("8984484a580b825b9972d7adb15050b3ab624ccd731946b3eeddb92f4e7ef6be")
-            .expect("txid"),
+        txid: Txid::from_str("8984484a580b825b9972d7adb15050b3ab624ccd731946b3eeddb92f4e7ef6be").expect("txid"),
         vout: 0,
     };
     let params = CommitmentParams {
@@ -564,16 +503,11 @@ fn check_commitment_vector(name: &str) {
         &PublicKey::from_secret_key(&c.secp, &c.remote_funding_key),
     );
     let sign = |key: &SecretKey| {
-        sign_p2wsh_input(&c.secp, &commitment.tx, 0, &funding_script, 10_000_000, key)
-            .expect("input 0")
+        sign_p2wsh_input(&c.secp, &commitment.tx, 0, &funding_script, 10_000_000, key).expect("input 0")
     };
     let local_sig = sign(&c.local_funding_key);
     let remote_sig = sign(&c.remote_funding_key);
-    assert_eq!(
-        local_sig,
-        der(case.get("local_signature")),
-        "{name}: local signature"
-    );
+    assert_eq!(local_sig, der(case.get("local_signature")), "{name}: local signature");
     assert_eq!(
         remote_sig,
         der(case.get("remote_signature")),
@@ -632,10 +566,8 @@ fn check_commitment_vector(name: &str) {
         let mut tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, 144, &c.keys);
         let script = htlc.witness_script(&c.keys);
         let value = htlc.amount_msat / 1000;
-        let remote =
-            sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.remote_htlc_key).expect("input 0");
-        let local =
-            sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.local_htlc_key).expect("input 0");
+        let remote = sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.remote_htlc_key).expect("input 0");
+        let local = sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.local_htlc_key).expect("input 0");
         assert_eq!(
             remote,
             der(remote_htlc_sigs[position].1),

@@ -29,17 +29,14 @@ pub struct ClosingParams<'a> {
 pub fn build_closing_transaction(params: &ClosingParams<'_>) -> Transaction {
     let to_funder = (params.to_funder_msat / 1000).saturating_sub(params.fee_satoshis);
     let to_fundee = params.to_fundee_msat / 1000;
-    let mut output: alloc::vec::Vec<TxOut> = [
-        (to_funder, params.funder_script),
-        (to_fundee, params.fundee_script),
-    ]
-    .into_iter()
-    .filter(|(value, _)| *value >= params.dust_limit_satoshis)
-    .map(|(value, script)| TxOut {
-        value: Amount::from_sat(value),
-        script_pubkey: script.clone(),
-    })
-    .collect();
+    let mut output: alloc::vec::Vec<TxOut> = [(to_funder, params.funder_script), (to_fundee, params.fundee_script)]
+        .into_iter()
+        .filter(|(value, _)| *value >= params.dust_limit_satoshis)
+        .map(|(value, script)| TxOut {
+            value: Amount::from_sat(value),
+            script_pubkey: script.clone(),
+        })
+        .collect();
     output.sort_by(|a, b| {
         a.value
             .cmp(&b.value)
@@ -66,12 +63,7 @@ mod tests {
     use bitcoin::hashes::Hash;
     use bitcoin::Txid;
 
-    fn params<'a>(
-        funder: &'a ScriptBuf,
-        fundee: &'a ScriptBuf,
-        fee_satoshis: u64,
-        dust: u64,
-    ) -> ClosingParams<'a> {
+    fn params<'a>(funder: &'a ScriptBuf, fundee: &'a ScriptBuf, fee_satoshis: u64, dust: u64) -> ClosingParams<'a> {
         ClosingParams {
             funding_outpoint: OutPoint {
                 txid: Txid::from_byte_array([3; 32]),
@@ -91,11 +83,7 @@ mod tests {
         let funder = ScriptBuf::from_bytes(vec![0x00, 0x14, 1]);
         let fundee = ScriptBuf::from_bytes(vec![0x00, 0x14, 2]);
         let tx = build_closing_transaction(&params(&funder, &fundee, 2_500, 546));
-        let outputs: Vec<(u64, &ScriptBuf)> = tx
-            .output
-            .iter()
-            .map(|o| (o.value.to_sat(), &o.script_pubkey))
-            .collect();
+        let outputs: Vec<(u64, &ScriptBuf)> = tx.output.iter().map(|o| (o.value.to_sat(), &o.script_pubkey)).collect();
         // 6000 - 2500 = 3500 for the funder, 4000 for the fundee (millisatoshis rounded down).
         assert_eq!(outputs, vec![(3_500, &funder), (4_000, &fundee)]);
         assert_eq!(tx.input[0].sequence, Sequence::MAX);

@@ -14,9 +14,7 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
 
 use super::keys::{derive_public_key, derive_revocation_public_key, KeyDerivationError};
-use super::script::{
-    offered_htlc_script, received_htlc_script, to_local_script, to_remote_script_pubkey,
-};
+use super::script::{offered_htlc_script, received_htlc_script, to_local_script, to_remote_script_pubkey};
 use crate::wire::PaymentHash;
 
 /// Expected weight of a commitment transaction without HTLC outputs.
@@ -89,16 +87,8 @@ impl CommitmentKeys {
                 per_commitment_point,
                 &countersignatory.revocation_basepoint,
             )?,
-            broadcaster_htlc_key: derive_public_key(
-                secp,
-                per_commitment_point,
-                &broadcaster.htlc_basepoint,
-            )?,
-            countersignatory_htlc_key: derive_public_key(
-                secp,
-                per_commitment_point,
-                &countersignatory.htlc_basepoint,
-            )?,
+            broadcaster_htlc_key: derive_public_key(secp, per_commitment_point, &broadcaster.htlc_basepoint)?,
+            countersignatory_htlc_key: derive_public_key(secp, per_commitment_point, &countersignatory.htlc_basepoint)?,
             broadcaster_delayed_payment_key: derive_public_key(
                 secp,
                 per_commitment_point,
@@ -234,9 +224,7 @@ impl CommitmentTransaction {
         }
 
         let untrimmed: Vec<usize> = (0..params.htlcs.len())
-            .filter(|i| {
-                !params.htlcs[*i].is_trimmed(params.dust_limit_satoshis, params.feerate_per_kw)
-            })
+            .filter(|i| !params.htlcs[*i].is_trimmed(params.dust_limit_satoshis, params.feerate_per_kw))
             .collect();
         let weight = COMMITMENT_BASE_WEIGHT + COMMITMENT_WEIGHT_PER_HTLC * untrimmed.len() as u64;
         let base_fee = fee_for_weight(params.feerate_per_kw, weight);
@@ -285,11 +273,7 @@ impl CommitmentTransaction {
         outputs.sort_by(|a, b| {
             a.0.value
                 .cmp(&b.0.value)
-                .then_with(|| {
-                    a.0.script_pubkey
-                        .as_bytes()
-                        .cmp(b.0.script_pubkey.as_bytes())
-                })
+                .then_with(|| a.0.script_pubkey.as_bytes().cmp(b.0.script_pubkey.as_bytes()))
                 .then_with(|| a.1.cmp(&b.1))
         });
 

@@ -72,11 +72,7 @@ pub fn htlc_success_witness(
 }
 
 /// `0 <remotehtlcsig> <localhtlcsig> <> <script>` (HTLC-timeout).
-pub fn htlc_timeout_witness(
-    remote_sig: &Signature,
-    local_sig: &Signature,
-    witness_script: &ScriptBuf,
-) -> Witness {
+pub fn htlc_timeout_witness(remote_sig: &Signature, local_sig: &Signature, witness_script: &ScriptBuf) -> Witness {
     let mut witness = Witness::new();
     witness.push([]);
     witness.push(der_with_sighash_all(remote_sig));

@@ -24,8 +24,7 @@ fn sha256_points(first: &PublicKey, second: &PublicKey) -> Result<Scalar, KeyDer
     let mut engine = sha256::Hash::engine();
     engine.input(&first.serialize());
     engine.input(&second.serialize());
-    Scalar::from_be_bytes(sha256::Hash::from_engine(engine).to_byte_array())
-        .map_err(|_| KeyDerivationError)
+    Scalar::from_be_bytes(sha256::Hash::from_engine(engine).to_byte_array()).map_err(|_| KeyDerivationError)
 }
 
 /// `basepoint + SHA256(per_commitment_point || basepoint) * G`: `localpubkey`,
@@ -36,9 +35,7 @@ pub fn derive_public_key<C: Verification>(
     basepoint: &PublicKey,
 ) -> Result<PublicKey, KeyDerivationError> {
     let tweak = sha256_points(per_commitment_point, basepoint)?;
-    basepoint
-        .add_exp_tweak(secp, &tweak)
-        .map_err(|_| KeyDerivationError)
+    basepoint.add_exp_tweak(secp, &tweak).map_err(|_| KeyDerivationError)
 }
 
 /// `basepoint_secret + SHA256(per_commitment_point || basepoint)`.
@@ -49,9 +46,7 @@ pub fn derive_private_key<C: Signing>(
 ) -> Result<SecretKey, KeyDerivationError> {
     let basepoint = PublicKey::from_secret_key(secp, basepoint_secret);
     let tweak = sha256_points(per_commitment_point, &basepoint)?;
-    basepoint_secret
-        .add_tweak(&tweak)
-        .map_err(|_| KeyDerivationError)
+    basepoint_secret.add_tweak(&tweak).map_err(|_| KeyDerivationError)
 }
 
 /// [`derive_private_key`] when the basepoint is already known, saving the point
@@ -62,9 +57,7 @@ pub fn derive_private_key_from_basepoint(
     basepoint_secret: &SecretKey,
 ) -> Result<SecretKey, KeyDerivationError> {
     let tweak = sha256_points(per_commitment_point, basepoint)?;
-    basepoint_secret
-        .add_tweak(&tweak)
-        .map_err(|_| KeyDerivationError)
+    basepoint_secret.add_tweak(&tweak).map_err(|_| KeyDerivationError)
 }
 
 /// `revocation_basepoint * SHA256(revocation_basepoint || per_commitment_point)
@@ -82,9 +75,7 @@ pub fn derive_revocation_public_key<C: Verification>(
     let from_point = per_commitment_point
         .mul_tweak(secp, &point_tweak)
         .map_err(|_| KeyDerivationError)?;
-    from_basepoint
-        .combine(&from_point)
-        .map_err(|_| KeyDerivationError)
+    from_basepoint.combine(&from_point).map_err(|_| KeyDerivationError)
 }
 
 /// The revocation private key, once the per-commitment secret is known:

@@ -175,11 +175,7 @@ pub struct ChannelLedger {
 
 impl ChannelLedger {
     /// A fresh channel: the balances and feerate of both commitment number 0.
-    pub fn new(
-        holder_balance_msat: u64,
-        counterparty_balance_msat: u64,
-        feerate_per_kw: u32,
-    ) -> Self {
+    pub fn new(holder_balance_msat: u64, counterparty_balance_msat: u64, feerate_per_kw: u32) -> Self {
         ChannelLedger {
             base: CommitmentView {
                 holder_balance_msat,
@@ -243,10 +239,7 @@ impl ChannelLedger {
                 let offerer = side.other();
                 let key = (offerer, *htlc_id);
                 let in_both = self.view(self.holder_commitment).htlcs.contains_key(&key)
-                    && self
-                        .view(self.counterparty_commitment)
-                        .htlcs
-                        .contains_key(&key);
+                    && self.view(self.counterparty_commitment).htlcs.contains_key(&key);
                 let already_removing = self.pending_removal(side, *htlc_id);
                 if !in_both || already_removing {
                     return Err(LedgerError::UnknownHtlc {
@@ -285,10 +278,8 @@ impl ChannelLedger {
             .saturating_sub(self.base_coverage.holder_updates)) as usize;
         let counterparty = (coverage
             .counterparty_updates
-            .saturating_sub(self.base_coverage.counterparty_updates))
-            as usize;
-        let included =
-            |side: Side, count: usize| self.log(side).iter().take(count).map(move |u| (side, u));
+            .saturating_sub(self.base_coverage.counterparty_updates)) as usize;
+        let included = |side: Side, count: usize| self.log(side).iter().take(count).map(move |u| (side, u));
         let updates: Vec<(Side, &Update)> = included(Side::Holder, holder)
             .chain(included(Side::Counterparty, counterparty))
             .collect();
@@ -390,9 +381,7 @@ impl ChannelLedger {
     /// forward): in both commitments whose predecessors are revoked.
     pub fn is_irrevocably_committed(&self, offerer: Side, htlc_id: u64) -> bool {
         let key = (offerer, htlc_id);
-        self.view(self.holder_commitment_revoked_to)
-            .htlcs
-            .contains_key(&key)
+        self.view(self.holder_commitment_revoked_to).htlcs.contains_key(&key)
             && self
                 .view(self.counterparty_commitment_revoked_to)
                 .htlcs
@@ -414,8 +403,7 @@ impl ChannelLedger {
         }
         let new_base = self.view(target);
         let drop_holder = (target.holder_updates - self.base_coverage.holder_updates) as usize;
-        let drop_counterparty =
-            (target.counterparty_updates - self.base_coverage.counterparty_updates) as usize;
+        let drop_counterparty = (target.counterparty_updates - self.base_coverage.counterparty_updates) as usize;
         self.holder_log.drain(..drop_holder);
         self.counterparty_log.drain(..drop_counterparty);
         self.base = new_base;
@@ -461,5 +449,245 @@ impl ChannelLedger {
     /// Updates not yet folded into the base (the dance in flight).
     pub fn pending_updates(&self) -> usize {
         self.holder_log.len() + self.counterparty_log.len()
+    }
+}
+
+// ---- Persistence ----
+
+use crate::wire::{Decode, DecodeError, Encode, Reader};
+
+impl Encode for Coverage {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.holder_updates.encode(out);
+        self.counterparty_updates.encode(out);
+    }
+}
+
+impl Decode for Coverage {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Coverage {
+            holder_updates: Decode::decode(r)?,
+            counterparty_updates: Decode::decode(r)?,
+        })
+    }
+}
+
+impl Encode for Htlc {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.id.encode(out);
+        self.amount_msat.encode(out);
+        self.payment_hash.encode(out);
+        self.cltv_expiry.encode(out);
+    }
+}
+
+impl Decode for Htlc {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Htlc {
+            id: Decode::decode(r)?,
+            amount_msat: Decode::decode(r)?,
+            payment_hash: Decode::decode(r)?,
+            cltv_expiry: Decode::decode(r)?,
+        })
+    }
+}
+
+fn encode_side(side: Side, out: &mut Vec<u8>) {
+    out.push(match side {
+        Side::Holder => 0,
+        Side::Counterparty => 1,
+    });
+}
+
+fn decode_side(r: &mut Reader<'_>) -> Result<Side, DecodeError> {
+    match u8::decode(r)? {
+        0 => Ok(Side::Holder),
+        1 => Ok(Side::Counterparty),
+        _ => Err(DecodeError::InvalidValue { field: "side" }),
+    }
+}
+
+impl Encode for Update {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Update::AddHtlc(htlc) => {
+                out.push(0);
+                htlc.encode(out);
+            }
+            Update::RemoveHtlc {
+                htlc_id,
+                removal: Removal::Fulfill(preimage),
+            } => {
+                out.push(1);
+                htlc_id.encode(out);
+                preimage.encode(out);
+            }
+            Update::RemoveHtlc {
+                htlc_id,
+                removal: Removal::Fail(reason),
+            } => {
+                out.push(2);
+                htlc_id.encode(out);
+                reason.encode(out);
+            }
+            Update::RemoveHtlc {
+                htlc_id,
+                removal:
+                    Removal::FailMalformed {
+                        sha256_of_onion,
+                        failure_code,
+                    },
+            } => {
+                out.push(3);
+                htlc_id.encode(out);
+                sha256_of_onion.encode(out);
+                failure_code.encode(out);
+            }
+            Update::Fee { feerate_per_kw } => {
+                out.push(4);
+                feerate_per_kw.encode(out);
+            }
+        }
+    }
+}
+
+impl Decode for Update {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match u8::decode(r)? {
+            0 => Update::AddHtlc(Htlc::decode(r)?),
+            1 => Update::RemoveHtlc {
+                htlc_id: Decode::decode(r)?,
+                removal: Removal::Fulfill(Decode::decode(r)?),
+            },
+            2 => Update::RemoveHtlc {
+                htlc_id: Decode::decode(r)?,
+                removal: Removal::Fail(Decode::decode(r)?),
+            },
+            3 => Update::RemoveHtlc {
+                htlc_id: Decode::decode(r)?,
+                removal: Removal::FailMalformed {
+                    sha256_of_onion: Decode::decode(r)?,
+                    failure_code: Decode::decode(r)?,
+                },
+            },
+            4 => Update::Fee {
+                feerate_per_kw: Decode::decode(r)?,
+            },
+            _ => return Err(DecodeError::InvalidValue { field: "ledger update" }),
+        })
+    }
+}
+
+fn encode_log(log: &VecDeque<Update>, out: &mut Vec<u8>) {
+    (log.len() as u32).encode(out);
+    for update in log {
+        update.encode(out);
+    }
+}
+
+fn decode_log(r: &mut Reader<'_>) -> Result<VecDeque<Update>, DecodeError> {
+    let count = u32::decode(r)?;
+    // Each update takes at least 5 bytes: never reserve more than the input can hold.
+    if u64::from(count) * 5 > r.remaining() as u64 {
+        return Err(DecodeError::ShortRead);
+    }
+    (0..count).map(|_| Update::decode(r)).collect()
+}
+
+impl Encode for ChannelLedger {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.base.holder_balance_msat.encode(out);
+        self.base.counterparty_balance_msat.encode(out);
+        self.base.feerate_per_kw.encode(out);
+        (self.base.htlcs.len() as u32).encode(out);
+        for ((side, _), htlc) in &self.base.htlcs {
+            encode_side(*side, out);
+            htlc.encode(out);
+        }
+        self.base_coverage.encode(out);
+        encode_log(&self.holder_log, out);
+        encode_log(&self.counterparty_log, out);
+        for coverage in [
+            self.holder_commitment,
+            self.counterparty_commitment,
+            self.holder_commitment_revoked_to,
+            self.counterparty_commitment_revoked_to,
+        ] {
+            coverage.encode(out);
+        }
+        self.counterparty_updates_acked.encode(out);
+        self.holder_updates_acked.encode(out);
+        self.next_holder_htlc_id.encode(out);
+        self.next_counterparty_htlc_id.encode(out);
+    }
+}
+
+impl Decode for ChannelLedger {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let holder_balance_msat = u64::decode(r)?;
+        let counterparty_balance_msat = u64::decode(r)?;
+        let feerate_per_kw = u32::decode(r)?;
+        let count = u32::decode(r)?;
+        let mut htlcs = BTreeMap::new();
+        for _ in 0..count {
+            let side = decode_side(r)?;
+            let htlc = Htlc::decode(r)?;
+            htlcs.insert((side, htlc.id), htlc);
+        }
+        let ledger = ChannelLedger {
+            base: CommitmentView {
+                holder_balance_msat,
+                counterparty_balance_msat,
+                htlcs,
+                feerate_per_kw,
+            },
+            base_coverage: Coverage::decode(r)?,
+            holder_log: decode_log(r)?,
+            counterparty_log: decode_log(r)?,
+            holder_commitment: Coverage::decode(r)?,
+            counterparty_commitment: Coverage::decode(r)?,
+            holder_commitment_revoked_to: Coverage::decode(r)?,
+            counterparty_commitment_revoked_to: Coverage::decode(r)?,
+            counterparty_updates_acked: u64::decode(r)?,
+            holder_updates_acked: u64::decode(r)?,
+            next_holder_htlc_id: u64::decode(r)?,
+            next_counterparty_htlc_id: u64::decode(r)?,
+        };
+        ledger
+            .check_consistent()
+            .map_err(|field| DecodeError::InvalidValue { field })?;
+        Ok(ledger)
+    }
+}
+
+impl ChannelLedger {
+    /// Checks what every method relies on: every coverage lies between the base and the
+    /// ends of the logs. A ledger read from corrupt bytes fails here, not later.
+    fn check_consistent(&self) -> Result<(), &'static str> {
+        let ends = Coverage {
+            holder_updates: self.log_end(Side::Holder),
+            counterparty_updates: self.log_end(Side::Counterparty),
+        };
+        let within = |c: Coverage| {
+            (self.base_coverage.holder_updates..=ends.holder_updates).contains(&c.holder_updates)
+                && (self.base_coverage.counterparty_updates..=ends.counterparty_updates)
+                    .contains(&c.counterparty_updates)
+        };
+        let coverages = [
+            self.holder_commitment,
+            self.counterparty_commitment,
+            self.holder_commitment_revoked_to,
+            self.counterparty_commitment_revoked_to,
+        ];
+        if !coverages.into_iter().all(within) {
+            return Err("ledger coverage");
+        }
+        let acked_ok = (self.base_coverage.counterparty_updates..=ends.counterparty_updates)
+            .contains(&self.counterparty_updates_acked)
+            && (self.base_coverage.holder_updates..=ends.holder_updates).contains(&self.holder_updates_acked);
+        if !acked_ok {
+            return Err("ledger acknowledgements");
+        }
+        Ok(())
     }
 }

@@ -43,8 +43,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..2usize, 1_000u64..500_000_000)
-            .prop_map(|(from, amount_msat)| Op::Add { from, amount_msat }),
+        (0..2usize, 1_000u64..500_000_000).prop_map(|(from, amount_msat)| Op::Add { from, amount_msat }),
         (0..2usize, any::<usize>()).prop_map(|(by, pick)| Op::Fulfill { by, pick }),
         (0..2usize, any::<usize>()).prop_map(|(by, pick)| Op::Fail { by, pick }),
         (253u32..10_000).prop_map(|feerate_per_kw| Op::Fee { feerate_per_kw }),
@@ -74,11 +73,7 @@ impl Pair {
     }
 
     fn propose(&mut self, from: usize, update: Update) {
-        if self.parties[from]
-            .ledger
-            .propose(Side::Holder, update.clone())
-            .is_ok()
-        {
+        if self.parties[from].ledger.propose(Side::Holder, update.clone()).is_ok() {
             self.wires[from].push_back(Msg::Update(update));
         }
     }
@@ -88,12 +83,9 @@ impl Pair {
             Op::Add { from, amount_msat } => {
                 let ledger = &self.parties[from].ledger;
                 // Offer only what both of the sender's views can afford.
-                let affordable = [
-                    ledger.holder_commitment(),
-                    ledger.next_counterparty_commitment(),
-                ]
-                .iter()
-                .all(|c| ledger.view(*c).holder_balance_msat >= amount_msat);
+                let affordable = [ledger.holder_commitment(), ledger.next_counterparty_commitment()]
+                    .iter()
+                    .all(|c| ledger.view(*c).holder_balance_msat >= amount_msat);
                 if affordable {
                     let id = ledger.next_htlc_id(Side::Holder);
                     let htlc = Htlc {
@@ -112,8 +104,7 @@ impl Pair {
                     .htlcs
                     .keys()
                     .filter(|(offerer, id)| {
-                        *offerer == Side::Counterparty
-                            && ledger.is_irrevocably_committed(*offerer, *id)
+                        *offerer == Side::Counterparty && ledger.is_irrevocably_committed(*offerer, *id)
                     })
                     .map(|(_, id)| *id)
                     .collect();
@@ -154,10 +145,7 @@ impl Pair {
                     }
                     Msg::CommitmentSigned(coverage) => {
                         // The sender's view of our commitment is exactly what we expect.
-                        assert_eq!(
-                            receiver.ledger.next_holder_commitment(),
-                            coverage.mirrored()
-                        );
+                        assert_eq!(receiver.ledger.next_holder_commitment(), coverage.mirrored());
                         let own = receiver.ledger.received_commitment_signed();
                         let sender = &self.parties[from].ledger;
                         let theirs = sender.view(sender.counterparty_commitment());
@@ -305,9 +293,6 @@ fn removals_of_unknown_or_uncommitted_htlcs_are_refused() {
     };
     assert_eq!(
         ledger.propose(Side::Counterparty, Update::AddHtlc(htlc)),
-        Err(LedgerError::UnexpectedHtlcId {
-            expected: 0,
-            given: 1
-        })
+        Err(LedgerError::UnexpectedHtlcId { expected: 0, given: 1 })
     );
 }

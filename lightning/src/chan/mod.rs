@@ -15,12 +15,9 @@ pub mod signing;
 pub mod snapshot;
 
 pub use commitment::{
-    ChannelPublicKeys, CommitmentError, CommitmentHtlc, CommitmentKeys, CommitmentParams,
-    CommitmentTransaction,
+    ChannelPublicKeys, CommitmentError, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction,
 };
-pub use secrets::{
-    build_commitment_secret, CounterpartyCommitmentSecrets, INITIAL_COMMITMENT_NUMBER,
-};
+pub use secrets::{build_commitment_secret, CounterpartyCommitmentSecrets, INITIAL_COMMITMENT_NUMBER};
 
 #[cfg(test)]
 mod bolt3_tests;

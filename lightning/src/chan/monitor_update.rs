@@ -100,9 +100,7 @@ fn encode_transaction(tx: &Transaction, out: &mut Vec<u8>) {
 fn decode_transaction(r: &mut Reader<'_>) -> Result<Transaction, DecodeError> {
     let len = BigSize::decode(r)?.0;
     let bytes = r.take(usize::try_from(len).map_err(|_| DecodeError::ShortRead)?)?;
-    deserialize(bytes).map_err(|_| DecodeError::InvalidValue {
-        field: "transaction",
-    })
+    deserialize(bytes).map_err(|_| DecodeError::InvalidValue { field: "transaction" })
 }
 
 fn encode_list<T>(items: &[T], out: &mut Vec<u8>, each: impl Fn(&T, &mut Vec<u8>)) {

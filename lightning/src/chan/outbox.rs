@@ -31,10 +31,7 @@ impl<M> MonitorGatedOutbox<M> {
     /// Queues `message`, produced after update `depends_on_update_id`.
     pub fn push(&mut self, depends_on_update_id: u64, message: M) {
         // Dependencies never go backwards, or a later message could overtake an earlier one.
-        debug_assert!(self
-            .queue
-            .back()
-            .is_none_or(|(d, _)| *d <= depends_on_update_id));
+        debug_assert!(self.queue.back().is_none_or(|(d, _)| *d <= depends_on_update_id));
         self.queue.push_back((depends_on_update_id, message));
     }
 
@@ -55,9 +52,7 @@ impl<M> MonitorGatedOutbox<M> {
 
     /// Whether a message waits on persistence.
     pub fn is_blocked(&self) -> bool {
-        self.queue
-            .front()
-            .is_some_and(|(d, _)| *d > self.persisted_through)
+        self.queue.front().is_some_and(|(d, _)| *d > self.persisted_through)
     }
 
     /// Drops every queued message (the connection is gone; retransmission regenerates
@@ -80,11 +75,7 @@ impl<M> MonitorGatedOutbox<M> {
     /// is not, so nothing overtakes it.
     pub fn take_ready(&mut self) -> Vec<M> {
         let mut ready = Vec::new();
-        while self
-            .queue
-            .front()
-            .is_some_and(|(d, _)| *d <= self.persisted_through)
-        {
+        while self.queue.front().is_some_and(|(d, _)| *d <= self.persisted_through) {
             if let Some((_, message)) = self.queue.pop_front() {
                 ready.push(message);
             }
@@ -111,10 +102,7 @@ mod tests {
         assert!(outbox.take_ready().is_empty());
         assert!(outbox.is_blocked());
         outbox.update_completed(1);
-        assert_eq!(
-            outbox.take_ready(),
-            vec!["commitment_signed", "update_add_htlc 2"]
-        );
+        assert_eq!(outbox.take_ready(), vec!["commitment_signed", "update_add_htlc 2"]);
         assert_eq!(outbox.persisted_through(), 1);
         outbox.update_completed(2);
         assert_eq!(outbox.persisted_through(), 3);

@@ -12,11 +12,7 @@ use crate::wire::PaymentHash;
 /// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG`, keys in lexicographic order of their
 /// compressed encodings.
 pub fn funding_redeem_script(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
-    let (first, second) = if a.serialize() <= b.serialize() {
-        (a, b)
-    } else {
-        (b, a)
-    };
+    let (first, second) = if a.serialize() <= b.serialize() { (a, b) } else { (b, a) };
     Builder::new()
         .push_opcode(OP_PUSHNUM_2)
         .push_slice(first.serialize())
@@ -28,11 +24,7 @@ pub fn funding_redeem_script(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
 
 /// The `to_local` script, also the output script of HTLC transactions: the revocation key
 /// at once, or the delayed key after `to_self_delay` blocks.
-pub fn to_local_script(
-    revocation_key: &PublicKey,
-    to_self_delay: u16,
-    delayed_payment_key: &PublicKey,
-) -> ScriptBuf {
+pub fn to_local_script(revocation_key: &PublicKey, to_self_delay: u16, delayed_payment_key: &PublicKey) -> ScriptBuf {
     Builder::new()
         .push_opcode(OP_IF)
         .push_slice(revocation_key.serialize())

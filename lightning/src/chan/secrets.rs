@@ -51,16 +51,10 @@ impl fmt::Display for SecretStorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SecretStorageError::Inconsistent { index } => {
-                write!(
-                    f,
-                    "per-commitment secret {index} does not match the earlier ones"
-                )
+                write!(f, "per-commitment secret {index} does not match the earlier ones")
             }
             SecretStorageError::OutOfOrder { expected, given } => {
-                write!(
-                    f,
-                    "per-commitment secret {given} given, {expected} expected"
-                )
+                write!(f, "per-commitment secret {given} given, {expected} expected")
             }
         }
     }
@@ -76,9 +70,7 @@ pub struct CounterpartyCommitmentSecrets {
 
 impl Default for CounterpartyCommitmentSecrets {
     fn default() -> Self {
-        CounterpartyCommitmentSecrets {
-            buckets: [None; 49],
-        }
+        CounterpartyCommitmentSecrets { buckets: [None; 49] }
     }
 }
 
@@ -118,10 +110,7 @@ impl CounterpartyCommitmentSecrets {
     pub fn insert(&mut self, index: u64, secret: [u8; 32]) -> Result<(), SecretStorageError> {
         let expected = self.next_index();
         if index != expected || index > INITIAL_COMMITMENT_NUMBER {
-            return Err(SecretStorageError::OutOfOrder {
-                expected,
-                given: index,
-            });
+            return Err(SecretStorageError::OutOfOrder { expected, given: index });
         }
         let bucket = bucket_for(index);
         for (known_index, known_secret) in self.buckets[..bucket].iter().flatten() {

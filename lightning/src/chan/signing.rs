@@ -10,12 +10,7 @@ use bitcoin::{Amount, Script, ScriptBuf, Transaction, Witness};
 
 /// The BIP 143 digest of input `input_index`, spending a P2WSH output of `value_sat`
 /// with `witness_script`. `None` if the input does not exist.
-pub fn p2wsh_sighash(
-    tx: &Transaction,
-    input_index: usize,
-    witness_script: &Script,
-    value_sat: u64,
-) -> Option<Message> {
+pub fn p2wsh_sighash(tx: &Transaction, input_index: usize, witness_script: &Script, value_sat: u64) -> Option<Message> {
     let sighash = SighashCache::new(tx)
         .p2wsh_signature_hash(
             input_index,

@@ -81,10 +81,7 @@ impl ChannelSnapshot {
         ChannelSnapshot {
             channel_id: channel.channel_id(),
             holder_commitment: commitment(channel.holder_commitment_number(), &holder),
-            counterparty_commitment: commitment(
-                channel.counterparty_commitment_number(),
-                &counterparty,
-            ),
+            counterparty_commitment: commitment(channel.counterparty_commitment_number(), &counterparty),
             htlcs,
         }
     }
@@ -143,11 +140,7 @@ impl ChannelSnapshot {
         }
         for key in self.htlcs.keys().chain(mirrored.htlcs.keys()) {
             let (ours, theirs) = (self.htlcs.get(key), mirrored.htlcs.get(key));
-            if ours != theirs
-                && !diffs
-                    .iter()
-                    .any(|d| d.starts_with(&alloc::format!("htlc {key:?}")))
-            {
+            if ours != theirs && !diffs.iter().any(|d| d.starts_with(&alloc::format!("htlc {key:?}"))) {
                 diffs.push(alloc::format!("htlc {key:?}: {ours:?} vs {theirs:?}"));
             }
         }

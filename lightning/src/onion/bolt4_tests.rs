@@ -70,8 +70,7 @@ fn bolt4_onion_construction() {
     let (v, hops) = onion_test_route();
     let session_key = secret(str_of(&v["generate"], "session_key"));
     let associated_data = hex(str_of(&v["generate"], "associated_data"));
-    let (packet, secrets) =
-        construct_onion_packet(&secp, &session_key, &hops, &associated_data).expect("builds");
+    let (packet, secrets) = construct_onion_packet(&secp, &session_key, &hops, &associated_data).expect("builds");
     assert_eq!(secrets.len(), 5);
     assert_eq!(to_hex(&packet.encode_to_vec()), str_of(&v, "onion"));
 }
@@ -125,10 +124,7 @@ fn bolt4_error_onion() {
     let secrets_by_vector = secrets.clone();
     for (hop, secret) in hops.iter().zip(&secrets_by_vector) {
         assert_eq!(to_hex(secret), str_of(hop, "hop_shared_secret"));
-        assert_eq!(
-            to_hex(&generate_key(AMMAG, secret)),
-            str_of(hop, "ammag_key")
-        );
+        assert_eq!(to_hex(&generate_key(AMMAG, secret)), str_of(hop, "ammag_key"));
     }
     let erring = &hops[4];
     assert_eq!(
@@ -193,10 +189,7 @@ fn bolt4_returning_errors_trace() {
     // erring node's, repeated for its own obfuscation).
     let trace_secrets = trace_values("shared_secret");
     assert_eq!(trace_secrets[0], to_hex(&secrets[4]));
-    assert_eq!(
-        trace_values("um_key")[0],
-        to_hex(&generate_key(UM, &secrets[4]))
-    );
+    assert_eq!(trace_values("um_key")[0], to_hex(&generate_key(UM, &secrets[4])));
 
     let mut packet = build_padded_failure_packet(&secrets[4], failure_message, 1024);
     let mut clear = packet.clone();
@@ -209,11 +202,7 @@ fn bolt4_returning_errors_trace() {
             wrap_failure_packet(&secrets[node], &mut packet);
         }
         let step = 4 - node;
-        assert_eq!(
-            trace_secrets[step + 1],
-            to_hex(&secrets[node]),
-            "node {node}"
-        );
+        assert_eq!(trace_secrets[step + 1], to_hex(&secrets[node]), "node {node}");
         assert_eq!(
             ammag_keys[step],
             to_hex(&generate_key(AMMAG, &secrets[node])),
@@ -240,8 +229,5 @@ fn bolt4_payload_round_trip() {
         assert_eq!(decoded.map(|p| p.encode_to_vec()), Ok(hop.payload.clone()));
     }
     let payload = HopPayload::receive(1000, 800_000, [7; 32], 1000);
-    assert_eq!(
-        HopPayload::decode_exact(&payload.encode_to_vec()),
-        Ok(payload)
-    );
+    assert_eq!(HopPayload::decode_exact(&payload.encode_to_vec()), Ok(payload));
 }

@@ -104,10 +104,7 @@ impl DecodedFailure {
 /// first) until a hop's HMAC verifies. `None` if none does (the packet was corrupted on
 /// the way; the payer cannot attribute it). Always does [`MAX_HOPS`] rounds, so the time
 /// taken does not reveal the failing hop's position.
-pub fn decode_failure_packet(
-    route_shared_secrets: &[[u8; 32]],
-    packet: &[u8],
-) -> Option<DecodedFailure> {
+pub fn decode_failure_packet(route_shared_secrets: &[[u8; 32]], packet: &[u8]) -> Option<DecodedFailure> {
     let mut packet = packet.to_vec();
     let mut found = None;
     for round in 0..MAX_HOPS.max(route_shared_secrets.len()) {

@@ -7,12 +7,10 @@ pub mod packet;
 pub mod payload;
 
 pub use errors::{
-    build_failure_packet, build_padded_failure_packet, decode_failure_packet, wrap_failure_packet,
-    DecodedFailure,
+    build_failure_packet, build_padded_failure_packet, decode_failure_packet, wrap_failure_packet, DecodedFailure,
 };
 pub use packet::{
-    construct_onion_packet, peel_onion_packet, route_shared_secrets, OnionError, OnionHop,
-    PeeledOnion, MAX_HOPS,
+    construct_onion_packet, peel_onion_packet, route_shared_secrets, OnionError, OnionHop, PeeledOnion, MAX_HOPS,
 };
 pub use payload::{HopPayload, PaymentData};
 

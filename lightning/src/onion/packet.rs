@@ -65,15 +65,11 @@ pub struct OnionHop {
 }
 
 /// The blinding factor `SHA256(ephemeral_public_key || shared_secret)`.
-fn blinding_factor(
-    ephemeral_public: &PublicKey,
-    shared_secret: &[u8; 32],
-) -> Result<Scalar, OnionError> {
+fn blinding_factor(ephemeral_public: &PublicKey, shared_secret: &[u8; 32]) -> Result<Scalar, OnionError> {
     let mut engine = sha256::Hash::engine();
     engine.input(&ephemeral_public.serialize());
     engine.input(shared_secret);
-    Scalar::from_be_bytes(sha256::Hash::from_engine(engine).to_byte_array())
-        .map_err(|_| OnionError::KeyDerivation)
+    Scalar::from_be_bytes(sha256::Hash::from_engine(engine).to_byte_array()).map_err(|_| OnionError::KeyDerivation)
 }
 
 /// The shared secret with each hop, from the sender's side: ECDH of the hop's node id
@@ -89,9 +85,7 @@ pub fn route_shared_secrets<C: Signing + Verification>(
         let shared = SharedSecret::new(node_id, &ephemeral).secret_bytes();
         let ephemeral_public = PublicKey::from_secret_key(secp, &ephemeral);
         let factor = blinding_factor(&ephemeral_public, &shared)?;
-        ephemeral = ephemeral
-            .mul_tweak(&factor)
-            .map_err(|_| OnionError::KeyDerivation)?;
+        ephemeral = ephemeral.mul_tweak(&factor).map_err(|_| OnionError::KeyDerivation)?;
         secrets.push(shared);
     }
     Ok(secrets)
@@ -106,11 +100,7 @@ fn shift_size(payload_len: usize) -> usize {
 fn generate_filler(shared_secrets: &[[u8; 32]], shifts: &[usize]) -> Vec<u8> {
     let mut filler: Vec<u8> = Vec::new();
     // The last hop does not forward, so it adds no filler.
-    for (secret, shift) in shared_secrets
-        .iter()
-        .zip(shifts)
-        .take(shifts.len().saturating_sub(1))
-    {
+    for (secret, shift) in shared_secrets.iter().zip(shifts).take(shifts.len().saturating_sub(1)) {
         let start = (ONION_HOP_PAYLOADS_LEN - filler.len()) as u64;
         filler.resize(filler.len() + shift, 0);
         xor_stream(&generate_key(RHO, secret), start, &mut filler);
@@ -131,9 +121,7 @@ pub fn construct_onion_packet<C: Signing + Verification>(
         return Err(OnionError::BadRouteLength);
     }
     let shifts: Vec<usize> = hops.iter().map(|h| shift_size(h.payload.len())).collect();
-    if hops.iter().any(|h| h.payload.len() < 2)
-        || shifts.iter().sum::<usize>() > ONION_HOP_PAYLOADS_LEN
-    {
+    if hops.iter().any(|h| h.payload.len() < 2) || shifts.iter().sum::<usize>() > ONION_HOP_PAYLOADS_LEN {
         return Err(OnionError::PayloadsTooLong);
     }
     let node_ids: Vec<PublicKey> = hops.iter().map(|h| h.node_id).collect();
@@ -142,11 +130,7 @@ pub fn construct_onion_packet<C: Signing + Verification>(
 
     // Start from pseudo-random bytes so the unused tail reveals nothing.
     let mut payloads = [0u8; ONION_HOP_PAYLOADS_LEN];
-    xor_stream(
-        &generate_key(PAD, &session_key.secret_bytes()),
-        0,
-        &mut payloads,
-    );
+    xor_stream(&generate_key(PAD, &session_key.secret_bytes()), 0, &mut payloads);
     let mut hmac = [0u8; HMAC_LEN];
     let mut frame = Vec::with_capacity(ONION_HOP_PAYLOADS_LEN);
     for (i, hop) in hops.iter().enumerate().rev() {
@@ -161,10 +145,7 @@ pub fn construct_onion_packet<C: Signing + Verification>(
         if i == hops.len() - 1 {
             payloads[ONION_HOP_PAYLOADS_LEN - filler.len()..].copy_from_slice(&filler);
         }
-        hmac = hmac_parts(
-            &generate_key(MU, &secrets[i]),
-            &[&payloads, associated_data],
-        );
+        hmac = hmac_parts(&generate_key(MU, &secrets[i]), &[&payloads, associated_data]);
     }
     let packet = OnionPacket {
         version: 0,
@@ -197,12 +178,8 @@ pub fn peel_onion_packet<C: Verification, S: NodeSigner + ?Sized>(
     if packet.version != 0 {
         return Err(OnionError::UnknownVersion(packet.version));
     }
-    let public_key =
-        PublicKey::from_slice(&packet.public_key).map_err(|_| OnionError::InvalidPublicKey)?;
-    let shared_secret = signer
-        .ecdh(&public_key)
-        .map_err(OnionError::Signer)?
-        .secret_bytes();
+    let public_key = PublicKey::from_slice(&packet.public_key).map_err(|_| OnionError::InvalidPublicKey)?;
+    let shared_secret = signer.ecdh(&public_key).map_err(OnionError::Signer)?.secret_bytes();
     let expected = hmac_parts(
         &generate_key(MU, &shared_secret),
         &[&packet.hop_payloads, associated_data],
@@ -215,9 +192,7 @@ pub fn peel_onion_packet<C: Verification, S: NodeSigner + ?Sized>(
     xor_stream(&generate_key(RHO, &shared_secret), 0, &mut unwrapped);
 
     let mut r = Reader::new(&unwrapped);
-    let payload_len = BigSize::decode(&mut r)
-        .map_err(|_| OnionError::InvalidPayload)?
-        .0;
+    let payload_len = BigSize::decode(&mut r).map_err(|_| OnionError::InvalidPayload)?.0;
     if payload_len < 2 || payload_len > ONION_HOP_PAYLOADS_LEN as u64 {
         return Err(OnionError::InvalidPayload);
     }

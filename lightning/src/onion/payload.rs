@@ -64,11 +64,7 @@ tlv_stream! {
 
 impl HopPayload {
     /// The payload of a forwarding hop.
-    pub fn forward(
-        short_channel_id: ShortChannelId,
-        amt_to_forward_msat: u64,
-        outgoing_cltv_value: u32,
-    ) -> Self {
+    pub fn forward(short_channel_id: ShortChannelId, amt_to_forward_msat: u64, outgoing_cltv_value: u32) -> Self {
         HopPayload {
             amt_to_forward: Some(Tu64(amt_to_forward_msat)),
             outgoing_cltv_value: Some(Tu32(outgoing_cltv_value)),
@@ -78,12 +74,7 @@ impl HopPayload {
     }
 
     /// The payload of the final hop.
-    pub fn receive(
-        amount_msat: u64,
-        cltv_expiry: u32,
-        payment_secret: [u8; 32],
-        total_msat: u64,
-    ) -> Self {
+    pub fn receive(amount_msat: u64, cltv_expiry: u32, payment_secret: [u8; 32], total_msat: u64) -> Self {
         HopPayload {
             amt_to_forward: Some(Tu64(amount_msat)),
             outgoing_cltv_value: Some(Tu32(cltv_expiry)),

@@ -11,9 +11,7 @@ use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use bitcoin::{OutPoint, ScriptBuf, Transaction};
 
 use super::SignerError;
-use crate::chan::commitment::{
-    ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction,
-};
+use crate::chan::commitment::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction};
 use crate::chan::htlc_tx::build_htlc_transaction;
 use crate::chan::keys::derive_private_key_from_basepoint;
 use crate::chan::script::funding_redeem_script;
@@ -53,10 +51,7 @@ pub trait ChannelSigner {
     /// Revokes the holder's commitment `commitment_number` by releasing its secret. Only
     /// in order, and only once the next holder commitment has been validated: a node must
     /// never be left with nothing but a revoked state.
-    fn release_commitment_secret(
-        &mut self,
-        commitment_number: u64,
-    ) -> Result<[u8; 32], SignerError>;
+    fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignerError>;
 
     /// Signs the counterparty's commitment and its HTLC transactions (in output order).
     fn sign_counterparty_commitment(
@@ -99,10 +94,13 @@ pub trait ChannelSigner {
     ) -> Result<Signature, SignerError>;
 
     /// Signs a (mutual) closing transaction spending the funding output.
-    fn sign_closing_transaction(
-        &mut self,
-        closing_tx: &Transaction,
-    ) -> Result<Signature, SignerError>;
+    fn sign_closing_transaction(&mut self, closing_tx: &Transaction) -> Result<Signature, SignerError>;
+
+    /// Restores what the signer must remember across a restart, from the channel's
+    /// persisted state: the parameters, the highest holder commitment validated, and how
+    /// many holder commitments are revoked. A signer that keeps its own durable state
+    /// (a hardware signer) may keep the stricter of its own and these.
+    fn resume(&mut self, parameters: &ChannelTransactionParameters, validated_holder: u64, revoked_count: u64);
 }
 
 /// The channel's secrets, held in memory.
@@ -195,10 +193,7 @@ impl InMemoryChannelSigner {
         ))
     }
 
-    fn commitment_secret(
-        commitment_seed: &[u8; 32],
-        commitment_number: u64,
-    ) -> Result<[u8; 32], SignerError> {
+    fn commitment_secret(commitment_seed: &[u8; 32], commitment_number: u64) -> Result<[u8; 32], SignerError> {
         if commitment_number > INITIAL_COMMITMENT_NUMBER {
             return Err(SignerError::Refused);
         }
@@ -251,10 +246,7 @@ impl ChannelSigner for InMemoryChannelSigner {
         Ok(PublicKey::from_secret_key(&self.secp, &secret))
     }
 
-    fn release_commitment_secret(
-        &mut self,
-        commitment_number: u64,
-    ) -> Result<[u8; 32], SignerError> {
+    fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignerError> {
         if commitment_number < self.revoked_count {
             // Already revoked: releasing again reveals nothing new.
             return Self::commitment_secret(&self.commitment_seed, commitment_number);
@@ -294,15 +286,8 @@ impl ChannelSigner for InMemoryChannelSigner {
             let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
             let htlc_tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, delay, keys);
             let script = htlc.witness_script(keys);
-            let sig = sign_p2wsh_input(
-                &self.secp,
-                &htlc_tx,
-                0,
-                &script,
-                htlc.amount_msat / 1000,
-                &htlc_key,
-            )
-            .ok_or(SignerError::Refused)?;
+            let sig = sign_p2wsh_input(&self.secp, &htlc_tx, 0, &script, htlc.amount_msat / 1000, &htlc_key)
+                .ok_or(SignerError::Refused)?;
             htlc_signatures.push(sig);
         }
         Ok((signature, htlc_signatures))
@@ -333,20 +318,10 @@ impl ChannelSigner for InMemoryChannelSigner {
             return Err(SignerError::Refused);
         }
         let txid = commitment.txid();
-        for (&(htlc_index, vout), sig) in commitment
-            .htlc_outputs
-            .iter()
-            .zip(counterparty_htlc_signatures)
-        {
+        for (&(htlc_index, vout), sig) in commitment.htlc_outputs.iter().zip(counterparty_htlc_signatures) {
             let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
-            let htlc_tx = build_htlc_transaction(
-                &txid,
-                vout,
-                htlc,
-                feerate_per_kw,
-                parameters.holder_to_self_delay,
-                keys,
-            );
+            let htlc_tx =
+                build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, parameters.holder_to_self_delay, keys);
             let script = htlc.witness_script(keys);
             let value = htlc.amount_msat / 1000;
             if !verify_p2wsh_input(
@@ -391,21 +366,19 @@ impl ChannelSigner for InMemoryChannelSigner {
         }
         let key = self.holder_htlc_key(commitment_number)?;
         let script = htlc.witness_script(keys);
-        sign_p2wsh_input(
-            &self.secp,
-            htlc_tx,
-            0,
-            &script,
-            htlc.amount_msat / 1000,
-            &key,
-        )
-        .ok_or(SignerError::Refused)
+        sign_p2wsh_input(&self.secp, htlc_tx, 0, &script, htlc.amount_msat / 1000, &key).ok_or(SignerError::Refused)
     }
 
-    fn sign_closing_transaction(
-        &mut self,
-        closing_tx: &Transaction,
-    ) -> Result<Signature, SignerError> {
+    fn sign_closing_transaction(&mut self, closing_tx: &Transaction) -> Result<Signature, SignerError> {
         self.sign_funding_input(closing_tx)
+    }
+
+    fn resume(&mut self, parameters: &ChannelTransactionParameters, validated_holder: u64, revoked_count: u64) {
+        self.parameters = Some(*parameters);
+        self.validated_holder = Some(
+            self.validated_holder
+                .map_or(validated_holder, |v| v.max(validated_holder)),
+        );
+        self.revoked_count = self.revoked_count.max(revoked_count);
     }
 }

@@ -47,11 +47,7 @@ impl InMemoryNodeSigner {
     pub fn new(secret: SecretKey) -> Self {
         let secp = Secp256k1::signing_only();
         let node_id = PublicKey::from_secret_key(&secp, &secret);
-        InMemoryNodeSigner {
-            secret,
-            node_id,
-            secp,
-        }
+        InMemoryNodeSigner { secret, node_id, secp }
     }
 }
 
@@ -75,9 +71,7 @@ impl NodeSigner for InMemoryNodeSigner {
 
     fn sign_gossip(&self, signed_bytes: &[u8]) -> Result<Signature, SignerError> {
         let digest = sha256d::Hash::hash(signed_bytes).to_byte_array();
-        Ok(self
-            .secp
-            .sign_ecdsa(&Message::from_digest(digest), &self.secret))
+        Ok(self.secp.sign_ecdsa(&Message::from_digest(digest), &self.secret))
     }
 
     fn sign_invoice(&self, message_hash: &[u8; 32]) -> Result<RecoverableSignature, SignerError> {

@@ -13,9 +13,7 @@ use bitcoin::Transaction;
 
 use super::channel::{ChannelSigner, ChannelTransactionParameters};
 use super::SignerError;
-use crate::chan::commitment::{
-    ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction,
-};
+use crate::chan::commitment::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction};
 
 /// A signer operation, to disable selectively.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -106,10 +104,7 @@ impl<S: ChannelSigner> ChannelSigner for TestChannelSigner<S> {
         self.inner.per_commitment_point(commitment_number)
     }
 
-    fn release_commitment_secret(
-        &mut self,
-        commitment_number: u64,
-    ) -> Result<[u8; 32], SignerError> {
+    fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignerError> {
         self.check(SignerOp::ReleaseCommitmentSecret)?;
         let secret = self.inner.release_commitment_secret(commitment_number)?;
         let mut control = self.control.borrow_mut();
@@ -126,13 +121,8 @@ impl<S: ChannelSigner> ChannelSigner for TestChannelSigner<S> {
         feerate_per_kw: u32,
     ) -> Result<(Signature, Vec<Signature>), SignerError> {
         self.check(SignerOp::SignCounterpartyCommitment)?;
-        self.inner.sign_counterparty_commitment(
-            commitment_number,
-            commitment,
-            htlcs,
-            keys,
-            feerate_per_kw,
-        )
+        self.inner
+            .sign_counterparty_commitment(commitment_number, commitment, htlcs, keys, feerate_per_kw)
     }
 
     fn validate_holder_commitment(
@@ -164,8 +154,7 @@ impl<S: ChannelSigner> ChannelSigner for TestChannelSigner<S> {
     ) -> Result<Signature, SignerError> {
         self.check_not_revoked(commitment_number)?;
         self.check(SignerOp::SignHolderCommitment)?;
-        self.inner
-            .sign_holder_commitment(commitment_number, commitment)
+        self.inner.sign_holder_commitment(commitment_number, commitment)
     }
 
     fn sign_holder_htlc_transaction(
@@ -181,11 +170,14 @@ impl<S: ChannelSigner> ChannelSigner for TestChannelSigner<S> {
             .sign_holder_htlc_transaction(commitment_number, htlc_tx, htlc, keys)
     }
 
-    fn sign_closing_transaction(
-        &mut self,
-        closing_tx: &Transaction,
-    ) -> Result<Signature, SignerError> {
+    fn sign_closing_transaction(&mut self, closing_tx: &Transaction) -> Result<Signature, SignerError> {
         self.check(SignerOp::SignClosingTransaction)?;
         self.inner.sign_closing_transaction(closing_tx)
+    }
+
+    fn resume(&mut self, parameters: &ChannelTransactionParameters, validated_holder: u64, revoked_count: u64) {
+        self.inner.resume(parameters, validated_holder, revoked_count);
+        let mut control = self.control.borrow_mut();
+        control.revoked_count = control.revoked_count.max(revoked_count);
     }
 }

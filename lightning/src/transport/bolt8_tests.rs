@@ -41,8 +41,10 @@ const E_PRIV_INITIATOR: &str = "121212121212121212121212121212121212121212121212
 const LS_PRIV_RESPONDER: &str = "2121212121212121212121212121212121212121212121212121212121212121";
 const E_PRIV_RESPONDER: &str = "2222222222222222222222222222222222222222222222222222222222222222";
 
-const ACT_ONE: &str = "0x00036360e856310ce5d294e8be33fc807077dc56ac80d95d9cd4ddbd21325eff73f70df6086551151f58b8afe6c195782c6a";
-const ACT_TWO: &str = "0x0002466d7fcae563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f276e2470b93aac583c9ef6eafca3f730ae";
+const ACT_ONE: &str =
+    "0x00036360e856310ce5d294e8be33fc807077dc56ac80d95d9cd4ddbd21325eff73f70df6086551151f58b8afe6c195782c6a";
+const ACT_TWO: &str =
+    "0x0002466d7fcae563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f276e2470b93aac583c9ef6eafca3f730ae";
 const ACT_THREE: &str = "0x00b9e3a702e93e3a9948c2ed6e5fd7590a6e1c3a0344cfc9d5b57357049aa22355361aa02e55a8fc28fef5bd6d71ad0c38228dc68b1c466263b47fdf31e560e139ba";
 const SK: &str = "969ab31b4d288cedf6218839b27a3e2140827047f2c0f01bf5c04435d43511a9";
 const RK: &str = "bb9020b8965f4df047e07f955f3c4b88418984aadc5cdb35096b9ea8fa5c3442";
@@ -50,12 +52,8 @@ const CK: &str = "919219dbb2920afa8db80f9a51787a840bcf111ed8d588caf9ab4be716e42b
 
 fn initiator() -> (Handshake, [u8; 50], InMemoryNodeSigner) {
     let signer = InMemoryNodeSigner::new(secret(LS_PRIV_INITIATOR));
-    assert_eq!(
-        crate::sign::NodeSigner::node_id(&signer),
-        point(LS_PUB_INITIATOR)
-    );
-    let (hs, act_one) =
-        Handshake::new_outbound(&Secp256k1::new(), point(RS_PUB), secret(E_PRIV_INITIATOR));
+    assert_eq!(crate::sign::NodeSigner::node_id(&signer), point(LS_PUB_INITIATOR));
+    let (hs, act_one) = Handshake::new_outbound(&Secp256k1::new(), point(RS_PUB), secret(E_PRIV_INITIATOR));
     (hs, act_one, signer)
 }
 
@@ -78,10 +76,7 @@ fn assert_ciphers_pair(a: &mut TransportCipher, b: &mut TransportCipher) {
     let mut header = [0u8; LENGTH_HEADER_LEN];
     header.copy_from_slice(&wire[..LENGTH_HEADER_LEN]);
     assert_eq!(b.decrypt_length(&header), Ok(4 + 16));
-    assert_eq!(
-        b.decrypt_body(&mut wire[LENGTH_HEADER_LEN..]),
-        Ok(&b"ping"[..])
-    );
+    assert_eq!(b.decrypt_body(&mut wire[LENGTH_HEADER_LEN..]), Ok(&b"ping"[..]));
 }
 
 #[test]
@@ -129,10 +124,7 @@ fn bolt8_initiator_act2_failures() {
         let (mut hs, act_one, signer) = initiator();
         assert_eq!(act_one.to_vec(), hex(ACT_ONE));
         let result = hs.process_act(&hex(input), &signer);
-        assert!(
-            matches!(&result, Err(e) if e == expected),
-            "{input}: {result:?}"
-        );
+        assert!(matches!(&result, Err(e) if e == expected), "{input}: {result:?}");
         // A failed handshake stays failed.
         assert!(matches!(
             hs.process_act(&hex(ACT_TWO), &signer),
@@ -188,10 +180,7 @@ fn bolt8_responder_act1_failures() {
     for (input, expected) in cases {
         let (mut hs, signer) = responder();
         let result = hs.process_act(&hex(input), &signer);
-        assert!(
-            matches!(&result, Err(e) if e == expected),
-            "{input}: {result:?}"
-        );
+        assert!(matches!(&result, Err(e) if e == expected), "{input}: {result:?}");
     }
 }
 
@@ -227,10 +216,7 @@ fn bolt8_responder_act3_failures() {
         };
         assert_eq!(act_two.to_vec(), hex(ACT_TWO));
         let result = hs.process_act(&hex(input), &signer);
-        assert!(
-            matches!(&result, Err(e) if e == expected),
-            "{input}: {result:?}"
-        );
+        assert!(matches!(&result, Err(e) if e == expected), "{input}: {result:?}");
     }
 }
 

@@ -111,11 +111,7 @@ impl TransportCipher {
     /// If `message` is longer than [`MAX_MESSAGE_LEN`]: the caller encodes messages and
     /// must not produce one the protocol cannot carry.
     pub fn encrypt_message(&mut self, message: &[u8], out: &mut Vec<u8>) {
-        assert!(
-            message.len() <= MAX_MESSAGE_LEN,
-            "message of {} bytes",
-            message.len()
-        );
+        assert!(message.len() <= MAX_MESSAGE_LEN, "message of {} bytes", message.len());
         out.reserve(LENGTH_HEADER_LEN + message.len() + TAG_LEN);
         let start = out.len();
         out.extend_from_slice(&(message.len() as u16).to_be_bytes());
@@ -129,10 +125,7 @@ impl TransportCipher {
 
     /// Decrypts a length header and returns how many bytes follow it: the message length
     /// plus its 16-byte MAC.
-    pub fn decrypt_length(
-        &mut self,
-        header: &[u8; LENGTH_HEADER_LEN],
-    ) -> Result<usize, DecryptError> {
+    pub fn decrypt_length(&mut self, header: &[u8; LENGTH_HEADER_LEN]) -> Result<usize, DecryptError> {
         let mut copy = *header;
         let (len_bytes, tag) = split_tag(&mut copy);
         if !self.receiving.open(len_bytes, &tag) {

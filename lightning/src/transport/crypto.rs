@@ -56,10 +56,7 @@ impl AeadKey {
     /// Encrypts `buffer` in place and returns the tag.
     pub fn seal(&self, counter: u64, ad: &[u8], buffer: &mut [u8]) -> [u8; TAG_LEN] {
         // Encryption only fails for buffers longer than ChaCha20's 256 GiB keystream.
-        match self
-            .0
-            .encrypt_in_place_detached(&nonce(counter), ad, buffer)
-        {
+        match self.0.encrypt_in_place_detached(&nonce(counter), ad, buffer) {
             Ok(tag) => tag.into(),
             Err(_) => panic!("ChaCha20-Poly1305 refused a {}-byte buffer", buffer.len()),
         }

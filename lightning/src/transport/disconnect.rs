@@ -91,10 +91,7 @@ impl fmt::Display for DisconnectReason {
             } => {
                 write!(f, "could not decode message type {t}: {error}")
             }
-            DisconnectReason::Decode {
-                msg_type: None,
-                error,
-            } => {
+            DisconnectReason::Decode { msg_type: None, error } => {
                 write!(f, "could not decode message: {error}")
             }
             DisconnectReason::MessageBeforeInit { msg_type } => {
@@ -120,10 +117,7 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::PingTimeout => f.write_str("no answer to ping"),
             DisconnectReason::HandshakeTimeout => f.write_str("handshake timed out"),
             DisconnectReason::OutboundOverflow { buffered_bytes } => {
-                write!(
-                    f,
-                    "{buffered_bytes} bytes waiting to be sent: peer is not reading"
-                )
+                write!(f, "{buffered_bytes} bytes waiting to be sent: peer is not reading")
             }
             DisconnectReason::DuplicateConnection => f.write_str("already connected to this node"),
         }

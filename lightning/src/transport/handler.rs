@@ -39,11 +39,7 @@ pub trait MessageHandler {
     fn init_features(&self) -> Features;
 
     /// A peer finished the `init` exchange. Returning `Err` with a reason disconnects it.
-    fn peer_connected(
-        &mut self,
-        their_node_id: &PublicKey,
-        their_init: &Init,
-    ) -> Result<(), String>;
+    fn peer_connected(&mut self, their_node_id: &PublicKey, their_init: &Init) -> Result<(), String>;
 
     /// A peer that had completed `init` is gone.
     fn peer_disconnected(&mut self, their_node_id: &PublicKey);

@@ -180,11 +180,7 @@ impl Handshake {
     }
 
     /// Starts an inbound handshake for a node whose key is `our_node_id`.
-    pub fn new_inbound<C: Signing>(
-        secp: &Secp256k1<C>,
-        our_node_id: &PublicKey,
-        ephemeral_secret: SecretKey,
-    ) -> Self {
+    pub fn new_inbound<C: Signing>(secp: &Secp256k1<C>, our_node_id: &PublicKey, ephemeral_secret: SecretKey) -> Self {
         let ephemeral_public = PublicKey::from_secret_key(secp, &ephemeral_secret);
         Handshake::initial(
             our_node_id,
@@ -223,8 +219,7 @@ impl Handshake {
             return Err(HandshakeError::ShortRead { act });
         }
         check_version(act, input)?;
-        let their_ephemeral = PublicKey::from_slice(&input[1..34])
-            .map_err(|_| HandshakeError::BadPublicKey { act })?;
+        let their_ephemeral = PublicKey::from_slice(&input[1..34]).map_err(|_| HandshakeError::BadPublicKey { act })?;
         self.mix_hash(&input[1..34]);
         let shared = shared_with(&their_ephemeral)?;
         let temp_key = self.mix_key(&shared);
@@ -258,10 +253,7 @@ impl Handshake {
         match state {
             State::ResponderAwaitingActOne => {
                 let (their_ephemeral, _) = self.read_ephemeral_act(1, input, |e| {
-                    signer
-                        .ecdh(e)
-                        .map(|s| s.secret_bytes())
-                        .map_err(HandshakeError::Signer)
+                    signer.ecdh(e).map(|s| s.secret_bytes()).map_err(HandshakeError::Signer)
                 })?;
                 let (act_two, temp_k2) = self.ephemeral_act(&their_ephemeral);
                 self.state = State::ResponderAwaitingActThree { temp_k2 };
@@ -279,9 +271,7 @@ impl Handshake {
                 act_three[1..34].copy_from_slice(&encrypted_static);
                 act_three[34..50].copy_from_slice(&tag);
                 self.mix_hash(&act_three[1..50]);
-                let se = signer
-                    .ecdh(&their_ephemeral)
-                    .map_err(HandshakeError::Signer)?;
+                let se = signer.ecdh(&their_ephemeral).map_err(HandshakeError::Signer)?;
                 let temp_k3 = self.mix_key(&se.secret_bytes());
                 let final_tag = AeadKey::new(&temp_k3).seal(0, &self.hash, &mut []);
                 act_three[50..].copy_from_slice(&final_tag);
@@ -304,8 +294,8 @@ impl Handshake {
                 if !AeadKey::new(&temp_k2).open(1, &self.hash, &mut their_static, &tag) {
                     return Err(HandshakeError::BadCiphertext);
                 }
-                let their_node_id = PublicKey::from_slice(&their_static)
-                    .map_err(|_| HandshakeError::BadPublicKey { act: 3 })?;
+                let their_node_id =
+                    PublicKey::from_slice(&their_static).map_err(|_| HandshakeError::BadPublicKey { act: 3 })?;
                 self.mix_hash(&input[1..50]);
                 let se = ecdh_ephemeral(&self.ephemeral_secret, &their_node_id);
                 let temp_k3 = self.mix_key(&se);

@@ -102,10 +102,7 @@ impl Peer {
     }
 
     /// Processes the next complete act or frame, if the buffer holds one.
-    pub fn next_inbound<S: NodeSigner + ?Sized>(
-        &mut self,
-        signer: &S,
-    ) -> Result<Inbound, DisconnectReason> {
+    pub fn next_inbound<S: NodeSigner + ?Sized>(&mut self, signer: &S) -> Result<Inbound, DisconnectReason> {
         match &mut self.link {
             Link::Handshaking(handshake) => {
                 let needed = handshake.expected_len();
@@ -128,12 +125,8 @@ impl Peer {
                             return Ok(Inbound::NeedMore);
                         }
                         let mut header = [0u8; LENGTH_HEADER_LEN];
-                        header.copy_from_slice(
-                            &self.inbound[self.read_pos..self.read_pos + LENGTH_HEADER_LEN],
-                        );
-                        let len = cipher
-                            .decrypt_length(&header)
-                            .map_err(DisconnectReason::Decrypt)?;
+                        header.copy_from_slice(&self.inbound[self.read_pos..self.read_pos + LENGTH_HEADER_LEN]);
+                        let len = cipher.decrypt_length(&header).map_err(DisconnectReason::Decrypt)?;
                         self.read_pos += LENGTH_HEADER_LEN;
                         self.body_len = Some(len);
                         len
@@ -143,15 +136,11 @@ impl Peer {
                     return Ok(Inbound::NeedMore);
                 }
                 let body = &mut self.inbound[self.read_pos..self.read_pos + body_len];
-                let plaintext = cipher
-                    .decrypt_body(body)
-                    .map_err(DisconnectReason::Decrypt)?;
-                let message =
-                    Message::decode(plaintext).map_err(|error| DisconnectReason::Decode {
-                        msg_type: (plaintext.len() >= 2)
-                            .then(|| u16::from_be_bytes([plaintext[0], plaintext[1]])),
-                        error,
-                    })?;
+                let plaintext = cipher.decrypt_body(body).map_err(DisconnectReason::Decrypt)?;
+                let message = Message::decode(plaintext).map_err(|error| DisconnectReason::Decode {
+                    msg_type: (plaintext.len() >= 2).then(|| u16::from_be_bytes([plaintext[0], plaintext[1]])),
+                    error,
+                })?;
                 self.read_pos += body_len;
                 self.body_len = None;
                 Ok(Inbound::Message(message))

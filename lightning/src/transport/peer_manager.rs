@@ -24,10 +24,7 @@ use super::handshake::{Handshake, HandshakeStep};
 use super::peer::{Inbound, Link, Peer};
 use crate::sign::{EntropySource, NodeSigner};
 use crate::wire::msgs::MAX_PONG_BYTES_ANSWERED;
-use crate::wire::{
-    ChannelId, Features, Init, InitTlvs, Message, MessageGroup, Networks, NoTlvs, Ping, Pong,
-    Warning,
-};
+use crate::wire::{ChannelId, Features, Init, InitTlvs, Message, MessageGroup, Networks, NoTlvs, Ping, Pong, Warning};
 
 /// How often the caller should call [`PeerManager::timer_tick`]. A silent peer is dropped
 /// after one to two ticks, so this sets the ping timeout too.
@@ -104,17 +101,9 @@ pub struct PeerManager<S: NodeSigner, E: EntropySource, C: MessageHandler, G: Me
     disconnects: Vec<(PeerId, DisconnectReason)>,
 }
 
-impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
-    PeerManager<S, E, C, G>
-{
+impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> PeerManager<S, E, C, G> {
     /// A manager with no connections.
-    pub fn new(
-        config: PeerManagerConfig,
-        signer: S,
-        entropy: E,
-        channel_handler: C,
-        gossip_handler: G,
-    ) -> Self {
+    pub fn new(config: PeerManagerConfig, signer: S, entropy: E, channel_handler: C, gossip_handler: G) -> Self {
         PeerManager {
             config,
             signer,
@@ -188,20 +177,14 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
 
     /// Registers an outbound connection to `their_node_id` and returns act one, to be
     /// written to the connection.
-    pub fn new_outbound(
-        &mut self,
-        id: PeerId,
-        their_node_id: PublicKey,
-    ) -> Result<Vec<u8>, PeerIdInUse> {
+    pub fn new_outbound(&mut self, id: PeerId, their_node_id: PublicKey) -> Result<Vec<u8>, PeerIdInUse> {
         if self.peers.contains_key(&id) {
             return Err(PeerIdInUse(id));
         }
         let ephemeral = self.ephemeral_key();
         let (handshake, act_one) = Handshake::new_outbound(&self.secp, their_node_id, ephemeral);
-        self.peers.insert(
-            id,
-            Peer::new(Link::Handshaking(handshake), Some(their_node_id)),
-        );
+        self.peers
+            .insert(id, Peer::new(Link::Handshaking(handshake), Some(their_node_id)));
         Ok(act_one.to_vec())
     }
 
@@ -212,18 +195,14 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
         }
         let ephemeral = self.ephemeral_key();
         let handshake = Handshake::new_inbound(&self.secp, &self.signer.node_id(), ephemeral);
-        self.peers
-            .insert(id, Peer::new(Link::Handshaking(handshake), None));
+        self.peers.insert(id, Peer::new(Link::Handshaking(handshake), None));
         Ok(())
     }
 
     /// Feeds bytes read from a connection, split anywhere. On `Err` the connection must
     /// be closed (after flushing `take_outbound`, which may hold a `warning` saying why).
     pub fn read(&mut self, id: PeerId, data: &[u8]) -> Result<ReadStatus, DisconnectReason> {
-        let peer = self
-            .peers
-            .get_mut(&id)
-            .ok_or(DisconnectReason::UnknownPeer)?;
+        let peer = self.peers.get_mut(&id).ok_or(DisconnectReason::UnknownPeer)?;
         if peer.closing {
             return Err(DisconnectReason::AlreadyDisconnecting);
         }
@@ -257,10 +236,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
 
     fn process_inbound(&mut self, id: PeerId) -> Result<(), DisconnectReason> {
         loop {
-            let peer = self
-                .peers
-                .get_mut(&id)
-                .ok_or(DisconnectReason::UnknownPeer)?;
+            let peer = self.peers.get_mut(&id).ok_or(DisconnectReason::UnknownPeer)?;
             if peer.closing {
                 return Ok(());
             }
@@ -273,10 +249,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
     }
 
     fn handshake_step(&mut self, id: PeerId, step: HandshakeStep) -> Result<(), DisconnectReason> {
-        let peer = self
-            .peers
-            .get_mut(&id)
-            .ok_or(DisconnectReason::UnknownPeer)?;
+        let peer = self.peers.get_mut(&id).ok_or(DisconnectReason::UnknownPeer)?;
         match step {
             HandshakeStep::ActTwo(act_two) => peer.push_raw_outbound(&act_two),
             HandshakeStep::Complete {
@@ -311,10 +284,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
     }
 
     fn handle_message(&mut self, id: PeerId, message: Message) -> Result<(), DisconnectReason> {
-        let peer = self
-            .peers
-            .get_mut(&id)
-            .ok_or(DisconnectReason::UnknownPeer)?;
+        let peer = self.peers.get_mut(&id).ok_or(DisconnectReason::UnknownPeer)?;
         let node_id = peer.their_node_id.ok_or(DisconnectReason::UnknownPeer)?;
         if !peer.is_initialized() {
             let Message::Init(init) = message else {
@@ -348,9 +318,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
             }
             // Odd types we do not know: BOLT 1 says ignore.
             Message::Unknown { .. } => {}
-            Message::Error(_) | Message::Warning(_) => {
-                self.channel_handler.handle_message(&node_id, message)
-            }
+            Message::Error(_) | Message::Warning(_) => self.channel_handler.handle_message(&node_id, message),
             message => match message.group() {
                 MessageGroup::Routing => self.gossip_handler.handle_message(&node_id, message),
                 _ => self.channel_handler.handle_message(&node_id, message),
@@ -359,12 +327,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
         Ok(())
     }
 
-    fn accept_init(
-        &mut self,
-        id: PeerId,
-        node_id: &PublicKey,
-        init: &Init,
-    ) -> Result<(), DisconnectReason> {
+    fn accept_init(&mut self, id: PeerId, node_id: &PublicKey, init: &Init) -> Result<(), DisconnectReason> {
         if let Some(peer) = self.peers.get_mut(&id) {
             peer.init_received = true;
         }
@@ -377,10 +340,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
                 return Err(DisconnectReason::NoCommonChain);
             }
         }
-        let peer = self
-            .peers
-            .get_mut(&id)
-            .ok_or(DisconnectReason::UnknownPeer)?;
+        let peer = self.peers.get_mut(&id).ok_or(DisconnectReason::UnknownPeer)?;
         peer.their_features = Some(features);
         self.channel_handler
             .peer_connected(node_id, init)
@@ -410,9 +370,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
                     let Some(&id) = self.node_ids.get(&node_id) else {
                         continue;
                     };
-                    if let (Some(peer), Some(message)) =
-                        (self.initialized_peer_mut(&node_id), message)
-                    {
+                    if let (Some(peer), Some(message)) = (self.initialized_peer_mut(&node_id), message) {
                         peer.queue(&message);
                     }
                     let reason = DisconnectReason::HandlerRequested(reason);
@@ -425,9 +383,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler>
 
     fn initialized_peer_mut(&mut self, node_id: &PublicKey) -> Option<&mut Peer> {
         let id = self.node_ids.get(node_id)?;
-        self.peers
-            .get_mut(id)
-            .filter(|p| p.is_initialized() && !p.closing)
+        self.peers.get_mut(id).filter(|p| p.is_initialized() && !p.closing)
     }
 
     /// Bytes to write to the connection: at most about `max_take_bytes`, so call again

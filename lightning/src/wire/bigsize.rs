@@ -112,21 +112,8 @@ mod tests {
 
     #[test]
     fn encoded_len_matches_encoding() {
-        for v in [
-            0,
-            0xfc,
-            0xfd,
-            0xffff,
-            0x1_0000,
-            0xffff_ffff,
-            0x1_0000_0000,
-            u64::MAX,
-        ] {
-            assert_eq!(
-                BigSize(v).encode_to_vec().len(),
-                BigSize::encoded_len(v),
-                "{v}"
-            );
+        for v in [0, 0xfc, 0xfd, 0xffff, 0x1_0000, 0xffff_ffff, 0x1_0000_0000, u64::MAX] {
+            assert_eq!(BigSize(v).encode_to_vec().len(), BigSize::encoded_len(v), "{v}");
         }
     }
 
@@ -139,10 +126,7 @@ mod tests {
         assert_eq!(out, [1, 0]);
         assert_eq!(decode_truncated(&[1, 0], 2), Ok(256));
         assert_eq!(decode_truncated(&[], 8), Ok(0));
-        assert_eq!(
-            decode_truncated(&[0, 1], 8),
-            Err(DecodeError::NonMinimalTruncatedInt)
-        );
+        assert_eq!(decode_truncated(&[0, 1], 8), Err(DecodeError::NonMinimalTruncatedInt));
         assert_eq!(
             decode_truncated(&[1, 0, 0], 2),
             Err(DecodeError::NonMinimalTruncatedInt)

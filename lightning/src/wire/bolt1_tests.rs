@@ -36,12 +36,7 @@ fn bolt1_bigsize_decoding() {
         ("four byte low", 65536, "fe00010000", None),
         ("four byte high", 4294967295, "feffffffff", None),
         ("eight byte low", 4294967296, "ff0000000100000000", None),
-        (
-            "eight byte high",
-            18446744073709551615,
-            "ffffffffffffffffff",
-            None,
-        ),
+        ("eight byte high", 18446744073709551615, "ffffffffffffffffff", None),
         (
             "two byte not canonical",
             0,
@@ -60,24 +55,9 @@ fn bolt1_bigsize_decoding() {
             "ff00000000ffffffff",
             Some(DecodeError::NonCanonicalBigSize),
         ),
-        (
-            "two byte short read",
-            0,
-            "fd00",
-            Some(DecodeError::ShortRead),
-        ),
-        (
-            "four byte short read",
-            0,
-            "feffff",
-            Some(DecodeError::ShortRead),
-        ),
-        (
-            "eight byte short read",
-            0,
-            "ffffffffff",
-            Some(DecodeError::ShortRead),
-        ),
+        ("two byte short read", 0, "fd00", Some(DecodeError::ShortRead)),
+        ("four byte short read", 0, "feffff", Some(DecodeError::ShortRead)),
+        ("eight byte short read", 0, "ffffffffff", Some(DecodeError::ShortRead)),
         ("one byte no read", 0, "", Some(DecodeError::ShortRead)),
         ("two byte no read", 0, "fd", Some(DecodeError::ShortRead)),
         ("four byte no read", 0, "fe", Some(DecodeError::ShortRead)),
@@ -102,11 +82,7 @@ fn bolt1_bigsize_encoding() {
         ("four byte low", 65536, "fe00010000"),
         ("four byte high", 4294967295, "feffffffff"),
         ("eight byte low", 4294967296, "ff0000000100000000"),
-        (
-            "eight byte high",
-            18446744073709551615,
-            "ffffffffffffffffff",
-        ),
+        ("eight byte high", 18446744073709551615, "ffffffffffffffffff"),
     ];
     for (name, value, bytes) in cases {
         assert_eq!(BigSize(*value).encode_to_vec(), hex(bytes), "{name}");
@@ -254,10 +230,7 @@ fn bolt1_tlv_decoding_failures_in_n1() {
         assert!(n1(stream).is_err(), "n1 accepted {stream} ({reason})");
     }
     // The bad point is reported as such, not as a length problem.
-    assert_eq!(
-        n1(cases[14].0),
-        Err(DecodeError::InvalidValue { field: "point" })
-    );
+    assert_eq!(n1(cases[14].0), Err(DecodeError::InvalidValue { field: "point" }));
 }
 
 const IGNORED_IN_EITHER_NAMESPACE: &[&str] = &[
@@ -310,15 +283,31 @@ fn valid_n1_cases() -> Vec<(&'static str, N1)> {
         ("01 06 010000000000", amount(1099511627776)),
         ("01 07 01000000000000", amount(281474976710656)),
         ("01 08 0100000000000000", amount(72057594037927936)),
-        ("02 08 0000000000000226", N1 { tlv2: ShortChannelId::new(0, 0, 550), ..N1::default() }),
+        (
+            "02 08 0000000000000226",
+            N1 {
+                tlv2: ShortChannelId::new(0, 0, 550),
+                ..N1::default()
+            }
+        ),
         (
             "03 31 023da092f6980e58d2c037173180e9a465476026ee50f96695963e8efe436f54eb00000000000000010000000000000002",
             N1 {
-                tlv3: Some(N1Tlv3 { node_id, amount_msat_1: 1, amount_msat_2: 2 }),
+                tlv3: Some(N1Tlv3 {
+                    node_id,
+                    amount_msat_1: 1,
+                    amount_msat_2: 2
+                }),
                 ..N1::default()
             },
         ),
-        ("fd00fe 02 0226", N1 { tlv4: Some(550), ..N1::default() }),
+        (
+            "fd00fe 02 0226",
+            N1 {
+                tlv4: Some(550),
+                ..N1::default()
+            }
+        ),
     ]
 }
 
@@ -326,11 +315,7 @@ fn valid_n1_cases() -> Vec<(&'static str, N1)> {
 fn bolt1_tlv_decoding_successes_in_n1() {
     for (stream, expected) in valid_n1_cases() {
         assert_eq!(n1(stream), Ok(expected.clone()), "{stream}");
-        assert_eq!(
-            expected.encode_to_vec(),
-            hex(stream),
-            "re-encoding {stream}"
-        );
+        assert_eq!(expected.encode_to_vec(), hex(stream), "re-encoding {stream}");
     }
 }
 
@@ -371,14 +356,8 @@ fn bolt1_tlv_stream_decoding_failures() {
             "02 08 0000000000000226 01 01 2a",
             "valid TLV records but invalid ordering",
         ),
-        (
-            "02 08 0000000000000231 02 08 0000000000000451",
-            "duplicate TLV type",
-        ),
-        (
-            "1f 00 0f 01 2a",
-            "valid (ignored) TLV records but invalid ordering",
-        ),
+        ("02 08 0000000000000231 02 08 0000000000000451", "duplicate TLV type"),
+        ("1f 00 0f 01 2a", "valid (ignored) TLV records but invalid ordering"),
         ("1f 00 1f 01 2a", "duplicate TLV type (ignored)"),
     ];
     for (stream, reason) in n1_cases {
@@ -399,20 +378,10 @@ fn bolt1_tlv_stream_decoding_failures() {
 fn bolt1_message_extension() {
     for valid in ["001000000000", "001000000000c9012acb0104"] {
         let decoded = Message::decode(&hex(valid));
-        assert!(
-            matches!(decoded, Ok(Message::Init(_))),
-            "{valid}: {decoded:?}"
-        );
-        assert_eq!(
-            decoded.map(|m| m.encode_to_vec()),
-            Ok(hex(valid)),
-            "{valid}"
-        );
+        assert!(matches!(decoded, Ok(Message::Init(_))), "{valid}: {decoded:?}");
+        assert_eq!(decoded.map(|m| m.encode_to_vec()), Ok(hex(valid)), "{valid}");
     }
-    assert_eq!(
-        Message::decode(&hex("00100000000001")),
-        Err(DecodeError::ShortRead)
-    );
+    assert_eq!(Message::decode(&hex("00100000000001")), Err(DecodeError::ShortRead));
     assert_eq!(
         Message::decode(&hex("001000000000ca012a")),
         Err(DecodeError::UnknownEvenTlv { tlv_type: 0xca })

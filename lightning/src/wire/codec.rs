@@ -58,9 +58,7 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::ShortRead => f.write_str("unexpected EOF"),
             DecodeError::NonCanonicalBigSize => f.write_str("decoded bigsize is not canonical"),
-            DecodeError::NonMinimalTruncatedInt => {
-                f.write_str("truncated integer is not minimally encoded")
-            }
+            DecodeError::NonMinimalTruncatedInt => f.write_str("truncated integer is not minimally encoded"),
             DecodeError::InvalidValue { field } => write!(f, "invalid value for `{field}`"),
             DecodeError::TlvNotIncreasing { tlv_type } => {
                 write!(f, "TLV type {tlv_type} is not strictly increasing")
@@ -69,10 +67,7 @@ impl fmt::Display for DecodeError {
                 write!(f, "TLV type {tlv_type} length exceeds the remaining bytes")
             }
             DecodeError::TlvBadLength { tlv_type } => {
-                write!(
-                    f,
-                    "TLV type {tlv_type} has the wrong length for its encoding"
-                )
+                write!(f, "TLV type {tlv_type} has the wrong length for its encoding")
             }
             DecodeError::UnknownEvenTlv { tlv_type } => {
                 write!(f, "unknown even TLV type {tlv_type}")
@@ -224,8 +219,7 @@ impl Encode for Signature {
 impl Decode for Signature {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let bytes: [u8; 64] = r.array()?;
-        Signature::from_compact(&bytes)
-            .map_err(|_| DecodeError::InvalidValue { field: "signature" })
+        Signature::from_compact(&bytes).map_err(|_| DecodeError::InvalidValue { field: "signature" })
     }
 }
 
@@ -303,15 +297,9 @@ mod tests {
             (2147483647, &[0x7f, 0xff, 0xff, 0xff]),
             (-2147483648, &[0x80, 0x00, 0x00, 0x00]),
             (2147483648, &[0, 0, 0, 0, 0x80, 0, 0, 0]),
-            (
-                -2147483649,
-                &[0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff],
-            ),
+            (-2147483649, &[0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]),
             (500000000000, &[0, 0, 0, 0x74, 0x6a, 0x52, 0x88, 0]),
-            (
-                -500000000000,
-                &[0xff, 0xff, 0xff, 0x8b, 0x95, 0xad, 0x78, 0],
-            ),
+            (-500000000000, &[0xff, 0xff, 0xff, 0x8b, 0x95, 0xad, 0x78, 0]),
             (i64::MAX, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
             (i64::MIN, &[0x80, 0, 0, 0, 0, 0, 0, 0]),
         ];

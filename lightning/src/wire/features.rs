@@ -123,9 +123,7 @@ impl Feature {
 
     /// The feature a bit belongs to, if it is assigned.
     pub fn from_bit(bit: usize) -> Option<Feature> {
-        Feature::ALL
-            .into_iter()
-            .find(|f| f.required_bit() == bit & !1)
+        Feature::ALL.into_iter().find(|f| f.required_bit() == bit & !1)
     }
 
     /// The features this one depends on (BOLT 9's Dependencies column).
@@ -189,12 +187,7 @@ impl fmt::Display for FeatureError {
                 write!(f, "unknown required feature bit {bit}")
             }
             FeatureError::MissingDependency { feature, requires } => {
-                write!(
-                    f,
-                    "feature {} set without {}",
-                    feature.name(),
-                    requires.name()
-                )
+                write!(f, "feature {} set without {}", feature.name(), requires.name())
             }
         }
     }
@@ -375,10 +368,7 @@ mod tests {
         remote.set_required(Feature::StaticRemoteKey).set(101);
         assert_eq!(remote.check_against(&local), Ok(()));
         remote.set(100);
-        assert_eq!(
-            remote.check_against(&local),
-            Err(FeatureError::UnknownRequiredBit(100))
-        );
+        assert_eq!(remote.check_against(&local), Err(FeatureError::UnknownRequiredBit(100)));
     }
 
     #[test]
@@ -401,11 +391,7 @@ mod tests {
         let mut local = Features::empty();
         let mut remote = Features::empty();
         local.set_optional(Feature::ScidAlias);
-        assert!(!Features::is_negotiated(
-            &local,
-            &remote,
-            Feature::ScidAlias
-        ));
+        assert!(!Features::is_negotiated(&local, &remote, Feature::ScidAlias));
         remote.set_optional(Feature::ScidAlias);
         assert!(Features::is_negotiated(&local, &remote, Feature::ScidAlias));
         let mut local_required = Features::empty();

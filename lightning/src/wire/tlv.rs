@@ -128,12 +128,7 @@ impl<'a> TlvWriter<'a> {
 
     /// Writes one known record of `value_len` bytes, produced by `write_value` straight
     /// into the output (no intermediate buffer).
-    pub fn record_with(
-        &mut self,
-        tlv_type: u64,
-        value_len: usize,
-        write_value: impl FnOnce(&mut Vec<u8>),
-    ) {
+    pub fn record_with(&mut self, tlv_type: u64, value_len: usize, write_value: impl FnOnce(&mut Vec<u8>)) {
         self.flush_unknown_below(tlv_type);
         assert!(
             self.last_type.is_none_or(|last| tlv_type > last),
@@ -144,11 +139,7 @@ impl<'a> TlvWriter<'a> {
         BigSize(value_len as u64).encode(self.out);
         let start = self.out.len();
         write_value(self.out);
-        assert_eq!(
-            self.out.len() - start,
-            value_len,
-            "TLV type {tlv_type} length mismatch"
-        );
+        assert_eq!(self.out.len() - start, value_len, "TLV type {tlv_type} length mismatch");
     }
 
     /// Writes any unknown records after the last known one.
@@ -359,9 +350,7 @@ mod tests {
     fn unknown_stream_round_trips() {
         let bytes = [0x21, 0x00, 0xfd, 0x02, 0x01, 0x01, 0x09];
         let stream = NoTlvs::decode_exact(&bytes);
-        let Ok(stream) = stream else {
-            panic!("{stream:?}")
-        };
+        let Ok(stream) = stream else { panic!("{stream:?}") };
         assert_eq!(stream.unknown.0.len(), 2);
         let out = stream.encode_to_vec();
         assert_eq!(out, bytes);

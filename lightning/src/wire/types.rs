@@ -101,13 +101,7 @@ impl ShortChannelId {
 
 impl fmt::Debug for ShortChannelId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}x{}x{}",
-            self.block_height(),
-            self.tx_index(),
-            self.output_index()
-        )
+        write!(f, "{}x{}x{}", self.block_height(), self.tx_index(), self.output_index())
     }
 }
 
@@ -177,10 +171,7 @@ impl Decode for ScriptBuf {
 /// A `u16` count followed by that many 64-byte signatures (`commitment_signed`).
 impl Encode for Vec<Signature> {
     fn encode(&self, out: &mut Vec<u8>) {
-        assert!(
-            self.len() <= usize::from(u16::MAX),
-            "more than 65535 signatures"
-        );
+        assert!(self.len() <= usize::from(u16::MAX), "more than 65535 signatures");
         (self.len() as u16).encode(out);
         out.reserve(self.len() * 64);
         for sig in self {

@@ -13,8 +13,7 @@ use lightning::bitcoin::Network;
 use lightning::sign::{EntropySource, InMemoryNodeSigner, NodeSigner};
 use lightning::transport::cipher::LENGTH_HEADER_LEN;
 use lightning::transport::{
-    HandlerAction, Handshake, HandshakeStep, MessageHandler, PeerId, PeerManager,
-    PeerManagerConfig, TransportCipher,
+    HandlerAction, Handshake, HandshakeStep, MessageHandler, PeerId, PeerManager, PeerManagerConfig, TransportCipher,
 };
 use lightning::wire::{Feature, Features, Init, Message};
 
@@ -82,18 +81,14 @@ impl MessageHandler for RecordingHandler {
         self.record.borrow_mut().disconnected.push(*their_node_id);
     }
     fn handle_message(&mut self, their_node_id: &PublicKey, message: Message) {
-        self.record
-            .borrow_mut()
-            .messages
-            .push((*their_node_id, message));
+        self.record.borrow_mut().messages.push((*their_node_id, message));
     }
     fn take_actions(&mut self) -> Vec<HandlerAction> {
         std::mem::take(&mut self.record.borrow_mut().pending_actions)
     }
 }
 
-pub type TestPeerManager =
-    PeerManager<InMemoryNodeSigner, TestEntropy, RecordingHandler, RecordingHandler>;
+pub type TestPeerManager = PeerManager<InMemoryNodeSigner, TestEntropy, RecordingHandler, RecordingHandler>;
 
 /// The features our test nodes use: the assumed ones, required.
 pub fn node_features() -> Features {
@@ -145,19 +140,12 @@ pub fn node_with(n: u8, config: PeerManagerConfig) -> Node {
 /// Moves every waiting byte between `a` (whose connection is `a_id`) and `b` (`b_id`),
 /// handing each side's output to the other in chunks whose sizes cycle through `chunks`,
 /// until neither side has anything to send. Panics if a read fails.
-pub fn pump(
-    a: &mut TestPeerManager,
-    a_id: PeerId,
-    b: &mut TestPeerManager,
-    b_id: PeerId,
-    chunks: &[usize],
-) {
+pub fn pump(a: &mut TestPeerManager, a_id: PeerId, b: &mut TestPeerManager, b_id: PeerId, chunks: &[usize]) {
     let mut chunk_index = 0;
     for _ in 0..10_000 {
         let from_a = a.take_outbound(a_id);
         let from_b = b.take_outbound(b_id);
-        if from_a.is_empty() && from_b.is_empty() && !a.has_outbound(a_id) && !b.has_outbound(b_id)
-        {
+        if from_a.is_empty() && from_b.is_empty() && !a.has_outbound(a_id) && !b.has_outbound(b_id) {
             return;
         }
         for (bytes, to, to_id) in [(from_a, &mut *b, b_id), (from_b, &mut *a, a_id)] {
@@ -196,11 +184,8 @@ impl RawPeer {
     /// `target` has queued its `init`, which the raw peer has not read yet.
     pub fn connect(target: &mut TestPeerManager, id: PeerId, key: u8) -> RawPeer {
         let signer = InMemoryNodeSigner::new(secret_for(key));
-        let (mut handshake, act_one) = Handshake::new_outbound(
-            &Secp256k1::new(),
-            target.node_id(),
-            secret_for(key.wrapping_add(100)),
-        );
+        let (mut handshake, act_one) =
+            Handshake::new_outbound(&Secp256k1::new(), target.node_id(), secret_for(key.wrapping_add(100)));
         target.new_inbound(id).expect("fresh id");
         target.read(id, &act_one).expect("act one");
         let act_two = target.take_outbound(id);
@@ -248,9 +233,7 @@ impl RawPeer {
                 return messages;
             }
             let mut frame: Vec<u8> = self.inbound.drain(..LENGTH_HEADER_LEN + body_len).collect();
-            let plaintext = probe
-                .decrypt_body(&mut frame[LENGTH_HEADER_LEN..])
-                .expect("valid body");
+            let plaintext = probe.decrypt_body(&mut frame[LENGTH_HEADER_LEN..]).expect("valid body");
             messages.push(Message::decode(plaintext).expect("decodable"));
             self.cipher = probe;
         }

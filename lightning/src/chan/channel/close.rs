@@ -74,16 +74,10 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer's `shutdown`. Returns ours if we must answer with it (`reply_script` is
     /// where our balance goes).
-    pub fn shutdown(
-        &mut self,
-        msg: &Shutdown,
-        reply_script: ScriptBuf,
-    ) -> Result<Option<Shutdown>, ChannelError> {
+    pub fn shutdown(&mut self, msg: &Shutdown, reply_script: ScriptBuf) -> Result<Option<Shutdown>, ChannelError> {
         if !matches!(
             self.phase,
-            ChannelPhase::Normal
-                | ChannelPhase::AwaitingChannelReady { .. }
-                | ChannelPhase::ShuttingDown
+            ChannelPhase::Normal | ChannelPhase::AwaitingChannelReady { .. } | ChannelPhase::ShuttingDown
         ) {
             return Err(close("shutdown before funding"));
         }
@@ -152,22 +146,21 @@ impl<S: ChannelSigner> Channel<S> {
             .counterparty_script
             .as_ref()
             .ok_or_else(|| close("no peer script"))?;
-        let (to_funder_msat, to_fundee_msat, funder_script, fundee_script) =
-            if self.holder_is_funder {
-                (
-                    view.holder_balance_msat,
-                    view.counterparty_balance_msat,
-                    holder_script,
-                    counterparty_script,
-                )
-            } else {
-                (
-                    view.counterparty_balance_msat,
-                    view.holder_balance_msat,
-                    counterparty_script,
-                    holder_script,
-                )
-            };
+        let (to_funder_msat, to_fundee_msat, funder_script, fundee_script) = if self.holder_is_funder {
+            (
+                view.holder_balance_msat,
+                view.counterparty_balance_msat,
+                holder_script,
+                counterparty_script,
+            )
+        } else {
+            (
+                view.counterparty_balance_msat,
+                view.holder_balance_msat,
+                counterparty_script,
+                holder_script,
+            )
+        };
         // Both sides build with the larger dust limit, so both sign the same transaction.
         let dust_limit_satoshis = self
             .holder_limits
@@ -204,10 +197,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The funder's opening proposal, once [`Channel::ready_for_closing_signed`].
     pub fn propose_closing_signed(&mut self) -> Result<ClosingSigned, ChannelError> {
-        if !self.holder_is_funder
-            || !self.ready_for_closing_signed()
-            || self.close.last_sent_fee_satoshis.is_some()
-        {
+        if !self.holder_is_funder || !self.ready_for_closing_signed() || self.close.last_sent_fee_satoshis.is_some() {
             return Err(ignore("not the funder's turn to propose a closing fee"));
         }
         let view = self.holder_view();
@@ -217,11 +207,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.sign_closing(fee)
     }
 
-    fn complete_close(
-        &mut self,
-        fee_satoshis: u64,
-        their_signature: &Signature,
-    ) -> Result<(), ChannelError> {
+    fn complete_close(&mut self, fee_satoshis: u64, their_signature: &Signature) -> Result<(), ChannelError> {
         let mut tx = self.build_closing(fee_satoshis)?;
         let ours = self
             .signer
@@ -230,13 +216,7 @@ impl<S: ChannelSigner> Channel<S> {
         let holder_key = self.signer.pubkeys().funding_pubkey;
         let counterparty_key = self.counterparty_pubkeys()?.funding_pubkey;
         let script = funding_redeem_script(&holder_key, &counterparty_key);
-        tx.input[0].witness = funding_witness(
-            &ours,
-            &holder_key,
-            their_signature,
-            &counterparty_key,
-            &script,
-        );
+        tx.input[0].witness = funding_witness(&ours, &holder_key, their_signature, &counterparty_key, &script);
         self.close.closing_transaction = Some(tx);
         self.phase = ChannelPhase::Closed;
         self.push_monitor_update(vec![MonitorStep::ChannelClosed]);
@@ -245,17 +225,13 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer's `closing_signed`. Returns our answer, if one is due; the channel is
     /// [`ChannelPhase::Closed`] once both have signed the same fee.
-    pub fn closing_signed(
-        &mut self,
-        msg: &ClosingSigned,
-    ) -> Result<Option<ClosingSigned>, ChannelError> {
+    pub fn closing_signed(&mut self, msg: &ClosingSigned) -> Result<Option<ClosingSigned>, ChannelError> {
         if !self.ready_for_closing_signed() {
             return Err(close("closing_signed before the channel is clear"));
         }
         let tx = self.build_closing(msg.fee_satoshis)?;
         let counterparty_key = self.counterparty_pubkeys()?.funding_pubkey;
-        let script =
-            funding_redeem_script(&self.signer.pubkeys().funding_pubkey, &counterparty_key);
+        let script = funding_redeem_script(&self.signer.pubkeys().funding_pubkey, &counterparty_key);
         let valid = verify_p2wsh_input(
             &self.secp,
             &tx,

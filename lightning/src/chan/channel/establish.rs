@@ -22,8 +22,8 @@ use crate::chan::script::funding_redeem_script;
 use crate::chan::secrets::CounterpartyCommitmentSecrets;
 use crate::sign::{ChannelSigner, ChannelTransactionParameters};
 use crate::wire::{
-    AcceptChannel, ChannelId, ChannelReady, ChannelReadyTlvs, Feature, Features, FundingCreated,
-    FundingSigned, NoTlvs, OpenChannel, OpenChannelTlvs,
+    AcceptChannel, ChannelId, ChannelReady, ChannelReadyTlvs, Feature, Features, FundingCreated, FundingSigned, NoTlvs,
+    OpenChannel, OpenChannelTlvs,
 };
 
 /// Channels below 2^24 satoshis need no `option_support_large_channel`.
@@ -72,10 +72,7 @@ fn check_limits(limits: &ChannelLimits, funding_satoshis: u64) -> Result<(), Cha
     Ok(())
 }
 
-fn check_pubkeys_distinct(
-    keys: &ChannelPublicKeys,
-    ours: &ChannelPublicKeys,
-) -> Result<(), ChannelError> {
+fn check_pubkeys_distinct(keys: &ChannelPublicKeys, ours: &ChannelPublicKeys) -> Result<(), ChannelError> {
     if keys.funding_pubkey == ours.funding_pubkey {
         return Err(close("the peer reused our funding key"));
     }
@@ -148,37 +145,21 @@ impl<S: ChannelSigner> Channel<S> {
     }
 
     /// Opens a channel as the funder: returns the channel and its `open_channel`.
-    pub fn new_outbound(
-        signer: S,
-        params: &OpenChannelParams,
-    ) -> Result<(Self, OpenChannel), ChannelError> {
+    pub fn new_outbound(signer: S, params: &OpenChannelParams) -> Result<(Self, OpenChannel), ChannelError> {
         let funding_msat = params
             .funding_satoshis
             .checked_mul(1000)
             .ok_or_else(|| close("funding too large"))?;
-        if params.push_msat > funding_msat
-            || params.funding_satoshis > MAX_FUNDING_SATOSHIS_NO_LARGE
-        {
-            return Err(close(
-                "push_msat exceeds the channel, or the channel is too large",
-            ));
+        if params.push_msat > funding_msat || params.funding_satoshis > MAX_FUNDING_SATOSHIS_NO_LARGE {
+            return Err(close("push_msat exceeds the channel, or the channel is too large"));
         }
         check_limits(&params.limits, params.funding_satoshis)?;
-        check_initial_balances(
-            params.funding_satoshis,
-            params.push_msat,
-            params.feerate_per_kw,
-            0,
-        )?;
+        check_initial_balances(params.funding_satoshis, params.push_msat, params.feerate_per_kw, 0)?;
         let first_point = signer
             .per_commitment_point(0)
             .map_err(|e| signer_error("per-commitment point", e))?;
         let keys = *signer.pubkeys();
-        let ledger = ChannelLedger::new(
-            funding_msat - params.push_msat,
-            params.push_msat,
-            params.feerate_per_kw,
-        );
+        let ledger = ChannelLedger::new(funding_msat - params.push_msat, params.push_msat, params.feerate_per_kw);
         let channel = Channel::fresh(
             signer,
             true,
@@ -232,17 +213,9 @@ impl<S: ChannelSigner> Channel<S> {
             .checked_mul(1000)
             .ok_or_else(|| close("funding too large"))?;
         if open.push_msat > funding_msat || open.funding_satoshis > MAX_FUNDING_SATOSHIS_NO_LARGE {
-            return Err(close(
-                "push_msat exceeds the channel, or the channel is too large",
-            ));
+            return Err(close("push_msat exceeds the channel, or the channel is too large"));
         }
-        if open
-            .tlvs
-            .channel_type
-            .as_ref()
-            .map(|t| t.clone().minimized())
-            != Some(static_remotekey_channel_type())
-        {
+        if open.tlvs.channel_type.as_ref().map(|t| t.clone().minimized()) != Some(static_remotekey_channel_type()) {
             return Err(close("channel_type is not option_static_remotekey"));
         }
         let theirs = ChannelLimits {
@@ -255,9 +228,7 @@ impl<S: ChannelSigner> Channel<S> {
         };
         check_limits(&theirs, open.funding_satoshis)?;
         if theirs.dust_limit_satoshis > theirs.channel_reserve_satoshis {
-            return Err(close(
-                "dust_limit_satoshis exceeds channel_reserve_satoshis",
-            ));
+            return Err(close("dust_limit_satoshis exceeds channel_reserve_satoshis"));
         }
         if open.feerate_per_kw < 253 {
             return Err(close("feerate_per_kw below the relay floor"));
@@ -265,12 +236,8 @@ impl<S: ChannelSigner> Channel<S> {
         // Our reserve demand must be at least their dust limit, and our dust limit at most
         // their reserve demand (BOLT 2 `accept_channel`).
         let mut ours = limits;
-        ours.channel_reserve_satoshis = ours
-            .channel_reserve_satoshis
-            .max(theirs.dust_limit_satoshis);
-        ours.dust_limit_satoshis = ours
-            .dust_limit_satoshis
-            .min(theirs.channel_reserve_satoshis);
+        ours.channel_reserve_satoshis = ours.channel_reserve_satoshis.max(theirs.dust_limit_satoshis);
+        ours.dust_limit_satoshis = ours.dust_limit_satoshis.min(theirs.channel_reserve_satoshis);
         check_limits(&ours, open.funding_satoshis)?;
         check_initial_balances(
             open.funding_satoshis,
@@ -291,11 +258,7 @@ impl<S: ChannelSigner> Channel<S> {
             .per_commitment_point(0)
             .map_err(|e| signer_error("per-commitment point", e))?;
         let keys = *signer.pubkeys();
-        let ledger = ChannelLedger::new(
-            open.push_msat,
-            funding_msat - open.push_msat,
-            open.feerate_per_kw,
-        );
+        let ledger = ChannelLedger::new(open.push_msat, funding_msat - open.push_msat, open.feerate_per_kw);
         let mut channel = Channel::fresh(
             signer,
             false,
@@ -334,18 +297,10 @@ impl<S: ChannelSigner> Channel<S> {
     /// The funder receives `accept_channel`; next, the user's wallet builds the funding
     /// transaction paying [`Channel::funding_script_pubkey`].
     pub fn accept_channel(&mut self, accept: &AcceptChannel) -> Result<(), ChannelError> {
-        if self.phase != ChannelPhase::AwaitingAccept
-            || accept.temporary_channel_id != self.channel_id
-        {
+        if self.phase != ChannelPhase::AwaitingAccept || accept.temporary_channel_id != self.channel_id {
             return Err(close("unexpected accept_channel"));
         }
-        if accept
-            .tlvs
-            .channel_type
-            .as_ref()
-            .map(|t| t.clone().minimized())
-            != Some(static_remotekey_channel_type())
-        {
+        if accept.tlvs.channel_type.as_ref().map(|t| t.clone().minimized()) != Some(static_remotekey_channel_type()) {
             return Err(close("channel_type does not match open_channel"));
         }
         let theirs = ChannelLimits {
@@ -380,31 +335,25 @@ impl<S: ChannelSigner> Channel<S> {
     /// The funding output's script: P2WSH of the 2-of-2 of both funding keys.
     pub fn funding_script_pubkey(&self) -> Result<ScriptBuf, ChannelError> {
         let theirs = self.counterparty_pubkeys()?;
-        let script = funding_redeem_script(
-            &self.signer.pubkeys().funding_pubkey,
-            &theirs.funding_pubkey,
-        );
+        let script = funding_redeem_script(&self.signer.pubkeys().funding_pubkey, &theirs.funding_pubkey);
         Ok(ScriptBuf::new_p2wsh(&script.wscript_hash()))
     }
 
     fn set_funding(&mut self, outpoint: OutPoint) -> Result<(), ChannelError> {
         self.funding_outpoint = Some(outpoint);
         let counterparty_pubkeys = *self.counterparty_pubkeys()?;
-        self.signer
-            .provide_channel_parameters(&ChannelTransactionParameters {
-                holder_is_funder: self.holder_is_funder,
-                funding_outpoint: outpoint,
-                funding_satoshis: self.funding_satoshis,
-                counterparty_pubkeys,
-                holder_to_self_delay: self.counterparty_limits.to_self_delay,
-                counterparty_to_self_delay: self.holder_limits.to_self_delay,
-            });
+        self.signer.provide_channel_parameters(&ChannelTransactionParameters {
+            holder_is_funder: self.holder_is_funder,
+            funding_outpoint: outpoint,
+            funding_satoshis: self.funding_satoshis,
+            counterparty_pubkeys,
+            holder_to_self_delay: self.counterparty_limits.to_self_delay,
+            counterparty_to_self_delay: self.holder_limits.to_self_delay,
+        });
         Ok(())
     }
 
-    fn sign_counterparty_commitment_zero(
-        &mut self,
-    ) -> Result<(Signature, MonitorStep), ChannelError> {
+    fn sign_counterparty_commitment_zero(&mut self) -> Result<(Signature, MonitorStep), ChannelError> {
         let point = self
             .counterparty_current_point
             .ok_or_else(|| close("no counterparty point"))?;
@@ -412,24 +361,12 @@ impl<S: ChannelSigner> Channel<S> {
         let built = self.build_commitment(Side::Counterparty, 0, &point, coverage)?;
         let (signature, _) = self
             .signer
-            .sign_counterparty_commitment(
-                0,
-                &built.transaction,
-                &built.htlcs,
-                &built.keys,
-                built.feerate_per_kw,
-            )
+            .sign_counterparty_commitment(0, &built.transaction, &built.htlcs, &built.keys, built.feerate_per_kw)
             .map_err(|e| signer_error("counterparty commitment 0", e))?;
-        Ok((
-            signature,
-            Self::counterparty_commitment_step(0, &point, &built),
-        ))
+        Ok((signature, Self::counterparty_commitment_step(0, &point, &built)))
     }
 
-    fn check_holder_commitment_zero(
-        &mut self,
-        signature: &Signature,
-    ) -> Result<MonitorStep, ChannelError> {
+    fn check_holder_commitment_zero(&mut self, signature: &Signature) -> Result<MonitorStep, ChannelError> {
         let point = self
             .signer
             .per_commitment_point(0)
@@ -452,10 +389,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The funder's wallet built the funding transaction: returns `funding_created` with
     /// our signature on the fundee's commitment 0.
-    pub fn funding_transaction_generated(
-        &mut self,
-        outpoint: OutPoint,
-    ) -> Result<FundingCreated, ChannelError> {
+    pub fn funding_transaction_generated(&mut self, outpoint: OutPoint) -> Result<FundingCreated, ChannelError> {
         if self.phase != ChannelPhase::AwaitingFundingTransaction {
             return Err(close("not waiting for a funding transaction"));
         }
@@ -478,9 +412,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// The fundee checks the funder's signature on its commitment 0 and answers with
     /// `funding_signed`.
     pub fn funding_created(&mut self, msg: &FundingCreated) -> Result<FundingSigned, ChannelError> {
-        if self.phase != ChannelPhase::AwaitingFundingCreated
-            || msg.temporary_channel_id != self.channel_id
-        {
+        if self.phase != ChannelPhase::AwaitingFundingCreated || msg.temporary_channel_id != self.channel_id {
             return Err(close("unexpected funding_created"));
         }
         let outpoint = OutPoint {
@@ -523,11 +455,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The funding transaction is deep enough: returns our `channel_ready`.
     pub fn funding_confirmed(&mut self) -> Result<ChannelReady, ChannelError> {
-        let ChannelPhase::AwaitingChannelReady {
-            sent: false,
-            received,
-        } = self.phase
-        else {
+        let ChannelPhase::AwaitingChannelReady { sent: false, received } = self.phase else {
             return Err(close("channel_ready is not due"));
         };
         let point = self
@@ -537,10 +465,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.phase = if received {
             ChannelPhase::Normal
         } else {
-            ChannelPhase::AwaitingChannelReady {
-                sent: true,
-                received,
-            }
+            ChannelPhase::AwaitingChannelReady { sent: true, received }
         };
         Ok(ChannelReady {
             channel_id: self.channel_id,
@@ -551,11 +476,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer's `channel_ready`: its point for commitment 1.
     pub fn channel_ready(&mut self, msg: &ChannelReady) -> Result<(), ChannelError> {
-        let ChannelPhase::AwaitingChannelReady {
-            sent,
-            received: false,
-        } = self.phase
-        else {
+        let ChannelPhase::AwaitingChannelReady { sent, received: false } = self.phase else {
             // A repeat after reconnection is harmless if it carries the same point.
             if self.counterparty_next_point == Some(msg.second_per_commitment_point) {
                 return Ok(());
@@ -566,10 +487,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.phase = if sent {
             ChannelPhase::Normal
         } else {
-            ChannelPhase::AwaitingChannelReady {
-                sent,
-                received: true,
-            }
+            ChannelPhase::AwaitingChannelReady { sent, received: true }
         };
         Ok(())
     }

@@ -8,6 +8,7 @@
 pub mod close;
 pub mod establish;
 pub mod operation;
+pub mod persist;
 pub mod reestablish;
 
 use alloc::string::String;
@@ -18,8 +19,8 @@ use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
 use bitcoin::OutPoint;
 
 use super::commitment::{
-    commitment_number_obscure_factor, ChannelPublicKeys, CommitmentHtlc, CommitmentKeys,
-    CommitmentParams, CommitmentTransaction,
+    commitment_number_obscure_factor, ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams,
+    CommitmentTransaction,
 };
 use super::ledger::{ChannelLedger, CommitmentView, Coverage, Side};
 use super::monitor_update::{ChannelMonitorUpdate, FundingInfo, MonitorStep};
@@ -186,10 +187,7 @@ impl<S: ChannelSigner> fmt::Debug for Channel<S> {
             .field("channel_id", &self.channel_id)
             .field("phase", &self.phase)
             .field("holder_commitment_number", &self.holder_commitment_number)
-            .field(
-                "counterparty_commitment_number",
-                &self.counterparty_commitment_number,
-            )
+            .field("counterparty_commitment_number", &self.counterparty_commitment_number)
             .finish_non_exhaustive()
     }
 }
@@ -259,9 +257,7 @@ impl<S: ChannelSigner> Channel<S> {
         per_commitment_point: &PublicKey,
         coverage: Coverage,
     ) -> Result<BuiltCommitment, ChannelError> {
-        let funding_outpoint = self
-            .funding_outpoint
-            .ok_or_else(|| close("funding outpoint unknown"))?;
+        let funding_outpoint = self.funding_outpoint.ok_or_else(|| close("funding outpoint unknown"))?;
         let holder_keys = self.signer.pubkeys();
         let counterparty_keys = self.counterparty_pubkeys()?;
         let (broadcaster_keys, countersignatory_keys) = match broadcaster {
@@ -310,10 +306,7 @@ impl<S: ChannelSigner> Channel<S> {
             funding_outpoint,
             funding_satoshis: self.funding_satoshis,
             commitment_number,
-            obscure_factor: commitment_number_obscure_factor(
-                &opener.payment_basepoint,
-                &accepter.payment_basepoint,
-            ),
+            obscure_factor: commitment_number_obscure_factor(&opener.payment_basepoint, &accepter.payment_basepoint),
             broadcaster_is_funder: self.holder_is_funder == (broadcaster == Side::Holder),
             to_broadcaster_msat,
             to_countersignatory_msat,
@@ -324,8 +317,8 @@ impl<S: ChannelSigner> Channel<S> {
             countersignatory_payment_point: &countersignatory_keys.payment_basepoint,
             htlcs: &htlcs,
         };
-        let transaction = CommitmentTransaction::build(&params)
-            .map_err(|_| close("commitment does not conserve value"))?;
+        let transaction =
+            CommitmentTransaction::build(&params).map_err(|_| close("commitment does not conserve value"))?;
         Ok(BuiltCommitment {
             transaction,
             htlcs,
@@ -338,8 +331,7 @@ impl<S: ChannelSigner> Channel<S> {
     pub(crate) fn push_monitor_update(&mut self, steps: Vec<MonitorStep>) {
         let update_id = self.next_monitor_update_id;
         self.next_monitor_update_id += 1;
-        self.monitor_updates
-            .push(ChannelMonitorUpdate { update_id, steps });
+        self.monitor_updates.push(ChannelMonitorUpdate { update_id, steps });
     }
 
     /// The monitor updates produced since the last call, in id order. Every message the
@@ -355,9 +347,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     pub(crate) fn funding_step(&self) -> Result<MonitorStep, ChannelError> {
         Ok(MonitorStep::Funding(alloc::boxed::Box::new(FundingInfo {
-            funding_outpoint: self
-                .funding_outpoint
-                .ok_or_else(|| close("funding outpoint unknown"))?,
+            funding_outpoint: self.funding_outpoint.ok_or_else(|| close("funding outpoint unknown"))?,
             funding_satoshis: self.funding_satoshis,
             holder_is_funder: self.holder_is_funder,
             holder_pubkeys: *self.signer.pubkeys(),
@@ -392,11 +382,7 @@ impl<S: ChannelSigner> Channel<S> {
         }
     }
 
-    pub(crate) fn counterparty_commitment_step(
-        number: u64,
-        point: &PublicKey,
-        built: &BuiltCommitment,
-    ) -> MonitorStep {
+    pub(crate) fn counterparty_commitment_step(number: u64, point: &PublicKey, built: &BuiltCommitment) -> MonitorStep {
         MonitorStep::CounterpartyCommitment {
             commitment_number: number,
             txid: built.transaction.txid(),

@@ -9,20 +9,17 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{PublicKey, SecretKey};
 
 use super::{
-    close, ignore, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase,
-    CLTV_TIMESTAMP_THRESHOLD,
+    close, ignore, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase, CLTV_TIMESTAMP_THRESHOLD,
 };
 use crate::chan::commitment::{fee_for_weight, COMMITMENT_BASE_WEIGHT, COMMITMENT_WEIGHT_PER_HTLC};
-use crate::chan::ledger::{
-    ChannelLedger, CommitmentView, Coverage, Htlc, LedgerError, Removal, Side, Update,
-};
+use crate::chan::ledger::{ChannelLedger, CommitmentView, Coverage, Htlc, LedgerError, Removal, Side, Update};
 use crate::chan::monitor_update::MonitorStep;
 use crate::chan::secrets::INITIAL_COMMITMENT_NUMBER;
 use crate::sign::ChannelSigner;
 use crate::wire::{
-    CommitmentSigned, CommitmentSignedTlvs, NoTlvs, OnionPacket, PaymentHash, PaymentPreimage,
-    RevokeAndAck, SettleHtlcTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc,
-    UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc,
+    CommitmentSigned, CommitmentSignedTlvs, NoTlvs, OnionPacket, PaymentHash, PaymentPreimage, RevokeAndAck,
+    SettleHtlcTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc, UpdateFailMalformedHtlc, UpdateFee,
+    UpdateFulfillHtlc,
 };
 
 /// The lowest feerate relayed by default (1 sat/vbyte): no commitment goes below it.
@@ -51,10 +48,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// Whether HTLCs may still settle and commitments move (open, or shutting down).
     pub(crate) fn is_operational(&self) -> bool {
-        matches!(
-            self.phase,
-            ChannelPhase::Normal | ChannelPhase::ShuttingDown
-        )
+        matches!(self.phase, ChannelPhase::Normal | ChannelPhase::ShuttingDown)
     }
 
     /// Settling HTLCs needs the channel open or shutting down, with the peer connected.
@@ -70,8 +64,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// Forgets onions of HTLCs no longer in our log (committed on both sides).
     fn prune_onions(&mut self) {
-        let base =
-            self.ledger.log_end(Side::Holder) - self.ledger.pending_updates_of(Side::Holder) as u64;
+        let base = self.ledger.log_end(Side::Holder) - self.ledger.pending_updates_of(Side::Holder) as u64;
         let pending: alloc::collections::BTreeSet<u64> = self
             .ledger
             .holder_updates_from(base)
@@ -96,11 +89,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// update: every commitment it could end up in must respect the receiver's HTLC
     /// count and in-flight caps, and leave the offerer its reserve and (for the funder)
     /// the fee.
-    fn check_offerer_limits(
-        &self,
-        ledger: &ChannelLedger,
-        offerer: Side,
-    ) -> Result<(), &'static str> {
+    fn check_offerer_limits(&self, ledger: &ChannelLedger, offerer: Side) -> Result<(), &'static str> {
         let limits = self.receiver_limits(offerer);
         // The reserve the offerer keeps is the one the *other* side demanded of it.
         let reserve_msat = match offerer {
@@ -126,9 +115,7 @@ impl<S: ChannelSigner> Channel<S> {
             if offered.len() > usize::from(limits.max_accepted_htlcs) {
                 return Err("more HTLCs than max_accepted_htlcs");
             }
-            if offered.iter().map(|h| h.amount_msat).sum::<u64>()
-                > limits.max_htlc_value_in_flight_msat
-            {
+            if offered.iter().map(|h| h.amount_msat).sum::<u64>() > limits.max_htlc_value_in_flight_msat {
                 return Err("more in flight than max_htlc_value_in_flight_msat");
             }
             let balance = match offerer {
@@ -141,21 +128,14 @@ impl<S: ChannelSigner> Channel<S> {
             } else {
                 0
             };
-            if view.total_msat() != self.funding_satoshis * 1000
-                || balance < reserve_msat.saturating_add(fee)
-            {
+            if view.total_msat() != self.funding_satoshis * 1000 || balance < reserve_msat.saturating_add(fee) {
                 return Err("the offerer cannot afford it and keep its reserve");
             }
         }
         Ok(())
     }
 
-    fn check_htlc_fields(
-        &self,
-        offerer: Side,
-        amount_msat: u64,
-        cltv_expiry: u32,
-    ) -> Result<(), &'static str> {
+    fn check_htlc_fields(&self, offerer: Side, amount_msat: u64, cltv_expiry: u32) -> Result<(), &'static str> {
         let limits = self.receiver_limits(offerer);
         if amount_msat == 0 || amount_msat < limits.htlc_minimum_msat {
             return Err("amount below htlc_minimum_msat");
@@ -189,8 +169,7 @@ impl<S: ChannelSigner> Channel<S> {
         ledger
             .propose(Side::Holder, Update::AddHtlc(htlc))
             .map_err(ledger_error)?;
-        self.check_offerer_limits(&ledger, Side::Holder)
-            .map_err(ignore)?;
+        self.check_offerer_limits(&ledger, Side::Holder).map_err(ignore)?;
         self.ledger = ledger;
         self.pending_onions.insert(id, onion_routing_packet.clone());
         Ok(UpdateAddHtlc {
@@ -208,9 +187,7 @@ impl<S: ChannelSigner> Channel<S> {
     pub fn update_add_htlc(&mut self, msg: &UpdateAddHtlc) -> Result<(), ChannelError> {
         let after_their_shutdown = self.close.counterparty_script.is_some();
         if !self.is_operational() || after_their_shutdown {
-            return Err(close(
-                "update_add_htlc outside an open channel or after shutdown",
-            ));
+            return Err(close("update_add_htlc outside an open channel or after shutdown"));
         }
         self.check_htlc_fields(Side::Counterparty, msg.amount_msat, msg.cltv_expiry)
             .map_err(close)?;
@@ -224,8 +201,7 @@ impl<S: ChannelSigner> Channel<S> {
         ledger
             .propose(Side::Counterparty, Update::AddHtlc(htlc))
             .map_err(ledger_error)?;
-        self.check_offerer_limits(&ledger, Side::Counterparty)
-            .map_err(close)?;
+        self.check_offerer_limits(&ledger, Side::Counterparty).map_err(close)?;
         self.ledger = ledger;
         Ok(())
     }
@@ -254,11 +230,7 @@ impl<S: ChannelSigner> Channel<S> {
     }
 
     /// Settles an HTLC the peer offered us.
-    pub fn fulfill_htlc(
-        &mut self,
-        htlc_id: u64,
-        preimage: PaymentPreimage,
-    ) -> Result<UpdateFulfillHtlc, ChannelError> {
+    pub fn fulfill_htlc(&mut self, htlc_id: u64, preimage: PaymentPreimage) -> Result<UpdateFulfillHtlc, ChannelError> {
         self.require_operational()?;
         self.remove(Side::Holder, htlc_id, Removal::Fulfill(preimage))?;
         // Revealed only once the monitor can claim with it on chain.
@@ -272,11 +244,7 @@ impl<S: ChannelSigner> Channel<S> {
     }
 
     /// Fails an HTLC the peer offered us, with an error onion for the payer.
-    pub fn fail_htlc(
-        &mut self,
-        htlc_id: u64,
-        reason: Vec<u8>,
-    ) -> Result<UpdateFailHtlc, ChannelError> {
+    pub fn fail_htlc(&mut self, htlc_id: u64, reason: Vec<u8>) -> Result<UpdateFailHtlc, ChannelError> {
         self.require_operational()?;
         self.remove(Side::Holder, htlc_id, Removal::Fail(reason.clone()))?;
         Ok(UpdateFailHtlc {
@@ -289,11 +257,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer settles one of our HTLCs: returns it, and the preimage proves the payment.
     pub fn update_fulfill_htlc(&mut self, msg: &UpdateFulfillHtlc) -> Result<Htlc, ChannelError> {
-        let htlc = self.remove(
-            Side::Counterparty,
-            msg.id,
-            Removal::Fulfill(msg.payment_preimage),
-        )?;
+        let htlc = self.remove(Side::Counterparty, msg.id, Removal::Fulfill(msg.payment_preimage))?;
         // Kept so an upstream HTLC can be claimed even if this channel closes.
         self.push_monitor_update(vec![MonitorStep::PaymentPreimage(msg.payment_preimage)]);
         Ok(htlc)
@@ -301,18 +265,11 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer fails one of our HTLCs.
     pub fn update_fail_htlc(&mut self, msg: &UpdateFailHtlc) -> Result<Htlc, ChannelError> {
-        self.remove(
-            Side::Counterparty,
-            msg.id,
-            Removal::Fail(msg.reason.clone()),
-        )
+        self.remove(Side::Counterparty, msg.id, Removal::Fail(msg.reason.clone()))
     }
 
     /// The peer fails one of our HTLCs because it could not parse the onion.
-    pub fn update_fail_malformed_htlc(
-        &mut self,
-        msg: &UpdateFailMalformedHtlc,
-    ) -> Result<Htlc, ChannelError> {
+    pub fn update_fail_malformed_htlc(&mut self, msg: &UpdateFailMalformedHtlc) -> Result<Htlc, ChannelError> {
         if msg.failure_code & crate::onion::errors::BADONION == 0 {
             return Err(close("update_fail_malformed_htlc without the BADONION bit"));
         }
@@ -336,8 +293,7 @@ impl<S: ChannelSigner> Channel<S> {
         ledger
             .propose(Side::Holder, Update::Fee { feerate_per_kw })
             .map_err(ledger_error)?;
-        self.check_offerer_limits(&ledger, Side::Holder)
-            .map_err(ignore)?;
+        self.check_offerer_limits(&ledger, Side::Holder).map_err(ignore)?;
         self.ledger = ledger;
         Ok(UpdateFee {
             channel_id: self.channel_id,
@@ -363,8 +319,7 @@ impl<S: ChannelSigner> Channel<S> {
                 },
             )
             .map_err(ledger_error)?;
-        self.check_offerer_limits(&ledger, Side::Counterparty)
-            .map_err(close)?;
+        self.check_offerer_limits(&ledger, Side::Counterparty).map_err(close)?;
         self.ledger = ledger;
         Ok(())
     }
@@ -372,10 +327,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// Signs the peer's next commitment if there is anything new to commit and the
     /// previous one has been revoked; `None` otherwise.
     pub fn send_commitment(&mut self) -> Result<Option<CommitmentSigned>, ChannelError> {
-        if !self.is_operational()
-            || self.awaiting_revoke
-            || !self.ledger.counterparty_commitment_outdated()
-        {
+        if !self.is_operational() || self.awaiting_revoke || !self.ledger.counterparty_commitment_outdated() {
             return Ok(None);
         }
         let point = self
@@ -394,9 +346,7 @@ impl<S: ChannelSigner> Channel<S> {
                 built.feerate_per_kw,
             )
             .map_err(|e| signer_error("counterparty commitment", e))?;
-        self.push_monitor_update(vec![Self::counterparty_commitment_step(
-            number, &point, &built,
-        )]);
+        self.push_monitor_update(vec![Self::counterparty_commitment_step(number, &point, &built)]);
         self.ledger.sent_commitment_signed();
         self.counterparty_commitment_number = number;
         self.awaiting_revoke = true;
@@ -411,10 +361,7 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The peer signed our next commitment: check every signature, then revoke our
     /// previous commitment.
-    pub fn commitment_signed(
-        &mut self,
-        msg: &CommitmentSigned,
-    ) -> Result<RevokeAndAck, ChannelError> {
+    pub fn commitment_signed(&mut self, msg: &CommitmentSigned) -> Result<RevokeAndAck, ChannelError> {
         if !self.is_operational() {
             return Err(close("commitment_signed outside an open channel"));
         }
@@ -470,9 +417,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// gave for it, store it, and move to the next point.
     pub fn revoke_and_ack(&mut self, msg: &RevokeAndAck) -> Result<(), ChannelError> {
         if !self.awaiting_revoke {
-            return Err(close(
-                "revoke_and_ack without a commitment_signed to answer",
-            ));
+            return Err(close("revoke_and_ack without a commitment_signed to answer"));
         }
         let revoked_number = self.counterparty_commitment_number - 1;
         let secret = SecretKey::from_slice(&msg.per_commitment_secret)
@@ -481,15 +426,10 @@ impl<S: ChannelSigner> Channel<S> {
             .counterparty_current_point
             .ok_or_else(|| close("no point for the revoked commitment"))?;
         if PublicKey::from_secret_key(&self.secp, &secret) != expected {
-            return Err(close(
-                "per_commitment_secret does not match the commitment's point",
-            ));
+            return Err(close("per_commitment_secret does not match the commitment's point"));
         }
         self.counterparty_secrets
-            .insert(
-                INITIAL_COMMITMENT_NUMBER - revoked_number,
-                msg.per_commitment_secret,
-            )
+            .insert(INITIAL_COMMITMENT_NUMBER - revoked_number, msg.per_commitment_secret)
             .map_err(|e| close(alloc::format!("{e}")))?;
         self.push_monitor_update(vec![MonitorStep::CommitmentSecret {
             commitment_number: revoked_number,

@@ -12,9 +12,9 @@ use super::{close, signer_error, Channel, ChannelError, ChannelPhase, LastSent};
 use crate::chan::ledger::{Removal, Side, Update};
 use crate::sign::ChannelSigner;
 use crate::wire::{
-    ChannelReady, ChannelReadyTlvs, ChannelReestablish, ChannelReestablishTlvs, CommitmentSigned,
-    CommitmentSignedTlvs, Message, NoTlvs, RevokeAndAck, SettleHtlcTlvs, UpdateAddHtlc,
-    UpdateAddHtlcTlvs, UpdateFailHtlc, UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc,
+    ChannelReady, ChannelReadyTlvs, ChannelReestablish, ChannelReestablishTlvs, CommitmentSigned, CommitmentSignedTlvs,
+    Message, NoTlvs, RevokeAndAck, SettleHtlcTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc,
+    UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc,
 };
 
 impl<S: ChannelSigner> Channel<S> {
@@ -57,8 +57,7 @@ impl<S: ChannelSigner> Channel<S> {
     }
 
     fn counterparty_secret(&self, commitment_number: u64) -> Option<[u8; 32]> {
-        let index =
-            crate::chan::secrets::INITIAL_COMMITMENT_NUMBER.checked_sub(commitment_number)?;
+        let index = crate::chan::secrets::INITIAL_COMMITMENT_NUMBER.checked_sub(commitment_number)?;
         self.counterparty_secrets.get(index)
     }
 
@@ -199,10 +198,10 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// Handles the peer's `channel_reestablish`: returns, in order, everything to send
     /// again.
-    pub fn channel_reestablish(
-        &mut self,
-        msg: &ChannelReestablish,
-    ) -> Result<Vec<Message>, ChannelError> {
+    pub fn channel_reestablish(&mut self, msg: &ChannelReestablish) -> Result<Vec<Message>, ChannelError> {
+        if matches!(self.phase, ChannelPhase::Failed | ChannelPhase::Closed) {
+            return Err(close("the channel is failed or closed"));
+        }
         if msg.next_commitment_number == 0 {
             return Err(close("next_commitment_number is 0"));
         }
@@ -235,15 +234,14 @@ impl<S: ChannelSigner> Channel<S> {
             return Err(close("next_revocation_number out of step"));
         };
         // Did the peer get our last commitment_signed?
-        let resend_commitment = if self.awaiting_revoke
-            && msg.next_commitment_number == self.counterparty_commitment_number
-        {
-            true
-        } else if msg.next_commitment_number == self.counterparty_commitment_number + 1 {
-            false
-        } else {
-            return Err(close("next_commitment_number out of step"));
-        };
+        let resend_commitment =
+            if self.awaiting_revoke && msg.next_commitment_number == self.counterparty_commitment_number {
+                true
+            } else if msg.next_commitment_number == self.counterparty_commitment_number + 1 {
+                false
+            } else {
+                return Err(close("next_commitment_number out of step"));
+            };
 
         // The peer reversed our updates that no commitment it received covers.
         let peer_has = if resend_commitment {
@@ -257,8 +255,7 @@ impl<S: ChannelSigner> Channel<S> {
             .holder_updates_from(peer_has.holder_updates)
             .map(|(i, u)| (i, u.clone()))
             .collect();
-        let (in_commitment, after): (Vec<_>, Vec<_>) =
-            updates.into_iter().partition(|(i, _)| *i < signed_through);
+        let (in_commitment, after): (Vec<_>, Vec<_>) = updates.into_iter().partition(|(i, _)| *i < signed_through);
 
         let revoke = if resend_revoke {
             Some(self.last_revoke_and_ack()?)

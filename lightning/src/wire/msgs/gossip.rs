@@ -181,10 +181,7 @@ impl Encode for NodeAddresses {
         }
         out.extend_from_slice(&self.unparsed);
         let len = out.len() - len_at - 2;
-        assert!(
-            len <= usize::from(u16::MAX),
-            "addresses longer than 65535 bytes"
-        );
+        assert!(len <= usize::from(u16::MAX), "addresses longer than 65535 bytes");
         out[len_at..len_at + 2].copy_from_slice(&(len as u16).to_be_bytes());
     }
 }

@@ -1,0 +1,304 @@
+//! Channel persistence: everything but the signer, versioned and ending in a TLV stream
+//! for later fields. A channel read back is disconnected until it reestablishes, and is
+//! checked against its monitor before use ([`Channel::check_against_monitor`]).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use bitcoin::consensus::encode::{deserialize, serialize};
+use bitcoin::secp256k1::{PublicKey, Secp256k1};
+use bitcoin::{OutPoint, ScriptBuf, Transaction};
+
+use super::close::CloseState;
+use super::{Channel, ChannelLimits, ChannelPhase, LastSent};
+use crate::chan::commitment::ChannelPublicKeys;
+use crate::chan::ledger::ChannelLedger;
+use crate::chan::secrets::CounterpartyCommitmentSecrets;
+use crate::sign::{ChannelSigner, ChannelTransactionParameters};
+use crate::wire::{ChannelId, Decode, DecodeError, Encode, NoTlvs, OnionPacket, Reader};
+
+/// The encoding version written by this library.
+pub const CHANNEL_VERSION: u8 = 1;
+
+fn encode_option<T>(value: &Option<T>, out: &mut Vec<u8>, each: impl FnOnce(&T, &mut Vec<u8>)) {
+    match value {
+        Some(v) => {
+            out.push(1);
+            each(v, out);
+        }
+        None => out.push(0),
+    }
+}
+
+fn decode_option<T>(
+    r: &mut Reader<'_>,
+    each: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    match u8::decode(r)? {
+        0 => Ok(None),
+        1 => each(r).map(Some),
+        _ => Err(DecodeError::InvalidValue { field: "option flag" }),
+    }
+}
+
+fn decode_bool(r: &mut Reader<'_>, field: &'static str) -> Result<bool, DecodeError> {
+    match u8::decode(r)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(DecodeError::InvalidValue { field }),
+    }
+}
+
+impl Encode for ChannelLimits {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.dust_limit_satoshis.encode(out);
+        self.max_htlc_value_in_flight_msat.encode(out);
+        self.channel_reserve_satoshis.encode(out);
+        self.htlc_minimum_msat.encode(out);
+        self.to_self_delay.encode(out);
+        self.max_accepted_htlcs.encode(out);
+    }
+}
+
+impl Decode for ChannelLimits {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ChannelLimits {
+            dust_limit_satoshis: Decode::decode(r)?,
+            max_htlc_value_in_flight_msat: Decode::decode(r)?,
+            channel_reserve_satoshis: Decode::decode(r)?,
+            htlc_minimum_msat: Decode::decode(r)?,
+            to_self_delay: Decode::decode(r)?,
+            max_accepted_htlcs: Decode::decode(r)?,
+        })
+    }
+}
+
+fn encode_phase(phase: ChannelPhase, out: &mut Vec<u8>) {
+    let (tag, sent, received) = match phase {
+        ChannelPhase::AwaitingAccept => (0, false, false),
+        ChannelPhase::AwaitingFundingTransaction => (1, false, false),
+        ChannelPhase::AwaitingFundingCreated => (2, false, false),
+        ChannelPhase::AwaitingFundingSigned => (3, false, false),
+        ChannelPhase::AwaitingChannelReady { sent, received } => (4, sent, received),
+        ChannelPhase::Normal => (5, false, false),
+        ChannelPhase::ShuttingDown => (6, false, false),
+        ChannelPhase::Closed => (7, false, false),
+        ChannelPhase::Failed => (8, false, false),
+    };
+    out.extend_from_slice(&[tag, u8::from(sent), u8::from(received)]);
+}
+
+fn decode_phase(r: &mut Reader<'_>) -> Result<ChannelPhase, DecodeError> {
+    let tag = u8::decode(r)?;
+    let sent = decode_bool(r, "phase")?;
+    let received = decode_bool(r, "phase")?;
+    Ok(match tag {
+        0 => ChannelPhase::AwaitingAccept,
+        1 => ChannelPhase::AwaitingFundingTransaction,
+        2 => ChannelPhase::AwaitingFundingCreated,
+        3 => ChannelPhase::AwaitingFundingSigned,
+        4 => ChannelPhase::AwaitingChannelReady { sent, received },
+        5 => ChannelPhase::Normal,
+        6 => ChannelPhase::ShuttingDown,
+        7 => ChannelPhase::Closed,
+        8 => ChannelPhase::Failed,
+        _ => return Err(DecodeError::InvalidValue { field: "phase" }),
+    })
+}
+
+fn encode_transaction(tx: &Transaction, out: &mut Vec<u8>) {
+    serialize(tx).encode(out);
+}
+
+fn decode_transaction(r: &mut Reader<'_>) -> Result<Transaction, DecodeError> {
+    deserialize(&Vec::<u8>::decode(r)?).map_err(|_| DecodeError::InvalidValue { field: "transaction" })
+}
+
+impl<S: ChannelSigner> Channel<S> {
+    /// The channel's state, without the signer (which the user re-derives, for example
+    /// from a [`crate::sign::KeysManager`] and the channel's keys id).
+    pub fn encode_state(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        CHANNEL_VERSION.encode(&mut out);
+        encode_phase(self.phase, &mut out);
+        u8::from(self.holder_is_funder).encode(&mut out);
+        self.channel_id.encode(&mut out);
+        self.funding_satoshis.encode(&mut out);
+        encode_option(&self.funding_outpoint, &mut out, |o, out| {
+            o.txid.encode(out);
+            o.vout.encode(out);
+        });
+        self.holder_limits.encode(&mut out);
+        self.counterparty_limits.encode(&mut out);
+        encode_option(&self.counterparty_pubkeys, &mut out, |k, out| k.encode(out));
+        encode_option(&self.counterparty_current_point, &mut out, |p, out| p.encode(out));
+        encode_option(&self.counterparty_next_point, &mut out, |p, out| p.encode(out));
+        self.holder_commitment_number.encode(&mut out);
+        self.counterparty_commitment_number.encode(&mut out);
+        self.ledger.encode(&mut out);
+        self.counterparty_secrets.encode(&mut out);
+        u8::from(self.awaiting_revoke).encode(&mut out);
+        self.next_monitor_update_id.encode(&mut out);
+        let last_sent = match self.last_sent {
+            None => 0u8,
+            Some(LastSent::CommitmentSigned) => 1,
+            Some(LastSent::RevokeAndAck) => 2,
+        };
+        last_sent.encode(&mut out);
+        (self.pending_onions.len() as u32).encode(&mut out);
+        for (id, onion) in &self.pending_onions {
+            id.encode(&mut out);
+            onion.encode(&mut out);
+        }
+        encode_option(&self.close.holder_script, &mut out, |s, out| s.encode(out));
+        encode_option(&self.close.counterparty_script, &mut out, |s, out| s.encode(out));
+        encode_option(&self.close.last_sent_fee_satoshis, &mut out, |f, out| f.encode(out));
+        encode_option(&self.close.closing_transaction, &mut out, encode_transaction);
+        NoTlvs::default().encode(&mut out);
+        out
+    }
+
+    /// Reads a channel written by [`Channel::encode_state`], with its signer. Corrupt or
+    /// truncated bytes give an error. The channel comes back disconnected.
+    pub fn read(bytes: &[u8], mut signer: S) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        if u8::decode(&mut r)? != CHANNEL_VERSION {
+            return Err(DecodeError::InvalidValue {
+                field: "channel version",
+            });
+        }
+        let phase = decode_phase(&mut r)?;
+        let holder_is_funder = decode_bool(&mut r, "holder_is_funder")?;
+        let channel_id = ChannelId::decode(&mut r)?;
+        let funding_satoshis = u64::decode(&mut r)?;
+        let funding_outpoint = decode_option(&mut r, |r| {
+            Ok(OutPoint {
+                txid: Decode::decode(r)?,
+                vout: Decode::decode(r)?,
+            })
+        })?;
+        let holder_limits = ChannelLimits::decode(&mut r)?;
+        let counterparty_limits = ChannelLimits::decode(&mut r)?;
+        let counterparty_pubkeys = decode_option(&mut r, ChannelPublicKeys::decode)?;
+        let counterparty_current_point = decode_option(&mut r, PublicKey::decode)?;
+        let counterparty_next_point = decode_option(&mut r, PublicKey::decode)?;
+        let holder_commitment_number = u64::decode(&mut r)?;
+        let counterparty_commitment_number = u64::decode(&mut r)?;
+        let ledger = ChannelLedger::decode(&mut r)?;
+        let counterparty_secrets = CounterpartyCommitmentSecrets::decode(&mut r)?;
+        let awaiting_revoke = decode_bool(&mut r, "awaiting_revoke")?;
+        let next_monitor_update_id = u64::decode(&mut r)?;
+        let last_sent = match u8::decode(&mut r)? {
+            0 => None,
+            1 => Some(LastSent::CommitmentSigned),
+            2 => Some(LastSent::RevokeAndAck),
+            _ => return Err(DecodeError::InvalidValue { field: "last_sent" }),
+        };
+        let onion_count = u32::decode(&mut r)?;
+        if u64::from(onion_count) * (8 + 1366) > r.remaining() as u64 {
+            return Err(DecodeError::ShortRead);
+        }
+        let mut pending_onions = BTreeMap::new();
+        for _ in 0..onion_count {
+            pending_onions.insert(u64::decode(&mut r)?, OnionPacket::decode(&mut r)?);
+        }
+        let close = CloseState {
+            holder_script: decode_option(&mut r, ScriptBuf::decode)?,
+            counterparty_script: decode_option(&mut r, ScriptBuf::decode)?,
+            last_sent_fee_satoshis: decode_option(&mut r, u64::decode)?,
+            closing_transaction: decode_option(&mut r, decode_transaction)?,
+        };
+        NoTlvs::decode(&mut r)?;
+
+        if next_monitor_update_id == 0 || (awaiting_revoke && counterparty_commitment_number == 0) {
+            return Err(DecodeError::InvalidValue {
+                field: "channel counters",
+            });
+        }
+        if let (Some(outpoint), Some(pubkeys)) = (funding_outpoint, counterparty_pubkeys) {
+            let parameters = ChannelTransactionParameters {
+                holder_is_funder,
+                funding_outpoint: outpoint,
+                funding_satoshis,
+                counterparty_pubkeys: pubkeys,
+                holder_to_self_delay: counterparty_limits.to_self_delay,
+                counterparty_to_self_delay: holder_limits.to_self_delay,
+            };
+            // Every holder commitment before the current one has been revoked.
+            signer.resume(&parameters, holder_commitment_number, holder_commitment_number);
+        }
+        let mut channel = Channel {
+            signer,
+            secp: Secp256k1::new(),
+            phase,
+            holder_is_funder,
+            channel_id,
+            funding_satoshis,
+            funding_outpoint,
+            holder_limits,
+            counterparty_limits,
+            counterparty_pubkeys,
+            counterparty_current_point,
+            counterparty_next_point,
+            holder_commitment_number,
+            counterparty_commitment_number,
+            ledger,
+            counterparty_secrets,
+            awaiting_revoke,
+            next_monitor_update_id,
+            monitor_updates: Vec::new(),
+            connected: false,
+            last_sent,
+            pending_onions,
+            close,
+        };
+        if channel.holder_view().total_msat() != funding_satoshis.saturating_mul(1000) {
+            return Err(DecodeError::InvalidValue {
+                field: "channel balances",
+            });
+        }
+        // The connection is gone: the peer resends what we had not committed.
+        channel.peer_disconnected();
+        Ok(channel)
+    }
+}
+
+/// How a reloaded channel and its monitor relate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MonitorMismatch {
+    /// The monitor lacks updates the channel produced (`first_missing` on): the channel
+    /// may have acted on them (a revocation sent), so the monitor's holder commitment may
+    /// be revoked. Never broadcast it; ask the peer to close.
+    MonitorBehind {
+        /// The first update the monitor lacks.
+        first_missing: u64,
+    },
+    /// The channel is older than its monitor: its view is stale. Stop using it and close
+    /// from the monitor, whose holder commitment is the latest and never revoked.
+    ChannelBehind {
+        /// The monitor's latest update.
+        monitor_update_id: u64,
+    },
+}
+
+impl<S: ChannelSigner> Channel<S> {
+    /// Compares a reloaded channel with its reloaded monitor. On a mismatch the channel
+    /// is failed: it signs nothing more.
+    pub fn check_against_monitor(&mut self, monitor: &crate::chain::ChannelMonitor) -> Result<(), MonitorMismatch> {
+        let channel_latest = self.latest_monitor_update_id();
+        let monitor_latest = monitor.latest_update_id();
+        let mismatch = if monitor_latest < channel_latest {
+            MonitorMismatch::MonitorBehind {
+                first_missing: monitor_latest + 1,
+            }
+        } else if monitor_latest > channel_latest {
+            MonitorMismatch::ChannelBehind {
+                monitor_update_id: monitor_latest,
+            }
+        } else {
+            return Ok(());
+        };
+        self.phase = ChannelPhase::Failed;
+        Err(mismatch)
+    }
+}

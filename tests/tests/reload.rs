@@ -1,0 +1,167 @@
+//! Reload from persisted state: either node restarts from its last saved channel and
+//! monitor at every point of a payment's dance and the payment completes; a stale
+//! monitor or a stale channel is detected and nothing revoked is signed or broadcast.
+
+use lightning::chan::channel::persist::MonitorMismatch;
+use lightning::chan::channel::{ChannelError, ChannelPhase};
+use lightning::chan::ledger::Side;
+use lightning::wire::Message;
+use tests::channel_pair::*;
+
+fn step(pair: &mut Pair) -> bool {
+    let b = &pair.nodes[1].channel;
+    if b.ledger().is_irrevocably_committed(Side::Counterparty, 0)
+        && b.holder_view().htlcs.contains_key(&(Side::Counterparty, 0))
+        && b.is_connected()
+    {
+        if let Ok(fulfill) = pair.nodes[1].channel.fulfill_htlc(0, preimage(1).0) {
+            pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+        }
+    }
+    pair.commit(0);
+    pair.commit(1);
+    let to = if pair.wires[0].is_empty() { 0 } else { 1 };
+    pair.deliver(to).expect("honest messages are valid")
+}
+
+fn start() -> Pair {
+    let mut pair = open_pair(0);
+    let (_, hash) = preimage(1);
+    let add = pair.nodes[0]
+        .channel
+        .send_htlc(40_000_000, hash, 800_000, onion())
+        .expect("add");
+    pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
+    pair
+}
+
+fn finish(pair: &mut Pair) {
+    for _ in 0..100 {
+        if !step(pair) && pair.wires.iter().all(|w| w.is_empty()) {
+            break;
+        }
+    }
+    pair.settle();
+    pair.commit(0);
+    pair.commit(1);
+    pair.settle();
+    pair.assert_mirrored();
+    assert_eq!(pair.balances(), (960_000_000, 40_000_000), "the payment completed");
+}
+
+#[test]
+fn either_node_restarts_from_its_saved_state_at_every_point_and_finishes() {
+    for restarting in 0..2 {
+        for delivered in 0..=10 {
+            let mut pair = start();
+            for _ in 0..delivered {
+                step(&mut pair);
+            }
+            let saved = pair.save(restarting);
+            pair.restart(restarting, &saved).expect("channel and monitor in sync");
+            pair.reconnect()
+                .unwrap_or_else(|e| panic!("node {restarting} after {delivered}: {e}"));
+            finish(&mut pair);
+        }
+    }
+}
+
+#[test]
+fn a_monitor_missing_an_update_is_detected_and_nothing_is_signed() {
+    let mut pair = start();
+    let early = pair.save(0);
+    for _ in 0..4 {
+        step(&mut pair);
+    }
+    let late = pair.save(0);
+    // The channel from late, the monitor from early: updates the channel acted on are
+    // missing from the monitor.
+    let stale_monitor = Saved {
+        channel: late.channel.clone(),
+        monitor: early.monitor.clone(),
+    };
+    let mismatch = pair.restart(0, &stale_monitor);
+    assert!(
+        matches!(mismatch, Err(MonitorMismatch::MonitorBehind { .. })),
+        "{mismatch:?}"
+    );
+    let node = &mut pair.nodes[0].channel;
+    assert_eq!(node.phase(), ChannelPhase::Failed);
+    assert_eq!(node.send_commitment(), Ok(None));
+    let b_reestablish = pair.nodes[1].channel.channel_reestablish_message().expect("message");
+    assert!(matches!(
+        pair.nodes[0].channel.channel_reestablish(&b_reestablish),
+        Err(ChannelError::Close(_))
+    ));
+}
+
+#[test]
+fn a_channel_older_than_its_monitor_is_detected() {
+    let mut pair = start();
+    let early = pair.save(1);
+    for _ in 0..4 {
+        step(&mut pair);
+    }
+    let late = pair.save(1);
+    let stale_channel = Saved {
+        channel: early.channel.clone(),
+        monitor: late.monitor.clone(),
+    };
+    let mismatch = pair.restart(1, &stale_channel);
+    assert!(
+        matches!(mismatch, Err(MonitorMismatch::ChannelBehind { .. })),
+        "{mismatch:?}"
+    );
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Failed);
+    // The monitor still holds the latest holder commitment to close from.
+    let monitor = &pair.nodes[1].monitor;
+    assert!(monitor.holder_commitment().is_some_and(|h| h.commitment_number >= 1));
+}
+
+#[test]
+fn corrupt_or_truncated_channel_bytes_are_an_error() {
+    let pair = start();
+    let saved = pair.save(0);
+    for cut in [0, 1, 10, saved.channel.len() / 2, saved.channel.len() - 1] {
+        assert!(
+            Chan::read(&saved.channel[..cut], signer_for(0)).is_err(),
+            "cut at {cut}"
+        );
+    }
+    let mut flipped = saved.channel.clone();
+    flipped[1] = 0xff; // the phase tag
+    assert!(Chan::read(&flipped, signer_for(0)).is_err());
+    assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
+}
+
+mod corrupted {
+    use super::*;
+    use lightning::chain::ChannelMonitor;
+    use lightning::chan::monitor_update::ChannelMonitorUpdate;
+    use lightning::wire::Decode;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Flipped bytes anywhere in saved state never panic the readers.
+        #[test]
+        fn flipped_bytes_never_panic(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
+            let mut pair = start();
+            step(&mut pair);
+            step(&mut pair);
+            let saved = pair.save(0);
+            let mut channel = saved.channel.clone();
+            let mut monitor = saved.monitor.clone();
+            for (index, value) in &flips {
+                let i = index.index(channel.len());
+                channel[i] ^= value | 1;
+                let j = index.index(monitor.len());
+                monitor[j] ^= value | 1;
+            }
+            let _ = Chan::read(&channel, signer_for(0));
+            let _ = ChannelMonitor::decode_exact(&monitor);
+            let _ = ChannelMonitorUpdate::decode_exact(&monitor);
+        }
+    }
+}
