@@ -24,6 +24,7 @@ pub use bitcoin;
 
 pub mod chain;
 pub mod chan;
+pub mod events;
 pub mod onion;
 pub mod sign;
 pub mod transport;

@@ -6,3 +6,4 @@
 //! throughput bench drive it by hand.
 
 pub mod channel_pair;
+pub mod node_pair;

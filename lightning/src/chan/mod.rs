@@ -7,6 +7,7 @@ pub mod commitment;
 pub mod htlc_tx;
 pub mod keys;
 pub mod ledger;
+pub mod manager;
 pub mod monitor_update;
 pub mod outbox;
 pub mod script;

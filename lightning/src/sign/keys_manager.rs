@@ -88,3 +88,24 @@ impl EntropySource for KeysManager {
         hash_parts(&[&self.seed, b"entropy", &self.entropy_counter.to_be_bytes()])
     }
 }
+
+/// Where the channel manager gets each channel's signer: a fresh keys id per channel,
+/// and the signer for a keys id (again after a restart).
+pub trait SignerProvider {
+    /// The channel signer type.
+    type Signer: super::ChannelSigner;
+    /// A fresh keys id for a new channel.
+    fn generate_channel_keys_id(&mut self) -> [u8; 32];
+    /// The signer for `channel_keys_id`.
+    fn derive_channel_signer(&self, channel_keys_id: &[u8; 32]) -> Self::Signer;
+}
+
+impl SignerProvider for KeysManager {
+    type Signer = InMemoryChannelSigner;
+    fn generate_channel_keys_id(&mut self) -> [u8; 32] {
+        KeysManager::generate_channel_keys_id(self)
+    }
+    fn derive_channel_signer(&self, channel_keys_id: &[u8; 32]) -> InMemoryChannelSigner {
+        KeysManager::derive_channel_signer(self, channel_keys_id)
+    }
+}

@@ -12,7 +12,7 @@ mod node;
 mod test_signer;
 
 pub use channel::{ChannelSigner, ChannelTransactionParameters, InMemoryChannelSigner};
-pub use keys_manager::KeysManager;
+pub use keys_manager::{KeysManager, SignerProvider};
 pub use node::{EntropySource, InMemoryNodeSigner, NodeSigner};
 pub use test_signer::{SignerOp, TestChannelSigner, TestSignerControl};
 

@@ -255,6 +255,34 @@ impl<S: ChannelSigner> Channel<S> {
         })
     }
 
+    /// Fails an HTLC the peer offered us whose onion we could not parse.
+    pub fn fail_malformed_htlc(
+        &mut self,
+        htlc_id: u64,
+        sha256_of_onion: [u8; 32],
+        failure_code: u16,
+    ) -> Result<UpdateFailMalformedHtlc, ChannelError> {
+        self.require_operational()?;
+        if failure_code & crate::onion::errors::BADONION == 0 {
+            return Err(ignore("malformed failures carry the BADONION bit"));
+        }
+        self.remove(
+            Side::Holder,
+            htlc_id,
+            Removal::FailMalformed {
+                sha256_of_onion,
+                failure_code,
+            },
+        )?;
+        Ok(UpdateFailMalformedHtlc {
+            channel_id: self.channel_id,
+            id: htlc_id,
+            sha256_of_onion,
+            failure_code,
+            extension: NoTlvs::default(),
+        })
+    }
+
     /// The peer settles one of our HTLCs: returns it, and the preimage proves the payment.
     pub fn update_fulfill_htlc(&mut self, msg: &UpdateFulfillHtlc) -> Result<Htlc, ChannelError> {
         let htlc = self.remove(Side::Counterparty, msg.id, Removal::Fulfill(msg.payment_preimage))?;

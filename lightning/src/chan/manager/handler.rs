@@ -1,0 +1,276 @@
+//! The channel manager as the peer manager's channel message handler.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::{CompressedPublicKey, ScriptBuf};
+
+use super::{vec_of, ChannelManager};
+use crate::chain::Persist;
+use crate::chan::channel::{Channel, ChannelLimits, ChannelPhase};
+use crate::events::Event;
+use crate::sign::{EntropySource, NodeSigner, SignerProvider};
+use crate::transport::{HandlerAction, MessageHandler};
+use crate::wire::{ChannelId, ErrorMessage, Feature, Features, Init, Message, NoTlvs};
+
+/// The features a channel manager needs in `init`: the assumed ones, required.
+pub fn channel_manager_features() -> Features {
+    let mut features = Features::empty();
+    features
+        .set_required(Feature::DataLossProtect)
+        .set_required(Feature::VarOnionOptin)
+        .set_required(Feature::StaticRemoteKey)
+        .set_required(Feature::PaymentSecret)
+        .set_required(Feature::ChannelType);
+    features
+}
+
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+    /// Where our balance goes on a cooperative close: a P2WPKH of the node key.
+    fn shutdown_script(&self) -> ScriptBuf {
+        ScriptBuf::new_p2wpkh(&CompressedPublicKey(self.keys.node_id()).wpubkey_hash())
+    }
+
+    fn reply_error(&mut self, node_id: &PublicKey, channel_id: ChannelId, why: &str) {
+        let error = ErrorMessage {
+            channel_id,
+            data: why.as_bytes().to_vec(),
+            extension: NoTlvs::default(),
+        };
+        self.actions.push(HandlerAction::Send {
+            node_id: *node_id,
+            message: Message::Error(error),
+        });
+    }
+
+    fn accept_inbound_channel(&mut self, node_id: &PublicKey, open: &crate::wire::OpenChannel) {
+        if self.channels.contains_key(&open.temporary_channel_id) {
+            return self.reply_error(node_id, open.temporary_channel_id, "temporary_channel_id in use");
+        }
+        let keys_id = self.keys.generate_channel_keys_id();
+        let signer = self.keys.derive_channel_signer(&keys_id);
+        let limits = ChannelLimits::default_for(open.funding_satoshis);
+        match Channel::new_inbound(signer, self.config.chain_hash, limits, self.config.minimum_depth, open) {
+            Ok((channel, accept)) => {
+                self.insert_channel(channel, *node_id, keys_id);
+                self.send(&open.temporary_channel_id, Message::AcceptChannel(accept));
+                self.process_channel(&open.temporary_channel_id);
+            }
+            Err(e) => self.reply_error(node_id, open.temporary_channel_id, &e.to_string()),
+        }
+    }
+
+    /// Dispatches one channel message from `node_id`.
+    fn handle_channel_message(&mut self, node_id: &PublicKey, message: Message) {
+        if let Message::OpenChannel(open) = &message {
+            return self.accept_inbound_channel(node_id, open);
+        }
+        let Some(channel_id) = message.channel_id() else { return };
+        if let Message::Error(error) = &message {
+            return self.handle_error(node_id, error);
+        }
+        if matches!(message, Message::Warning(_)) {
+            return;
+        }
+        let shutdown_script = self.shutdown_script();
+        let Some(managed) = self
+            .channels
+            .get_mut(&channel_id)
+            .filter(|m| m.counterparty == *node_id)
+        else {
+            return self.reply_error(node_id, channel_id, "unknown channel");
+        };
+        let channel = &mut managed.channel;
+        let result: Result<Vec<Message>, _> = match message {
+            Message::AcceptChannel(m) => channel.accept_channel(&m).map(|()| {
+                let output_script = channel.funding_script_pubkey().unwrap_or_default();
+                self.events.push(Event::FundingGenerationReady {
+                    temporary_channel_id: channel_id,
+                    counterparty_node_id: *node_id,
+                    funding_satoshis: channel.funding_satoshis(),
+                    output_script,
+                });
+                Vec::new()
+            }),
+            Message::FundingCreated(m) => match channel.funding_created(&m) {
+                Ok(signed) => {
+                    // The channel now goes by its real id.
+                    let new_id = channel.channel_id();
+                    if let Some(mut managed) = self.channels.remove(&channel_id) {
+                        managed.funding_txid = Some(m.funding_txid);
+                        self.channels.insert(new_id, managed);
+                    }
+                    self.send(&new_id, Message::FundingSigned(signed));
+                    return self.process_channel(&new_id);
+                }
+                Err(e) => Err(e),
+            },
+            Message::FundingSigned(m) => channel.funding_signed(&m).map(|()| {
+                self.events.push(Event::FundingSigned { channel_id });
+                Vec::new()
+            }),
+            Message::ChannelReady(m) => channel.channel_ready(&m).map(|()| {
+                if channel.phase() == ChannelPhase::Normal {
+                    self.events.push(Event::ChannelReady {
+                        channel_id,
+                        counterparty_node_id: *node_id,
+                    });
+                }
+                Vec::new()
+            }),
+            Message::UpdateAddHtlc(m) => channel.update_add_htlc(&m).map(|()| {
+                self.payments
+                    .inbound_onions
+                    .insert((channel_id, m.id), m.onion_routing_packet.clone());
+                Vec::new()
+            }),
+            Message::UpdateFulfillHtlc(m) => channel.update_fulfill_htlc(&m).map(|_| {
+                self.payments
+                    .fulfilled(&mut self.events, channel_id, m.id, m.payment_preimage);
+                Vec::new()
+            }),
+            Message::UpdateFailHtlc(m) => channel.update_fail_htlc(&m).map(|_| {
+                self.payments
+                    .failed(&mut self.events, channel_id, m.id, Some(&m.reason), None);
+                Vec::new()
+            }),
+            Message::UpdateFailMalformedHtlc(m) => channel.update_fail_malformed_htlc(&m).map(|_| {
+                self.payments
+                    .failed(&mut self.events, channel_id, m.id, None, Some(m.failure_code));
+                Vec::new()
+            }),
+            Message::CommitmentSigned(m) => channel.commitment_signed(&m).map(|r| vec_of(Message::RevokeAndAck(r))),
+            Message::RevokeAndAck(m) => channel.revoke_and_ack(&m).map(|()| Vec::new()),
+            Message::UpdateFee(m) => channel.update_fee(&m).map(|()| Vec::new()),
+            Message::ChannelReestablish(m) => channel.channel_reestablish(&m),
+            Message::Shutdown(m) => channel
+                .shutdown(&m, shutdown_script)
+                .map(|reply| reply.map(Message::Shutdown).into_iter().collect()),
+            Message::ClosingSigned(m) => channel.closing_signed(&m).map(|reply| {
+                if channel.phase() == ChannelPhase::Closed {
+                    self.events.push(Event::ChannelClosed {
+                        channel_id,
+                        reason: "closed cooperatively".into(),
+                    });
+                }
+                reply.map(Message::ClosingSigned).into_iter().collect()
+            }),
+            _ => Ok(Vec::new()),
+        };
+        self.after_channel_call(&channel_id, result);
+        self.maybe_propose_close(&channel_id);
+    }
+
+    fn maybe_propose_close(&mut self, channel_id: &ChannelId) {
+        let Some(managed) = self.channels.get_mut(channel_id) else {
+            return;
+        };
+        let channel = &mut managed.channel;
+        if channel.is_funder()
+            && channel.ready_for_closing_signed()
+            && channel.close_state().last_sent_fee_satoshis.is_none()
+        {
+            let result = channel
+                .propose_closing_signed()
+                .map(|m| vec_of(Message::ClosingSigned(m)));
+            self.after_channel_call(channel_id, result);
+        }
+    }
+
+    /// Starts a cooperative close of `channel_id` to the node key's P2WPKH.
+    pub fn close_channel(&mut self, channel_id: &ChannelId) -> Result<(), super::ApiError> {
+        let script = self.shutdown_script();
+        let managed = self
+            .channels
+            .get_mut(channel_id)
+            .ok_or(super::ApiError::UnknownChannel)?;
+        let shutdown = managed
+            .channel
+            .send_shutdown(script)
+            .map_err(|e| super::ApiError::Channel(e.to_string()))?;
+        self.send(channel_id, Message::Shutdown(shutdown));
+        self.process_channel(channel_id);
+        Ok(())
+    }
+
+    fn handle_error(&mut self, node_id: &PublicKey, error: &ErrorMessage) {
+        let ids: Vec<ChannelId> = self
+            .channels
+            .iter()
+            .filter(|(id, m)| m.counterparty == *node_id && (error.channel_id.is_all() || **id == error.channel_id))
+            .map(|(id, _)| *id)
+            .collect();
+        let why = crate::wire::msgs::printable_data(&error.data)
+            .unwrap_or("(unprintable)")
+            .to_string();
+        for id in ids {
+            if let Some(managed) = self.channels.remove(&id) {
+                self.events.push(Event::ChannelClosed {
+                    channel_id: id,
+                    reason: alloc::format!("peer error: {why}"),
+                });
+                drop(managed);
+            }
+        }
+    }
+}
+
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> MessageHandler for ChannelManager<K, P> {
+    fn init_features(&self) -> Features {
+        channel_manager_features()
+    }
+
+    fn peer_connected(&mut self, their_node_id: &PublicKey, _their_init: &Init) -> Result<(), String> {
+        self.connected_peers.insert(*their_node_id, ());
+        let ids: Vec<ChannelId> = self
+            .channels
+            .iter()
+            .filter(|(_, m)| m.counterparty == *their_node_id)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let Some(managed) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            let funded = !matches!(
+                managed.channel.phase(),
+                ChannelPhase::AwaitingAccept
+                    | ChannelPhase::AwaitingFundingTransaction
+                    | ChannelPhase::AwaitingFundingCreated
+                    | ChannelPhase::AwaitingFundingSigned
+            );
+            if !funded {
+                // BOLT 2: an unfunded channel is forgotten on disconnection.
+                self.channels.remove(&id);
+                continue;
+            }
+            let result = managed
+                .channel
+                .channel_reestablish_message()
+                .map(|m| vec_of(Message::ChannelReestablish(m)));
+            self.after_channel_call(&id, result);
+        }
+        Ok(())
+    }
+
+    fn peer_disconnected(&mut self, their_node_id: &PublicKey) {
+        self.connected_peers.remove(their_node_id);
+        for managed in self.channels.values_mut().filter(|m| m.counterparty == *their_node_id) {
+            managed.channel.peer_disconnected();
+            managed.outbox.clear_messages();
+        }
+    }
+
+    fn handle_message(&mut self, their_node_id: &PublicKey, message: Message) {
+        self.handle_channel_message(their_node_id, message);
+    }
+
+    fn take_actions(&mut self) -> Vec<HandlerAction> {
+        let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
+        for id in ids {
+            self.process_channel(&id);
+        }
+        core::mem::take(&mut self.actions)
+    }
+}

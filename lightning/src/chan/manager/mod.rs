@@ -1,0 +1,371 @@
+//! The channel manager: owns every channel with every peer, implements the peer
+//! manager's [`MessageHandler`](crate::transport::MessageHandler), hands each channel's
+//! monitor updates to the user's [`Persist`], holds back what depends on updates in
+//! progress, drives the commitment dance, and makes and receives single-hop payments.
+//!
+//! - [`handler`]: peer messages in, messages and events out.
+//! - [`payments`]: inbound payments, onions, claims and failures.
+
+pub mod handler;
+pub mod payments;
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use bitcoin::constants::ChainHash;
+use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
+use bitcoin::{OutPoint, Txid};
+
+use super::channel::establish::OpenChannelParams;
+use super::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
+use super::outbox::MonitorGatedOutbox;
+use crate::chain::{Persist, PersistStatus};
+use crate::events::Event;
+use crate::sign::{EntropySource, NodeSigner, SignerProvider};
+use crate::transport::HandlerAction;
+use crate::wire::{ChannelId, ErrorMessage, Message, NoTlvs, Warning};
+
+/// Policy for new channels and payments.
+#[derive(Clone, Debug)]
+pub struct ChannelManagerConfig {
+    /// The chain.
+    pub chain_hash: ChainHash,
+    /// Confirmations we ask of a funding transaction before using the channel.
+    pub minimum_depth: u32,
+    /// The feerate of new commitments.
+    pub feerate_per_kw: u32,
+    /// Blocks between now and the expiry of a payment's final HTLC: enough for the
+    /// receiver to claim on chain if it must (BOLT 11's default `min_final_cltv_expiry`
+    /// is 18; we add margin).
+    pub final_cltv_expiry_delta: u32,
+}
+
+impl ChannelManagerConfig {
+    /// Defaults: 3 confirmations, 1 sat/vbyte commitments, 40 blocks of final CLTV delta.
+    pub fn new(chain_hash: ChainHash) -> Self {
+        ChannelManagerConfig {
+            chain_hash,
+            minimum_depth: 3,
+            feerate_per_kw: 253,
+            final_cltv_expiry_delta: 40,
+        }
+    }
+}
+
+/// A user command that could not be carried out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// No such channel, or not with that peer.
+    UnknownChannel,
+    /// The peer is not connected.
+    PeerNotConnected,
+    /// No usable channel with the peer.
+    NoUsableChannel,
+    /// The channel refused the operation.
+    Channel(String),
+}
+
+pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
+    pub channel: Channel<S>,
+    pub counterparty: PublicKey,
+    pub keys_id: [u8; 32],
+    pub outbox: MonitorGatedOutbox<Message>,
+    pub funding_txid: Option<Txid>,
+    pub confirmation_height: Option<u32>,
+    pub minimum_depth: u32,
+}
+
+/// See the module documentation.
+pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Persist> {
+    pub(crate) keys: K,
+    pub(crate) persister: P,
+    pub(crate) config: ChannelManagerConfig,
+    pub(crate) secp: Secp256k1<All>,
+    pub(crate) channels: BTreeMap<ChannelId, ManagedChannel<K::Signer>>,
+    pub(crate) connected_peers: BTreeMap<PublicKey, ()>,
+    pub(crate) best_height: u32,
+    pub(crate) payments: payments::Payments,
+    pub(crate) events: Vec<Event>,
+    pub(crate) actions: Vec<HandlerAction>,
+}
+
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+    /// A manager with no channels.
+    pub fn new(config: ChannelManagerConfig, keys: K, persister: P, best_height: u32) -> Self {
+        ChannelManager {
+            keys,
+            persister,
+            config,
+            secp: Secp256k1::new(),
+            channels: BTreeMap::new(),
+            connected_peers: BTreeMap::new(),
+            best_height,
+            payments: payments::Payments::default(),
+            events: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> PublicKey {
+        self.keys.node_id()
+    }
+
+    /// The persister, for inspection.
+    pub fn persister(&self) -> &P {
+        &self.persister
+    }
+
+    /// The persister, mutably (to change how it answers).
+    pub fn persister_mut(&mut self) -> &mut P {
+        &mut self.persister
+    }
+
+    /// Events since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        core::mem::take(&mut self.events)
+    }
+
+    /// The channel with `channel_id`, for inspection.
+    pub fn channel(&self, channel_id: &ChannelId) -> Option<&Channel<K::Signer>> {
+        self.channels.get(channel_id).map(|m| &m.channel)
+    }
+
+    /// The keys id of a channel's signer (persist it: the signer is re-derived from it).
+    pub fn channel_keys_id(&self, channel_id: &ChannelId) -> Option<[u8; 32]> {
+        self.channels.get(channel_id).map(|m| m.keys_id)
+    }
+
+    /// Every channel id, in order.
+    pub fn channel_ids(&self) -> Vec<ChannelId> {
+        self.channels.keys().copied().collect()
+    }
+
+    /// Opens a channel to a connected peer: sends `open_channel`.
+    pub fn open_channel(
+        &mut self,
+        counterparty: PublicKey,
+        funding_satoshis: u64,
+        push_msat: u64,
+    ) -> Result<ChannelId, ApiError> {
+        if !self.connected_peers.contains_key(&counterparty) {
+            return Err(ApiError::PeerNotConnected);
+        }
+        let keys_id = self.keys.generate_channel_keys_id();
+        let temporary_channel_id = ChannelId(self.keys.random_bytes());
+        let params = OpenChannelParams {
+            chain_hash: self.config.chain_hash,
+            temporary_channel_id,
+            funding_satoshis,
+            push_msat,
+            feerate_per_kw: self.config.feerate_per_kw,
+            limits: ChannelLimits::default_for(funding_satoshis),
+        };
+        let signer = self.keys.derive_channel_signer(&keys_id);
+        let (channel, open) = Channel::new_outbound(signer, &params).map_err(|e| ApiError::Channel(e.to_string()))?;
+        self.insert_channel(channel, counterparty, keys_id);
+        self.send(&temporary_channel_id, Message::OpenChannel(open));
+        Ok(temporary_channel_id)
+    }
+
+    pub(crate) fn insert_channel(&mut self, channel: Channel<K::Signer>, counterparty: PublicKey, keys_id: [u8; 32]) {
+        let managed = ManagedChannel {
+            channel,
+            counterparty,
+            keys_id,
+            outbox: MonitorGatedOutbox::new(0),
+            funding_txid: None,
+            confirmation_height: None,
+            minimum_depth: self.config.minimum_depth,
+        };
+        self.channels.insert(managed.channel.channel_id(), managed);
+    }
+
+    /// The user's wallet built the funding transaction: sends `funding_created`.
+    pub fn funding_transaction_generated(
+        &mut self,
+        temporary_channel_id: &ChannelId,
+        funding_outpoint: OutPoint,
+    ) -> Result<ChannelId, ApiError> {
+        let mut managed = self
+            .channels
+            .remove(temporary_channel_id)
+            .ok_or(ApiError::UnknownChannel)?;
+        let created = match managed.channel.funding_transaction_generated(funding_outpoint) {
+            Ok(created) => created,
+            Err(e) => {
+                self.channels.insert(*temporary_channel_id, managed);
+                return Err(ApiError::Channel(e.to_string()));
+            }
+        };
+        managed.funding_txid = Some(funding_outpoint.txid);
+        let channel_id = managed.channel.channel_id();
+        self.channels.insert(channel_id, managed);
+        self.send(&channel_id, Message::FundingCreated(created));
+        Ok(channel_id)
+    }
+
+    /// A transaction confirmed at `height`: funding transactions count their depth.
+    pub fn transaction_confirmed(&mut self, txid: &Txid, height: u32) {
+        for managed in self.channels.values_mut() {
+            if managed.funding_txid == Some(*txid) && managed.confirmation_height.is_none() {
+                managed.confirmation_height = Some(height);
+            }
+        }
+        self.check_funding_depths();
+    }
+
+    /// The chain's tip moved to `height`.
+    pub fn best_block_updated(&mut self, height: u32) {
+        self.best_height = height;
+        self.check_funding_depths();
+    }
+
+    fn check_funding_depths(&mut self) {
+        let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
+        for id in ids {
+            let Some(managed) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            let deep = managed
+                .confirmation_height
+                .is_some_and(|h| self.best_height + 1 >= h + managed.minimum_depth);
+            let due = matches!(
+                managed.channel.phase(),
+                ChannelPhase::AwaitingChannelReady { sent: false, .. }
+            );
+            if deep && due {
+                let result = managed.channel.funding_confirmed();
+                self.after_channel_call(&id, result.map(|m| vec_of(Message::ChannelReady(m))));
+            }
+        }
+    }
+
+    /// Hands the channel's new monitor updates to the persister.
+    pub(crate) fn persist_updates(&mut self, channel_id: &ChannelId) {
+        let Some(managed) = self.channels.get_mut(channel_id) else {
+            return;
+        };
+        let mut failed = false;
+        for update in managed.channel.take_monitor_updates() {
+            match self.persister.persist(channel_id, &update) {
+                PersistStatus::Completed => managed.outbox.update_completed(update.update_id),
+                PersistStatus::InProgress => {}
+                PersistStatus::Failed => failed = true,
+            }
+        }
+        if failed {
+            self.fail_channel(channel_id, "monitor persistence failed".into(), true);
+        }
+    }
+
+    /// The user reports a monitor update durable (in any order).
+    pub fn monitor_update_completed(&mut self, channel_id: &ChannelId, update_id: u64) {
+        if let Some(managed) = self.channels.get_mut(channel_id) {
+            managed.outbox.update_completed(update_id);
+        }
+        self.process_channel(channel_id);
+    }
+
+    /// Queues a message from a channel behind its persisted updates.
+    pub(crate) fn send(&mut self, channel_id: &ChannelId, message: Message) {
+        self.persist_updates(channel_id);
+        let Some(managed) = self.channels.get_mut(channel_id) else {
+            return;
+        };
+        let depends_on = managed.channel.latest_monitor_update_id();
+        managed.outbox.push(depends_on, message);
+    }
+
+    /// Applies the result of a channel call: queues its messages, or handles its error.
+    pub(crate) fn after_channel_call(&mut self, channel_id: &ChannelId, result: Result<Vec<Message>, ChannelError>) {
+        match result {
+            Ok(messages) => {
+                for message in messages {
+                    self.send(channel_id, message);
+                }
+                self.persist_updates(channel_id);
+            }
+            Err(ChannelError::Ignore(why)) => self.warn(channel_id, why),
+            Err(ChannelError::Close(why)) => self.fail_channel(channel_id, why, true),
+            Err(ChannelError::DataLoss(why)) => self.fail_channel(channel_id, why, false),
+        }
+        self.process_channel(channel_id);
+    }
+
+    fn warn(&mut self, channel_id: &ChannelId, why: String) {
+        if let Some(managed) = self.channels.get(channel_id) {
+            let warning = Warning {
+                channel_id: *channel_id,
+                data: why.into_bytes(),
+                extension: NoTlvs::default(),
+            };
+            self.actions.push(HandlerAction::Send {
+                node_id: managed.counterparty,
+                message: Message::Warning(warning),
+            });
+        }
+    }
+
+    /// Fails a channel: tells the peer with `error` and the user with an event. The
+    /// monitor (not the manager) closes on chain; `may_broadcast` is false when our own
+    /// state is known stale.
+    pub(crate) fn fail_channel(&mut self, channel_id: &ChannelId, why: String, may_broadcast: bool) {
+        let Some(managed) = self.channels.remove(channel_id) else {
+            return;
+        };
+        let error = ErrorMessage {
+            channel_id: *channel_id,
+            data: why.clone().into_bytes(),
+            extension: NoTlvs::default(),
+        };
+        self.actions.push(HandlerAction::Send {
+            node_id: managed.counterparty,
+            message: Message::Error(error),
+        });
+        let reason = if may_broadcast {
+            why
+        } else {
+            alloc::format!("{why} (our state is stale: not broadcasting)")
+        };
+        self.events.push(Event::ChannelClosed {
+            channel_id: *channel_id,
+            reason,
+        });
+    }
+
+    /// After anything that may have changed a channel: commit what is pending, process
+    /// newly committed HTLCs, and release what persistence allows.
+    pub(crate) fn process_channel(&mut self, channel_id: &ChannelId) {
+        let Some(managed) = self.channels.get_mut(channel_id) else {
+            return;
+        };
+        if managed.channel.is_connected() {
+            match managed.channel.send_commitment() {
+                Ok(Some(signed)) => self.send(channel_id, Message::CommitmentSigned(signed)),
+                Ok(None) => {}
+                Err(e) => return self.after_channel_call(channel_id, Err(e)),
+            }
+        }
+        self.process_inbound_htlcs(channel_id);
+        self.flush(channel_id);
+    }
+
+    fn flush(&mut self, channel_id: &ChannelId) {
+        let Some(managed) = self.channels.get_mut(channel_id) else {
+            return;
+        };
+        if !self.connected_peers.contains_key(&managed.counterparty) {
+            return;
+        }
+        let node_id = managed.counterparty;
+        for message in managed.outbox.take_ready() {
+            self.actions.push(HandlerAction::Send { node_id, message });
+        }
+    }
+}
+
+pub(crate) fn vec_of(message: Message) -> Vec<Message> {
+    alloc::vec![message]
+}

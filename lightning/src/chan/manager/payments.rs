@@ -1,0 +1,311 @@
+//! Single-hop payments: invoices' hashes and secrets, sending with a final-hop onion,
+//! accepting an HTLC once irrevocably committed (onion peeled, payload checked), claims,
+//! and the outcome events of payments we sent.
+
+use alloc::collections::BTreeMap;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::secp256k1::{PublicKey, SecretKey};
+
+use super::{ApiError, ChannelManager};
+use crate::chain::Persist;
+use crate::chan::channel::ChannelPhase;
+use crate::chan::ledger::Side;
+use crate::events::Event;
+use crate::onion::errors::{
+    INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION,
+    UNKNOWN_NEXT_PEER,
+};
+use crate::onion::{
+    build_failure_packet, construct_onion_packet, decode_failure_packet, peel_onion_packet, HopPayload, OnionError,
+    OnionHop,
+};
+use crate::sign::{EntropySource, NodeSigner, SignerProvider};
+use crate::wire::{ChannelId, Decode, Encode, Message, OnionPacket, PaymentHash, PaymentPreimage};
+
+/// A payment we can receive.
+#[derive(Clone, Debug)]
+pub(crate) struct InboundPayment {
+    pub preimage: PaymentPreimage,
+    pub secret: [u8; 32],
+    pub amount_msat: Option<u64>,
+}
+
+/// A payment we sent, by the HTLC carrying it.
+#[derive(Clone, Debug)]
+pub(crate) struct OutboundPayment {
+    pub payment_hash: PaymentHash,
+    pub shared_secrets: Vec<[u8; 32]>,
+}
+
+#[derive(Default)]
+pub(crate) struct Payments {
+    pub inbound: BTreeMap<PaymentHash, InboundPayment>,
+    pub outbound: BTreeMap<(ChannelId, u64), OutboundPayment>,
+    /// Onions of inbound HTLCs not yet processed.
+    pub inbound_onions: BTreeMap<(ChannelId, u64), OnionPacket>,
+    /// HTLCs that pay us, waiting for the user's claim: (channel, id, amount).
+    pub claimable: BTreeMap<PaymentHash, Vec<(ChannelId, u64, u64)>>,
+}
+
+impl Payments {
+    pub fn fulfilled(
+        &mut self,
+        events: &mut Vec<Event>,
+        channel_id: ChannelId,
+        htlc_id: u64,
+        preimage: PaymentPreimage,
+    ) {
+        if let Some(payment) = self.outbound.remove(&(channel_id, htlc_id)) {
+            events.push(Event::PaymentSent {
+                payment_hash: payment.payment_hash,
+                payment_preimage: preimage,
+            });
+        }
+    }
+
+    pub fn failed(
+        &mut self,
+        events: &mut Vec<Event>,
+        channel_id: ChannelId,
+        htlc_id: u64,
+        reason: Option<&[u8]>,
+        malformed_code: Option<u16>,
+    ) {
+        if let Some(payment) = self.outbound.remove(&(channel_id, htlc_id)) {
+            let failure_code = malformed_code.or_else(|| {
+                reason
+                    .and_then(|r| decode_failure_packet(&payment.shared_secrets, r))
+                    .and_then(|d| d.failure_code())
+            });
+            events.push(Event::PaymentFailed {
+                payment_hash: payment.payment_hash,
+                failure_code,
+            });
+        }
+    }
+}
+
+fn sha256_of(bytes: &[u8]) -> [u8; 32] {
+    sha256::Hash::hash(bytes).to_byte_array()
+}
+
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+    /// A new payment we can receive: its hash and secret go in the invoice.
+    pub fn create_inbound_payment(&mut self, amount_msat: Option<u64>) -> (PaymentHash, [u8; 32]) {
+        let preimage = PaymentPreimage(self.keys.random_bytes());
+        let secret = self.keys.random_bytes();
+        let hash = PaymentHash(sha256_of(&preimage.0));
+        self.payments.inbound.insert(
+            hash,
+            InboundPayment {
+                preimage,
+                secret,
+                amount_msat,
+            },
+        );
+        (hash, secret)
+    }
+
+    /// The preimage of a payment we created, to claim it when it arrives.
+    pub fn payment_preimage(&self, payment_hash: &PaymentHash) -> Option<PaymentPreimage> {
+        self.payments.inbound.get(payment_hash).map(|p| p.preimage)
+    }
+
+    /// Pays a direct peer over a channel with it.
+    pub fn send_payment(
+        &mut self,
+        counterparty: PublicKey,
+        payment_hash: PaymentHash,
+        payment_secret: [u8; 32],
+        amount_msat: u64,
+    ) -> Result<(), ApiError> {
+        let channel_id = self
+            .channels
+            .iter()
+            .find(|(_, m)| {
+                m.counterparty == counterparty && m.channel.phase() == ChannelPhase::Normal && m.channel.is_connected()
+            })
+            .map(|(id, _)| *id)
+            .ok_or(ApiError::NoUsableChannel)?;
+        let cltv_expiry = self.best_height + self.config.final_cltv_expiry_delta;
+        let payload = HopPayload::receive(amount_msat, cltv_expiry, payment_secret, amount_msat);
+        let hop = OnionHop {
+            node_id: counterparty,
+            payload: payload.encode_to_vec(),
+        };
+        let session_key = loop {
+            if let Ok(key) = SecretKey::from_slice(&self.keys.random_bytes()) {
+                break key;
+            }
+        };
+        let (onion, shared_secrets) = construct_onion_packet(&self.secp, &session_key, &[hop], &payment_hash.0)
+            .map_err(|e| ApiError::Channel(e.to_string()))?;
+        let managed = self.channels.get_mut(&channel_id).ok_or(ApiError::UnknownChannel)?;
+        let add = managed
+            .channel
+            .send_htlc(amount_msat, payment_hash, cltv_expiry, onion)
+            .map_err(|e| ApiError::Channel(e.to_string()))?;
+        self.payments.outbound.insert(
+            (channel_id, add.id),
+            OutboundPayment {
+                payment_hash,
+                shared_secrets,
+            },
+        );
+        self.send(&channel_id, Message::UpdateAddHtlc(alloc::boxed::Box::new(add)));
+        self.process_channel(&channel_id);
+        Ok(())
+    }
+
+    /// Claims every HTLC paying `preimage`'s hash.
+    pub fn claim_payment(&mut self, preimage: PaymentPreimage) -> Result<(), ApiError> {
+        let hash = PaymentHash(sha256_of(&preimage.0));
+        let htlcs = self.payments.claimable.remove(&hash).ok_or(ApiError::UnknownChannel)?;
+        let mut total_msat = 0;
+        for (channel_id, htlc_id, amount_msat) in htlcs {
+            let Some(managed) = self.channels.get_mut(&channel_id) else {
+                continue;
+            };
+            let result = managed
+                .channel
+                .fulfill_htlc(htlc_id, preimage)
+                .map(|m| alloc::vec![Message::UpdateFulfillHtlc(m)]);
+            if result.is_ok() {
+                total_msat += amount_msat;
+            }
+            self.after_channel_call(&channel_id, result);
+        }
+        self.payments.inbound.remove(&hash);
+        self.events.push(Event::PaymentClaimed {
+            payment_hash: hash,
+            amount_msat: total_msat,
+        });
+        Ok(())
+    }
+
+    /// Looks at the channel's inbound HTLCs that became irrevocably committed: peels
+    /// their onions and makes them claimable, or fails them.
+    pub(crate) fn process_inbound_htlcs(&mut self, channel_id: &ChannelId) {
+        let Some(managed) = self.channels.get(channel_id) else {
+            return;
+        };
+        let ready: Vec<(u64, OnionPacket)> = self
+            .payments
+            .inbound_onions
+            .range((*channel_id, 0)..=(*channel_id, u64::MAX))
+            .filter(|((_, id), _)| {
+                managed
+                    .channel
+                    .ledger()
+                    .is_irrevocably_committed(Side::Counterparty, *id)
+            })
+            .map(|((_, id), onion)| (*id, onion.clone()))
+            .collect();
+        for (htlc_id, onion) in ready {
+            self.payments.inbound_onions.remove(&(*channel_id, htlc_id));
+            self.process_inbound_htlc(channel_id, htlc_id, &onion);
+        }
+    }
+
+    fn process_inbound_htlc(&mut self, channel_id: &ChannelId, htlc_id: u64, onion: &OnionPacket) {
+        let Some(managed) = self.channels.get(channel_id) else {
+            return;
+        };
+        let Some(htlc) = managed
+            .channel
+            .holder_view()
+            .htlcs
+            .get(&(Side::Counterparty, htlc_id))
+            .copied()
+        else {
+            return;
+        };
+        let peeled = peel_onion_packet(&self.secp, onion, &self.keys, &htlc.payment_hash.0);
+        let message = match peeled {
+            Err(OnionError::UnknownVersion(_) | OnionError::InvalidPublicKey | OnionError::HmacMismatch) => {
+                let code = match peeled {
+                    Err(OnionError::UnknownVersion(_)) => INVALID_ONION_VERSION,
+                    Err(OnionError::InvalidPublicKey) => INVALID_ONION_KEY,
+                    _ => INVALID_ONION_HMAC,
+                };
+                let sha = sha256_of(&onion.encode_to_vec());
+                let managed = self.channels.get_mut(channel_id).map(|m| &mut m.channel);
+                let result = managed.map(|c| {
+                    c.fail_malformed_htlc(htlc_id, sha, code)
+                        .map(|m| alloc::vec![Message::UpdateFailMalformedHtlc(m)])
+                });
+                if let Some(result) = result {
+                    self.after_channel_call(channel_id, result);
+                }
+                return;
+            }
+            Err(_) => None,
+            Ok(peeled) => Some(peeled),
+        };
+        let Some(peeled) = message else { return };
+        let failure = if peeled.next_packet.is_some() {
+            // Single hop only: nothing is forwarded.
+            Some(UNKNOWN_NEXT_PEER.to_be_bytes().to_vec())
+        } else {
+            self.check_final_payload(&peeled.payload, htlc.amount_msat, htlc.cltv_expiry, &htlc.payment_hash)
+        };
+        match failure {
+            None => {
+                self.payments.claimable.entry(htlc.payment_hash).or_default().push((
+                    *channel_id,
+                    htlc_id,
+                    htlc.amount_msat,
+                ));
+                self.events.push(Event::PaymentClaimable {
+                    payment_hash: htlc.payment_hash,
+                    amount_msat: htlc.amount_msat,
+                });
+            }
+            Some(failure_message) => {
+                let reason = build_failure_packet(&peeled.shared_secret, &failure_message);
+                let managed = self.channels.get_mut(channel_id).map(|m| &mut m.channel);
+                if let Some(channel) = managed {
+                    let result = channel
+                        .fail_htlc(htlc_id, reason)
+                        .map(|m| alloc::vec![Message::UpdateFailHtlc(m)]);
+                    self.after_channel_call(channel_id, result);
+                }
+            }
+        }
+    }
+
+    /// `None` if the final payload pays a payment we expect; the failure message if not.
+    fn check_final_payload(
+        &self,
+        payload: &[u8],
+        amount_msat: u64,
+        cltv_expiry: u32,
+        payment_hash: &PaymentHash,
+    ) -> Option<Vec<u8>> {
+        let details_failure = || {
+            let mut message = INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS.to_be_bytes().to_vec();
+            message.extend_from_slice(&amount_msat.to_be_bytes());
+            message.extend_from_slice(&self.best_height.to_be_bytes());
+            Some(message)
+        };
+        let Ok(payload) = HopPayload::decode_exact(payload) else {
+            return Some(crate::onion::errors::INVALID_ONION_PAYLOAD.to_be_bytes().to_vec());
+        };
+        let Some(expected) = self.payments.inbound.get(payment_hash) else {
+            return details_failure();
+        };
+        let secret_ok = payload
+            .payment_data
+            .is_some_and(|d| d.payment_secret == expected.secret);
+        let amount_ok = payload.amt_to_forward.is_some_and(|a| a.0 <= amount_msat)
+            && expected.amount_msat.is_none_or(|a| amount_msat >= a);
+        let cltv_ok = payload.outgoing_cltv_value.is_some_and(|c| c.0 <= cltv_expiry);
+        if !(secret_ok && amount_ok && cltv_ok) {
+            return details_failure();
+        }
+        None
+    }
+}

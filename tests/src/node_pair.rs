@@ -1,0 +1,134 @@
+//! Two whole nodes in one process: each a peer manager (real BOLT 8) over a channel
+//! manager with a test persister, bytes moved by hand between them.
+
+use std::collections::BTreeMap;
+
+use lightning::bitcoin::constants::ChainHash;
+use lightning::bitcoin::hashes::{sha256, Hash};
+use lightning::bitcoin::Network;
+use lightning::chain::{ChannelMonitor, Persist, PersistStatus};
+use lightning::chan::manager::{ChannelManager, ChannelManagerConfig};
+use lightning::chan::monitor_update::ChannelMonitorUpdate;
+use lightning::events::Event;
+use lightning::sign::{EntropySource, KeysManager};
+use lightning::transport::{IgnoringHandler, PeerId, PeerManager, PeerManagerConfig};
+use lightning::wire::{ChannelId, Decode, Encode};
+
+/// A persister that stores each update's bytes, applies them to its monitors once
+/// complete, and can hold updates in progress.
+#[derive(Debug, Default)]
+pub struct TestPersister {
+    /// Whether new updates complete at once.
+    pub hold: bool,
+    /// The monitors as stored, updated in id order as updates complete.
+    pub monitors: BTreeMap<ChannelId, ChannelMonitor>,
+    /// Updates handed over and not completed: (channel, id, bytes).
+    pub in_progress: Vec<(ChannelId, u64, Vec<u8>)>,
+}
+
+impl TestPersister {
+    fn apply(&mut self, channel_id: &ChannelId, bytes: &[u8]) {
+        let update = ChannelMonitorUpdate::decode_exact(bytes).expect("stored update reads back");
+        let monitor = self.monitors.entry(*channel_id).or_default();
+        monitor
+            .update(&update)
+            .expect("updates complete in order in these tests");
+    }
+
+    /// Completes every update in progress, oldest first; returns what completed.
+    pub fn complete_all(&mut self) -> Vec<(ChannelId, u64)> {
+        let pending = std::mem::take(&mut self.in_progress);
+        pending
+            .into_iter()
+            .map(|(channel_id, id, bytes)| {
+                self.apply(&channel_id, &bytes);
+                (channel_id, id)
+            })
+            .collect()
+    }
+}
+
+impl Persist for TestPersister {
+    fn persist(&mut self, channel_id: &ChannelId, update: &ChannelMonitorUpdate) -> PersistStatus {
+        let bytes = update.encode_to_vec();
+        if self.hold {
+            self.in_progress.push((*channel_id, update.update_id, bytes));
+            return PersistStatus::InProgress;
+        }
+        self.apply(channel_id, &bytes);
+        PersistStatus::Completed
+    }
+}
+
+/// Entropy for the transport: a hash chain, separate from the keys manager's.
+pub struct TransportEntropy([u8; 32]);
+
+impl EntropySource for TransportEntropy {
+    fn random_bytes(&mut self) -> [u8; 32] {
+        self.0 = sha256::Hash::hash(&self.0).to_byte_array();
+        self.0
+    }
+}
+
+pub type Manager = ChannelManager<KeysManager, TestPersister>;
+pub type Node = PeerManager<KeysManager, TransportEntropy, Manager, IgnoringHandler>;
+
+pub fn regtest() -> ChainHash {
+    ChainHash::using_genesis_block(Network::Regtest)
+}
+
+/// A node from a seed byte.
+pub fn node(seed: u8) -> Node {
+    let keys = KeysManager::new(&[seed; 32]);
+    let manager = ChannelManager::new(
+        ChannelManagerConfig::new(regtest()),
+        keys.clone(),
+        TestPersister::default(),
+        100,
+    );
+    PeerManager::new(
+        PeerManagerConfig::new(regtest()),
+        keys,
+        TransportEntropy([seed; 32]),
+        manager,
+        IgnoringHandler,
+    )
+}
+
+/// Moves bytes both ways on connection `id` until both sides are quiet.
+pub fn pump(a: &mut Node, b: &mut Node, id: PeerId) {
+    for _ in 0..1000 {
+        let to_b = a.take_outbound(id);
+        let to_a = b.take_outbound(id);
+        if to_b.is_empty() && to_a.is_empty() {
+            return;
+        }
+        if !to_b.is_empty() {
+            b.read(id, &to_b).expect("valid bytes");
+        }
+        if !to_a.is_empty() {
+            a.read(id, &to_a).expect("valid bytes");
+        }
+    }
+    panic!("pump did not settle");
+}
+
+/// Connects `a` to `b` on connection `id`, through the handshake and `init`.
+pub fn connect(a: &mut Node, b: &mut Node, id: PeerId) {
+    let act_one = a.new_outbound(id, b.node_id()).expect("fresh id");
+    b.new_inbound(id).expect("fresh id");
+    b.read(id, &act_one).expect("act one");
+    pump(a, b, id);
+    assert_eq!(a.connected_peers().len(), 1);
+}
+
+/// Both sides see the connection drop.
+pub fn disconnect(a: &mut Node, b: &mut Node, id: PeerId) {
+    a.disconnected(id);
+    b.disconnected(id);
+}
+
+/// The events node `n` raised since the last call.
+pub fn events(n: &mut Node) -> Vec<Event> {
+    n.channel_handler_mut().take_events()
+}

@@ -1,0 +1,235 @@
+//! Two whole nodes over real BOLT 8: open a channel, pay both ways with onions, fail a
+//! payment with a wrong secret, pause persistence, reconnect mid-payment, and close.
+
+use lightning::bitcoin::hashes::Hash;
+use lightning::bitcoin::{OutPoint, Txid};
+use lightning::events::Event;
+use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
+use lightning::transport::PeerId;
+use lightning::wire::ChannelId;
+use tests::node_pair::*;
+
+const LINK: PeerId = PeerId(1);
+
+/// Opens a funded, confirmed channel from a to b; returns its id.
+fn open(a: &mut Node, b: &mut Node) -> ChannelId {
+    let b_id = b.node_id();
+    let temporary = a
+        .channel_handler_mut()
+        .open_channel(b_id, 1_000_000, 0)
+        .expect("peer connected");
+    pump(a, b, LINK);
+    let ready = events(a);
+    let Some(Event::FundingGenerationReady {
+        temporary_channel_id,
+        funding_satoshis,
+        output_script,
+        ..
+    }) = ready.first()
+    else {
+        panic!("{ready:?}")
+    };
+    assert_eq!((*temporary_channel_id, *funding_satoshis), (temporary, 1_000_000));
+    assert!(output_script.is_p2wsh());
+    let outpoint = OutPoint {
+        txid: Txid::from_byte_array([8; 32]),
+        vout: 0,
+    };
+    let channel_id = a
+        .channel_handler_mut()
+        .funding_transaction_generated(&temporary, outpoint)
+        .expect("funded");
+    pump(a, b, LINK);
+    assert_eq!(events(a), vec![Event::FundingSigned { channel_id }]);
+    for n in [&mut *a, &mut *b] {
+        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    pump(a, b, LINK);
+    let (a_node, b_node) = (a.node_id(), b.node_id());
+    assert_eq!(
+        events(a),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: b_node
+        }]
+    );
+    assert_eq!(
+        events(b),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: a_node
+        }]
+    );
+    channel_id
+}
+
+/// `payer` pays `payee` through the whole flow; returns whether it was sent.
+fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
+    let payee_id = payee.node_id();
+    let (hash, secret) = payee.channel_handler_mut().create_inbound_payment(Some(amount_msat));
+    payer
+        .channel_handler_mut()
+        .send_payment(payee_id, hash, secret, amount_msat)
+        .expect("usable channel");
+    pump(payer, payee, LINK);
+    assert_eq!(
+        events(payee),
+        vec![Event::PaymentClaimable {
+            payment_hash: hash,
+            amount_msat
+        }]
+    );
+    let preimage = payee.channel_handler().payment_preimage(&hash).expect("ours");
+    payee.channel_handler_mut().claim_payment(preimage).expect("claimable");
+    pump(payer, payee, LINK);
+    assert_eq!(
+        events(payee),
+        vec![Event::PaymentClaimed {
+            payment_hash: hash,
+            amount_msat
+        }]
+    );
+    assert_eq!(
+        events(payer),
+        vec![Event::PaymentSent {
+            payment_hash: hash,
+            payment_preimage: preimage
+        }]
+    );
+}
+
+fn balances(n: &Node, channel_id: &ChannelId) -> (u64, u64) {
+    let view = n.channel_handler().channel(channel_id).expect("channel").holder_view();
+    (view.holder_balance_msat, view.counterparty_balance_msat)
+}
+
+#[test]
+fn open_pay_both_ways_and_close() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    pay(&mut a, &mut b, 300_000_000);
+    pay(&mut b, &mut a, 100_000_000);
+    assert_eq!(balances(&a, &channel_id), (800_000_000, 200_000_000));
+    assert_eq!(balances(&b, &channel_id), (200_000_000, 800_000_000));
+    // Every durable change reached the persisted monitors.
+    for n in [&a, &b] {
+        let manager = n.channel_handler();
+        let monitor = &manager.persister().monitors[&channel_id];
+        let channel = manager.channel(&channel_id).expect("channel");
+        assert_eq!(monitor.latest_update_id(), channel.latest_monitor_update_id());
+        assert_eq!(
+            monitor.holder_commitment().map(|h| h.commitment_number),
+            Some(channel.holder_commitment_number())
+        );
+    }
+    a.channel_handler_mut()
+        .close_channel(&channel_id)
+        .expect("open channel");
+    pump(&mut a, &mut b, LINK);
+    for n in [&mut a, &mut b] {
+        let closed = events(n);
+        assert!(matches!(closed.as_slice(), [Event::ChannelClosed { .. }]), "{closed:?}");
+        let monitor = &n.channel_handler().persister().monitors[&channel_id];
+        assert!(monitor.is_closed());
+    }
+}
+
+#[test]
+fn a_payment_with_the_wrong_secret_fails_back_to_the_payer() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    let b_id = b.node_id();
+    let (hash, _) = b.channel_handler_mut().create_inbound_payment(Some(1_000_000));
+    a.channel_handler_mut()
+        .send_payment(b_id, hash, [0xee; 32], 1_000_000)
+        .expect("sent");
+    pump(&mut a, &mut b, LINK);
+    assert!(events(&mut b).is_empty(), "nothing claimable");
+    assert_eq!(
+        events(&mut a),
+        vec![Event::PaymentFailed {
+            payment_hash: hash,
+            failure_code: Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
+        }]
+    );
+    assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0));
+}
+
+#[test]
+fn paused_persistence_holds_the_payment_until_it_completes() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    b.channel_handler_mut().persister_mut().hold = true;
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    a.channel_handler_mut()
+        .send_payment(b_id, hash, secret, 5_000_000)
+        .expect("sent");
+    pump(&mut a, &mut b, LINK);
+    // B holds its revoke_and_ack: the HTLC is not irrevocable, nothing is claimable.
+    assert!(events(&mut b).is_empty());
+    assert!(!b.channel_handler().persister().in_progress.is_empty());
+    let completed = b.channel_handler_mut().persister_mut().complete_all();
+    b.channel_handler_mut().persister_mut().hold = false;
+    for (id, update_id) in completed {
+        b.channel_handler_mut().monitor_update_completed(&id, update_id);
+    }
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(
+        events(&mut b),
+        vec![Event::PaymentClaimable {
+            payment_hash: hash,
+            amount_msat: 5_000_000
+        }]
+    );
+    let _ = channel_id;
+}
+
+#[test]
+fn a_payment_survives_a_reconnection_mid_dance() {
+    for cut_after_reads in 1..6 {
+        let (mut a, mut b) = (node(1), node(2));
+        connect(&mut a, &mut b, LINK);
+        let channel_id = open(&mut a, &mut b);
+        let b_id = b.node_id();
+        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+        a.channel_handler_mut()
+            .send_payment(b_id, hash, secret, 7_000_000)
+            .expect("sent");
+        // Deliver only part of the exchange, then drop the connection.
+        for _ in 0..cut_after_reads {
+            let to_b = a.take_outbound(LINK);
+            if !to_b.is_empty() {
+                b.read(LINK, &to_b).expect("valid");
+            }
+            let to_a = b.take_outbound(LINK);
+            if !to_a.is_empty() {
+                a.read(LINK, &to_a).expect("valid");
+            }
+        }
+        disconnect(&mut a, &mut b, LINK);
+        connect(&mut a, &mut b, LINK);
+        pump(&mut a, &mut b, LINK);
+        let claimable = events(&mut b);
+        assert_eq!(
+            claimable,
+            vec![Event::PaymentClaimable {
+                payment_hash: hash,
+                amount_msat: 7_000_000
+            }],
+            "cut {cut_after_reads}"
+        );
+        let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
+        b.channel_handler_mut().claim_payment(preimage).expect("claimable");
+        pump(&mut a, &mut b, LINK);
+        assert!(events(&mut a).contains(&Event::PaymentSent {
+            payment_hash: hash,
+            payment_preimage: preimage
+        }));
+        assert_eq!(balances(&a, &channel_id), (993_000_000, 7_000_000));
+    }
+}
