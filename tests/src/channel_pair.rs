@@ -155,6 +155,12 @@ pub struct Saved {
 
 /// Opens a channel between two fresh nodes (node 0 funds it) and brings it to `Normal`.
 pub fn open_pair(push_msat: u64) -> Pair {
+    let limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    open_pair_with(push_msat, limits, limits)
+}
+
+/// [`open_pair`] with the limits each node demands of the other.
+pub fn open_pair_with(push_msat: u64, a_limits: ChannelLimits, b_limits: ChannelLimits) -> Pair {
     let a_signer = signer_for(0);
     let b_signer = signer_for(1);
     let params = OpenChannelParams {
@@ -163,17 +169,10 @@ pub fn open_pair(push_msat: u64) -> Pair {
         funding_satoshis: FUNDING_SATOSHIS,
         push_msat,
         feerate_per_kw: 1000,
-        limits: ChannelLimits::default_for(FUNDING_SATOSHIS),
+        limits: a_limits,
     };
     let (mut a, open) = Chan::new_outbound(a_signer, &params).expect("open");
-    let (mut b, accept) = Chan::new_inbound(
-        b_signer,
-        chain(),
-        ChannelLimits::default_for(FUNDING_SATOSHIS),
-        3,
-        &open,
-    )
-    .expect("accept");
+    let (mut b, accept) = Chan::new_inbound(b_signer, chain(), b_limits, 3, &open).expect("accept");
     a.accept_channel(&accept).expect("accepted");
     assert_eq!(a.phase(), ChannelPhase::AwaitingFundingTransaction);
     assert!(a.funding_script_pubkey().expect("script").is_p2wsh());

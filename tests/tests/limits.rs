@@ -1,0 +1,126 @@
+//! Every BOLT 2 limit on the peer's HTLCs: a peer that breaks one fails the channel, and
+//! our own sends that would break the peer's limits are refused with the channel intact.
+
+use lightning::chan::channel::{ChannelError, ChannelLimits};
+use lightning::wire::{Message, UpdateAddHtlc};
+use tests::channel_pair::*;
+
+/// An `update_add_htlc` as node 0 would send it, built by hand so node 0's own checks
+/// do not stop it.
+fn raw_add(pair: &Pair, id: u64, amount_msat: u64) -> UpdateAddHtlc {
+    UpdateAddHtlc {
+        channel_id: pair.nodes[0].channel.channel_id(),
+        id,
+        amount_msat,
+        payment_hash: preimage(id as u8).1,
+        cltv_expiry: 800_000,
+        onion_routing_packet: onion(),
+        tlvs: Default::default(),
+    }
+}
+
+fn limits(f: impl FnOnce(&mut ChannelLimits)) -> ChannelLimits {
+    let mut limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    f(&mut limits);
+    limits
+}
+
+#[test]
+fn more_htlcs_than_max_accepted_htlcs() {
+    let b_limits = limits(|l| l.max_accepted_htlcs = 2);
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    for id in 0..2 {
+        pair.nodes[1]
+            .channel
+            .update_add_htlc(&raw_add(&pair, id, 1_000_000))
+            .expect("within the limit");
+    }
+    let third = raw_add(&pair, 2, 1_000_000);
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&third),
+        Err(ChannelError::Close(_))
+    ));
+    // Node 0 refuses to send the third itself.
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    for n in 0..2 {
+        let add = pair.nodes[0]
+            .channel
+            .send_htlc(1_000_000, preimage(n).1, 800_000, onion())
+            .expect("fits");
+        pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
+    }
+    let refused = pair.nodes[0]
+        .channel
+        .send_htlc(1_000_000, preimage(3).1, 800_000, onion());
+    assert!(matches!(refused, Err(ChannelError::Ignore(_))));
+    pair.settle();
+}
+
+#[test]
+fn more_in_flight_than_max_htlc_value_in_flight() {
+    let b_limits = limits(|l| l.max_htlc_value_in_flight_msat = 10_000_000);
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    pair.nodes[1]
+        .channel
+        .update_add_htlc(&raw_add(&pair, 0, 6_000_000))
+        .expect("within the cap");
+    let over = raw_add(&pair, 1, 6_000_000);
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&over),
+        Err(ChannelError::Close(_))
+    ));
+}
+
+#[test]
+fn an_htlc_below_the_minimum() {
+    let b_limits = limits(|l| l.htlc_minimum_msat = 5_000);
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    let small = raw_add(&pair, 0, 4_999);
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&small),
+        Err(ChannelError::Close(_))
+    ));
+    let refused = pair.nodes[0].channel.send_htlc(4_999, preimage(1).1, 800_000, onion());
+    assert!(matches!(refused, Err(ChannelError::Ignore(_))));
+}
+
+#[test]
+fn an_htlc_eating_into_the_reserve() {
+    // B demands a 100 000 sat reserve of A; A holds 1 000 000 sat less the fee.
+    let b_limits = limits(|l| l.channel_reserve_satoshis = 100_000);
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    let too_much = raw_add(&pair, 0, 899_500_000);
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&too_much),
+        Err(ChannelError::Close(_))
+    ));
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    let fits = raw_add(&pair, 0, 850_000_000);
+    assert_eq!(pair.nodes[1].channel.update_add_htlc(&fits), Ok(()));
+}
+
+#[test]
+fn a_fee_update_the_funder_cannot_afford() {
+    let mut pair = open_pair(0);
+    // The fundee may never change the fee; the funder may not price itself out.
+    let refused = pair.nodes[0].channel.send_update_fee(100_000_000);
+    assert!(matches!(refused, Err(ChannelError::Ignore(_))));
+    let fee = lightning::wire::UpdateFee {
+        channel_id: pair.nodes[0].channel.channel_id(),
+        feerate_per_kw: 100_000_000,
+        extension: Default::default(),
+    };
+    assert!(matches!(
+        pair.nodes[1].channel.update_fee(&fee),
+        Err(ChannelError::Close(_))
+    ));
+    let low = lightning::wire::UpdateFee {
+        feerate_per_kw: 100,
+        ..fee
+    };
+    assert!(matches!(
+        pair.nodes[1].channel.update_fee(&low),
+        Err(ChannelError::Close(_))
+    ));
+    pair.settle();
+}
