@@ -132,3 +132,38 @@ pub fn disconnect(a: &mut Node, b: &mut Node, id: PeerId) {
 pub fn events(n: &mut Node) -> Vec<Event> {
     n.channel_handler_mut().take_events()
 }
+
+/// Restarts node `n` (seed `seed`) from its manager bytes and the monitors `monitors`
+/// (as its persister would hold them after a crash). Returns the new node and the
+/// channels that did not match their monitors.
+pub fn restart(
+    n: &Node,
+    seed: u8,
+    monitors: &BTreeMap<ChannelId, ChannelMonitor>,
+) -> (
+    Node,
+    Vec<(ChannelId, lightning::chan::channel::persist::MonitorMismatch)>,
+) {
+    let bytes = n.channel_handler().encode();
+    let keys = KeysManager::new(&[seed; 32]);
+    let persister = TestPersister {
+        monitors: monitors.clone(),
+        ..TestPersister::default()
+    };
+    let (manager, mismatches) = ChannelManager::read(
+        &bytes,
+        ChannelManagerConfig::new(regtest()),
+        keys.clone(),
+        persister,
+        monitors,
+    )
+    .expect("the manager reads back");
+    let node = PeerManager::new(
+        PeerManagerConfig::new(regtest()),
+        keys,
+        TransportEntropy([seed.wrapping_add(100); 32]),
+        manager,
+        IgnoringHandler,
+    );
+    (node, mismatches)
+}

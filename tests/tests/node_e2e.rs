@@ -233,3 +233,73 @@ fn a_payment_survives_a_reconnection_mid_dance() {
         assert_eq!(balances(&a, &channel_id), (993_000_000, 7_000_000));
     }
 }
+
+#[test]
+fn a_node_restarts_mid_payment_from_its_persisted_state() {
+    for cut_after_reads in 1..6 {
+        let (mut a, mut b) = (node(1), node(2));
+        connect(&mut a, &mut b, LINK);
+        let channel_id = open(&mut a, &mut b);
+        let b_id = b.node_id();
+        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+        a.channel_handler_mut()
+            .send_payment(b_id, hash, secret, 9_000_000)
+            .expect("sent");
+        for _ in 0..cut_after_reads {
+            let to_b = a.take_outbound(LINK);
+            if !to_b.is_empty() {
+                b.read(LINK, &to_b).expect("valid");
+            }
+            let to_a = b.take_outbound(LINK);
+            if !to_a.is_empty() {
+                a.read(LINK, &to_a).expect("valid");
+            }
+        }
+        // B crashes and comes back from what it had persisted.
+        a.disconnected(LINK);
+        let monitors = b.channel_handler().persister().monitors.clone();
+        let (mut b, mismatches) = restart(&b, 2, &monitors);
+        assert!(mismatches.is_empty(), "cut {cut_after_reads}: {mismatches:?}");
+        connect(&mut a, &mut b, LINK);
+        pump(&mut a, &mut b, LINK);
+        let claimable = events(&mut b);
+        assert_eq!(
+            claimable,
+            vec![Event::PaymentClaimable {
+                payment_hash: hash,
+                amount_msat: 9_000_000
+            }],
+            "cut {cut_after_reads}"
+        );
+        let preimage = b.channel_handler().payment_preimage(&hash).expect("ours, persisted");
+        b.channel_handler_mut().claim_payment(preimage).expect("claimable");
+        pump(&mut a, &mut b, LINK);
+        assert!(events(&mut a).contains(&Event::PaymentSent {
+            payment_hash: hash,
+            payment_preimage: preimage
+        }));
+        assert_eq!(balances(&b, &channel_id), (9_000_000, 991_000_000));
+    }
+}
+
+#[test]
+fn a_restart_with_a_stale_monitor_fails_the_channel_without_broadcasting() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    let stale = b.channel_handler().persister().monitors.clone();
+    pay(&mut a, &mut b, 20_000_000);
+    let (b2, mismatches) = restart(&b, 2, &stale);
+    assert_eq!(mismatches.len(), 1);
+    assert!(matches!(
+        mismatches[0].1,
+        lightning::chan::channel::persist::MonitorMismatch::MonitorBehind { .. }
+    ));
+    let mut b2 = b2;
+    let closed = events(&mut b2);
+    assert!(
+        matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, reason }] if *id == channel_id && reason.contains("not broadcasting")),
+        "{closed:?}"
+    );
+    assert!(b2.channel_handler().channel(&channel_id).is_none());
+}

@@ -8,6 +8,7 @@
 
 pub mod handler;
 pub mod payments;
+pub mod persist;
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};

@@ -1,0 +1,245 @@
+//! Channel manager persistence: every channel (state and signer keys id) and the
+//! payments in flight, versioned and ending in a TLV stream. On reload each channel is
+//! checked against its monitor; a mismatch fails the channel without signing anything.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::Txid;
+
+use super::payments::{InboundPayment, OutboundPayment, Payments};
+use super::{ChannelManager, ChannelManagerConfig, ManagedChannel};
+use crate::chain::{ChannelMonitor, Persist};
+use crate::chan::channel::persist::MonitorMismatch;
+use crate::chan::channel::Channel;
+use crate::chan::outbox::MonitorGatedOutbox;
+use crate::events::Event;
+use crate::sign::{EntropySource, NodeSigner, SignerProvider};
+use crate::wire::{ChannelId, Decode, DecodeError, Encode, NoTlvs, OnionPacket, PaymentHash, PaymentPreimage, Reader};
+
+/// The encoding version written by this library.
+pub const MANAGER_VERSION: u8 = 1;
+
+fn count(r: &mut Reader<'_>, min_item_len: usize) -> Result<u32, DecodeError> {
+    let n = u32::decode(r)?;
+    if u64::from(n) * min_item_len as u64 > r.remaining() as u64 {
+        return Err(DecodeError::ShortRead);
+    }
+    Ok(n)
+}
+
+fn encode_opt_u32(value: Option<u32>, out: &mut Vec<u8>) {
+    match value {
+        Some(v) => {
+            out.push(1);
+            v.encode(out);
+        }
+        None => out.push(0),
+    }
+}
+
+fn decode_opt<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeError> {
+    match u8::decode(r)? {
+        0 => Ok(None),
+        1 => T::decode(r).map(Some),
+        _ => Err(DecodeError::InvalidValue { field: "option flag" }),
+    }
+}
+
+impl Payments {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (self.inbound.len() as u32).encode(out);
+        for (hash, p) in &self.inbound {
+            hash.encode(out);
+            p.preimage.encode(out);
+            p.secret.encode(out);
+            match p.amount_msat {
+                Some(a) => {
+                    out.push(1);
+                    a.encode(out);
+                }
+                None => out.push(0),
+            }
+        }
+        (self.outbound.len() as u32).encode(out);
+        for ((channel_id, htlc_id), p) in &self.outbound {
+            channel_id.encode(out);
+            htlc_id.encode(out);
+            p.payment_hash.encode(out);
+            (p.shared_secrets.len() as u32).encode(out);
+            for s in &p.shared_secrets {
+                s.encode(out);
+            }
+        }
+        (self.inbound_onions.len() as u32).encode(out);
+        for ((channel_id, htlc_id), onion) in &self.inbound_onions {
+            channel_id.encode(out);
+            htlc_id.encode(out);
+            onion.encode(out);
+        }
+        (self.claimable.len() as u32).encode(out);
+        for (hash, htlcs) in &self.claimable {
+            hash.encode(out);
+            (htlcs.len() as u32).encode(out);
+            for (channel_id, htlc_id, amount) in htlcs {
+                channel_id.encode(out);
+                htlc_id.encode(out);
+                amount.encode(out);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let mut payments = Payments::default();
+        for _ in 0..count(r, 97)? {
+            let hash = PaymentHash::decode(r)?;
+            let preimage = PaymentPreimage::decode(r)?;
+            let secret = <[u8; 32]>::decode(r)?;
+            let amount_msat = decode_opt::<u64>(r)?;
+            payments.inbound.insert(
+                hash,
+                InboundPayment {
+                    preimage,
+                    secret,
+                    amount_msat,
+                },
+            );
+        }
+        for _ in 0..count(r, 76)? {
+            let key = (ChannelId::decode(r)?, u64::decode(r)?);
+            let payment_hash = PaymentHash::decode(r)?;
+            let shared_secrets = (0..count(r, 32)?)
+                .map(|_| <[u8; 32]>::decode(r))
+                .collect::<Result<_, _>>()?;
+            payments.outbound.insert(
+                key,
+                OutboundPayment {
+                    payment_hash,
+                    shared_secrets,
+                },
+            );
+        }
+        for _ in 0..count(r, 40 + 1366)? {
+            let key = (ChannelId::decode(r)?, u64::decode(r)?);
+            payments.inbound_onions.insert(key, OnionPacket::decode(r)?);
+        }
+        for _ in 0..count(r, 36)? {
+            let hash = PaymentHash::decode(r)?;
+            let htlcs = (0..count(r, 48)?)
+                .map(|_| Ok((ChannelId::decode(r)?, u64::decode(r)?, u64::decode(r)?)))
+                .collect::<Result<Vec<_>, DecodeError>>()?;
+            payments.claimable.insert(hash, htlcs);
+        }
+        Ok(payments)
+    }
+}
+
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+    /// The manager's state: every channel and the payments in flight.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        MANAGER_VERSION.encode(&mut out);
+        self.best_height.encode(&mut out);
+        (self.channels.len() as u32).encode(&mut out);
+        for managed in self.channels.values() {
+            managed.keys_id.encode(&mut out);
+            managed.counterparty.encode(&mut out);
+            match managed.funding_txid {
+                Some(txid) => {
+                    out.push(1);
+                    txid.encode(&mut out);
+                }
+                None => out.push(0),
+            }
+            encode_opt_u32(managed.confirmation_height, &mut out);
+            managed.minimum_depth.encode(&mut out);
+            managed.channel.encode_state().encode_with_u32_len(&mut out);
+        }
+        self.payments.encode(&mut out);
+        NoTlvs::default().encode(&mut out);
+        out
+    }
+
+    /// Reads a manager written by [`ChannelManager::encode`], with the monitors as the
+    /// persister holds them. A channel that does not match its monitor (or has none) is
+    /// failed at once and reported with a [`Event::ChannelClosed`]; the mismatches are
+    /// returned too.
+    pub fn read(
+        bytes: &[u8],
+        config: ChannelManagerConfig,
+        keys: K,
+        persister: P,
+        monitors: &BTreeMap<ChannelId, ChannelMonitor>,
+    ) -> Result<(Self, Vec<(ChannelId, MonitorMismatch)>), DecodeError> {
+        let mut r = Reader::new(bytes);
+        if u8::decode(&mut r)? != MANAGER_VERSION {
+            return Err(DecodeError::InvalidValue {
+                field: "manager version",
+            });
+        }
+        let best_height = u32::decode(&mut r)?;
+        let mut manager = ChannelManager::new(config, keys, persister, best_height);
+        let mut mismatches = Vec::new();
+        for _ in 0..count(&mut r, 32 + 33 + 1 + 1 + 4 + 4)? {
+            let keys_id = <[u8; 32]>::decode(&mut r)?;
+            let counterparty = PublicKey::decode(&mut r)?;
+            let funding_txid = decode_opt::<Txid>(&mut r)?;
+            let confirmation_height = decode_opt::<u32>(&mut r)?;
+            let minimum_depth = u32::decode(&mut r)?;
+            let len = u32::decode(&mut r)? as usize;
+            let signer = manager.keys.derive_channel_signer(&keys_id);
+            let mut channel = Channel::read(r.take(len)?, signer)?;
+            let channel_id = channel.channel_id();
+            let empty = ChannelMonitor::new();
+            let monitor = monitors.get(&channel_id).unwrap_or(&empty);
+            if let Err(mismatch) = channel.check_against_monitor(monitor) {
+                let reason = match mismatch {
+                    MonitorMismatch::MonitorBehind { .. } => {
+                        "monitor lacks updates the channel acted on (our state is stale: not broadcasting)"
+                    }
+                    MonitorMismatch::ChannelBehind { .. } => "channel older than its monitor: closing from the monitor",
+                };
+                manager.events.push(Event::ChannelClosed {
+                    channel_id,
+                    reason: reason.into(),
+                });
+                mismatches.push((channel_id, mismatch));
+                continue;
+            }
+            let managed = ManagedChannel {
+                channel,
+                counterparty,
+                keys_id,
+                outbox: MonitorGatedOutbox::new(monitor.latest_update_id()),
+                funding_txid,
+                confirmation_height,
+                minimum_depth,
+            };
+            manager.channels.insert(channel_id, managed);
+        }
+        manager.payments = Payments::decode(&mut r)?;
+        NoTlvs::decode(&mut r)?;
+        // Events are not persisted: what the user must still act on is raised again
+        // (events are at least once across restarts).
+        for (payment_hash, htlcs) in &manager.payments.claimable {
+            let amount_msat = htlcs.iter().map(|(_, _, amount)| amount).sum();
+            manager.events.push(Event::PaymentClaimable {
+                payment_hash: *payment_hash,
+                amount_msat,
+            });
+        }
+        Ok((manager, mismatches))
+    }
+}
+
+trait EncodeWithLen {
+    fn encode_with_u32_len(&self, out: &mut Vec<u8>);
+}
+
+impl EncodeWithLen for Vec<u8> {
+    fn encode_with_u32_len(&self, out: &mut Vec<u8>) {
+        (self.len() as u32).encode(out);
+        out.extend_from_slice(self);
+    }
+}
