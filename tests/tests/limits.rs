@@ -124,3 +124,48 @@ fn a_fee_update_the_funder_cannot_afford() {
     ));
     pair.settle();
 }
+
+#[test]
+fn hostile_amounts_and_counters_fail_the_channel_without_panicking() {
+    let mut pair = open_pair(0);
+    let huge = raw_add(&pair, 0, u64::MAX);
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&huge),
+        Err(ChannelError::Close(_))
+    ));
+    let mut pair = open_pair(0);
+    let mut reestablish = pair.nodes[0].channel.channel_reestablish_message().expect("message");
+    pair.disconnect();
+    reestablish.next_revocation_number = u64::MAX;
+    assert!(matches!(
+        pair.nodes[1].channel.channel_reestablish(&reestablish),
+        Err(ChannelError::Close(_))
+    ));
+    reestablish.next_revocation_number = 0;
+    reestablish.next_commitment_number = u64::MAX;
+    assert!(matches!(
+        pair.nodes[1].channel.channel_reestablish(&reestablish),
+        Err(ChannelError::Close(_))
+    ));
+}
+
+#[test]
+fn huge_htlcs_under_an_unbounded_in_flight_cap_fail_the_channel_without_panicking() {
+    let b_limits = limits(|l| l.max_htlc_value_in_flight_msat = u64::MAX);
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    let first = raw_add(&pair, 0, u64::MAX / 2 + 1);
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&first),
+        Err(ChannelError::Close(_))
+    ));
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    pair.nodes[1]
+        .channel
+        .update_add_htlc(&raw_add(&pair, 0, 1_000_000))
+        .expect("small");
+    let second = raw_add(&pair, 1, u64::MAX - 10);
+    assert!(matches!(
+        pair.nodes[1].channel.update_add_htlc(&second),
+        Err(ChannelError::Close(_))
+    ));
+}

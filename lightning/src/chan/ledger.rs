@@ -121,10 +121,13 @@ pub struct CommitmentView {
 
 impl CommitmentView {
     /// Balances plus HTLCs: always the channel's value.
+    /// Saturates rather than overflows: a peer's absurd HTLC makes the total wrong (and
+    /// the channel fail its conservation check), never panics.
     pub fn total_msat(&self) -> u64 {
-        self.holder_balance_msat
-            + self.counterparty_balance_msat
-            + self.htlcs.values().map(|h| h.amount_msat).sum::<u64>()
+        self.htlcs.values().fold(
+            self.holder_balance_msat.saturating_add(self.counterparty_balance_msat),
+            |total, h| total.saturating_add(h.amount_msat),
+        )
     }
 }
 

@@ -115,7 +115,8 @@ impl<S: ChannelSigner> Channel<S> {
             if offered.len() > usize::from(limits.max_accepted_htlcs) {
                 return Err("more HTLCs than max_accepted_htlcs");
             }
-            if offered.iter().map(|h| h.amount_msat).sum::<u64>() > limits.max_htlc_value_in_flight_msat {
+            let in_flight_msat = offered.iter().fold(0u64, |sum, h| sum.saturating_add(h.amount_msat));
+            if in_flight_msat > limits.max_htlc_value_in_flight_msat {
                 return Err("more in flight than max_htlc_value_in_flight_msat");
             }
             let balance = match offerer {

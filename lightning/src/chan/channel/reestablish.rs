@@ -226,7 +226,7 @@ impl<S: ChannelSigner> Channel<S> {
         }
 
         // Did the peer get our last revoke_and_ack?
-        let resend_revoke = if msg.next_revocation_number + 1 == self.holder_commitment_number {
+        let resend_revoke = if msg.next_revocation_number.checked_add(1) == Some(self.holder_commitment_number) {
             true
         } else if msg.next_revocation_number == self.holder_commitment_number {
             false
@@ -237,7 +237,7 @@ impl<S: ChannelSigner> Channel<S> {
         let resend_commitment =
             if self.awaiting_revoke && msg.next_commitment_number == self.counterparty_commitment_number {
                 true
-            } else if msg.next_commitment_number == self.counterparty_commitment_number + 1 {
+            } else if Some(msg.next_commitment_number) == self.counterparty_commitment_number.checked_add(1) {
                 false
             } else {
                 return Err(close("next_commitment_number out of step"));
