@@ -167,3 +167,17 @@ pub fn restart(
     );
     (node, mismatches)
 }
+
+/// Moves bytes both ways `rounds` times only: part of an exchange, to cut it short.
+pub fn exchange_rounds(a: &mut Node, b: &mut Node, id: PeerId, rounds: usize) {
+    for _ in 0..rounds {
+        let to_b = a.take_outbound(id);
+        if !to_b.is_empty() {
+            b.read(id, &to_b).expect("valid bytes");
+        }
+        let to_a = b.take_outbound(id);
+        if !to_a.is_empty() {
+            a.read(id, &to_a).expect("valid bytes");
+        }
+    }
+}

@@ -201,16 +201,7 @@ fn a_payment_survives_a_reconnection_mid_dance() {
             .send_payment(b_id, hash, secret, 7_000_000)
             .expect("sent");
         // Deliver only part of the exchange, then drop the connection.
-        for _ in 0..cut_after_reads {
-            let to_b = a.take_outbound(LINK);
-            if !to_b.is_empty() {
-                b.read(LINK, &to_b).expect("valid");
-            }
-            let to_a = b.take_outbound(LINK);
-            if !to_a.is_empty() {
-                a.read(LINK, &to_a).expect("valid");
-            }
-        }
+        exchange_rounds(&mut a, &mut b, LINK, cut_after_reads);
         disconnect(&mut a, &mut b, LINK);
         connect(&mut a, &mut b, LINK);
         pump(&mut a, &mut b, LINK);
@@ -245,16 +236,8 @@ fn a_node_restarts_mid_payment_from_its_persisted_state() {
         a.channel_handler_mut()
             .send_payment(b_id, hash, secret, 9_000_000)
             .expect("sent");
-        for _ in 0..cut_after_reads {
-            let to_b = a.take_outbound(LINK);
-            if !to_b.is_empty() {
-                b.read(LINK, &to_b).expect("valid");
-            }
-            let to_a = b.take_outbound(LINK);
-            if !to_a.is_empty() {
-                a.read(LINK, &to_a).expect("valid");
-            }
-        }
+        // Deliver only part of the exchange, then drop the connection.
+        exchange_rounds(&mut a, &mut b, LINK, cut_after_reads);
         // B crashes and comes back from what it had persisted.
         a.disconnected(LINK);
         let monitors = b.channel_handler().persister().monitors.clone();

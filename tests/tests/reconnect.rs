@@ -2,53 +2,8 @@
 //! retransmission; and a node that lost data stopping without broadcasting.
 
 use lightning::chan::channel::ChannelError;
-use lightning::chan::ledger::Side;
-use lightning::wire::Message;
+use tests::channel_pair::dance::{finish, start, step};
 use tests::channel_pair::*;
-
-/// One step of a deterministic dance: A pays B 40 000 sat and B fulfills as soon as it
-/// may. Returns whether a message was delivered.
-fn step(pair: &mut Pair) -> bool {
-    let b = &pair.nodes[1].channel;
-    if b.ledger().is_irrevocably_committed(Side::Counterparty, 0)
-        && b.holder_view().htlcs.contains_key(&(Side::Counterparty, 0))
-        && pair.nodes[1].channel.is_connected()
-    {
-        if let Ok(fulfill) = pair.nodes[1].channel.fulfill_htlc(0, preimage(1).0) {
-            pair.send(1, Message::UpdateFulfillHtlc(fulfill));
-        }
-    }
-    pair.commit(0);
-    pair.commit(1);
-    let to = if pair.wires[0].is_empty() { 0 } else { 1 };
-    pair.deliver(to).expect("honest messages are valid")
-}
-
-fn start() -> Pair {
-    let mut pair = open_pair(0);
-    let (_, hash) = preimage(1);
-    let add = pair.nodes[0]
-        .channel
-        .send_htlc(40_000_000, hash, 800_000, onion())
-        .expect("add");
-    pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
-    pair
-}
-
-fn finish(pair: &mut Pair) {
-    for _ in 0..100 {
-        if !step(pair) && pair.wires.iter().all(|w| w.is_empty()) {
-            break;
-        }
-    }
-    pair.settle();
-    pair.commit(0);
-    pair.commit(1);
-    pair.settle();
-    pair.assert_mirrored();
-    assert_eq!(pair.balances(), (960_000_000, 40_000_000), "the payment completed");
-    assert!(pair.nodes[0].channel.holder_view().htlcs.is_empty());
-}
 
 #[test]
 fn the_dance_runs_without_disconnection() {
@@ -57,13 +12,17 @@ fn the_dance_runs_without_disconnection() {
     while step(&mut pair) {
         delivered += 1;
     }
-    assert_eq!(delivered, 10, "add, 2x(cs, raa), fulfill, 2x(cs, raa)");
+    assert_eq!(
+        delivered,
+        tests::channel_pair::dance::MESSAGES,
+        "add, 2x(cs, raa), fulfill, 2x(cs, raa)"
+    );
     finish(&mut pair);
 }
 
 #[test]
 fn a_disconnect_before_and_after_every_message_recovers() {
-    for delivered_before_disconnect in 0..=10 {
+    for delivered_before_disconnect in 0..=tests::channel_pair::dance::MESSAGES {
         for lose_in_flight in [true, false] {
             let mut pair = start();
             for _ in 0..delivered_before_disconnect {

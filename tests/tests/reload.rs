@@ -4,55 +4,13 @@
 
 use lightning::chan::channel::persist::MonitorMismatch;
 use lightning::chan::channel::{ChannelError, ChannelPhase};
-use lightning::chan::ledger::Side;
-use lightning::wire::Message;
+use tests::channel_pair::dance::{finish, start, step};
 use tests::channel_pair::*;
-
-fn step(pair: &mut Pair) -> bool {
-    let b = &pair.nodes[1].channel;
-    if b.ledger().is_irrevocably_committed(Side::Counterparty, 0)
-        && b.holder_view().htlcs.contains_key(&(Side::Counterparty, 0))
-        && b.is_connected()
-    {
-        if let Ok(fulfill) = pair.nodes[1].channel.fulfill_htlc(0, preimage(1).0) {
-            pair.send(1, Message::UpdateFulfillHtlc(fulfill));
-        }
-    }
-    pair.commit(0);
-    pair.commit(1);
-    let to = if pair.wires[0].is_empty() { 0 } else { 1 };
-    pair.deliver(to).expect("honest messages are valid")
-}
-
-fn start() -> Pair {
-    let mut pair = open_pair(0);
-    let (_, hash) = preimage(1);
-    let add = pair.nodes[0]
-        .channel
-        .send_htlc(40_000_000, hash, 800_000, onion())
-        .expect("add");
-    pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
-    pair
-}
-
-fn finish(pair: &mut Pair) {
-    for _ in 0..100 {
-        if !step(pair) && pair.wires.iter().all(|w| w.is_empty()) {
-            break;
-        }
-    }
-    pair.settle();
-    pair.commit(0);
-    pair.commit(1);
-    pair.settle();
-    pair.assert_mirrored();
-    assert_eq!(pair.balances(), (960_000_000, 40_000_000), "the payment completed");
-}
 
 #[test]
 fn either_node_restarts_from_its_saved_state_at_every_point_and_finishes() {
     for restarting in 0..2 {
-        for delivered in 0..=10 {
+        for delivered in 0..=tests::channel_pair::dance::MESSAGES {
             let mut pair = start();
             for _ in 0..delivered {
                 step(&mut pair);

@@ -359,11 +359,27 @@ impl<S: ChannelSigner> Channel<S> {
         if !self.is_operational() || self.awaiting_revoke || !self.ledger.counterparty_commitment_outdated() {
             return Ok(None);
         }
+        let number = self.counterparty_commitment_number + 1;
+        let (signed, step) = self.sign_counterparty_commitment(number, self.ledger.next_counterparty_commitment())?;
+        self.push_monitor_update(vec![step]);
+        self.ledger.sent_commitment_signed();
+        self.counterparty_commitment_number = number;
+        self.awaiting_revoke = true;
+        self.last_sent = Some(super::LastSent::CommitmentSigned);
+        Ok(Some(signed))
+    }
+
+    /// Builds and signs the peer's commitment `number` covering `coverage`, with the
+    /// peer's next per-commitment point; returns the message and the monitor step that
+    /// records it. Signing is deterministic, so a retransmission is the same bytes.
+    pub(crate) fn sign_counterparty_commitment(
+        &mut self,
+        number: u64,
+        coverage: Coverage,
+    ) -> Result<(CommitmentSigned, MonitorStep), ChannelError> {
         let point = self
             .counterparty_next_point
             .ok_or_else(|| close("no per-commitment point for the peer"))?;
-        let number = self.counterparty_commitment_number + 1;
-        let coverage = self.ledger.next_counterparty_commitment();
         let built = self.build_commitment(Side::Counterparty, number, &point, coverage)?;
         let (signature, htlc_signatures) = self
             .signer
@@ -375,17 +391,13 @@ impl<S: ChannelSigner> Channel<S> {
                 built.feerate_per_kw,
             )
             .map_err(|e| signer_error("counterparty commitment", e))?;
-        self.push_monitor_update(vec![Self::counterparty_commitment_step(number, &point, &built)]);
-        self.ledger.sent_commitment_signed();
-        self.counterparty_commitment_number = number;
-        self.awaiting_revoke = true;
-        self.last_sent = Some(super::LastSent::CommitmentSigned);
-        Ok(Some(CommitmentSigned {
+        let signed = CommitmentSigned {
             channel_id: self.channel_id,
             signature,
             htlc_signatures,
             tlvs: CommitmentSignedTlvs::default(),
-        }))
+        };
+        Ok((signed, Self::counterparty_commitment_step(number, &point, &built)))
     }
 
     /// The peer signed our next commitment: check every signature, then revoke our

@@ -9,12 +9,12 @@ use alloc::vec::Vec;
 use bitcoin::secp256k1::{PublicKey, SecretKey};
 
 use super::{close, signer_error, Channel, ChannelError, ChannelPhase, LastSent};
-use crate::chan::ledger::{Removal, Side, Update};
+use crate::chan::ledger::{Removal, Update};
 use crate::sign::ChannelSigner;
 use crate::wire::{
-    ChannelReady, ChannelReadyTlvs, ChannelReestablish, ChannelReestablishTlvs, CommitmentSigned, CommitmentSignedTlvs,
-    Message, NoTlvs, RevokeAndAck, SettleHtlcTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc,
-    UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc,
+    ChannelReady, ChannelReadyTlvs, ChannelReestablish, ChannelReestablishTlvs, CommitmentSigned, Message, NoTlvs,
+    RevokeAndAck, SettleHtlcTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc, UpdateFailMalformedHtlc, UpdateFee,
+    UpdateFulfillHtlc,
 };
 
 impl<S: ChannelSigner> Channel<S> {
@@ -168,32 +168,10 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// Our last `commitment_signed`, signed again (deterministic signatures: the same bytes).
     fn last_commitment_signed(&mut self) -> Result<CommitmentSigned, ChannelError> {
-        let point = self
-            .counterparty_next_point
-            .ok_or_else(|| close("no point for the peer's commitment"))?;
-        let number = self.counterparty_commitment_number;
-        let built = self.build_commitment(
-            Side::Counterparty,
-            number,
-            &point,
-            self.ledger.counterparty_commitment(),
-        )?;
-        let (signature, htlc_signatures) = self
-            .signer
-            .sign_counterparty_commitment(
-                number,
-                &built.transaction,
-                &built.htlcs,
-                &built.keys,
-                built.feerate_per_kw,
-            )
-            .map_err(|e| signer_error("counterparty commitment", e))?;
-        Ok(CommitmentSigned {
-            channel_id: self.channel_id,
-            signature,
-            htlc_signatures,
-            tlvs: CommitmentSignedTlvs::default(),
-        })
+        let coverage = self.ledger.counterparty_commitment();
+        Ok(self
+            .sign_counterparty_commitment(self.counterparty_commitment_number, coverage)?
+            .0)
     }
 
     /// Handles the peer's `channel_reestablish`: returns, in order, everything to send
