@@ -157,23 +157,52 @@ impl ChannelMonitor {
         if self.closed {
             return Err(MonitorError::Closed);
         }
-        let mut next = self.clone();
+        // Check every step before changing anything, so a refused update leaves the
+        // monitor as it was, without copying the whole monitor (its preimages grow with
+        // every payment) on each update.
+        let mut funded = self.funding.is_some();
+        let mut holder_number = self.holder_commitment.as_ref().map(|h| h.commitment_number);
+        let mut secrets: Option<CounterpartyCommitmentSecrets> = None;
         for step in &update.steps {
-            next.apply(step)?;
+            match step {
+                MonitorStep::Funding(_) if funded => return Err(MonitorError::Inconsistent("second funding")),
+                MonitorStep::Funding(_) => funded = true,
+                MonitorStep::HolderCommitment { commitment_number, .. } => {
+                    if holder_number.is_some_and(|n| n >= *commitment_number) {
+                        return Err(MonitorError::Inconsistent("holder commitment does not move forward"));
+                    }
+                    holder_number = Some(*commitment_number);
+                }
+                MonitorStep::CommitmentSecret {
+                    commitment_number,
+                    secret,
+                } => {
+                    let index = INITIAL_COMMITMENT_NUMBER
+                        .checked_sub(*commitment_number)
+                        .ok_or(MonitorError::Inconsistent("commitment number out of range"))?;
+                    secrets
+                        .get_or_insert_with(|| self.counterparty_secrets.clone())
+                        .insert(index, *secret)
+                        .map_err(|_| MonitorError::Inconsistent("revocation secret"))?;
+                }
+                _ => {}
+            }
         }
-        next.latest_update_id = update.update_id;
-        *self = next;
+        for step in &update.steps {
+            self.apply(step);
+        }
+        if let Some(secrets) = secrets {
+            self.counterparty_secrets = secrets;
+        }
+        self.latest_update_id = update.update_id;
         Ok(())
     }
 
-    fn apply(&mut self, step: &MonitorStep) -> Result<(), MonitorError> {
+    /// Applies a step already checked by [`ChannelMonitor::update`] (secrets are stored
+    /// there, from the checked copy).
+    fn apply(&mut self, step: &MonitorStep) {
         match step {
-            MonitorStep::Funding(funding) => {
-                if self.funding.is_some() {
-                    return Err(MonitorError::Inconsistent("second funding"));
-                }
-                self.funding = Some((**funding).clone());
-            }
+            MonitorStep::Funding(funding) => self.funding = Some((**funding).clone()),
             MonitorStep::HolderCommitment {
                 commitment_number,
                 transaction,
@@ -181,13 +210,6 @@ impl ChannelMonitor {
                 htlc_signatures,
                 htlcs,
             } => {
-                if self
-                    .holder_commitment
-                    .as_ref()
-                    .is_some_and(|h| h.commitment_number >= *commitment_number)
-                {
-                    return Err(MonitorError::Inconsistent("holder commitment does not move forward"));
-                }
                 self.holder_commitment = Some(HolderCommitmentInfo {
                     commitment_number: *commitment_number,
                     transaction: transaction.clone(),
@@ -209,16 +231,7 @@ impl ChannelMonitor {
                 };
                 self.counterparty_commitments.insert(*commitment_number, info);
             }
-            MonitorStep::CommitmentSecret {
-                commitment_number,
-                secret,
-            } => {
-                let index = INITIAL_COMMITMENT_NUMBER
-                    .checked_sub(*commitment_number)
-                    .ok_or(MonitorError::Inconsistent("commitment number out of range"))?;
-                self.counterparty_secrets
-                    .insert(index, *secret)
-                    .map_err(|_| MonitorError::Inconsistent("revocation secret"))?;
+            MonitorStep::CommitmentSecret { commitment_number, .. } => {
                 // Revoked: from now on it is punished, not tracked as a live state.
                 self.counterparty_commitments.remove(commitment_number);
             }
@@ -228,7 +241,6 @@ impl ChannelMonitor {
             }
             MonitorStep::ChannelClosed => self.closed = true,
         }
-        Ok(())
     }
 }
 
@@ -294,9 +306,10 @@ impl Decode for ChannelMonitor {
                     field: "monitor state step",
                 });
             }
-            monitor
-                .apply(step)
-                .map_err(|_| DecodeError::InvalidValue { field: "monitor state" })?;
+            if matches!(step, MonitorStep::Funding(_)) && monitor.funding.is_some() {
+                return Err(DecodeError::InvalidValue { field: "monitor state" });
+            }
+            monitor.apply(step);
         }
         monitor.latest_update_id = latest_update_id;
         monitor.closed = closed;
