@@ -387,36 +387,76 @@ impl Pair {
     }
 }
 
-/// A deterministic payment dance for disconnection and restart tests: node 0 pays node
-/// 1 40 000 sat and node 1 fulfills as soon as it may.
+/// Deterministic dances for disconnection and restart tests: node 0 pays node 1 40 000
+/// sat and node 1 fulfills (or fails) as soon as it may; or node 0 changes the feerate.
 pub mod dance {
     use super::*;
     use lightning::chan::ledger::Side;
 
-    /// The number of messages the dance delivers when nothing goes wrong.
-    pub const MESSAGES: usize = 10;
+    /// Which dance.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        /// An HTLC added, then fulfilled.
+        Fulfill,
+        /// An HTLC added, then failed.
+        Fail,
+        /// The funder's `update_fee`.
+        Fee,
+    }
 
-    /// A fresh pair with the payment's `update_add_htlc` queued.
-    pub fn start() -> Pair {
+    /// Every dance.
+    pub const ALL: [Kind; 3] = [Kind::Fulfill, Kind::Fail, Kind::Fee];
+
+    /// The feerate the fee dance moves to.
+    pub const NEW_FEERATE_PER_KW: u32 = 2000;
+
+    /// The number of messages the dance delivers when nothing goes wrong.
+    pub fn messages(kind: Kind) -> usize {
+        match kind {
+            Kind::Fulfill | Kind::Fail => 10,
+            Kind::Fee => 5,
+        }
+    }
+
+    /// A fresh pair with the dance's first message queued.
+    pub fn start(kind: Kind) -> Pair {
         let mut pair = open_pair(0);
-        let (_, hash) = preimage(1);
-        let add = pair.nodes[0]
-            .channel
-            .send_htlc(40_000_000, hash, 800_000, onion())
-            .expect("add");
-        pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
+        let first = match kind {
+            Kind::Fulfill | Kind::Fail => {
+                let (_, hash) = preimage(1);
+                let add = pair.nodes[0]
+                    .channel
+                    .send_htlc(40_000_000, hash, 800_000, onion())
+                    .expect("add");
+                Message::UpdateAddHtlc(Box::new(add))
+            }
+            Kind::Fee => Message::UpdateFee(
+                pair.nodes[0]
+                    .channel
+                    .send_update_fee(NEW_FEERATE_PER_KW)
+                    .expect("funder"),
+            ),
+        };
+        pair.send(0, first);
         pair
     }
 
-    /// Fulfills when due, commits, and delivers one message. Returns whether one moved.
-    pub fn step(pair: &mut Pair) -> bool {
+    /// Settles the HTLC when due, commits, and delivers one message. Returns whether one
+    /// moved.
+    pub fn step(pair: &mut Pair, kind: Kind) -> bool {
         let b = &pair.nodes[1].channel;
-        let due = b.ledger().is_irrevocably_committed(Side::Counterparty, 0)
+        let due = kind != Kind::Fee
+            && b.ledger().is_irrevocably_committed(Side::Counterparty, 0)
             && b.holder_view().htlcs.contains_key(&(Side::Counterparty, 0))
             && b.is_connected();
         if due {
-            if let Ok(fulfill) = pair.nodes[1].channel.fulfill_htlc(0, preimage(1).0) {
-                pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+            let channel = &mut pair.nodes[1].channel;
+            let message = match kind {
+                Kind::Fulfill => channel.fulfill_htlc(0, preimage(1).0).map(Message::UpdateFulfillHtlc),
+                _ => channel.fail_htlc(0, vec![0; 292]).map(Message::UpdateFailHtlc),
+            };
+            if let Ok(message) = message {
+                pair.send(1, message);
             }
         }
         pair.commit(0);
@@ -425,10 +465,10 @@ pub mod dance {
         pair.deliver(to).expect("honest messages are valid")
     }
 
-    /// Runs the dance to its end and checks the payment completed.
-    pub fn finish(pair: &mut Pair) {
+    /// Runs the dance to its end and checks its outcome.
+    pub fn finish(pair: &mut Pair, kind: Kind) {
         for _ in 0..100 {
-            if !step(pair) && pair.wires.iter().all(|w| w.is_empty()) {
+            if !step(pair, kind) && pair.wires.iter().all(|w| w.is_empty()) {
                 break;
             }
         }
@@ -437,7 +477,12 @@ pub mod dance {
         pair.commit(1);
         pair.settle();
         pair.assert_mirrored();
-        assert_eq!(pair.balances(), (960_000_000, 40_000_000), "the payment completed");
-        assert!(pair.nodes[0].channel.holder_view().htlcs.is_empty());
+        let view = pair.nodes[0].channel.holder_view();
+        assert!(view.htlcs.is_empty());
+        match kind {
+            Kind::Fulfill => assert_eq!(pair.balances(), (960_000_000, 40_000_000), "the payment completed"),
+            Kind::Fail => assert_eq!(pair.balances(), (1_000_000_000, 0), "the payment failed back"),
+            Kind::Fee => assert_eq!(view.feerate_per_kw, NEW_FEERATE_PER_KW, "the new feerate is committed"),
+        }
     }
 }

@@ -2,40 +2,42 @@
 //! retransmission; and a node that lost data stopping without broadcasting.
 
 use lightning::chan::channel::ChannelError;
-use tests::channel_pair::dance::{finish, start, step};
+use tests::channel_pair::dance::{self, finish, start, step, Kind};
 use tests::channel_pair::*;
 
 #[test]
 fn the_dance_runs_without_disconnection() {
-    let mut pair = start();
+    let mut pair = start(Kind::Fulfill);
     let mut delivered = 0;
-    while step(&mut pair) {
+    while step(&mut pair, Kind::Fulfill) {
         delivered += 1;
     }
     assert_eq!(
         delivered,
-        tests::channel_pair::dance::MESSAGES,
+        dance::messages(Kind::Fulfill),
         "add, 2x(cs, raa), fulfill, 2x(cs, raa)"
     );
-    finish(&mut pair);
+    finish(&mut pair, Kind::Fulfill);
 }
 
 #[test]
 fn a_disconnect_before_and_after_every_message_recovers() {
-    for delivered_before_disconnect in 0..=tests::channel_pair::dance::MESSAGES {
-        for lose_in_flight in [true, false] {
-            let mut pair = start();
-            for _ in 0..delivered_before_disconnect {
-                step(&mut pair);
+    for kind in dance::ALL {
+        for delivered_before_disconnect in 0..=dance::messages(kind) {
+            for lose_in_flight in [true, false] {
+                let mut pair = start(kind);
+                for _ in 0..delivered_before_disconnect {
+                    step(&mut pair, kind);
+                }
+                if !lose_in_flight {
+                    // Let one more message land first: a disconnect right after it.
+                    step(&mut pair, kind);
+                }
+                pair.disconnect();
+                pair.reconnect()
+                    .unwrap_or_else(|e| panic!("{kind:?}: reconnect after {delivered_before_disconnect}: {e}"));
+                finish(&mut pair, kind);
             }
-            if !lose_in_flight {
-                // Let one more message land first: a disconnect right after it.
-                step(&mut pair);
-            }
-            pair.disconnect();
-            pair.reconnect()
-                .unwrap_or_else(|e| panic!("reconnect after {delivered_before_disconnect}: {e}"));
-            finish(&mut pair);
         }
     }
 }
@@ -43,45 +45,49 @@ fn a_disconnect_before_and_after_every_message_recovers() {
 #[test]
 fn two_disconnects_in_a_row_recover() {
     for delivered in [1, 3, 6] {
-        let mut pair = start();
+        let mut pair = start(Kind::Fulfill);
         for _ in 0..delivered {
-            step(&mut pair);
+            step(&mut pair, Kind::Fulfill);
         }
         pair.disconnect();
         pair.reconnect().expect("first reconnect");
-        step(&mut pair);
+        step(&mut pair, Kind::Fulfill);
         pair.disconnect();
         pair.reconnect().expect("second reconnect");
-        finish(&mut pair);
+        finish(&mut pair, Kind::Fulfill);
     }
 }
 
 #[test]
 fn a_disconnect_with_a_paused_monitor_recovers_once_it_completes() {
-    for delivered in 0..10 {
-        let mut pair = start();
-        pair.nodes[0].persist_mode = PersistMode::InProgress;
-        for _ in 0..delivered {
-            step(&mut pair);
+    for kind in dance::ALL {
+        for paused in 0..2 {
+            for delivered in 0..dance::messages(kind) {
+                let mut pair = start(kind);
+                pair.nodes[paused].persist_mode = PersistMode::InProgress;
+                for _ in 0..delivered {
+                    step(&mut pair, kind);
+                }
+                pair.disconnect();
+                pair.reconnect().expect("reconnect");
+                pair.nodes[paused].persist_mode = PersistMode::Completed;
+                pair.complete_all(paused);
+                finish(&mut pair, kind);
+            }
         }
-        pair.disconnect();
-        pair.reconnect().expect("reconnect");
-        pair.nodes[0].persist_mode = PersistMode::Completed;
-        pair.complete_all(0);
-        finish(&mut pair);
     }
 }
 
 #[test]
 fn a_node_restored_from_stale_state_learns_it_and_does_not_broadcast() {
-    let mut pair = start();
+    let mut pair = start(Kind::Fulfill);
     for _ in 0..3 {
-        step(&mut pair);
+        step(&mut pair, Kind::Fulfill);
     }
     let stale_b = pair.nodes[1].channel.clone();
     // B goes on to revoke its commitment 1 (step 10): the stale copy is still at 1.
     for _ in 0..7 {
-        step(&mut pair);
+        step(&mut pair, Kind::Fulfill);
     }
     pair.disconnect();
     pair.nodes[1].channel = stale_b;
@@ -93,13 +99,13 @@ fn a_node_restored_from_stale_state_learns_it_and_does_not_broadcast() {
 
 #[test]
 fn a_peer_out_of_step_fails_the_channel() {
-    let mut pair = start();
+    let mut pair = start(Kind::Fulfill);
     for _ in 0..3 {
-        step(&mut pair);
+        step(&mut pair, Kind::Fulfill);
     }
     let stale_b = pair.nodes[1].channel.clone();
     for _ in 0..5 {
-        step(&mut pair);
+        step(&mut pair, Kind::Fulfill);
     }
     pair.disconnect();
     pair.nodes[1].channel = stale_b;

@@ -4,32 +4,34 @@
 
 use lightning::chan::channel::persist::MonitorMismatch;
 use lightning::chan::channel::{ChannelError, ChannelPhase};
-use tests::channel_pair::dance::{finish, start, step};
+use tests::channel_pair::dance::{self, finish, start, step, Kind};
 use tests::channel_pair::*;
 
 #[test]
 fn either_node_restarts_from_its_saved_state_at_every_point_and_finishes() {
-    for restarting in 0..2 {
-        for delivered in 0..=tests::channel_pair::dance::MESSAGES {
-            let mut pair = start();
-            for _ in 0..delivered {
-                step(&mut pair);
+    for kind in dance::ALL {
+        for restarting in 0..2 {
+            for delivered in 0..=dance::messages(kind) {
+                let mut pair = start(kind);
+                for _ in 0..delivered {
+                    step(&mut pair, kind);
+                }
+                let saved = pair.save(restarting);
+                pair.restart(restarting, &saved).expect("channel and monitor in sync");
+                pair.reconnect()
+                    .unwrap_or_else(|e| panic!("{kind:?}: node {restarting} after {delivered}: {e}"));
+                finish(&mut pair, kind);
             }
-            let saved = pair.save(restarting);
-            pair.restart(restarting, &saved).expect("channel and monitor in sync");
-            pair.reconnect()
-                .unwrap_or_else(|e| panic!("node {restarting} after {delivered}: {e}"));
-            finish(&mut pair);
         }
     }
 }
 
 #[test]
 fn a_monitor_missing_an_update_is_detected_and_nothing_is_signed() {
-    let mut pair = start();
+    let mut pair = start(Kind::Fulfill);
     let early = pair.save(0);
     for _ in 0..4 {
-        step(&mut pair);
+        step(&mut pair, Kind::Fulfill);
     }
     let late = pair.save(0);
     // The channel from late, the monitor from early: updates the channel acted on are
@@ -55,10 +57,10 @@ fn a_monitor_missing_an_update_is_detected_and_nothing_is_signed() {
 
 #[test]
 fn a_channel_older_than_its_monitor_is_detected() {
-    let mut pair = start();
+    let mut pair = start(Kind::Fulfill);
     let early = pair.save(1);
     for _ in 0..4 {
-        step(&mut pair);
+        step(&mut pair, Kind::Fulfill);
     }
     let late = pair.save(1);
     let stale_channel = Saved {
@@ -78,7 +80,7 @@ fn a_channel_older_than_its_monitor_is_detected() {
 
 #[test]
 fn corrupt_or_truncated_channel_bytes_are_an_error() {
-    let pair = start();
+    let pair = start(Kind::Fulfill);
     let saved = pair.save(0);
     for cut in [0, 1, 10, saved.channel.len() / 2, saved.channel.len() - 1] {
         assert!(
@@ -105,9 +107,9 @@ mod corrupted {
         /// Flipped bytes anywhere in saved state never panic the readers.
         #[test]
         fn flipped_bytes_never_panic(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-            let mut pair = start();
-            step(&mut pair);
-            step(&mut pair);
+            let mut pair = start(Kind::Fulfill);
+            step(&mut pair, Kind::Fulfill);
+            step(&mut pair, Kind::Fulfill);
             let saved = pair.save(0);
             let mut channel = saved.channel.clone();
             let mut monitor = saved.monitor.clone();
