@@ -70,7 +70,19 @@ impl EntropySource for TransportEntropy {
     }
 }
 
-pub type Manager = ChannelManager<KeysManager, TestPersister>;
+/// A broadcaster that records what it is given.
+#[derive(Debug, Default)]
+pub struct RecordingBroadcaster {
+    pub transactions: Vec<lightning::bitcoin::Transaction>,
+}
+
+impl lightning::chain::Broadcaster for RecordingBroadcaster {
+    fn broadcast(&mut self, transaction: &lightning::bitcoin::Transaction) {
+        self.transactions.push(transaction.clone());
+    }
+}
+
+pub type Manager = ChannelManager<KeysManager, TestPersister, RecordingBroadcaster>;
 pub type Node = PeerManager<KeysManager, TransportEntropy, Manager, IgnoringHandler>;
 
 pub fn regtest() -> ChainHash {
@@ -84,6 +96,7 @@ pub fn node(seed: u8) -> Node {
         ChannelManagerConfig::new(regtest()),
         keys.clone(),
         TestPersister::default(),
+        RecordingBroadcaster::default(),
         100,
     );
     PeerManager::new(
@@ -155,6 +168,7 @@ pub fn restart(
         ChannelManagerConfig::new(regtest()),
         keys.clone(),
         persister,
+        RecordingBroadcaster::default(),
         monitors,
     )
     .expect("the manager reads back");

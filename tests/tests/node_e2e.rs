@@ -128,12 +128,18 @@ fn open_pay_both_ways_and_close() {
         .close_channel(&channel_id)
         .expect("open channel");
     pump(&mut a, &mut b, LINK);
+    let mut broadcast = Vec::new();
     for n in [&mut a, &mut b] {
         let closed = events(n);
         assert!(matches!(closed.as_slice(), [Event::ChannelClosed { .. }]), "{closed:?}");
         let monitor = &n.channel_handler().persister().monitors[&channel_id];
         assert!(monitor.is_closed());
+        broadcast.extend(n.channel_handler().broadcaster().transactions.clone());
     }
+    // Both broadcast the same fully signed closing transaction.
+    assert_eq!(broadcast.len(), 2);
+    assert_eq!(broadcast[0], broadcast[1]);
+    assert_eq!(broadcast[0].input[0].witness.len(), 4);
 }
 
 #[test]

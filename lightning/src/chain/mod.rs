@@ -25,3 +25,9 @@ pub trait Persist {
     /// Persists `update` for `channel_id` (the monitor applies updates in id order).
     fn persist(&mut self, channel_id: &ChannelId, update: &ChannelMonitorUpdate) -> PersistStatus;
 }
+
+/// Hands transactions to the network (the user's node, a simulated mempool).
+pub trait Broadcaster {
+    /// Broadcasts `transaction`.
+    fn broadcast(&mut self, transaction: &bitcoin::Transaction);
+}

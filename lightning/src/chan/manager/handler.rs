@@ -7,7 +7,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{CompressedPublicKey, ScriptBuf};
 
 use super::{vec_of, ChannelManager};
-use crate::chain::Persist;
+use crate::chain::{Broadcaster, Persist};
 use crate::chan::channel::{Channel, ChannelLimits, ChannelPhase};
 use crate::events::Event;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
@@ -26,7 +26,7 @@ pub fn channel_manager_features() -> Features {
     features
 }
 
-impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// Where our balance goes on a cooperative close: a P2WPKH of the node key.
     fn shutdown_script(&self) -> ScriptBuf {
         ScriptBuf::new_p2wpkh(&CompressedPublicKey(self.keys.node_id()).wpubkey_hash())
@@ -149,6 +149,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<
                 .map(|reply| reply.map(Message::Shutdown).into_iter().collect()),
             Message::ClosingSigned(m) => channel.closing_signed(&m).map(|reply| {
                 if channel.phase() == ChannelPhase::Closed {
+                    if let Some(tx) = &channel.close_state().closing_transaction {
+                        self.broadcaster.broadcast(tx);
+                    }
                     self.events.push(Event::ChannelClosed {
                         channel_id,
                         reason: "closed cooperatively".into(),
@@ -216,7 +219,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<
     }
 }
 
-impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> MessageHandler for ChannelManager<K, P> {
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> MessageHandler
+    for ChannelManager<K, P, B>
+{
     fn init_features(&self) -> Features {
         channel_manager_features()
     }

@@ -21,7 +21,7 @@ use bitcoin::{OutPoint, Txid};
 use super::channel::establish::OpenChannelParams;
 use super::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
 use super::outbox::MonitorGatedOutbox;
-use crate::chain::{Persist, PersistStatus};
+use crate::chain::{Broadcaster, Persist, PersistStatus};
 use crate::events::Event;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
 use crate::transport::HandlerAction;
@@ -78,9 +78,10 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
 }
 
 /// See the module documentation.
-pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Persist> {
+pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> {
     pub(crate) keys: K,
     pub(crate) persister: P,
+    pub(crate) broadcaster: B,
     pub(crate) config: ChannelManagerConfig,
     pub(crate) secp: Secp256k1<All>,
     pub(crate) channels: BTreeMap<ChannelId, ManagedChannel<K::Signer>>,
@@ -91,12 +92,13 @@ pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Per
     pub(crate) actions: Vec<HandlerAction>,
 }
 
-impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// A manager with no channels.
-    pub fn new(config: ChannelManagerConfig, keys: K, persister: P, best_height: u32) -> Self {
+    pub fn new(config: ChannelManagerConfig, keys: K, persister: P, broadcaster: B, best_height: u32) -> Self {
         ChannelManager {
             keys,
             persister,
+            broadcaster,
             config,
             secp: Secp256k1::new(),
             channels: BTreeMap::new(),
@@ -116,6 +118,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<
     /// The persister, for inspection.
     pub fn persister(&self) -> &P {
         &self.persister
+    }
+
+    /// The broadcaster, for inspection.
+    pub fn broadcaster(&self) -> &B {
+        &self.broadcaster
     }
 
     /// The persister, mutably (to change how it answers).

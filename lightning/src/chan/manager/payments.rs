@@ -10,7 +10,7 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{PublicKey, SecretKey};
 
 use super::{ApiError, ChannelManager};
-use crate::chain::Persist;
+use crate::chain::{Broadcaster, Persist};
 use crate::chan::channel::ChannelPhase;
 use crate::chan::ledger::Side;
 use crate::events::Event;
@@ -92,7 +92,7 @@ fn sha256_of(bytes: &[u8]) -> [u8; 32] {
     sha256::Hash::hash(bytes).to_byte_array()
 }
 
-impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// A new payment we can receive: its hash and secret go in the invoice.
     pub fn create_inbound_payment(&mut self, amount_msat: Option<u64>) -> (PaymentHash, [u8; 32]) {
         let preimage = PaymentPreimage(self.keys.random_bytes());

@@ -10,7 +10,7 @@ use bitcoin::Txid;
 
 use super::payments::{InboundPayment, OutboundPayment, Payments};
 use super::{ChannelManager, ChannelManagerConfig, ManagedChannel};
-use crate::chain::{ChannelMonitor, Persist};
+use crate::chain::{Broadcaster, ChannelMonitor, Persist};
 use crate::chan::channel::persist::MonitorMismatch;
 use crate::chan::channel::Channel;
 use crate::chan::outbox::MonitorGatedOutbox;
@@ -135,7 +135,7 @@ impl Payments {
     }
 }
 
-impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<K, P> {
+impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// The manager's state: every channel and the payments in flight.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -170,6 +170,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<
         config: ChannelManagerConfig,
         keys: K,
         persister: P,
+        broadcaster: B,
         monitors: &BTreeMap<ChannelId, ChannelMonitor>,
     ) -> Result<(Self, Vec<(ChannelId, MonitorMismatch)>), DecodeError> {
         let mut r = Reader::new(bytes);
@@ -179,7 +180,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist> ChannelManager<
             });
         }
         let best_height = u32::decode(&mut r)?;
-        let mut manager = ChannelManager::new(config, keys, persister, best_height);
+        let mut manager = ChannelManager::new(config, keys, persister, broadcaster, best_height);
         let mut mismatches = Vec::new();
         for _ in 0..count(&mut r, 32 + 33 + 1 + 1 + 4 + 4)? {
             let keys_id = <[u8; 32]>::decode(&mut r)?;
