@@ -292,3 +292,67 @@ fn a_restart_with_a_stale_monitor_fails_the_channel_without_broadcasting() {
     );
     assert!(b2.channel_handler().channel(&channel_id).is_none());
 }
+
+#[test]
+fn an_unclaimed_payment_is_failed_back_before_it_expires() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    // Sent at height 103: it expires at 143; B fails it back 12 blocks before.
+    a.channel_handler_mut()
+        .send_payment(b_id, hash, secret, 3_000_000)
+        .expect("sent");
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(
+        events(&mut b),
+        vec![Event::PaymentClaimable {
+            payment_hash: hash,
+            amount_msat: 3_000_000
+        }]
+    );
+    for height in [120, 130] {
+        b.channel_handler_mut().best_block_updated(height);
+        a.channel_handler_mut().best_block_updated(height);
+        pump(&mut a, &mut b, LINK);
+        assert!(events(&mut a).is_empty(), "still held at {height}");
+    }
+    b.channel_handler_mut().best_block_updated(131);
+    a.channel_handler_mut().best_block_updated(131);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(
+        events(&mut a),
+        vec![Event::PaymentFailed {
+            payment_hash: hash,
+            failure_code: Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
+        }]
+    );
+    assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0));
+    // Too late to claim now.
+    let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
+    assert!(b.channel_handler_mut().claim_payment(preimage).is_err());
+}
+
+#[test]
+fn an_offered_htlc_left_unanswered_past_expiry_fails_the_channel() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    a.channel_handler_mut()
+        .send_payment(b_id, hash, secret, 3_000_000)
+        .expect("sent");
+    pump(&mut a, &mut b, LINK);
+    // B vanishes with the HTLC committed.
+    disconnect(&mut a, &mut b, LINK);
+    a.channel_handler_mut().best_block_updated(142);
+    assert!(events(&mut a).is_empty());
+    a.channel_handler_mut().best_block_updated(143);
+    let closed = events(&mut a);
+    assert!(
+        matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, .. }] if *id == channel_id),
+        "{closed:?}"
+    );
+}

@@ -63,6 +63,8 @@ pub enum ApiError {
     PeerNotConnected,
     /// No usable channel with the peer.
     NoUsableChannel,
+    /// No claimable payment with that hash.
+    UnknownPayment,
     /// The channel refused the operation.
     Channel(String),
 }
@@ -228,6 +230,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     pub fn best_block_updated(&mut self, height: u32) {
         self.best_height = height;
         self.check_funding_depths();
+        self.check_htlc_timeouts();
     }
 
     fn check_funding_depths(&mut self) {

@@ -11,7 +11,7 @@ use bitcoin::secp256k1::{PublicKey, SecretKey};
 
 use super::{ApiError, ChannelManager};
 use crate::chain::{Broadcaster, Persist};
-use crate::chan::channel::ChannelPhase;
+use crate::chan::channel::{ChannelError, ChannelPhase};
 use crate::chan::ledger::Side;
 use crate::events::Event;
 use crate::onion::errors::{
@@ -40,14 +40,32 @@ pub(crate) struct OutboundPayment {
     pub shared_secrets: Vec<[u8; 32]>,
 }
 
+/// An HTLC paying us, held until the user claims it (or it nears expiry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ClaimableHtlc {
+    pub channel_id: ChannelId,
+    pub htlc_id: u64,
+    pub amount_msat: u64,
+    pub cltv_expiry: u32,
+    /// The onion's shared secret, to fail it back with an error onion.
+    pub shared_secret: [u8; 32],
+}
+
+/// Fail an unclaimed HTLC back this many blocks before it expires: the payer's node must
+/// still be able to fail it upstream, and we must not be forced on chain to claim it.
+pub const CLAIM_DEADLINE_BLOCKS: u32 = 12;
+/// The fewest blocks an arriving final HTLC may have left before expiry (BOLT 11's
+/// default `min_final_cltv_expiry_delta`).
+pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u32 = 18;
+
 #[derive(Default)]
 pub(crate) struct Payments {
     pub inbound: BTreeMap<PaymentHash, InboundPayment>,
     pub outbound: BTreeMap<(ChannelId, u64), OutboundPayment>,
     /// Onions of inbound HTLCs not yet processed.
     pub inbound_onions: BTreeMap<(ChannelId, u64), OnionPacket>,
-    /// HTLCs that pay us, waiting for the user's claim: (channel, id, amount).
-    pub claimable: BTreeMap<PaymentHash, Vec<(ChannelId, u64, u64)>>,
+    /// HTLCs that pay us, waiting for the user's claim.
+    pub claimable: BTreeMap<PaymentHash, Vec<ClaimableHtlc>>,
 }
 
 impl Payments {
@@ -163,20 +181,20 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// Claims every HTLC paying `preimage`'s hash.
     pub fn claim_payment(&mut self, preimage: PaymentPreimage) -> Result<(), ApiError> {
         let hash = PaymentHash(sha256_of(&preimage.0));
-        let htlcs = self.payments.claimable.remove(&hash).ok_or(ApiError::UnknownChannel)?;
+        let htlcs = self.payments.claimable.remove(&hash).ok_or(ApiError::UnknownPayment)?;
         let mut total_msat = 0;
-        for (channel_id, htlc_id, amount_msat) in htlcs {
-            let Some(managed) = self.channels.get_mut(&channel_id) else {
+        for htlc in htlcs {
+            let Some(managed) = self.channels.get_mut(&htlc.channel_id) else {
                 continue;
             };
             let result = managed
                 .channel
-                .fulfill_htlc(htlc_id, preimage)
+                .fulfill_htlc(htlc.htlc_id, preimage)
                 .map(|m| alloc::vec![Message::UpdateFulfillHtlc(m)]);
             if result.is_ok() {
-                total_msat += amount_msat;
+                total_msat += htlc.amount_msat;
             }
-            self.after_channel_call(&channel_id, result);
+            self.after_channel_call(&htlc.channel_id, result);
         }
         self.payments.inbound.remove(&hash);
         self.events.push(Event::PaymentClaimed {
@@ -184,6 +202,58 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             amount_msat: total_msat,
         });
         Ok(())
+    }
+
+    /// Fails back unclaimed HTLCs close to expiry, and fails channels whose offered HTLCs
+    /// expired without an answer (only the chain can resolve them now).
+    pub(crate) fn check_htlc_timeouts(&mut self) {
+        let height = self.best_height;
+        let expiring: Vec<(PaymentHash, ClaimableHtlc)> = self
+            .payments
+            .claimable
+            .iter()
+            .flat_map(|(hash, htlcs)| htlcs.iter().map(move |h| (*hash, *h)))
+            .filter(|(_, h)| height.saturating_add(CLAIM_DEADLINE_BLOCKS) >= h.cltv_expiry)
+            .collect();
+        for (hash, htlc) in expiring {
+            let mut failure = INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS.to_be_bytes().to_vec();
+            failure.extend_from_slice(&htlc.amount_msat.to_be_bytes());
+            failure.extend_from_slice(&height.to_be_bytes());
+            let reason = build_failure_packet(&htlc.shared_secret, &failure);
+            let Some(managed) = self.channels.get_mut(&htlc.channel_id) else {
+                continue;
+            };
+            let result = managed.channel.fail_htlc(htlc.htlc_id, reason);
+            if let Err(ChannelError::Ignore(_)) = result {
+                // Disconnected for now: try again at the next block.
+                continue;
+            }
+            if let Some(htlcs) = self.payments.claimable.get_mut(&hash) {
+                htlcs.retain(|h| *h != htlc);
+                if htlcs.is_empty() {
+                    self.payments.claimable.remove(&hash);
+                }
+            }
+            self.after_channel_call(
+                &htlc.channel_id,
+                result.map(|m| alloc::vec![Message::UpdateFailHtlc(m)]),
+            );
+        }
+        let timed_out: Vec<ChannelId> = self
+            .channels
+            .iter()
+            .filter(|(_, m)| {
+                m.channel
+                    .holder_view()
+                    .htlcs
+                    .iter()
+                    .any(|((offerer, _), h)| *offerer == Side::Holder && height >= h.cltv_expiry)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for channel_id in timed_out {
+            self.fail_channel(&channel_id, "an HTLC we offered expired unresolved".into(), true);
+        }
     }
 
     /// Looks at the channel's inbound HTLCs that became irrevocably committed: peels
@@ -254,11 +324,17 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         };
         match failure {
             None => {
-                self.payments.claimable.entry(htlc.payment_hash).or_default().push((
-                    *channel_id,
-                    htlc_id,
-                    htlc.amount_msat,
-                ));
+                self.payments
+                    .claimable
+                    .entry(htlc.payment_hash)
+                    .or_default()
+                    .push(ClaimableHtlc {
+                        channel_id: *channel_id,
+                        htlc_id,
+                        amount_msat: htlc.amount_msat,
+                        cltv_expiry: htlc.cltv_expiry,
+                        shared_secret: peeled.shared_secret,
+                    });
                 self.events.push(Event::PaymentClaimable {
                     payment_hash: htlc.payment_hash,
                     amount_msat: htlc.amount_msat,
@@ -302,7 +378,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .is_some_and(|d| d.payment_secret == expected.secret);
         let amount_ok = payload.amt_to_forward.is_some_and(|a| a.0 <= amount_msat)
             && expected.amount_msat.is_none_or(|a| amount_msat >= a);
-        let cltv_ok = payload.outgoing_cltv_value.is_some_and(|c| c.0 <= cltv_expiry);
+        let cltv_ok = payload.outgoing_cltv_value.is_some_and(|c| c.0 <= cltv_expiry)
+            && cltv_expiry >= self.best_height.saturating_add(MIN_FINAL_CLTV_EXPIRY_DELTA);
         if !(secret_ok && amount_ok && cltv_ok) {
             return details_failure();
         }

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Txid;
 
-use super::payments::{InboundPayment, OutboundPayment, Payments};
+use super::payments::{ClaimableHtlc, InboundPayment, OutboundPayment, Payments};
 use super::{ChannelManager, ChannelManagerConfig, ManagedChannel};
 use crate::chain::{Broadcaster, ChannelMonitor, Persist};
 use crate::chan::channel::persist::MonitorMismatch;
@@ -82,10 +82,12 @@ impl Payments {
         for (hash, htlcs) in &self.claimable {
             hash.encode(out);
             (htlcs.len() as u32).encode(out);
-            for (channel_id, htlc_id, amount) in htlcs {
-                channel_id.encode(out);
-                htlc_id.encode(out);
-                amount.encode(out);
+            for htlc in htlcs {
+                htlc.channel_id.encode(out);
+                htlc.htlc_id.encode(out);
+                htlc.amount_msat.encode(out);
+                htlc.cltv_expiry.encode(out);
+                htlc.shared_secret.encode(out);
             }
         }
     }
@@ -126,8 +128,16 @@ impl Payments {
         }
         for _ in 0..count(r, 36)? {
             let hash = PaymentHash::decode(r)?;
-            let htlcs = (0..count(r, 48)?)
-                .map(|_| Ok((ChannelId::decode(r)?, u64::decode(r)?, u64::decode(r)?)))
+            let htlcs = (0..count(r, 84)?)
+                .map(|_| {
+                    Ok(ClaimableHtlc {
+                        channel_id: ChannelId::decode(r)?,
+                        htlc_id: u64::decode(r)?,
+                        amount_msat: u64::decode(r)?,
+                        cltv_expiry: u32::decode(r)?,
+                        shared_secret: <[u8; 32]>::decode(r)?,
+                    })
+                })
                 .collect::<Result<Vec<_>, DecodeError>>()?;
             payments.claimable.insert(hash, htlcs);
         }
@@ -224,7 +234,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         // Events are not persisted: what the user must still act on is raised again
         // (events are at least once across restarts).
         for (payment_hash, htlcs) in &manager.payments.claimable {
-            let amount_msat = htlcs.iter().map(|(_, _, amount)| amount).sum();
+            let amount_msat = htlcs.iter().map(|h| h.amount_msat).sum();
             manager.events.push(Event::PaymentClaimable {
                 payment_hash: *payment_hash,
                 amount_msat,
