@@ -356,3 +356,28 @@ fn an_offered_htlc_left_unanswered_past_expiry_fails_the_channel() {
         "{closed:?}"
     );
 }
+
+#[test]
+fn the_funder_follows_the_fee_estimate() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    let feerate = |n: &Node| {
+        n.channel_handler()
+            .channel(&channel_id)
+            .expect("channel")
+            .holder_view()
+            .feerate_per_kw
+    };
+    // A small move is not worth a commitment round.
+    a.channel_handler_mut().feerate_updated(300);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!((feerate(&a), feerate(&b)), (253, 253));
+    a.channel_handler_mut().feerate_updated(2_000);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
+    // The fundee never sends update_fee.
+    b.channel_handler_mut().feerate_updated(10_000);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
+}

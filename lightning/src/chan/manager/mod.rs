@@ -216,6 +216,32 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         Ok(channel_id)
     }
 
+    /// The user's fee estimate changed (sans-IO: the estimate comes in by call). New
+    /// channels open at it, and channels we fund move their commitments to it with
+    /// `update_fee` when it differs from theirs by more than a fifth: small moves are not
+    /// worth a commitment round.
+    pub fn feerate_updated(&mut self, feerate_per_kw: u32) {
+        self.config.feerate_per_kw = feerate_per_kw;
+        let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
+        for id in ids {
+            let Some(managed) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            let channel = &mut managed.channel;
+            if !channel.is_funder() || channel.phase() != ChannelPhase::Normal || !channel.is_connected() {
+                continue;
+            }
+            let current = channel.holder_view().feerate_per_kw;
+            let differs = u64::from(feerate_per_kw.abs_diff(current)) * 5 > u64::from(current);
+            if differs {
+                let result = channel
+                    .send_update_fee(feerate_per_kw)
+                    .map(|m| vec_of(Message::UpdateFee(m)));
+                self.after_channel_call(&id, result);
+            }
+        }
+    }
+
     /// A transaction confirmed at `height`: funding transactions count their depth.
     pub fn transaction_confirmed(&mut self, txid: &Txid, height: u32) {
         for managed in self.channels.values_mut() {
