@@ -381,3 +381,32 @@ fn the_funder_follows_the_fee_estimate() {
     pump(&mut a, &mut b, LINK);
     assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
 }
+
+#[test]
+fn events_not_yet_taken_survive_a_restart() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    open(&mut a, &mut b);
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    a.channel_handler_mut()
+        .send_payment(b_id, hash, secret, 4_000_000)
+        .expect("sent");
+    pump(&mut a, &mut b, LINK);
+    let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
+    events(&mut b);
+    b.channel_handler_mut().claim_payment(preimage).expect("claimable");
+    pump(&mut a, &mut b, LINK);
+    // A crashes before taking its PaymentSent.
+    b.disconnected(LINK);
+    let monitors = a.channel_handler().persister().monitors.clone();
+    let (mut a, mismatches) = restart(&a, 1, &monitors);
+    assert!(mismatches.is_empty());
+    assert_eq!(
+        events(&mut a),
+        vec![Event::PaymentSent {
+            payment_hash: hash,
+            payment_preimage: preimage
+        }]
+    );
+}

@@ -1,5 +1,5 @@
 //! Channel manager persistence: every channel (state and signer keys id) and the
-//! payments in flight, versioned and ending in a TLV stream. On reload each channel is
+//! payments in flight and the events not yet taken, versioned and ending in a TLV stream. On reload each channel is
 //! checked against its monitor; a mismatch fails the channel without signing anything.
 
 use alloc::collections::BTreeMap;
@@ -167,6 +167,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             managed.channel.encode_state().encode_with_u32_len(&mut out);
         }
         self.payments.encode(&mut out);
+        // Events the user has not taken yet: delivered again after a restart.
+        (self.events.len() as u32).encode(&mut out);
+        for event in &self.events {
+            event.encode(&mut out);
+        }
         NoTlvs::default().encode(&mut out);
         out
     }
@@ -230,16 +235,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             manager.channels.insert(channel_id, managed);
         }
         manager.payments = Payments::decode(&mut r)?;
-        NoTlvs::decode(&mut r)?;
-        // Events are not persisted: what the user must still act on is raised again
-        // (events are at least once across restarts).
-        for (payment_hash, htlcs) in &manager.payments.claimable {
-            let amount_msat = htlcs.iter().map(|h| h.amount_msat).sum();
-            manager.events.push(Event::PaymentClaimable {
-                payment_hash: *payment_hash,
-                amount_msat,
-            });
+        let mut pending = Vec::new();
+        for _ in 0..count(&mut r, 33)? {
+            pending.push(Event::decode(&mut r)?);
         }
+        NoTlvs::decode(&mut r)?;
+        // Pending events come first, then the mismatches found while reading.
+        pending.append(&mut manager.events);
+        manager.events = pending;
         Ok((manager, mismatches))
     }
 }
