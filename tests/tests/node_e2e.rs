@@ -6,7 +6,7 @@ use lightning::bitcoin::{OutPoint, Txid};
 use lightning::events::Event;
 use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
 use lightning::transport::PeerId;
-use lightning::wire::ChannelId;
+use lightning::wire::{ChannelId, PaymentHash};
 use tests::node_pair::*;
 
 const LINK: PeerId = PeerId(1);
@@ -64,6 +64,26 @@ fn open(a: &mut Node, b: &mut Node) -> ChannelId {
     channel_id
 }
 
+/// Two connected nodes with an open channel from the first to the second.
+fn connected_channel() -> (Node, Node, ChannelId) {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    (a, b, channel_id)
+}
+
+/// `payee` creates an invoice for `amount_msat` (any amount if `None`) and `payer` pays
+/// it, with `secret` overriding the invoice's secret if given; nothing is delivered yet.
+fn start_payment(payer: &mut Node, payee: &mut Node, amount_msat: u64, secret: Option<[u8; 32]>) -> PaymentHash {
+    let payee_id = payee.node_id();
+    let (hash, invoice_secret) = payee.channel_handler_mut().create_inbound_payment(None);
+    payer
+        .channel_handler_mut()
+        .send_payment(payee_id, hash, secret.unwrap_or(invoice_secret), amount_msat)
+        .expect("usable channel");
+    hash
+}
+
 /// `payer` pays `payee` through the whole flow; returns whether it was sent.
 fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
     let payee_id = payee.node_id();
@@ -106,9 +126,7 @@ fn balances(n: &Node, channel_id: &ChannelId) -> (u64, u64) {
 
 #[test]
 fn open_pay_both_ways_and_close() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let channel_id = open(&mut a, &mut b);
+    let (mut a, mut b, channel_id) = connected_channel();
     pay(&mut a, &mut b, 300_000_000);
     pay(&mut b, &mut a, 100_000_000);
     assert_eq!(balances(&a, &channel_id), (800_000_000, 200_000_000));
@@ -144,14 +162,8 @@ fn open_pay_both_ways_and_close() {
 
 #[test]
 fn a_payment_with_the_wrong_secret_fails_back_to_the_payer() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let channel_id = open(&mut a, &mut b);
-    let b_id = b.node_id();
-    let (hash, _) = b.channel_handler_mut().create_inbound_payment(Some(1_000_000));
-    a.channel_handler_mut()
-        .send_payment(b_id, hash, [0xee; 32], 1_000_000)
-        .expect("sent");
+    let (mut a, mut b, channel_id) = connected_channel();
+    let hash = start_payment(&mut a, &mut b, 1_000_000, Some([0xee; 32]));
     pump(&mut a, &mut b, LINK);
     assert!(events(&mut b).is_empty(), "nothing claimable");
     assert_eq!(
@@ -166,15 +178,9 @@ fn a_payment_with_the_wrong_secret_fails_back_to_the_payer() {
 
 #[test]
 fn paused_persistence_holds_the_payment_until_it_completes() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let channel_id = open(&mut a, &mut b);
+    let (mut a, mut b, channel_id) = connected_channel();
     b.channel_handler_mut().persister_mut().hold = true;
-    let b_id = b.node_id();
-    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    a.channel_handler_mut()
-        .send_payment(b_id, hash, secret, 5_000_000)
-        .expect("sent");
+    let hash = start_payment(&mut a, &mut b, 5_000_000, None);
     pump(&mut a, &mut b, LINK);
     // B holds its revoke_and_ack: the HTLC is not irrevocable, nothing is claimable.
     assert!(events(&mut b).is_empty());
@@ -198,14 +204,8 @@ fn paused_persistence_holds_the_payment_until_it_completes() {
 #[test]
 fn a_payment_survives_a_reconnection_mid_dance() {
     for cut_after_reads in 1..6 {
-        let (mut a, mut b) = (node(1), node(2));
-        connect(&mut a, &mut b, LINK);
-        let channel_id = open(&mut a, &mut b);
-        let b_id = b.node_id();
-        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-        a.channel_handler_mut()
-            .send_payment(b_id, hash, secret, 7_000_000)
-            .expect("sent");
+        let (mut a, mut b, channel_id) = connected_channel();
+        let hash = start_payment(&mut a, &mut b, 7_000_000, None);
         // Deliver only part of the exchange, then drop the connection.
         exchange_rounds(&mut a, &mut b, LINK, cut_after_reads);
         disconnect(&mut a, &mut b, LINK);
@@ -234,14 +234,8 @@ fn a_payment_survives_a_reconnection_mid_dance() {
 #[test]
 fn a_node_restarts_mid_payment_from_its_persisted_state() {
     for cut_after_reads in 1..6 {
-        let (mut a, mut b) = (node(1), node(2));
-        connect(&mut a, &mut b, LINK);
-        let channel_id = open(&mut a, &mut b);
-        let b_id = b.node_id();
-        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-        a.channel_handler_mut()
-            .send_payment(b_id, hash, secret, 9_000_000)
-            .expect("sent");
+        let (mut a, mut b, channel_id) = connected_channel();
+        let hash = start_payment(&mut a, &mut b, 9_000_000, None);
         // Deliver only part of the exchange, then drop the connection.
         exchange_rounds(&mut a, &mut b, LINK, cut_after_reads);
         // B crashes and comes back from what it had persisted.
@@ -273,9 +267,7 @@ fn a_node_restarts_mid_payment_from_its_persisted_state() {
 
 #[test]
 fn a_restart_with_a_stale_monitor_fails_the_channel_without_broadcasting() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let channel_id = open(&mut a, &mut b);
+    let (mut a, mut b, channel_id) = connected_channel();
     let stale = b.channel_handler().persister().monitors.clone();
     pay(&mut a, &mut b, 20_000_000);
     let (b2, mismatches) = restart(&b, 2, &stale);
@@ -295,15 +287,9 @@ fn a_restart_with_a_stale_monitor_fails_the_channel_without_broadcasting() {
 
 #[test]
 fn an_unclaimed_payment_is_failed_back_before_it_expires() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let channel_id = open(&mut a, &mut b);
-    let b_id = b.node_id();
-    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    let (mut a, mut b, channel_id) = connected_channel();
     // Sent at height 103: it expires at 143; B fails it back 12 blocks before.
-    a.channel_handler_mut()
-        .send_payment(b_id, hash, secret, 3_000_000)
-        .expect("sent");
+    let hash = start_payment(&mut a, &mut b, 3_000_000, None);
     pump(&mut a, &mut b, LINK);
     assert_eq!(
         events(&mut b),
@@ -336,14 +322,8 @@ fn an_unclaimed_payment_is_failed_back_before_it_expires() {
 
 #[test]
 fn an_offered_htlc_left_unanswered_past_expiry_fails_the_channel() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let channel_id = open(&mut a, &mut b);
-    let b_id = b.node_id();
-    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    a.channel_handler_mut()
-        .send_payment(b_id, hash, secret, 3_000_000)
-        .expect("sent");
+    let (mut a, mut b, channel_id) = connected_channel();
+    let _ = start_payment(&mut a, &mut b, 3_000_000, None);
     pump(&mut a, &mut b, LINK);
     // B vanishes with the HTLC committed.
     disconnect(&mut a, &mut b, LINK);
@@ -359,9 +339,7 @@ fn an_offered_htlc_left_unanswered_past_expiry_fails_the_channel() {
 
 #[test]
 fn the_funder_follows_the_fee_estimate() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let channel_id = open(&mut a, &mut b);
+    let (mut a, mut b, channel_id) = connected_channel();
     let feerate = |n: &Node| {
         n.channel_handler()
             .channel(&channel_id)
@@ -384,14 +362,8 @@ fn the_funder_follows_the_fee_estimate() {
 
 #[test]
 fn events_not_yet_taken_survive_a_restart() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    open(&mut a, &mut b);
-    let b_id = b.node_id();
-    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    a.channel_handler_mut()
-        .send_payment(b_id, hash, secret, 4_000_000)
-        .expect("sent");
+    let (mut a, mut b, _) = connected_channel();
+    let hash = start_payment(&mut a, &mut b, 4_000_000, None);
     pump(&mut a, &mut b, LINK);
     let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
     events(&mut b);
