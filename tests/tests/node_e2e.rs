@@ -84,6 +84,31 @@ fn start_payment(payer: &mut Node, payee: &mut Node, amount_msat: u64, secret: O
     hash
 }
 
+/// After a payment of `amount_msat` reached `payee`: it is claimable, the payee claims
+/// it, and the payer learns the preimage.
+fn claim_and_check(payer: &mut Node, payee: &mut Node, hash: PaymentHash, amount_msat: u64, context: &str) {
+    let claimable = events(payee);
+    assert_eq!(
+        claimable,
+        vec![Event::PaymentClaimable {
+            payment_hash: hash,
+            amount_msat
+        }],
+        "{context}"
+    );
+    let preimage = payee
+        .channel_handler()
+        .payment_preimage(&hash)
+        .expect("ours, persisted");
+    payee.channel_handler_mut().claim_payment(preimage).expect("claimable");
+    pump(payer, payee, LINK);
+    let sent = Event::PaymentSent {
+        payment_hash: hash,
+        payment_preimage: preimage,
+    };
+    assert!(events(payer).contains(&sent), "{context}");
+}
+
 /// `payer` pays `payee` through the whole flow; returns whether it was sent.
 fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
     let payee_id = payee.node_id();
@@ -211,22 +236,7 @@ fn a_payment_survives_a_reconnection_mid_dance() {
         disconnect(&mut a, &mut b, LINK);
         connect(&mut a, &mut b, LINK);
         pump(&mut a, &mut b, LINK);
-        let claimable = events(&mut b);
-        assert_eq!(
-            claimable,
-            vec![Event::PaymentClaimable {
-                payment_hash: hash,
-                amount_msat: 7_000_000
-            }],
-            "cut {cut_after_reads}"
-        );
-        let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
-        b.channel_handler_mut().claim_payment(preimage).expect("claimable");
-        pump(&mut a, &mut b, LINK);
-        assert!(events(&mut a).contains(&Event::PaymentSent {
-            payment_hash: hash,
-            payment_preimage: preimage
-        }));
+        claim_and_check(&mut a, &mut b, hash, 7_000_000, &format!("cut {cut_after_reads}"));
         assert_eq!(balances(&a, &channel_id), (993_000_000, 7_000_000));
     }
 }
@@ -245,22 +255,7 @@ fn a_node_restarts_mid_payment_from_its_persisted_state() {
         assert!(mismatches.is_empty(), "cut {cut_after_reads}: {mismatches:?}");
         connect(&mut a, &mut b, LINK);
         pump(&mut a, &mut b, LINK);
-        let claimable = events(&mut b);
-        assert_eq!(
-            claimable,
-            vec![Event::PaymentClaimable {
-                payment_hash: hash,
-                amount_msat: 9_000_000
-            }],
-            "cut {cut_after_reads}"
-        );
-        let preimage = b.channel_handler().payment_preimage(&hash).expect("ours, persisted");
-        b.channel_handler_mut().claim_payment(preimage).expect("claimable");
-        pump(&mut a, &mut b, LINK);
-        assert!(events(&mut a).contains(&Event::PaymentSent {
-            payment_hash: hash,
-            payment_preimage: preimage
-        }));
+        claim_and_check(&mut a, &mut b, hash, 9_000_000, &format!("cut {cut_after_reads}"));
         assert_eq!(balances(&b, &channel_id), (9_000_000, 991_000_000));
     }
 }
