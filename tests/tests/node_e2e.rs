@@ -377,3 +377,25 @@ fn events_not_yet_taken_survive_a_restart() {
         }]
     );
 }
+
+#[test]
+fn a_peer_cannot_pile_up_unfunded_channels() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let b_id = b.node_id();
+    for _ in 0..6 {
+        a.channel_handler_mut()
+            .open_channel(b_id, 1_000_000, 0)
+            .expect("peer connected");
+    }
+    pump(&mut a, &mut b, LINK);
+    let ready = events(&mut a)
+        .into_iter()
+        .filter(|e| matches!(e, Event::FundingGenerationReady { .. }))
+        .count();
+    assert_eq!(ready, lightning::chan::manager::handler::MAX_UNFUNDED_CHANNELS_PER_PEER);
+    assert_eq!(
+        b.channel_handler().channel_ids().len(),
+        lightning::chan::manager::handler::MAX_UNFUNDED_CHANNELS_PER_PEER
+    );
+}

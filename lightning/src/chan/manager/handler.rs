@@ -14,6 +14,10 @@ use crate::sign::{EntropySource, NodeSigner, SignerProvider};
 use crate::transport::{HandlerAction, MessageHandler};
 use crate::wire::{ChannelId, ErrorMessage, Feature, Features, Init, Message, NoTlvs};
 
+/// Inbound channels a peer may leave unfunded at once: each costs us keys and memory
+/// until the peer funds it or disconnects.
+pub const MAX_UNFUNDED_CHANNELS_PER_PEER: usize = 4;
+
 /// The features a channel manager needs in `init`: the assumed ones, required.
 pub fn channel_manager_features() -> Features {
     let mut features = Features::empty();
@@ -47,6 +51,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     fn accept_inbound_channel(&mut self, node_id: &PublicKey, open: &crate::wire::OpenChannel) {
         if self.channels.contains_key(&open.temporary_channel_id) {
             return self.reply_error(node_id, open.temporary_channel_id, "temporary_channel_id in use");
+        }
+        let unfunded = self
+            .channels
+            .values()
+            .filter(|m| m.counterparty == *node_id && m.channel.phase() == ChannelPhase::AwaitingFundingCreated)
+            .count();
+        if unfunded >= MAX_UNFUNDED_CHANNELS_PER_PEER {
+            return self.reply_error(node_id, open.temporary_channel_id, "too many unfunded channels");
         }
         let keys_id = self.keys.generate_channel_keys_id();
         let signer = self.keys.derive_channel_signer(&keys_id);
