@@ -10,6 +10,7 @@ use lightning::bitcoin::hashes::{sha256, Hash};
 use lightning::bitcoin::{Network, OutPoint, Txid};
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::establish::OpenChannelParams;
+pub use lightning::chan::channel::establish::UpfrontShutdown;
 use lightning::chan::channel::persist::MonitorMismatch;
 use lightning::chan::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
 use lightning::chan::monitor_update::ChannelMonitorUpdate;
@@ -159,10 +160,29 @@ pub fn open_pair(push_msat: u64) -> Pair {
     open_pair_with(push_msat, limits, limits)
 }
 
+/// Node `i` commits at opening to close to [`shutdown_script`]`(i)`, and both nodes
+/// offer `option_upfront_shutdown_script`.
+pub fn committed_upfront(i: usize) -> UpfrontShutdown {
+    UpfrontShutdown {
+        holder_script: Some(shutdown_script(i)),
+        negotiated: true,
+    }
+}
+
 /// [`open_pair`] with the limits each node demands of the other.
 pub fn open_pair_with(push_msat: u64, a_limits: ChannelLimits, b_limits: ChannelLimits) -> Pair {
+    open_pair_full(
+        push_msat,
+        [a_limits, b_limits],
+        [committed_upfront(0), committed_upfront(1)],
+    )
+}
+
+/// [`open_pair`] with each node's limits and upfront shutdown commitment.
+pub fn open_pair_full(push_msat: u64, limits: [ChannelLimits; 2], upfront: [UpfrontShutdown; 2]) -> Pair {
     let a_signer = signer_for(0);
     let b_signer = signer_for(1);
+    let [a_limits, b_limits] = limits;
     let params = OpenChannelParams {
         chain_hash: chain(),
         temporary_channel_id: ChannelId([9; 32]),
@@ -170,9 +190,10 @@ pub fn open_pair_with(push_msat: u64, a_limits: ChannelLimits, b_limits: Channel
         push_msat,
         feerate_per_kw: 1000,
         limits: a_limits,
+        upfront_shutdown: upfront[0].clone(),
     };
     let (mut a, open) = Chan::new_outbound(a_signer, &params).expect("open");
-    let (mut b, accept) = Chan::new_inbound(b_signer, chain(), b_limits, 3, &open).expect("accept");
+    let (mut b, accept) = Chan::new_inbound(b_signer, chain(), b_limits, 3, &upfront[1], &open).expect("accept");
     a.accept_channel(&accept).expect("accepted");
     assert_eq!(a.phase(), ChannelPhase::AwaitingFundingTransaction);
     assert!(a.funding_script_pubkey().expect("script").is_p2wsh());

@@ -166,6 +166,11 @@ fn open_pay_both_ways_and_close() {
             monitor.holder_commitment().map(|h| h.commitment_number),
             Some(channel.holder_commitment_number())
         );
+        // Both offer option_upfront_shutdown_script: each side's commitment binds.
+        let close = channel.close_state();
+        assert!(close.upfront_negotiated);
+        assert!(close.holder_upfront_script.as_ref().is_some_and(|s| s.is_p2wpkh()));
+        assert!(close.counterparty_upfront_script.is_some());
     }
     a.channel_handler_mut()
         .close_channel(&channel_id)
@@ -183,6 +188,12 @@ fn open_pay_both_ways_and_close() {
     assert_eq!(broadcast.len(), 2);
     assert_eq!(broadcast[0], broadcast[1]);
     assert_eq!(broadcast[0].input[0].witness.len(), 4);
+    // Each side's balance went to the script it committed to at opening.
+    for n in [&a, &b] {
+        let committed = n.channel_handler().channel(&channel_id).expect("kept").close_state();
+        let script = committed.holder_upfront_script.clone().expect("committed");
+        assert!(broadcast[0].output.iter().any(|o| o.script_pubkey == script));
+    }
 }
 
 #[test]

@@ -187,6 +187,7 @@ fixed_tlv_value!(
     bitcoin::secp256k1::PublicKey => 33,
     bitcoin::Txid => 32,
     super::types::ShortChannelId => 8,
+    u8 => 1,
     u16 => 2,
     u64 => 8,
     [u8; 32] => 32,

@@ -31,6 +31,14 @@ pub struct CloseState {
     pub last_sent_fee_satoshis: Option<u64>,
     /// The fully signed closing transaction, once agreed.
     pub closing_transaction: Option<Transaction>,
+    /// The script we committed to at opening (`option_upfront_shutdown_script`): our
+    /// `shutdown` must use it.
+    pub holder_upfront_script: Option<ScriptBuf>,
+    /// The script the peer committed to, when it binds: its `shutdown` must use it.
+    pub counterparty_upfront_script: Option<ScriptBuf>,
+    /// Both nodes advertised `option_upfront_shutdown_script` (needed until the funder
+    /// reads `accept_channel`).
+    pub upfront_negotiated: bool,
 }
 
 /// Whether `script` is a form BOLT 2 allows in `shutdown` (without anysegwit): P2WPKH,
@@ -60,6 +68,14 @@ impl<S: ChannelSigner> Channel<S> {
         if !is_acceptable_shutdown_script(&script) {
             return Err(ignore("unsupported shutdown script"));
         }
+        if self
+            .close
+            .holder_upfront_script
+            .as_ref()
+            .is_some_and(|upfront| *upfront != script)
+        {
+            return Err(ignore("shutdown script differs from the upfront shutdown script"));
+        }
         if self.ledger.counterparty_commitment_outdated() {
             return Err(ignore("updates are pending on the peer's commitment"));
         }
@@ -87,6 +103,17 @@ impl<S: ChannelSigner> Channel<S> {
         if !is_acceptable_shutdown_script(&msg.scriptpubkey) {
             return Err(close("unsupported shutdown script"));
         }
+        // BOLT 2 asks us to fail the connection; failing the channel also ends it, and a
+        // peer breaking its own commitment may be compromised.
+        if self
+            .close
+            .counterparty_upfront_script
+            .as_ref()
+            .is_some_and(|upfront| *upfront != msg.scriptpubkey)
+        {
+            return Err(close("shutdown script differs from the peer's upfront shutdown script"));
+        }
+        let reply_script = self.close.holder_upfront_script.clone().unwrap_or(reply_script);
         self.close.counterparty_script = Some(msg.scriptpubkey.clone());
         self.phase = ChannelPhase::ShuttingDown;
         if self.close.holder_script.is_some() {

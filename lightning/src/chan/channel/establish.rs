@@ -13,6 +13,7 @@ use super::{
     close, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase, MAX_HTLCS_PER_SIDE,
     MIN_DUST_LIMIT_SATOSHIS,
 };
+use crate::chan::channel::close::is_acceptable_shutdown_script;
 use crate::chan::commitment::{fee_for_weight, ChannelPublicKeys, COMMITMENT_BASE_WEIGHT};
 use bitcoin::secp256k1::ecdsa::Signature;
 
@@ -54,6 +55,47 @@ pub struct OpenChannelParams {
     pub feerate_per_kw: u32,
     /// What we demand of the peer.
     pub limits: ChannelLimits,
+    /// The close script we commit to, and whether the peer's commitment binds.
+    pub upfront_shutdown: UpfrontShutdown,
+}
+
+/// `option_upfront_shutdown_script`: where each side commits, at opening, to close to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpfrontShutdown {
+    /// The script we commit to close to; `None` sends an empty one (no commitment).
+    pub holder_script: Option<ScriptBuf>,
+    /// Both nodes advertised `option_upfront_shutdown_script`: only then does a script the
+    /// peer commits to bind its `shutdown` (BOLT 2).
+    pub negotiated: bool,
+}
+
+impl UpfrontShutdown {
+    /// The `upfront_shutdown_script` record we send. Always present: BOLT 2 requires it
+    /// whenever `open_channel_tlvs` or `accept_channel_tlvs` are sent, as our
+    /// `channel_type` makes them.
+    fn record(&self) -> Result<ScriptBuf, ChannelError> {
+        match &self.holder_script {
+            Some(script) if !is_acceptable_shutdown_script(script) => {
+                Err(close("upfront shutdown script is not a form shutdown allows"))
+            }
+            Some(script) => Ok(script.clone()),
+            None => Ok(ScriptBuf::new()),
+        }
+    }
+
+    /// The peer's committed script, if it binds: a non-empty script, when negotiated, in a
+    /// form `shutdown` allows.
+    fn counterparty_commitment(&self, record: &Option<ScriptBuf>) -> Result<Option<ScriptBuf>, ChannelError> {
+        match record {
+            Some(script) if self.negotiated && !script.is_empty() => {
+                if !is_acceptable_shutdown_script(script) {
+                    return Err(close("peer's upfront shutdown script is not a form shutdown allows"));
+                }
+                Ok(Some(script.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 fn check_limits(limits: &ChannelLimits, funding_satoshis: u64) -> Result<(), ChannelError> {
@@ -155,12 +197,13 @@ impl<S: ChannelSigner> Channel<S> {
         }
         check_limits(&params.limits, params.funding_satoshis)?;
         check_initial_balances(params.funding_satoshis, params.push_msat, params.feerate_per_kw, 0)?;
+        let upfront_record = params.upfront_shutdown.record()?;
         let first_point = signer
             .per_commitment_point(0)
             .map_err(|e| signer_error("per-commitment point", e))?;
         let keys = *signer.pubkeys();
         let ledger = ChannelLedger::new(funding_msat - params.push_msat, params.push_msat, params.feerate_per_kw);
-        let channel = Channel::fresh(
+        let mut channel = Channel::fresh(
             signer,
             true,
             params.temporary_channel_id,
@@ -169,6 +212,8 @@ impl<S: ChannelSigner> Channel<S> {
             ledger,
             ChannelPhase::AwaitingAccept,
         );
+        channel.close.holder_upfront_script = params.upfront_shutdown.holder_script.clone();
+        channel.close.upfront_negotiated = params.upfront_shutdown.negotiated;
         let open = OpenChannel {
             chain_hash: params.chain_hash,
             temporary_channel_id: params.temporary_channel_id,
@@ -189,6 +234,7 @@ impl<S: ChannelSigner> Channel<S> {
             first_per_commitment_point: first_point,
             channel_flags: 0,
             tlvs: OpenChannelTlvs {
+                upfront_shutdown_script: Some(upfront_record),
                 channel_type: Some(static_remotekey_channel_type()),
                 ..OpenChannelTlvs::default()
             },
@@ -203,6 +249,7 @@ impl<S: ChannelSigner> Channel<S> {
         chain_hash: ChainHash,
         limits: ChannelLimits,
         minimum_depth: u32,
+        upfront_shutdown: &UpfrontShutdown,
         open: &OpenChannel,
     ) -> Result<(Self, AcceptChannel), ChannelError> {
         if open.chain_hash != chain_hash {
@@ -254,6 +301,9 @@ impl<S: ChannelSigner> Channel<S> {
             htlc_basepoint: open.htlc_basepoint,
         };
         check_pubkeys_distinct(&counterparty_pubkeys, signer.pubkeys())?;
+        let counterparty_upfront_script =
+            upfront_shutdown.counterparty_commitment(&open.tlvs.upfront_shutdown_script)?;
+        let upfront_record = upfront_shutdown.record()?;
         let first_point = signer
             .per_commitment_point(0)
             .map_err(|e| signer_error("per-commitment point", e))?;
@@ -271,6 +321,9 @@ impl<S: ChannelSigner> Channel<S> {
         channel.counterparty_limits = theirs;
         channel.counterparty_pubkeys = Some(counterparty_pubkeys);
         channel.counterparty_current_point = Some(open.first_per_commitment_point);
+        channel.close.holder_upfront_script = upfront_shutdown.holder_script.clone();
+        channel.close.counterparty_upfront_script = counterparty_upfront_script;
+        channel.close.upfront_negotiated = upfront_shutdown.negotiated;
         let accept = AcceptChannel {
             temporary_channel_id: open.temporary_channel_id,
             dust_limit_satoshis: ours.dust_limit_satoshis,
@@ -287,6 +340,7 @@ impl<S: ChannelSigner> Channel<S> {
             htlc_basepoint: keys.htlc_basepoint,
             first_per_commitment_point: first_point,
             tlvs: OpenChannelTlvs {
+                upfront_shutdown_script: Some(upfront_record),
                 channel_type: Some(static_remotekey_channel_type()),
                 ..OpenChannelTlvs::default()
             },
@@ -325,6 +379,12 @@ impl<S: ChannelSigner> Channel<S> {
             htlc_basepoint: accept.htlc_basepoint,
         };
         check_pubkeys_distinct(&counterparty_pubkeys, self.signer.pubkeys())?;
+        let upfront = UpfrontShutdown {
+            holder_script: self.close.holder_upfront_script.clone(),
+            negotiated: self.close.upfront_negotiated,
+        };
+        self.close.counterparty_upfront_script =
+            upfront.counterparty_commitment(&accept.tlvs.upfront_shutdown_script)?;
         self.counterparty_limits = theirs;
         self.counterparty_pubkeys = Some(counterparty_pubkeys);
         self.counterparty_current_point = Some(accept.first_per_commitment_point);

@@ -15,7 +15,21 @@ use crate::chan::commitment::ChannelPublicKeys;
 use crate::chan::ledger::ChannelLedger;
 use crate::chan::secrets::CounterpartyCommitmentSecrets;
 use crate::sign::{ChannelSigner, ChannelTransactionParameters};
-use crate::wire::{ChannelId, Decode, DecodeError, Encode, NoTlvs, OnionPacket, Reader};
+use crate::wire::tlv::tlv_stream;
+use crate::wire::{ChannelId, Decode, DecodeError, Encode, OnionPacket, Reader};
+
+tlv_stream! {
+    /// The channel encoding's trailing records: fields added within a version. Odd types,
+    /// so a reader that predates one skips it.
+    pub struct ChannelStateTlvs {
+        /// [`CloseState::holder_upfront_script`].
+        1 => holder_upfront_script: ScriptBuf,
+        /// [`CloseState::counterparty_upfront_script`].
+        3 => counterparty_upfront_script: ScriptBuf,
+        /// [`CloseState::upfront_negotiated`]: 1 if set (absent if not).
+        5 => upfront_negotiated: u8,
+    }
+}
 
 /// The encoding version written by this library.
 pub const CHANNEL_VERSION: u8 = 1;
@@ -154,7 +168,13 @@ impl<S: ChannelSigner> Channel<S> {
         encode_option(&self.close.counterparty_script, &mut out, |s, out| s.encode(out));
         encode_option(&self.close.last_sent_fee_satoshis, &mut out, |f, out| f.encode(out));
         encode_option(&self.close.closing_transaction, &mut out, encode_transaction);
-        NoTlvs::default().encode(&mut out);
+        ChannelStateTlvs {
+            holder_upfront_script: self.close.holder_upfront_script.clone(),
+            counterparty_upfront_script: self.close.counterparty_upfront_script.clone(),
+            upfront_negotiated: self.close.upfront_negotiated.then_some(1),
+            ..ChannelStateTlvs::default()
+        }
+        .encode(&mut out);
         out
     }
 
@@ -202,13 +222,29 @@ impl<S: ChannelSigner> Channel<S> {
         for _ in 0..onion_count {
             pending_onions.insert(u64::decode(&mut r)?, OnionPacket::decode(&mut r)?);
         }
-        let close = CloseState {
-            holder_script: decode_option(&mut r, ScriptBuf::decode)?,
-            counterparty_script: decode_option(&mut r, ScriptBuf::decode)?,
-            last_sent_fee_satoshis: decode_option(&mut r, u64::decode)?,
-            closing_transaction: decode_option(&mut r, decode_transaction)?,
+        let holder_script = decode_option(&mut r, ScriptBuf::decode)?;
+        let counterparty_script = decode_option(&mut r, ScriptBuf::decode)?;
+        let last_sent_fee_satoshis = decode_option(&mut r, u64::decode)?;
+        let closing_transaction = decode_option(&mut r, decode_transaction)?;
+        let tlvs = ChannelStateTlvs::decode(&mut r)?;
+        let upfront_negotiated = match tlvs.upfront_negotiated {
+            None => false,
+            Some(1) => true,
+            Some(_) => {
+                return Err(DecodeError::InvalidValue {
+                    field: "upfront_negotiated",
+                })
+            }
         };
-        NoTlvs::decode(&mut r)?;
+        let close = CloseState {
+            holder_script,
+            counterparty_script,
+            last_sent_fee_satoshis,
+            closing_transaction,
+            holder_upfront_script: tlvs.holder_upfront_script,
+            counterparty_upfront_script: tlvs.counterparty_upfront_script,
+            upfront_negotiated,
+        };
 
         if next_monitor_update_id == 0 || (awaiting_revoke && counterparty_commitment_number == 0) {
             return Err(DecodeError::InvalidValue {

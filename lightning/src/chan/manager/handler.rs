@@ -8,6 +8,7 @@ use bitcoin::{CompressedPublicKey, ScriptBuf};
 
 use super::{vec_of, ChannelManager};
 use crate::chain::{Broadcaster, Persist};
+use crate::chan::channel::establish::UpfrontShutdown;
 use crate::chan::channel::{Channel, ChannelLimits, ChannelPhase};
 use crate::events::Event;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
@@ -26,14 +27,24 @@ pub fn channel_manager_features() -> Features {
         .set_required(Feature::VarOnionOptin)
         .set_required(Feature::StaticRemoteKey)
         .set_required(Feature::PaymentSecret)
-        .set_required(Feature::ChannelType);
+        .set_required(Feature::ChannelType)
+        .set_optional(Feature::UpfrontShutdownScript);
     features
 }
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// Where our balance goes on a cooperative close: a P2WPKH of the node key.
-    fn shutdown_script(&self) -> ScriptBuf {
+    pub(crate) fn shutdown_script(&self) -> ScriptBuf {
         ScriptBuf::new_p2wpkh(&CompressedPublicKey(self.keys.node_id()).wpubkey_hash())
+    }
+
+    /// Every channel commits at opening to the one script this manager closes to, so a
+    /// compromised peer link cannot redirect our balance at close.
+    pub(crate) fn upfront_shutdown(&self, peer_offers_upfront_shutdown: bool) -> UpfrontShutdown {
+        UpfrontShutdown {
+            holder_script: Some(self.shutdown_script()),
+            negotiated: peer_offers_upfront_shutdown,
+        }
     }
 
     fn reply_error(&mut self, node_id: &PublicKey, channel_id: ChannelId, why: &str) {
@@ -63,7 +74,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let keys_id = self.keys.generate_channel_keys_id();
         let signer = self.keys.derive_channel_signer(&keys_id);
         let limits = ChannelLimits::default_for(open.funding_satoshis);
-        match Channel::new_inbound(signer, self.config.chain_hash, limits, self.config.minimum_depth, open) {
+        let peer_offers_upfront_shutdown = self.connected_peers.get(node_id).copied().unwrap_or(false);
+        let upfront_shutdown = self.upfront_shutdown(peer_offers_upfront_shutdown);
+        let (chain_hash, minimum_depth) = (self.config.chain_hash, self.config.minimum_depth);
+        match Channel::new_inbound(signer, chain_hash, limits, minimum_depth, &upfront_shutdown, open) {
             Ok((channel, accept)) => {
                 self.insert_channel(channel, *node_id, keys_id);
                 self.send(&open.temporary_channel_id, Message::AcceptChannel(accept));
@@ -238,8 +252,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         channel_manager_features()
     }
 
-    fn peer_connected(&mut self, their_node_id: &PublicKey, _their_init: &Init) -> Result<(), String> {
-        self.connected_peers.insert(*their_node_id, ());
+    fn peer_connected(&mut self, their_node_id: &PublicKey, their_init: &Init) -> Result<(), String> {
+        let offers_upfront_shutdown = their_init.combined_features().offers(Feature::UpfrontShutdownScript);
+        self.connected_peers.insert(*their_node_id, offers_upfront_shutdown);
         let ids: Vec<ChannelId> = self
             .channels
             .iter()

@@ -87,7 +87,8 @@ pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Per
     pub(crate) config: ChannelManagerConfig,
     pub(crate) secp: Secp256k1<All>,
     pub(crate) channels: BTreeMap<ChannelId, ManagedChannel<K::Signer>>,
-    pub(crate) connected_peers: BTreeMap<PublicKey, ()>,
+    /// Connected peers and whether each offers `option_upfront_shutdown_script`.
+    pub(crate) connected_peers: BTreeMap<PublicKey, bool>,
     pub(crate) best_height: u32,
     pub(crate) payments: payments::Payments,
     pub(crate) events: Vec<Event>,
@@ -159,9 +160,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         funding_satoshis: u64,
         push_msat: u64,
     ) -> Result<ChannelId, ApiError> {
-        if !self.connected_peers.contains_key(&counterparty) {
+        let Some(&peer_offers_upfront_shutdown) = self.connected_peers.get(&counterparty) else {
             return Err(ApiError::PeerNotConnected);
-        }
+        };
         let keys_id = self.keys.generate_channel_keys_id();
         let temporary_channel_id = ChannelId(self.keys.random_bytes());
         let params = OpenChannelParams {
@@ -171,6 +172,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             push_msat,
             feerate_per_kw: self.config.feerate_per_kw,
             limits: ChannelLimits::default_for(funding_satoshis),
+            upfront_shutdown: self.upfront_shutdown(peer_offers_upfront_shutdown),
         };
         let signer = self.keys.derive_channel_signer(&keys_id);
         let (channel, open) = Channel::new_outbound(signer, &params).map_err(|e| ApiError::Channel(e.to_string()))?;

@@ -1,0 +1,163 @@
+//! `option_upfront_shutdown_script` (BOLT 2): a script committed to at opening binds the
+//! committing side's `shutdown`, and the peer's only when both nodes offered the feature.
+
+use lightning::bitcoin::ScriptBuf;
+use lightning::chan::channel::establish::OpenChannelParams;
+use lightning::chan::channel::{ChannelError, ChannelLimits, ChannelPhase};
+use lightning::wire::{ChannelId, Message, NoTlvs, OpenChannel, Shutdown};
+use tests::channel_pair::*;
+
+fn shutdown_to(pair: &Pair, script: ScriptBuf) -> Shutdown {
+    Shutdown {
+        channel_id: pair.nodes[0].channel.channel_id(),
+        scriptpubkey: script,
+        extension: NoTlvs::default(),
+    }
+}
+
+fn limits() -> [ChannelLimits; 2] {
+    [ChannelLimits::default_for(FUNDING_SATOSHIS); 2]
+}
+
+fn open_channel(upfront: UpfrontShutdown) -> OpenChannel {
+    let params = OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: FUNDING_SATOSHIS,
+        push_msat: 0,
+        feerate_per_kw: 1000,
+        limits: limits()[0],
+        upfront_shutdown: upfront,
+    };
+    Chan::new_outbound(signer_for(0), &params).expect("open").1
+}
+
+#[test]
+fn open_channel_always_carries_the_record_empty_without_a_commitment() {
+    let committed = open_channel(committed_upfront(0));
+    assert_eq!(committed.tlvs.upfront_shutdown_script, Some(shutdown_script(0)));
+    let uncommitted = open_channel(UpfrontShutdown::default());
+    assert_eq!(uncommitted.tlvs.upfront_shutdown_script, Some(ScriptBuf::new()));
+}
+
+#[test]
+fn a_peer_shutdown_to_another_script_than_committed_fails_the_channel() {
+    let mut pair = open_pair(0);
+    let elsewhere = shutdown_to(&pair, shutdown_script(5));
+    assert!(matches!(
+        pair.nodes[1].channel.shutdown(&elsewhere, shutdown_script(1)),
+        Err(ChannelError::Close(_))
+    ));
+    // The committed script is accepted.
+    let mut pair = open_pair(0);
+    let committed = shutdown_to(&pair, shutdown_script(0));
+    let reply = pair.nodes[1]
+        .channel
+        .shutdown(&committed, shutdown_script(1))
+        .expect("the committed script")
+        .expect("a reply");
+    assert_eq!(reply.scriptpubkey, shutdown_script(1));
+    pair.settle();
+}
+
+#[test]
+fn our_shutdown_must_use_the_script_we_committed_to() {
+    let mut pair = open_pair(0);
+    assert!(matches!(
+        pair.nodes[0].channel.send_shutdown(shutdown_script(7)),
+        Err(ChannelError::Ignore(_))
+    ));
+    assert_eq!(
+        pair.nodes[0].channel.phase(),
+        ChannelPhase::Normal,
+        "refused, untouched"
+    );
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("the committed script");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.settle();
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}
+
+#[test]
+fn the_reply_to_a_shutdown_uses_the_committed_script() {
+    let mut pair = open_pair(0);
+    let shutdown = shutdown_to(&pair, shutdown_script(0));
+    let reply = pair.nodes[1]
+        .channel
+        .shutdown(&shutdown, shutdown_script(9))
+        .expect("valid")
+        .expect("a reply");
+    assert_eq!(reply.scriptpubkey, shutdown_script(1));
+    assert_eq!(
+        pair.nodes[1].channel.close_state().holder_script,
+        Some(shutdown_script(1))
+    );
+}
+
+#[test]
+fn without_the_feature_on_both_sides_the_peers_script_does_not_bind_but_ours_does() {
+    let not_negotiated = |i| UpfrontShutdown {
+        holder_script: Some(shutdown_script(i)),
+        negotiated: false,
+    };
+    let mut pair = open_pair_full(0, limits(), [not_negotiated(0), not_negotiated(1)]);
+    assert_eq!(pair.nodes[1].channel.close_state().counterparty_upfront_script, None);
+    // BOLT 2 binds a sender to a non-empty script it sent, negotiated or not.
+    assert!(matches!(
+        pair.nodes[0].channel.send_shutdown(shutdown_script(5)),
+        Err(ChannelError::Ignore(_))
+    ));
+    let elsewhere = shutdown_to(&pair, shutdown_script(5));
+    pair.nodes[1]
+        .channel
+        .shutdown(&elsewhere, shutdown_script(1))
+        .expect("not bound by an unnegotiated script");
+}
+
+#[test]
+fn a_committed_script_of_a_form_shutdown_refuses_fails_the_open_when_negotiated() {
+    let mut open = open_channel(committed_upfront(0));
+    open.tlvs.upfront_shutdown_script = Some(ScriptBuf::from_bytes(vec![0x51]));
+    let accept = |upfront: &UpfrontShutdown| Chan::new_inbound(signer_for(1), chain(), limits()[1], 3, upfront, &open);
+    assert!(matches!(accept(&committed_upfront(1)), Err(ChannelError::Close(_))));
+    let not_negotiated = UpfrontShutdown {
+        holder_script: None,
+        negotiated: false,
+    };
+    assert!(accept(&not_negotiated).is_ok(), "an unnegotiated record is ignored");
+    // Our own script must be a form shutdown allows.
+    let params = OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: FUNDING_SATOSHIS,
+        push_msat: 0,
+        feerate_per_kw: 1000,
+        limits: limits()[0],
+        upfront_shutdown: UpfrontShutdown {
+            holder_script: Some(ScriptBuf::from_bytes(vec![0x51])),
+            negotiated: true,
+        },
+    };
+    assert!(Chan::new_outbound(signer_for(0), &params).is_err());
+}
+
+#[test]
+fn the_commitments_survive_a_restart() {
+    let mut pair = open_pair(0);
+    let saved = pair.save(1);
+    pair.restart(1, &saved).expect("consistent");
+    pair.reconnect().expect("reestablished");
+    pair.settle();
+    let close = pair.nodes[1].channel.close_state();
+    assert_eq!(close.holder_upfront_script, Some(shutdown_script(1)));
+    assert_eq!(close.counterparty_upfront_script, Some(shutdown_script(0)));
+    assert!(close.upfront_negotiated);
+    let elsewhere = shutdown_to(&pair, shutdown_script(5));
+    assert!(matches!(
+        pair.nodes[1].channel.shutdown(&elsewhere, shutdown_script(1)),
+        Err(ChannelError::Close(_))
+    ));
+}
