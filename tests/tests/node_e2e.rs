@@ -3,6 +3,7 @@
 
 use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::{OutPoint, Txid};
+use lightning::chan::channel::ChannelPhase;
 use lightning::events::Event;
 use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
 use lightning::transport::PeerId;
@@ -409,4 +410,51 @@ fn a_peer_cannot_pile_up_unfunded_channels() {
         b.channel_handler().channel_ids().len(),
         lightning::chan::manager::handler::MAX_UNFUNDED_CHANNELS_PER_PEER
     );
+}
+
+#[test]
+fn a_closing_negotiation_that_stalls_fails_the_channel_after_six_blocks() {
+    let (mut a, mut b, channel_id) = connected_channel();
+    a.channel_handler_mut()
+        .close_channel(&channel_id)
+        .expect("open channel");
+    // Both shutdowns cross, then B vanishes before any closing_signed reaches it.
+    exchange_rounds(&mut a, &mut b, LINK, 1);
+    disconnect(&mut a, &mut b, LINK);
+    let negotiating = |n: &Node| {
+        let channel = n.channel_handler().channel(&channel_id).expect("kept");
+        channel.phase() == ChannelPhase::ShuttingDown && channel.ready_for_closing_signed()
+    };
+    assert!(negotiating(&a) && negotiating(&b));
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().best_block_updated(200);
+        n.channel_handler_mut().best_block_updated(205);
+        assert!(events(n).is_empty(), "still within the time allowed");
+        n.channel_handler_mut().best_block_updated(206);
+        let closed = events(n);
+        assert!(
+            matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, reason }] if *id == channel_id && reason.contains("closing negotiation")),
+            "{closed:?}"
+        );
+        assert!(n.channel_handler().channel(&channel_id).is_none());
+    }
+}
+
+#[test]
+fn a_close_that_finishes_is_not_failed_later() {
+    let (mut a, mut b, channel_id) = connected_channel();
+    a.channel_handler_mut()
+        .close_channel(&channel_id)
+        .expect("open channel");
+    pump(&mut a, &mut b, LINK);
+    for n in [&mut a, &mut b] {
+        assert!(matches!(events(n).as_slice(), [Event::ChannelClosed { .. }]));
+        n.channel_handler_mut().best_block_updated(300);
+        n.channel_handler_mut().best_block_updated(310);
+        assert!(events(n).is_empty(), "a finished close stays finished");
+        assert_eq!(
+            n.channel_handler().channel(&channel_id).map(|c| c.phase()),
+            Some(ChannelPhase::Closed)
+        );
+    }
 }

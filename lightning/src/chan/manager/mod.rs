@@ -77,7 +77,16 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     pub funding_txid: Option<Txid>,
     pub confirmation_height: Option<u32>,
     pub minimum_depth: u32,
+    /// The first block seen while `closing_signed` negotiation could run. Not persisted:
+    /// after a restart the count starts again.
+    pub closing_negotiation_since: Option<u32>,
 }
+
+/// Blocks (about an hour) the `closing_signed` negotiation may take, once it can start,
+/// before the channel is failed: BOLT 2 requires failing it when no satisfying
+/// `closing_signed` arrives "after a reasonable amount of time", and blocks are this
+/// library's only clock.
+pub const CLOSING_NEGOTIATION_TIMEOUT_BLOCKS: u32 = 6;
 
 /// See the module documentation.
 pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> {
@@ -190,6 +199,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             funding_txid: None,
             confirmation_height: None,
             minimum_depth: self.config.minimum_depth,
+            closing_negotiation_since: None,
         };
         self.channels.insert(managed.channel.channel_id(), managed);
     }
@@ -259,6 +269,30 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         self.best_height = height;
         self.check_funding_depths();
         self.check_htlc_timeouts();
+        self.check_closing_negotiations();
+    }
+
+    /// Fails channels whose `closing_signed` negotiation has run too long (a peer that
+    /// stopped answering, or fee ranges that never met).
+    fn check_closing_negotiations(&mut self) {
+        let mut expired = Vec::new();
+        for (id, managed) in &mut self.channels {
+            let negotiating =
+                managed.channel.phase() == ChannelPhase::ShuttingDown && managed.channel.ready_for_closing_signed();
+            if !negotiating {
+                managed.closing_negotiation_since = None;
+                continue;
+            }
+            let since = *managed.closing_negotiation_since.get_or_insert(self.best_height);
+            if self.best_height >= since.saturating_add(CLOSING_NEGOTIATION_TIMEOUT_BLOCKS) {
+                expired.push(*id);
+            }
+        }
+        for id in expired {
+            let why =
+                alloc::format!("closing negotiation unfinished after {CLOSING_NEGOTIATION_TIMEOUT_BLOCKS} blocks");
+            self.fail_channel(&id, why, true);
+        }
     }
 
     fn check_funding_depths(&mut self) {

@@ -231,6 +231,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 funding_txid,
                 confirmation_height,
                 minimum_depth,
+                closing_negotiation_since: None,
             };
             manager.channels.insert(channel_id, managed);
         }
