@@ -110,3 +110,39 @@ fn an_htlc_after_the_peers_shutdown_fails_the_channel() {
     ));
     other.settle();
 }
+
+#[test]
+fn a_disconnect_after_shutdown_retransmits_it_and_the_close_finishes() {
+    // Every point of the exchange: the first shutdown sent but not received, received,
+    // both crossed, the funder's first closing_signed sent, and answered.
+    for delivered in 0..5 {
+        let mut pair = open_pair(300_000_000);
+        let shutdown = pair.nodes[0]
+            .channel
+            .send_shutdown(shutdown_script(0))
+            .expect("shutdown");
+        pair.send(0, Message::Shutdown(shutdown));
+        for step in 0..delivered {
+            match step {
+                0 => pair.deliver(1),
+                1 => pair.deliver(0),
+                2 => {
+                    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("clear");
+                    pair.send(0, Message::ClosingSigned(proposal));
+                    Ok(true)
+                }
+                _ => pair.deliver(1),
+            }
+            .expect("valid");
+        }
+        pair.disconnect();
+        pair.reconnect().expect("reestablished");
+        pair.settle();
+        for node in &pair.nodes {
+            assert_eq!(node.channel.phase(), ChannelPhase::Closed, "delivered {delivered}");
+        }
+        let outputs = closing_outputs(&pair);
+        assert!(outputs.iter().any(|(_, s)| *s == shutdown_script(0)));
+        assert!(outputs.iter().any(|(_, s)| *s == shutdown_script(1)));
+    }
+}

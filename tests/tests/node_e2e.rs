@@ -458,3 +458,29 @@ fn a_close_that_finishes_is_not_failed_later() {
         );
     }
 }
+
+#[test]
+fn a_close_interrupted_by_a_disconnect_at_any_round_finishes_after_reconnecting() {
+    for rounds in 0..4 {
+        let (mut a, mut b, channel_id) = connected_channel();
+        pay(&mut a, &mut b, 250_000_000);
+        a.channel_handler_mut()
+            .close_channel(&channel_id)
+            .expect("open channel");
+        exchange_rounds(&mut a, &mut b, LINK, rounds);
+        disconnect(&mut a, &mut b, LINK);
+        connect(&mut a, &mut b, PeerId(2));
+        pump(&mut a, &mut b, PeerId(2));
+        let mut broadcast = Vec::new();
+        for n in [&mut a, &mut b] {
+            let closed = events(n);
+            assert!(
+                matches!(closed.as_slice(), [Event::ChannelClosed { .. }]),
+                "after {rounds} rounds: {closed:?}"
+            );
+            broadcast.extend(n.channel_handler().broadcaster().transactions.clone());
+        }
+        assert_eq!(broadcast.len(), 2, "after {rounds} rounds");
+        assert_eq!(broadcast[0], broadcast[1], "one closing transaction");
+    }
+}

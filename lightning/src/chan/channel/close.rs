@@ -91,6 +91,11 @@ impl<S: ChannelSigner> Channel<S> {
     /// The peer's `shutdown`. Returns ours if we must answer with it (`reply_script` is
     /// where our balance goes).
     pub fn shutdown(&mut self, msg: &Shutdown, reply_script: ScriptBuf) -> Result<Option<Shutdown>, ChannelError> {
+        // The peer retransmits its `shutdown` on every reconnection, even once we closed.
+        let retransmitted = self.close.counterparty_script.as_ref() == Some(&msg.scriptpubkey);
+        if retransmitted && matches!(self.phase, ChannelPhase::ShuttingDown | ChannelPhase::Closed) {
+            return Ok(None);
+        }
         if !matches!(
             self.phase,
             ChannelPhase::Normal | ChannelPhase::AwaitingChannelReady { .. } | ChannelPhase::ShuttingDown
@@ -98,7 +103,7 @@ impl<S: ChannelSigner> Channel<S> {
             return Err(close("shutdown before funding"));
         }
         if self.close.counterparty_script.is_some() {
-            return Err(close("second shutdown"));
+            return Err(close("a second shutdown with another script"));
         }
         if !is_acceptable_shutdown_script(&msg.scriptpubkey) {
             return Err(close("unsupported shutdown script"));
@@ -204,7 +209,7 @@ impl<S: ChannelSigner> Channel<S> {
         }))
     }
 
-    fn sign_closing(&mut self, fee_satoshis: u64) -> Result<ClosingSigned, ChannelError> {
+    pub(super) fn sign_closing(&mut self, fee_satoshis: u64) -> Result<ClosingSigned, ChannelError> {
         let tx = self.build_closing(fee_satoshis)?;
         let signature = self
             .signer
@@ -253,6 +258,10 @@ impl<S: ChannelSigner> Channel<S> {
     /// The peer's `closing_signed`. Returns our answer, if one is due; the channel is
     /// [`ChannelPhase::Closed`] once both have signed the same fee.
     pub fn closing_signed(&mut self, msg: &ClosingSigned) -> Result<Option<ClosingSigned>, ChannelError> {
+        // Already closed by agreement: a proposal crossing our last one changes nothing.
+        if self.phase == ChannelPhase::Closed {
+            return Ok(None);
+        }
         if !self.ready_for_closing_signed() {
             return Err(close("closing_signed before the channel is clear"));
         }

@@ -13,8 +13,8 @@ use crate::chan::ledger::{Removal, Update};
 use crate::sign::ChannelSigner;
 use crate::wire::{
     ChannelReady, ChannelReadyTlvs, ChannelReestablish, ChannelReestablishTlvs, CommitmentSigned, Message, NoTlvs,
-    RevokeAndAck, SettleHtlcTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc, UpdateFailMalformedHtlc, UpdateFee,
-    UpdateFulfillHtlc,
+    RevokeAndAck, SettleHtlcTlvs, Shutdown, UpdateAddHtlc, UpdateAddHtlcTlvs, UpdateFailHtlc, UpdateFailMalformedHtlc,
+    UpdateFee, UpdateFulfillHtlc,
 };
 
 impl<S: ChannelSigner> Channel<S> {
@@ -27,6 +27,10 @@ impl<S: ChannelSigner> Channel<S> {
     pub fn peer_disconnected(&mut self) {
         self.connected = false;
         self.ledger.reverse_uncommitted_counterparty_updates();
+        // `closing_signed` negotiation restarts on reconnection (BOLT 2).
+        if self.close.closing_transaction.is_none() {
+            self.close.last_sent_fee_satoshis = None;
+        }
     }
 
     /// Our `channel_reestablish` for the reconnection.
@@ -177,6 +181,14 @@ impl<S: ChannelSigner> Channel<S> {
     /// Handles the peer's `channel_reestablish`: returns, in order, everything to send
     /// again.
     pub fn channel_reestablish(&mut self, msg: &ChannelReestablish) -> Result<Vec<Message>, ChannelError> {
+        // Closed by agreement, perhaps before the peer got our last `closing_signed`:
+        // send it again so the peer can finish too.
+        if self.phase == ChannelPhase::Closed {
+            if let (Some(fee_satoshis), Some(_)) = (self.close.last_sent_fee_satoshis, &self.close.closing_transaction)
+            {
+                return Ok(alloc::vec![Message::ClosingSigned(self.sign_closing(fee_satoshis)?)]);
+            }
+        }
         if matches!(self.phase, ChannelPhase::Failed | ChannelPhase::Closed) {
             return Err(close("the channel is failed or closed"));
         }
@@ -255,6 +267,15 @@ impl<S: ChannelSigner> Channel<S> {
         }
         for (_, update) in &after {
             out.push(self.update_message(update)?);
+        }
+        // A `shutdown` we sent is retransmitted on every reconnection, after the updates
+        // and commitment it followed (BOLT 2).
+        if let Some(script) = &self.close.holder_script {
+            out.push(Message::Shutdown(Shutdown {
+                channel_id: self.channel_id,
+                scriptpubkey: script.clone(),
+                extension: NoTlvs::default(),
+            }));
         }
         self.connected = true;
         Ok(out)

@@ -173,18 +173,21 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             Message::Shutdown(m) => channel
                 .shutdown(&m, shutdown_script)
                 .map(|reply| reply.map(Message::Shutdown).into_iter().collect()),
-            Message::ClosingSigned(m) => channel.closing_signed(&m).map(|reply| {
-                if channel.phase() == ChannelPhase::Closed {
-                    if let Some(tx) = &channel.close_state().closing_transaction {
-                        self.broadcaster.broadcast(tx);
+            Message::ClosingSigned(m) => {
+                let already_closed = channel.phase() == ChannelPhase::Closed;
+                channel.closing_signed(&m).map(|reply| {
+                    if !already_closed && channel.phase() == ChannelPhase::Closed {
+                        if let Some(tx) = &channel.close_state().closing_transaction {
+                            self.broadcaster.broadcast(tx);
+                        }
+                        self.events.push(Event::ChannelClosed {
+                            channel_id,
+                            reason: "closed cooperatively".into(),
+                        });
                     }
-                    self.events.push(Event::ChannelClosed {
-                        channel_id,
-                        reason: "closed cooperatively".into(),
-                    });
-                }
-                reply.map(Message::ClosingSigned).into_iter().collect()
-            }),
+                    reply.map(Message::ClosingSigned).into_iter().collect()
+                })
+            }
             _ => Ok(Vec::new()),
         };
         self.after_channel_call(&channel_id, result);
