@@ -34,7 +34,7 @@ pub fn channel_manager_features() -> Features {
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// Where our balance goes on a cooperative close: a P2WPKH of the node key.
-    pub(crate) fn shutdown_script(&self) -> ScriptBuf {
+    fn shutdown_script(&self) -> ScriptBuf {
         ScriptBuf::new_p2wpkh(&CompressedPublicKey(self.keys.node_id()).wpubkey_hash())
     }
 
