@@ -1,9 +1,13 @@
 //! Deterministic discrete-event network simulator for the `lightning` library.
 //!
 //! Built so far: the virtual clock and its one event queue ([`clock`]), seeded random
-//! streams ([`rng`]) and link delays that keep TCP's ordering ([`latency`]). Nodes,
-//! faults, invariants, scenario scripts and the `lnsim` command build on these.
+//! streams ([`rng`]), link delays that keep TCP's ordering ([`latency`]), whole nodes
+//! over real BOLT 8 ([`node`], shared with the functional tests) and a network of them
+//! on the clock with a JSON-lines trace ([`network`]). Faults, invariants, scenario
+//! scripts and the `lnsim` command build on these.
 
 pub mod clock;
 pub mod latency;
+pub mod network;
+pub mod node;
 pub mod rng;

@@ -1,5 +1,6 @@
-//! Two whole nodes in one process: each a peer manager (real BOLT 8) over a channel
-//! manager with a test persister, bytes moved by hand between them.
+//! Whole nodes in one process: each a peer manager (real BOLT 8) over a channel manager
+//! with a test persister. Written once for the simulator, which moves their bytes on a
+//! clock, and the functional tests, which move them by hand (as `tests::node_pair`).
 
 use std::collections::BTreeMap;
 
@@ -91,7 +92,13 @@ pub fn regtest() -> ChainHash {
 
 /// A node from a seed byte.
 pub fn node(seed: u8) -> Node {
-    let keys = KeysManager::new(&[seed; 32]);
+    node_with_seeds([seed; 32], [seed; 32])
+}
+
+/// A node whose keys come from `keys_seed` and whose transport entropy (handshake
+/// ephemerals) from `transport_seed`.
+pub fn node_with_seeds(keys_seed: [u8; 32], transport_seed: [u8; 32]) -> Node {
+    let keys = KeysManager::new(&keys_seed);
     let manager = ChannelManager::new(
         ChannelManagerConfig::new(regtest()),
         keys.clone(),
@@ -102,7 +109,7 @@ pub fn node(seed: u8) -> Node {
     PeerManager::new(
         PeerManagerConfig::new(regtest()),
         keys,
-        TransportEntropy([seed; 32]),
+        TransportEntropy(transport_seed),
         manager,
         IgnoringHandler,
     )
