@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use lightning::bitcoin::hashes::{sha256, Hash, HashEngine};
 use lightning::bitcoin::{OutPoint, Txid};
+use lightning::chan::channel::ChannelPhase;
+use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;
 use lightning::transport::PeerId;
 use lightning::wire::ChannelId;
@@ -69,6 +71,52 @@ pub struct PaymentTally {
     pub failed: u64,
 }
 
+/// An invariant broken during a run: the run stops there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The run's seed, to replay it.
+    pub seed: u64,
+    /// When.
+    pub at: SimTime,
+    /// What broke.
+    pub invariant: String,
+    /// The trace's last lines before it.
+    pub last_events: Vec<String>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "seed {} at {}: {}", self.seed, self.at, self.invariant)?;
+        for line in &self.last_events {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What must hold of one channel whose link is quiet (nothing in flight either way):
+/// both ends agree on every commitment and HTLC, and each end's balances plus HTLCs add
+/// up to the channel's value.
+pub fn quiet_channel_violations(
+    a: &ChannelSnapshot,
+    a_total_msat: u64,
+    b: &ChannelSnapshot,
+    b_total_msat: u64,
+    value_msat: u64,
+) -> Vec<String> {
+    let mut violations: Vec<String> = a
+        .diff_against_peer(b)
+        .into_iter()
+        .map(|d| format!("ends disagree: {d}"))
+        .collect();
+    for (end, total) in [("first", a_total_msat), ("second", b_total_msat)] {
+        if total != value_msat {
+            violations.push(format!("{end} end holds {total} msat of a {value_msat} msat channel"));
+        }
+    }
+    violations
+}
+
 /// The simulated network.
 pub struct Network {
     config: NetworkConfig,
@@ -81,7 +129,12 @@ pub struct Network {
     unconfirmed: Vec<Txid>,
     trace: Vec<String>,
     tally: PaymentTally,
+    /// Deliveries scheduled and not yet made, by (from, to).
+    in_flight: BTreeMap<(usize, usize), usize>,
 }
+
+/// Trace lines a violation report carries.
+const VIOLATION_CONTEXT_LINES: usize = 20;
 
 /// Node `j` as node `i`'s connection id: one connection per pair.
 fn conn(peer: usize) -> PeerId {
@@ -112,6 +165,7 @@ impl Network {
             unconfirmed: Vec::new(),
             trace: Vec::new(),
             tally: PaymentTally::default(),
+            in_flight: BTreeMap::new(),
         })
     }
 
@@ -120,8 +174,9 @@ impl Network {
         self.queue.schedule_at(at, SimEvent::Act(action));
     }
 
-    /// Runs every event up to and including `end`; the clock ends there.
-    pub fn run_until(&mut self, end: SimTime) {
+    /// Runs every event up to and including `end`, checking the invariants after each;
+    /// stops at the first violation.
+    pub fn run_until(&mut self, end: SimTime) -> Result<(), Violation> {
         while self.queue.next_time().is_some_and(|t| t <= end) {
             let Some((_, event)) = self.queue.pop() else { break };
             match event {
@@ -129,7 +184,52 @@ impl Network {
                 SimEvent::Block => self.block(),
                 SimEvent::Act(action) => self.act(action),
             }
+            if let Some(invariant) = self.violated_invariant() {
+                let skip = self.trace.len().saturating_sub(VIOLATION_CONTEXT_LINES);
+                return Err(Violation {
+                    seed: self.config.seed,
+                    at: self.queue.now(),
+                    invariant,
+                    last_events: self.trace[skip..].to_vec(),
+                });
+            }
         }
+        Ok(())
+    }
+
+    /// The first broken invariant among channels whose link is quiet.
+    fn violated_invariant(&self) -> Option<String> {
+        for a in 0..self.nodes.len() {
+            for b in a + 1..self.nodes.len() {
+                let busy = |from, to| self.in_flight.get(&(from, to)).copied().unwrap_or(0) > 0;
+                if busy(a, b) || busy(b, a) {
+                    continue;
+                }
+                let (ma, mb) = (self.nodes[a].channel_handler(), self.nodes[b].channel_handler());
+                for id in ma.channel_ids() {
+                    let (Some(ca), Some(cb)) = (ma.channel(&id), mb.channel(&id)) else {
+                        continue;
+                    };
+                    // Before both ends have the funding signatures, the ends are not yet
+                    // comparable.
+                    let comparable = |phase| !matches!(phase, ChannelPhase::AwaitingFundingSigned);
+                    if !comparable(ca.phase()) || !comparable(cb.phase()) {
+                        continue;
+                    }
+                    let violations = quiet_channel_violations(
+                        &ChannelSnapshot::of(ca),
+                        ca.holder_view().total_msat(),
+                        &ChannelSnapshot::of(cb),
+                        cb.holder_view().total_msat(),
+                        ca.funding_satoshis() * 1000,
+                    );
+                    if let Some(first) = violations.into_iter().next() {
+                        return Some(format!("channel {} between nodes {a} and {b}: {first}", hex(&id.0)));
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// The trace: one JSON object per line.
@@ -246,10 +346,14 @@ impl Network {
             return;
         };
         let at = link.arrival(now, rng);
+        *self.in_flight.entry((from, to)).or_default() += 1;
         self.queue.schedule_at(at, SimEvent::Deliver { from, to, bytes });
     }
 
     fn deliver(&mut self, from: usize, to: usize, bytes: &[u8]) {
+        if let Some(count) = self.in_flight.get_mut(&(from, to)) {
+            *count -= 1;
+        }
         let result = self.nodes[to].read(conn(from), bytes);
         let mut detail = format!("\"from\":{from},\"bytes\":{}", bytes.len());
         if let Err(reason) = result {
@@ -429,7 +533,7 @@ mod tests {
                 },
             );
         }
-        network.run_until(SimTime(600_000));
+        network.run_until(SimTime(600_000)).expect("no invariant broken");
         network
     }
 
@@ -449,6 +553,30 @@ mod tests {
             assert_eq!(view.holder_balance_msat + view.counterparty_balance_msat, 1_000_000_000);
             assert!(view.htlcs.is_empty(), "nothing left in flight");
         }
+    }
+
+    #[test]
+    fn a_quiet_channel_whose_ends_disagree_is_a_violation() {
+        let network = two_nodes_paying(3);
+        let manager = network.nodes()[0].channel_handler();
+        let id = manager.channel_ids()[0];
+        let channel = manager.channel(&id).expect("channel");
+        let ours = ChannelSnapshot::of(channel);
+        let theirs = ChannelSnapshot::of(network.nodes()[1].channel_handler().channel(&id).expect("channel"));
+        let value_msat = 1_000_000_000;
+        assert!(quiet_channel_violations(&ours, value_msat, &theirs, value_msat, value_msat).is_empty());
+        let mut skewed = theirs.clone();
+        skewed.holder_commitment.holder_balance_msat += 1;
+        let found = quiet_channel_violations(&ours, value_msat, &skewed, value_msat, value_msat);
+        assert!(found[0].contains("ends disagree"), "{found:?}");
+        let found = quiet_channel_violations(&ours, value_msat, &theirs, value_msat - 1, value_msat);
+        assert_eq!(
+            found,
+            vec![format!(
+                "second end holds {} msat of a {value_msat} msat channel",
+                value_msat - 1
+            )]
+        );
     }
 
     #[test]
