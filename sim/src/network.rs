@@ -49,11 +49,19 @@ pub enum Action {
     },
     /// Node `from` pays its channel peer `to`.
     Pay { from: usize, to: usize, amount_msat: u64 },
+    /// The connection between `a` and `b` drops; bytes in flight are lost.
+    Disconnect { a: usize, b: usize },
 }
 
 #[derive(Debug)]
 enum SimEvent {
-    Deliver { from: usize, to: usize, bytes: Vec<u8> },
+    /// Bytes on connection number `connection` of the pair.
+    Deliver {
+        from: usize,
+        to: usize,
+        connection: u64,
+        bytes: Vec<u8>,
+    },
     Block,
     Act(Action),
 }
@@ -131,6 +139,11 @@ pub struct Network {
     tally: PaymentTally,
     /// Deliveries scheduled and not yet made, by (from, to).
     in_flight: BTreeMap<(usize, usize), usize>,
+    /// Connections made so far: numbers each, so bytes of a dropped connection are
+    /// never delivered on the next.
+    connections_made: u64,
+    /// The live connection's number, by (from, to).
+    live: BTreeMap<(usize, usize), u64>,
 }
 
 /// Trace lines a violation report carries.
@@ -166,6 +179,8 @@ impl Network {
             trace: Vec::new(),
             tally: PaymentTally::default(),
             in_flight: BTreeMap::new(),
+            connections_made: 0,
+            live: BTreeMap::new(),
         })
     }
 
@@ -180,7 +195,12 @@ impl Network {
         while self.queue.next_time().is_some_and(|t| t <= end) {
             let Some((_, event)) = self.queue.pop() else { break };
             match event {
-                SimEvent::Deliver { from, to, bytes } => self.deliver(from, to, &bytes),
+                SimEvent::Deliver {
+                    from,
+                    to,
+                    connection,
+                    bytes,
+                } => self.deliver(from, to, connection, &bytes),
                 SimEvent::Block => self.block(),
                 SimEvent::Act(action) => self.act(action),
             }
@@ -201,8 +221,10 @@ impl Network {
     fn violated_invariant(&self) -> Option<String> {
         for a in 0..self.nodes.len() {
             for b in a + 1..self.nodes.len() {
+                // Quiet: connected, with nothing in flight either way. Across a dropped
+                // connection the ends may differ until they reestablish.
                 let busy = |from, to| self.in_flight.get(&(from, to)).copied().unwrap_or(0) > 0;
-                if busy(a, b) || busy(b, a) {
+                if !self.live.contains_key(&(a, b)) || busy(a, b) || busy(b, a) {
                     continue;
                 }
                 let (ma, mb) = (self.nodes[a].channel_handler(), self.nodes[b].channel_handler());
@@ -269,6 +291,11 @@ impl Network {
     fn act(&mut self, action: Action) {
         match action {
             Action::Connect { from, to } => self.connect(from, to),
+            Action::Disconnect { a, b } => {
+                self.disconnect(a, b);
+                self.flush(a);
+                self.flush(b);
+            }
             Action::OpenChannel {
                 from,
                 to,
@@ -328,9 +355,11 @@ impl Network {
                 format!("\"to\":{to},\"refused\":\"already connected\""),
             );
         }
+        self.connections_made += 1;
         for (a, b) in [(from, to), (to, from)] {
             let link = OrderedLink::new(self.config.latency, self.config.jitter_ms).expect("validated in new");
             self.links.insert((a, b), link);
+            self.live.insert((a, b), self.connections_made);
             let stream = (a * self.config.node_count + b) as u32;
             self.link_rngs
                 .entry((a, b))
@@ -346,25 +375,53 @@ impl Network {
             return;
         };
         let at = link.arrival(now, rng);
+        let Some(&connection) = self.live.get(&(from, to)) else {
+            return;
+        };
         *self.in_flight.entry((from, to)).or_default() += 1;
-        self.queue.schedule_at(at, SimEvent::Deliver { from, to, bytes });
+        self.queue.schedule_at(
+            at,
+            SimEvent::Deliver {
+                from,
+                to,
+                connection,
+                bytes,
+            },
+        );
     }
 
-    fn deliver(&mut self, from: usize, to: usize, bytes: &[u8]) {
+    fn deliver(&mut self, from: usize, to: usize, connection: u64, bytes: &[u8]) {
+        if self.live.get(&(from, to)) != Some(&connection) {
+            // The connection these bytes were sent on is gone.
+            return self.log(to, "lost", format!("\"from\":{from},\"bytes\":{}", bytes.len()));
+        }
         if let Some(count) = self.in_flight.get_mut(&(from, to)) {
             *count -= 1;
         }
         let result = self.nodes[to].read(conn(from), bytes);
         let mut detail = format!("\"from\":{from},\"bytes\":{}", bytes.len());
-        if let Err(reason) = result {
+        if let Err(reason) = &result {
             detail.push_str(&format!(",\"disconnect\":{}", json_str(&format!("{reason:?}"))));
-            self.nodes[from].disconnected(conn(to));
-            self.nodes[to].disconnected(conn(from));
-            self.links.remove(&(from, to));
-            self.links.remove(&(to, from));
         }
         self.log(to, "deliver", detail);
+        if result.is_err() {
+            self.disconnect(from, to);
+        }
         self.flush(to);
+    }
+
+    /// Both ends learn the connection is gone; what was in flight is lost.
+    fn disconnect(&mut self, a: usize, b: usize) {
+        if self.live.remove(&(a, b)).is_none() {
+            return;
+        }
+        self.live.remove(&(b, a));
+        for (from, to) in [(a, b), (b, a)] {
+            self.nodes[from].disconnected(conn(to));
+            self.links.remove(&(from, to));
+            self.in_flight.remove(&(from, to));
+        }
+        self.log(a, "disconnect", format!("\"peer\":{b}"));
     }
 
     fn block(&mut self) {
@@ -496,6 +553,13 @@ mod tests {
     use super::*;
 
     fn two_nodes_paying(seed: u64) -> Network {
+        let mut network = two_nodes_paying_until(seed, 0);
+        network.run_until(SimTime(600_000)).expect("no invariant broken");
+        network
+    }
+
+    /// Two nodes, a channel and 20 payments scheduled; run up to `run_to_ms`.
+    fn two_nodes_paying_until(seed: u64, run_to_ms: u64) -> Network {
         let mut network = Network::new(NetworkConfig {
             seed,
             node_count: 2,
@@ -533,7 +597,7 @@ mod tests {
                 },
             );
         }
-        network.run_until(SimTime(600_000)).expect("no invariant broken");
+        network.run_until(SimTime(run_to_ms)).expect("no invariant broken");
         network
     }
 
@@ -552,6 +616,35 @@ mod tests {
             let view = manager.channel(&ids[0]).expect("channel").holder_view();
             assert_eq!(view.holder_balance_msat + view.counterparty_balance_msat, 1_000_000_000);
             assert!(view.htlcs.is_empty(), "nothing left in flight");
+        }
+    }
+
+    #[test]
+    fn payments_through_disconnects_all_resolve_and_the_ends_agree() {
+        for seed in 0..6 {
+            let mut network = two_nodes_paying_until(seed, 230_000);
+            // Drops every 700 ms while payments fly, each healed 300 ms later.
+            for k in 0..6u64 {
+                let at_ms = 240_100 + k * 700;
+                network.schedule(SimTime(at_ms), Action::Disconnect { a: 0, b: 1 });
+                network.schedule(SimTime(at_ms + 300), Action::Connect { from: 1, to: 0 });
+            }
+            network.run_until(SimTime(900_000)).expect("no invariant broken");
+            let tally = network.tally();
+            assert_eq!(tally.dispatched, 20);
+            assert_eq!(
+                tally.sent + tally.failed + tally.refused,
+                20,
+                "seed {seed}: every payment ended: {tally:?}"
+            );
+            for node in network.nodes() {
+                let manager = node.channel_handler();
+                let channel = manager.channel(&manager.channel_ids()[0]).expect("channel");
+                assert!(
+                    channel.holder_view().htlcs.is_empty(),
+                    "seed {seed}: nothing left in flight"
+                );
+            }
         }
     }
 
