@@ -51,6 +51,11 @@ pub enum Action {
     Pay { from: usize, to: usize, amount_msat: u64 },
     /// The connection between `a` and `b` drops; bytes in flight are lost.
     Disconnect { a: usize, b: usize },
+    /// Node `node`'s monitor persistence answers InProgress from now on.
+    PauseMonitors { node: usize },
+    /// Node `node`'s held monitor updates become durable; the manager hears of them in
+    /// an order drawn from the fault stream, and new updates complete at once again.
+    ResumeMonitors { node: usize },
 }
 
 #[derive(Debug)]
@@ -144,6 +149,7 @@ pub struct Network {
     connections_made: u64,
     /// The live connection's number, by (from, to).
     live: BTreeMap<(usize, usize), u64>,
+    faults_rng: SimRng,
 }
 
 /// Trace lines a violation report carries.
@@ -168,6 +174,7 @@ impl Network {
             .collect();
         let mut queue = EventQueue::new();
         queue.schedule_in(config.block_interval_ms, SimEvent::Block);
+        let seed = config.seed;
         Ok(Network {
             config,
             queue,
@@ -181,6 +188,7 @@ impl Network {
             in_flight: BTreeMap::new(),
             connections_made: 0,
             live: BTreeMap::new(),
+            faults_rng: SimRng::new(seed, StreamId::Faults),
         })
     }
 
@@ -223,8 +231,10 @@ impl Network {
             for b in a + 1..self.nodes.len() {
                 // Quiet: connected, with nothing in flight either way. Across a dropped
                 // connection the ends may differ until they reestablish.
+                // Held monitor updates hold messages back, so they too make it busy.
                 let busy = |from, to| self.in_flight.get(&(from, to)).copied().unwrap_or(0) > 0;
-                if !self.live.contains_key(&(a, b)) || busy(a, b) || busy(b, a) {
+                let holding = |n: usize| !self.nodes[n].channel_handler().persister().in_progress.is_empty();
+                if !self.live.contains_key(&(a, b)) || busy(a, b) || busy(b, a) || holding(a) || holding(b) {
                     continue;
                 }
                 let (ma, mb) = (self.nodes[a].channel_handler(), self.nodes[b].channel_handler());
@@ -296,6 +306,11 @@ impl Network {
                 self.flush(a);
                 self.flush(b);
             }
+            Action::PauseMonitors { node } => {
+                self.nodes[node].channel_handler_mut().persister_mut().hold = true;
+                self.log(node, "pause_monitors", String::new());
+            }
+            Action::ResumeMonitors { node } => self.resume_monitors(node),
             Action::OpenChannel {
                 from,
                 to,
@@ -408,6 +423,23 @@ impl Network {
             self.disconnect(from, to);
         }
         self.flush(to);
+    }
+
+    fn resume_monitors(&mut self, node: usize) {
+        let manager = self.nodes[node].channel_handler_mut();
+        manager.persister_mut().hold = false;
+        let mut completed = manager.persister_mut().complete_all();
+        // Fisher-Yates from the fault stream: the user may report completions in any order.
+        for i in (1..completed.len()).rev() {
+            let j = self.faults_rng.below(i as u64 + 1) as usize;
+            completed.swap(i, j);
+        }
+        let manager = self.nodes[node].channel_handler_mut();
+        for (channel_id, update_id) in &completed {
+            manager.monitor_update_completed(channel_id, *update_id);
+        }
+        self.log(node, "resume_monitors", format!("\"completed\":{}", completed.len()));
+        self.flush(node);
     }
 
     /// Both ends learn the connection is gone; what was in flight is lost.
@@ -645,6 +677,27 @@ mod tests {
                     "seed {seed}: nothing left in flight"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn payments_through_paused_monitors_all_settle() {
+        for seed in 0..4 {
+            let mut network = two_nodes_paying_until(seed, 230_000);
+            // Each node's persistence stalls in turn, for windows of 400 ms.
+            for k in 0..8u64 {
+                let at_ms = 240_000 + k * 500;
+                let node = (k % 2) as usize;
+                network.schedule(SimTime(at_ms), Action::PauseMonitors { node });
+                network.schedule(SimTime(at_ms + 400), Action::ResumeMonitors { node });
+            }
+            network.run_until(SimTime(900_000)).expect("no invariant broken");
+            let tally = network.tally();
+            assert_eq!((tally.sent, tally.failed, tally.refused), (20, 0, 0), "seed {seed}");
+            assert!(network
+                .trace()
+                .iter()
+                .any(|l| l.contains("\"completed\":") && !l.contains("\"completed\":0")));
         }
     }
 
