@@ -57,7 +57,10 @@ fn main() {
     let events = network.trace().len() - trace_before;
     let simulated_seconds = (end.as_ms() - FIRST_PAYMENT_MS) as f64 / 1000.0;
     println!("two nodes, one payment at a time, real crypto:");
-    println!("  payments settled:  {:.0} /s ({PAYMENTS} payments)", PAYMENTS as f64 / seconds);
+    println!(
+        "  payments settled:  {:.0} /s ({PAYMENTS} payments)",
+        PAYMENTS as f64 / seconds
+    );
     println!("  trace events:      {:.0} /s", events as f64 / seconds);
     println!("  time compression:  {:.0}x", simulated_seconds / seconds);
 }
