@@ -18,8 +18,8 @@ use lightning::wire::PaymentHash;
 
 fn commitment(c: &mut Criterion) {
     let secp = Secp256k1::new();
-    let mut holder = KeysManager::new(&[1; 32]).derive_channel_signer(&[1; 32]);
-    let counterparty = KeysManager::new(&[2; 32]).derive_channel_signer(&[2; 32]);
+    let mut holder = KeysManager::new(&[1; 32], &[0; 32]).derive_channel_signer(&[1; 32]);
+    let counterparty = KeysManager::new(&[2; 32], &[0; 32]).derive_channel_signer(&[2; 32]);
     let funding_outpoint = OutPoint {
         txid: Txid::from_byte_array([7; 32]),
         vout: 0,

@@ -184,8 +184,8 @@ fn build(
 }
 
 fn parties(view: &View) -> (Party, Party) {
-    let a = KeysManager::new(&[1; 32]).derive_channel_signer(&[11; 32]);
-    let b = KeysManager::new(&[2; 32]).derive_channel_signer(&[22; 32]);
+    let a = KeysManager::new(&[1; 32], &[0; 32]).derive_channel_signer(&[11; 32]);
+    let b = KeysManager::new(&[2; 32], &[0; 32]).derive_channel_signer(&[22; 32]);
     let outpoint = OutPoint {
         txid: Txid::from_byte_array(FUNDING_TXID),
         vout: 1,

@@ -6,7 +6,7 @@
 //! randomness comes from [`SimRng`] streams of the one seed, and ties on the clock are
 //! broken by scheduling order, so a seed always gives the same trace.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::bitcoin::hashes::{sha256, Hash, HashEngine};
 use lightning::bitcoin::{OutPoint, Txid};
@@ -18,7 +18,7 @@ use lightning::wire::ChannelId;
 
 use crate::clock::{EventQueue, SimTime};
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
-use crate::node::{node_with_seeds, Node};
+use crate::node::{node_with_seeds, restart_from, Node};
 use crate::rng::{SimRng, StreamId};
 
 /// The network's shape and pace.
@@ -56,6 +56,13 @@ pub enum Action {
     /// Node `node`'s held monitor updates become durable; the manager hears of them in
     /// an order drawn from the fault stream, and new updates complete at once again.
     ResumeMonitors { node: usize },
+    /// Node `node` writes its channel manager to disk (a later restart may load it).
+    SaveManager { node: usize },
+    /// Node `node` stops: its connections drop, held monitor updates are lost.
+    Crash { node: usize },
+    /// Node `node` starts again from its durable monitors and either the manager as it
+    /// was at the crash or the last one it saved (stale).
+    Restart { node: usize, stale_manager: bool },
 }
 
 #[derive(Debug)]
@@ -150,6 +157,15 @@ pub struct Network {
     /// The live connection's number, by (from, to).
     live: BTreeMap<(usize, usize), u64>,
     faults_rng: SimRng,
+    /// Each node's key seed, kept for restarts.
+    keys_seeds: Vec<[u8; 32]>,
+    /// Each node's entropy stream, for fresh transport entropy on restart.
+    node_rngs: Vec<SimRng>,
+    /// Managers as each node last saved them.
+    saved_managers: BTreeMap<usize, Vec<u8>>,
+    /// Managers as they were at each crash.
+    crash_managers: BTreeMap<usize, Vec<u8>>,
+    crashed: BTreeSet<usize>,
 }
 
 /// Trace lines a violation report carries.
@@ -166,11 +182,14 @@ impl Network {
     pub fn new(config: NetworkConfig) -> Result<Self, InvalidLatency> {
         // Validate the link model once, up front, rather than at the first connection.
         OrderedLink::new(config.latency, config.jitter_ms)?;
-        let nodes = (0..config.node_count)
-            .map(|i| {
-                let mut rng = SimRng::new(config.seed, StreamId::Node(i as u32));
-                node_with_seeds(rng.bytes32(), rng.bytes32())
-            })
+        let mut node_rngs: Vec<SimRng> = (0..config.node_count)
+            .map(|i| SimRng::new(config.seed, StreamId::Node(i as u32)))
+            .collect();
+        let keys_seeds: Vec<[u8; 32]> = node_rngs.iter_mut().map(|rng| rng.bytes32()).collect();
+        let nodes = keys_seeds
+            .iter()
+            .zip(node_rngs.iter_mut())
+            .map(|(keys_seed, rng)| node_with_seeds(*keys_seed, rng.bytes32()))
             .collect();
         let mut queue = EventQueue::new();
         queue.schedule_in(config.block_interval_ms, SimEvent::Block);
@@ -189,6 +208,11 @@ impl Network {
             connections_made: 0,
             live: BTreeMap::new(),
             faults_rng: SimRng::new(seed, StreamId::Faults),
+            keys_seeds,
+            node_rngs,
+            saved_managers: BTreeMap::new(),
+            crash_managers: BTreeMap::new(),
+            crashed: BTreeSet::new(),
         })
     }
 
@@ -299,6 +323,27 @@ impl Network {
     }
 
     fn act(&mut self, action: Action) {
+        let involved: Vec<usize> = match action {
+            Action::Connect { from, to } | Action::OpenChannel { from, to, .. } | Action::Pay { from, to, .. } => {
+                alloc_pair(from, to)
+            }
+            Action::Disconnect { a, b } => alloc_pair(a, b),
+            Action::PauseMonitors { node } | Action::ResumeMonitors { node } | Action::SaveManager { node } => {
+                vec![node]
+            }
+            Action::Crash { .. } | Action::Restart { .. } => Vec::new(),
+        };
+        if let Some(down) = involved.iter().find(|n| self.crashed.contains(n)) {
+            if matches!(action, Action::Pay { .. }) {
+                self.tally.dispatched += 1;
+                self.tally.refused += 1;
+            }
+            return self.log(
+                *down,
+                "skipped",
+                format!("\"action\":{}", json_str(&format!("{action:?}"))),
+            );
+        }
         match action {
             Action::Connect { from, to } => self.connect(from, to),
             Action::Disconnect { a, b } => {
@@ -311,6 +356,13 @@ impl Network {
                 self.log(node, "pause_monitors", String::new());
             }
             Action::ResumeMonitors { node } => self.resume_monitors(node),
+            Action::SaveManager { node } => {
+                let bytes = self.nodes[node].channel_handler().encode();
+                self.log(node, "save_manager", format!("\"bytes\":{}", bytes.len()));
+                self.saved_managers.insert(node, bytes);
+            }
+            Action::Crash { node } => self.crash(node),
+            Action::Restart { node, stale_manager } => self.restart(node, stale_manager),
             Action::OpenChannel {
                 from,
                 to,
@@ -442,6 +494,52 @@ impl Network {
         self.flush(node);
     }
 
+    fn crash(&mut self, node: usize) {
+        if !self.crashed.insert(node) {
+            return;
+        }
+        let peers: Vec<usize> = self.live.keys().filter(|(a, _)| *a == node).map(|(_, b)| *b).collect();
+        for peer in peers {
+            self.disconnect(node, peer);
+            self.flush(peer);
+        }
+        self.crash_managers
+            .insert(node, self.nodes[node].channel_handler().encode());
+        self.log(node, "crash", String::new());
+    }
+
+    fn restart(&mut self, node: usize, stale_manager: bool) {
+        if !self.crashed.contains(&node) {
+            return self.log(node, "restart", "\"refused\":\"running\"".to_string());
+        }
+        let at_crash = self.crash_managers.get(&node).cloned().unwrap_or_default();
+        let bytes = match (stale_manager, self.saved_managers.get(&node)) {
+            (true, Some(saved)) => saved.clone(),
+            _ => at_crash,
+        };
+        // Only what completed is on disk; held updates died with the process.
+        let monitors = self.nodes[node].channel_handler().persister().monitors.clone();
+        let session_seed = self.node_rngs[node].bytes32();
+        match restart_from(&bytes, self.keys_seeds[node], session_seed, &monitors) {
+            Ok((restarted, mismatches)) => {
+                self.nodes[node] = restarted;
+                self.crashed.remove(&node);
+                let height = self.height;
+                self.nodes[node].channel_handler_mut().best_block_updated(height);
+                self.log(
+                    node,
+                    "restart",
+                    format!(
+                        "\"stale_manager\":{stale_manager},\"mismatched_channels\":{}",
+                        mismatches.len()
+                    ),
+                );
+                self.flush(node);
+            }
+            Err(e) => self.log(node, "restart", format!("\"refused\":{}", json_str(&format!("{e:?}")))),
+        }
+    }
+
     /// Both ends learn the connection is gone; what was in flight is lost.
     fn disconnect(&mut self, a: usize, b: usize) {
         if self.live.remove(&(a, b)).is_none() {
@@ -461,6 +559,9 @@ impl Network {
         let height = self.height;
         let confirmed = std::mem::take(&mut self.unconfirmed);
         for i in 0..self.nodes.len() {
+            if self.crashed.contains(&i) {
+                continue;
+            }
             let manager = self.nodes[i].channel_handler_mut();
             for txid in &confirmed {
                 manager.transaction_confirmed(txid, height);
@@ -551,6 +652,10 @@ impl Network {
             }
         }
     }
+}
+
+fn alloc_pair(a: usize, b: usize) -> Vec<usize> {
+    vec![a, b]
 }
 
 fn funding_txid(node: usize, temporary_channel_id: &ChannelId) -> Txid {
@@ -699,6 +804,106 @@ mod tests {
                 .iter()
                 .any(|l| l.contains("\"completed\":") && !l.contains("\"completed\":0")));
         }
+    }
+
+    #[test]
+    fn payments_through_crashes_and_restarts_all_resolve() {
+        for seed in 0..4 {
+            let mut network = two_nodes_paying_until(seed, 230_000);
+            network.schedule(SimTime(230_500), Action::SaveManager { node: 1 });
+            // Each node crashes mid-payments and comes back from its state at the crash.
+            network.schedule(SimTime(240_500), Action::Crash { node: 1 });
+            network.schedule(
+                SimTime(241_000),
+                Action::Restart {
+                    node: 1,
+                    stale_manager: false,
+                },
+            );
+            network.schedule(SimTime(241_100), Action::Connect { from: 1, to: 0 });
+            network.schedule(SimTime(301_900), Action::Crash { node: 0 });
+            network.schedule(
+                SimTime(302_500),
+                Action::Restart {
+                    node: 0,
+                    stale_manager: false,
+                },
+            );
+            network.schedule(SimTime(302_600), Action::Connect { from: 0, to: 1 });
+            network.run_until(SimTime(900_000)).expect("no invariant broken");
+            let tally = network.tally();
+            assert_eq!(tally.dispatched, 20);
+            assert_eq!(tally.sent + tally.failed + tally.refused, 20, "seed {seed}: {tally:?}");
+            assert!(network.trace().iter().any(|l| l.contains("\"restart\"")));
+            // A restarted payee never hands out a payment hash again (its entropy is
+            // fresh for the new start).
+            let hashes: Vec<&str> = network
+                .trace()
+                .iter()
+                .filter(|l| l.contains("\"what\":\"pay\""))
+                .filter_map(|l| l.split("\"hash\":\"").nth(1))
+                .collect();
+            let unique: BTreeSet<&str> = hashes.iter().copied().collect();
+            assert_eq!(unique.len(), hashes.len(), "seed {seed}: a payment hash repeated");
+        }
+    }
+
+    #[test]
+    fn a_crash_with_monitor_updates_in_progress_fails_the_channel_safely() {
+        let mut network = two_nodes_paying_until(2, 230_000);
+        // Node 0 pays with its persistence stalled, then dies: what was held is lost and
+        // its channel is now ahead of its monitor.
+        network.schedule(SimTime(240_050), Action::PauseMonitors { node: 0 });
+        network.schedule(SimTime(240_400), Action::Crash { node: 0 });
+        network.schedule(
+            SimTime(241_000),
+            Action::Restart {
+                node: 0,
+                stale_manager: false,
+            },
+        );
+        network.schedule(SimTime(241_100), Action::Connect { from: 0, to: 1 });
+        network.run_until(SimTime(900_000)).expect("no invariant broken");
+        let restart = network
+            .trace()
+            .iter()
+            .find(|l| l.contains("\"restart\""))
+            .expect("restarted");
+        assert!(restart.contains("\"mismatched_channels\":1"), "{restart}");
+        for node in 0..2 {
+            assert!(
+                network
+                    .trace()
+                    .iter()
+                    .any(|l| l.contains(&format!("\"node\":{node},")) && l.contains("ChannelClosed")),
+                "node {node} closed the channel"
+            );
+        }
+    }
+
+    #[test]
+    fn a_restart_from_a_stale_manager_is_detected_and_breaks_nothing() {
+        let mut network = two_nodes_paying_until(5, 230_000);
+        network.schedule(SimTime(230_500), Action::SaveManager { node: 1 });
+        network.schedule(SimTime(241_000), Action::Crash { node: 1 });
+        network.schedule(
+            SimTime(241_500),
+            Action::Restart {
+                node: 1,
+                stale_manager: true,
+            },
+        );
+        network.schedule(SimTime(241_600), Action::Connect { from: 1, to: 0 });
+        network.run_until(SimTime(900_000)).expect("no invariant broken");
+        let restart = network
+            .trace()
+            .iter()
+            .find(|l| l.contains("\"restart\""))
+            .expect("restarted");
+        assert!(restart.contains("\"mismatched_channels\":1"), "{restart}");
+        // The stale channel is not used again: the payee never signs from it.
+        let tally = network.tally();
+        assert!(tally.sent < 20, "{tally:?}");
     }
 
     #[test]

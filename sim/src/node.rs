@@ -95,10 +95,10 @@ pub fn node(seed: u8) -> Node {
     node_with_seeds([seed; 32], [seed; 32])
 }
 
-/// A node whose keys come from `keys_seed` and whose transport entropy (handshake
-/// ephemerals) from `transport_seed`.
-pub fn node_with_seeds(keys_seed: [u8; 32], transport_seed: [u8; 32]) -> Node {
-    let keys = KeysManager::new(&keys_seed);
+/// A node whose keys come from `keys_seed` and whose entropy for this start (preimages,
+/// keys ids, handshake ephemerals) from `session_seed`.
+pub fn node_with_seeds(keys_seed: [u8; 32], session_seed: [u8; 32]) -> Node {
+    let keys = KeysManager::new(&keys_seed, &session_seed);
     let manager = ChannelManager::new(
         ChannelManagerConfig::new(regtest()),
         keys.clone(),
@@ -109,7 +109,7 @@ pub fn node_with_seeds(keys_seed: [u8; 32], transport_seed: [u8; 32]) -> Node {
     PeerManager::new(
         PeerManagerConfig::new(regtest()),
         keys,
-        TransportEntropy(transport_seed),
+        TransportEntropy(session_seed),
         manager,
         IgnoringHandler,
     )
@@ -153,40 +153,47 @@ pub fn events(n: &mut Node) -> Vec<Event> {
     n.channel_handler_mut().take_events()
 }
 
+/// A channel the restarted manager found out of step with its monitor.
+pub type Mismatch = (ChannelId, lightning::chan::channel::persist::MonitorMismatch);
+
 /// Restarts node `n` (seed `seed`) from its manager bytes and the monitors `monitors`
 /// (as its persister would hold them after a crash). Returns the new node and the
 /// channels that did not match their monitors.
-pub fn restart(
-    n: &Node,
-    seed: u8,
-    monitors: &BTreeMap<ChannelId, ChannelMonitor>,
-) -> (
-    Node,
-    Vec<(ChannelId, lightning::chan::channel::persist::MonitorMismatch)>,
-) {
+pub fn restart(n: &Node, seed: u8, monitors: &BTreeMap<ChannelId, ChannelMonitor>) -> (Node, Vec<Mismatch>) {
     let bytes = n.channel_handler().encode();
-    let keys = KeysManager::new(&[seed; 32]);
+    restart_from(&bytes, [seed; 32], [seed.wrapping_add(100); 32], monitors).expect("the manager reads back")
+}
+
+/// A node restarted from persisted `manager_bytes` and `monitors`, its keys from
+/// `keys_seed` (the same as before the crash) and its entropy from `session_seed`, which
+/// must be fresh.
+pub fn restart_from(
+    manager_bytes: &[u8],
+    keys_seed: [u8; 32],
+    session_seed: [u8; 32],
+    monitors: &BTreeMap<ChannelId, ChannelMonitor>,
+) -> Result<(Node, Vec<Mismatch>), lightning::wire::DecodeError> {
+    let keys = KeysManager::new(&keys_seed, &session_seed);
     let persister = TestPersister {
         monitors: monitors.clone(),
         ..TestPersister::default()
     };
     let (manager, mismatches) = ChannelManager::read(
-        &bytes,
+        manager_bytes,
         ChannelManagerConfig::new(regtest()),
         keys.clone(),
         persister,
         RecordingBroadcaster::default(),
         monitors,
-    )
-    .expect("the manager reads back");
+    )?;
     let node = PeerManager::new(
         PeerManagerConfig::new(regtest()),
         keys,
-        TransportEntropy([seed.wrapping_add(100); 32]),
+        TransportEntropy(session_seed),
         manager,
         IgnoringHandler,
     );
-    (node, mismatches)
+    Ok((node, mismatches))
 }
 
 /// Moves bytes both ways `rounds` times only: part of an exchange, to cut it short.

@@ -144,7 +144,7 @@ impl Node {
 /// Node `i`'s channel signer, derived from its seed and keys id as after a restart.
 pub fn signer_for(i: usize) -> InMemoryChannelSigner {
     let n = i as u8 + 1;
-    KeysManager::new(&[n; 32]).derive_channel_signer(&[n; 32])
+    KeysManager::new(&[n; 32], &[0; 32]).derive_channel_signer(&[n; 32])
 }
 
 /// What a node wrote to disk: its channel state and its monitor.

@@ -16,6 +16,7 @@ use super::SignerError;
 pub struct KeysManager {
     seed: [u8; 32],
     node: InMemoryNodeSigner,
+    session_entropy: [u8; 32],
     entropy_counter: u64,
 }
 
@@ -38,12 +39,17 @@ fn secret_from(mut bytes: [u8; 32]) -> SecretKey {
 }
 
 impl KeysManager {
-    /// Derives the node key and prepares channel and entropy derivation from `seed`.
-    pub fn new(seed: &[u8; 32]) -> Self {
+    /// Derives the node key and channel keys from `seed` (the same on every start), and
+    /// entropy from `seed` and `session_entropy`, which must differ on every start (a
+    /// clock reading with OS randomness, or a counter persisted before use): the entropy
+    /// makes payment preimages and channel keys ids, and a restart that replayed it would
+    /// reuse a preimage already revealed, or another channel's keys.
+    pub fn new(seed: &[u8; 32], session_entropy: &[u8; 32]) -> Self {
         let node = InMemoryNodeSigner::new(secret_from(hash_parts(&[seed, b"node key"])));
         KeysManager {
             seed: *seed,
             node,
+            session_entropy: *session_entropy,
             entropy_counter: 0,
         }
     }
@@ -85,7 +91,12 @@ impl NodeSigner for KeysManager {
 impl EntropySource for KeysManager {
     fn random_bytes(&mut self) -> [u8; 32] {
         self.entropy_counter += 1;
-        hash_parts(&[&self.seed, b"entropy", &self.entropy_counter.to_be_bytes()])
+        hash_parts(&[
+            &self.seed,
+            b"entropy",
+            &self.session_entropy,
+            &self.entropy_counter.to_be_bytes(),
+        ])
     }
 }
 
@@ -107,5 +118,31 @@ impl SignerProvider for KeysManager {
     }
     fn derive_channel_signer(&self, channel_keys_id: &[u8; 32]) -> InMemoryChannelSigner {
         KeysManager::derive_channel_signer(self, channel_keys_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::ChannelSigner;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn a_restart_keeps_the_keys_but_never_replays_the_entropy() {
+        let seed = [7; 32];
+        let mut first = KeysManager::new(&seed, &[1; 32]);
+        let mut restarted = KeysManager::new(&seed, &[2; 32]);
+        assert_eq!(first.node_id(), restarted.node_id());
+        let keys_id = [9; 32];
+        assert_eq!(
+            *first.derive_channel_signer(&keys_id).pubkeys(),
+            *restarted.derive_channel_signer(&keys_id).pubkeys()
+        );
+        let drawn: Vec<[u8; 32]> = (0..4).map(|_| first.random_bytes()).collect();
+        for _ in 0..4 {
+            assert!(!drawn.contains(&restarted.random_bytes()));
+        }
+        // Draws within a session never repeat either.
+        assert_ne!(drawn[0], drawn[1]);
     }
 }
