@@ -738,6 +738,22 @@ mod tests {
         network
     }
 
+    /// `node` crashes at `crash_ms`, restarts 500 ms later and reconnects to `peer`.
+    fn crash_and_restart(network: &mut Network, node: usize, peer: usize, crash_ms: u64, stale_manager: bool) {
+        network.schedule(SimTime(crash_ms), Action::Crash { node });
+        network.schedule(SimTime(crash_ms + 500), Action::Restart { node, stale_manager });
+        network.schedule(SimTime(crash_ms + 600), Action::Connect { from: node, to: peer });
+    }
+
+    /// The trace line of the first restart.
+    fn first_restart(network: &Network) -> &str {
+        network
+            .trace()
+            .iter()
+            .find(|l| l.contains("\"what\":\"restart\""))
+            .expect("restarted")
+    }
+
     #[test]
     fn payments_between_two_nodes_settle_on_the_clock() {
         let network = two_nodes_paying(7);
@@ -812,24 +828,8 @@ mod tests {
             let mut network = two_nodes_paying_until(seed, 230_000);
             network.schedule(SimTime(230_500), Action::SaveManager { node: 1 });
             // Each node crashes mid-payments and comes back from its state at the crash.
-            network.schedule(SimTime(240_500), Action::Crash { node: 1 });
-            network.schedule(
-                SimTime(241_000),
-                Action::Restart {
-                    node: 1,
-                    stale_manager: false,
-                },
-            );
-            network.schedule(SimTime(241_100), Action::Connect { from: 1, to: 0 });
-            network.schedule(SimTime(301_900), Action::Crash { node: 0 });
-            network.schedule(
-                SimTime(302_500),
-                Action::Restart {
-                    node: 0,
-                    stale_manager: false,
-                },
-            );
-            network.schedule(SimTime(302_600), Action::Connect { from: 0, to: 1 });
+            crash_and_restart(&mut network, 1, 0, 240_500, false);
+            crash_and_restart(&mut network, 0, 1, 301_900, false);
             network.run_until(SimTime(900_000)).expect("no invariant broken");
             let tally = network.tally();
             assert_eq!(tally.dispatched, 20);
@@ -854,21 +854,9 @@ mod tests {
         // Node 0 pays with its persistence stalled, then dies: what was held is lost and
         // its channel is now ahead of its monitor.
         network.schedule(SimTime(240_050), Action::PauseMonitors { node: 0 });
-        network.schedule(SimTime(240_400), Action::Crash { node: 0 });
-        network.schedule(
-            SimTime(241_000),
-            Action::Restart {
-                node: 0,
-                stale_manager: false,
-            },
-        );
-        network.schedule(SimTime(241_100), Action::Connect { from: 0, to: 1 });
+        crash_and_restart(&mut network, 0, 1, 240_400, false);
         network.run_until(SimTime(900_000)).expect("no invariant broken");
-        let restart = network
-            .trace()
-            .iter()
-            .find(|l| l.contains("\"restart\""))
-            .expect("restarted");
+        let restart = first_restart(&network);
         assert!(restart.contains("\"mismatched_channels\":1"), "{restart}");
         for node in 0..2 {
             assert!(
@@ -885,21 +873,9 @@ mod tests {
     fn a_restart_from_a_stale_manager_is_detected_and_breaks_nothing() {
         let mut network = two_nodes_paying_until(5, 230_000);
         network.schedule(SimTime(230_500), Action::SaveManager { node: 1 });
-        network.schedule(SimTime(241_000), Action::Crash { node: 1 });
-        network.schedule(
-            SimTime(241_500),
-            Action::Restart {
-                node: 1,
-                stale_manager: true,
-            },
-        );
-        network.schedule(SimTime(241_600), Action::Connect { from: 1, to: 0 });
+        crash_and_restart(&mut network, 1, 0, 241_000, true);
         network.run_until(SimTime(900_000)).expect("no invariant broken");
-        let restart = network
-            .trace()
-            .iter()
-            .find(|l| l.contains("\"restart\""))
-            .expect("restarted");
+        let restart = first_restart(&network);
         assert!(restart.contains("\"mismatched_channels\":1"), "{restart}");
         // The stale channel is not used again: the payee never signs from it.
         let tally = network.tally();
