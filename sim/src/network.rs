@@ -63,6 +63,13 @@ pub enum Action {
     /// Node `node` starts again from its durable monitors and either the manager as it
     /// was at the crash or the last one it saved (stale).
     Restart { node: usize, stale_manager: bool },
+    /// Every node's fee estimate moves to `feerate_per_kw` (a spike, or its end).
+    FeeRate { feerate_per_kw: u32 },
+    /// The nodes in `side` are cut off from the rest: connections across drop, and none
+    /// can be made until [`Action::Heal`].
+    Partition { side: Vec<usize> },
+    /// The partition ends and every connection it cut is made again.
+    Heal,
 }
 
 #[derive(Debug)]
@@ -166,6 +173,8 @@ pub struct Network {
     /// Managers as they were at each crash.
     crash_managers: BTreeMap<usize, Vec<u8>>,
     crashed: BTreeSet<usize>,
+    /// The cut-off side while partitioned, and the connections the cut dropped.
+    partition: Option<(BTreeSet<usize>, Vec<(usize, usize)>)>,
 }
 
 /// Trace lines a violation report carries.
@@ -213,6 +222,7 @@ impl Network {
             saved_managers: BTreeMap::new(),
             crash_managers: BTreeMap::new(),
             crashed: BTreeSet::new(),
+            partition: None,
         })
     }
 
@@ -331,7 +341,11 @@ impl Network {
             Action::PauseMonitors { node } | Action::ResumeMonitors { node } | Action::SaveManager { node } => {
                 vec![node]
             }
-            Action::Crash { .. } | Action::Restart { .. } => Vec::new(),
+            Action::Crash { .. }
+            | Action::Restart { .. }
+            | Action::FeeRate { .. }
+            | Action::Partition { .. }
+            | Action::Heal => Vec::new(),
         };
         if let Some(down) = involved.iter().find(|n| self.crashed.contains(n)) {
             if matches!(action, Action::Pay { .. }) {
@@ -362,6 +376,29 @@ impl Network {
                 self.saved_managers.insert(node, bytes);
             }
             Action::Crash { node } => self.crash(node),
+            Action::FeeRate { feerate_per_kw } => {
+                for i in 0..self.nodes.len() {
+                    if !self.crashed.contains(&i) {
+                        self.nodes[i].channel_handler_mut().feerate_updated(feerate_per_kw);
+                    }
+                }
+                self.log_line("null", "feerate", format!("\"feerate_per_kw\":{feerate_per_kw}"));
+                for i in 0..self.nodes.len() {
+                    if !self.crashed.contains(&i) {
+                        self.flush(i);
+                    }
+                }
+            }
+            Action::Partition { side } => self.partition(side),
+            Action::Heal => {
+                let Some((_, cut)) = self.partition.take() else { return };
+                self.log_line("null", "heal", format!("\"reconnecting\":{}", cut.len()));
+                for (from, to) in cut {
+                    if !self.crashed.contains(&from) && !self.crashed.contains(&to) {
+                        self.connect(from, to);
+                    }
+                }
+            }
             Action::Restart { node, stale_manager } => self.restart(node, stale_manager),
             Action::OpenChannel {
                 from,
@@ -402,7 +439,35 @@ impl Network {
         }
     }
 
+    fn partition(&mut self, side: Vec<usize>) {
+        let side: BTreeSet<usize> = side.into_iter().collect();
+        let crossing: Vec<(usize, usize)> = self
+            .live
+            .keys()
+            .filter(|(a, b)| a < b && side.contains(a) != side.contains(b))
+            .copied()
+            .collect();
+        for (a, b) in &crossing {
+            self.disconnect(*a, *b);
+        }
+        self.log_line(
+            "null",
+            "partition",
+            format!("\"side\":{side:?},\"cut\":{}", crossing.len()),
+        );
+        for (a, b) in &crossing {
+            self.flush(*a);
+            self.flush(*b);
+        }
+        self.partition = Some((side, crossing));
+    }
+
     fn connect(&mut self, from: usize, to: usize) {
+        if let Some((side, _)) = &self.partition {
+            if side.contains(&from) != side.contains(&to) {
+                return self.log(from, "connect", format!("\"to\":{to},\"refused\":\"partitioned\""));
+            }
+        }
         let their_id = self.nodes[to].node_id();
         let act_one = match self.nodes[from].new_outbound(conn(to), their_id) {
             Ok(bytes) => bytes,
@@ -880,6 +945,75 @@ mod tests {
         // The stale channel is not used again: the payee never signs from it.
         let tally = network.tally();
         assert!(tally.sent < 20, "{tally:?}");
+    }
+
+    #[test]
+    fn three_nodes_through_a_fee_spike_and_a_partition() {
+        for seed in 0..3 {
+            let mut network = Network::new(NetworkConfig {
+                seed,
+                node_count: 3,
+                latency: Latency::Uniform { min_ms: 5, max_ms: 80 },
+                jitter_ms: 5,
+                block_interval_ms: 60_000,
+            })
+            .expect("valid");
+            for (from, to, at_ms) in [(0, 1, 0), (1, 2, 10)] {
+                network.schedule(SimTime(at_ms), Action::Connect { from, to });
+                network.schedule(
+                    SimTime(1_000 + at_ms),
+                    Action::OpenChannel {
+                        from,
+                        to,
+                        funding_satoshis: 1_000_000,
+                    },
+                );
+            }
+            for n in 0..30u64 {
+                let (from, to) = if n % 2 == 0 { (0, 1) } else { (1, 2) };
+                network.schedule(
+                    SimTime(240_000 + n * 200),
+                    Action::Pay {
+                        from,
+                        to,
+                        amount_msat: 3_000_000,
+                    },
+                );
+            }
+            network.schedule(SimTime(241_000), Action::FeeRate { feerate_per_kw: 5_000 });
+            network.schedule(SimTime(242_000), Action::Partition { side: vec![2] });
+            network.schedule(SimTime(244_000), Action::Heal);
+            network.schedule(SimTime(246_000), Action::FeeRate { feerate_per_kw: 1_000 });
+            network.run_until(SimTime(241_900)).expect("no invariant broken");
+            // The funder of 0-1 followed the spike with update_fee, and both ends agree.
+            for node in &network.nodes()[..2] {
+                let manager = node.channel_handler();
+                let channel = manager.channel(&manager.channel_ids()[0]).expect("channel");
+                assert_eq!(channel.holder_view().feerate_per_kw, 5_000, "seed {seed}");
+            }
+            network.run_until(SimTime(900_000)).expect("no invariant broken");
+            let tally = network.tally();
+            assert_eq!(tally.dispatched, 30);
+            assert_eq!(tally.sent + tally.failed + tally.refused, 30, "seed {seed}: {tally:?}");
+            assert!(tally.refused > 0, "seed {seed}: the partition refused some: {tally:?}");
+            let trace = network.trace();
+            assert!(trace
+                .iter()
+                .any(|l| l.contains("\"partition\"") && l.contains("\"cut\":1")));
+            assert!(trace
+                .iter()
+                .any(|l| l.contains("\"heal\"") && l.contains("\"reconnecting\":1")));
+            for node in network.nodes() {
+                for id in node.channel_handler().channel_ids() {
+                    let channel = node.channel_handler().channel(&id).expect("channel");
+                    assert_eq!(
+                        channel.phase(),
+                        ChannelPhase::Normal,
+                        "seed {seed}: every channel still usable"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
