@@ -1,0 +1,304 @@
+//! The network on the clock: determinism, faults and invariants, two and three nodes.
+
+use super::*;
+
+fn two_nodes_paying(seed: u64) -> Network {
+    let mut network = two_nodes_paying_until(seed, 0);
+    network.run_until(SimTime(600_000)).expect("no invariant broken");
+    network
+}
+
+/// Two nodes, a channel and 20 payments scheduled; run up to `run_to_ms`.
+fn two_nodes_paying_until(seed: u64, run_to_ms: u64) -> Network {
+    let mut network = Network::new(NetworkConfig {
+        seed,
+        node_count: 2,
+        latency: Latency::LogNormal {
+            median_ms: 40.0,
+            sigma: 0.5,
+        },
+        jitter_ms: 10,
+        block_interval_ms: 60_000,
+    })
+    .expect("valid");
+    network.schedule(SimTime(0), Action::Connect { from: 0, to: 1 });
+    network.schedule(
+        SimTime(1_000),
+        Action::OpenChannel {
+            from: 0,
+            to: 1,
+            funding_satoshis: 1_000_000,
+        },
+    );
+    // Confirmed at the first block, ready by the third. Node 1 starts with nothing,
+    // so it pays back only once paid.
+    for n in 0..20u64 {
+        let (from, to, at_ms) = match n {
+            0..10 => (0, 1, 240_000 + n * 150),
+            _ if n % 2 == 0 => (1, 0, 300_000 + n * 150),
+            _ => (0, 1, 300_000 + n * 150),
+        };
+        network.schedule(
+            SimTime(at_ms),
+            Action::Pay {
+                from,
+                to,
+                amount_msat: 5_000_000 + n,
+            },
+        );
+    }
+    network.run_until(SimTime(run_to_ms)).expect("no invariant broken");
+    network
+}
+
+/// `node` crashes at `crash_ms`, restarts 500 ms later and reconnects to `peer`.
+fn crash_and_restart(network: &mut Network, node: usize, peer: usize, crash_ms: u64, stale_manager: bool) {
+    network.schedule(SimTime(crash_ms), Action::Crash { node });
+    network.schedule(SimTime(crash_ms + 500), Action::Restart { node, stale_manager });
+    network.schedule(SimTime(crash_ms + 600), Action::Connect { from: node, to: peer });
+}
+
+/// The trace line of the first restart.
+fn first_restart(network: &Network) -> &str {
+    network
+        .trace()
+        .iter()
+        .find(|l| l.contains("\"what\":\"restart\""))
+        .expect("restarted")
+}
+
+#[test]
+fn payments_between_two_nodes_settle_on_the_clock() {
+    let network = two_nodes_paying(7);
+    let tally = network.tally();
+    assert_eq!(tally.dispatched, 20);
+    assert_eq!((tally.refused, tally.failed), (0, 0), "{:?}", network.trace().last());
+    assert_eq!(tally.sent, 20);
+    // Value is conserved: each side's view of the one channel sums to its capacity.
+    for node in network.nodes() {
+        let manager = node.channel_handler();
+        let ids = manager.channel_ids();
+        assert_eq!(ids.len(), 1);
+        let view = manager.channel(&ids[0]).expect("channel").holder_view();
+        assert_eq!(view.holder_balance_msat + view.counterparty_balance_msat, 1_000_000_000);
+        assert!(view.htlcs.is_empty(), "nothing left in flight");
+    }
+}
+
+#[test]
+fn payments_through_disconnects_all_resolve_and_the_ends_agree() {
+    for seed in 0..6 {
+        let mut network = two_nodes_paying_until(seed, 230_000);
+        // Drops every 700 ms while payments fly, each healed 300 ms later.
+        for k in 0..6u64 {
+            let at_ms = 240_100 + k * 700;
+            network.schedule(SimTime(at_ms), Action::Disconnect { a: 0, b: 1 });
+            network.schedule(SimTime(at_ms + 300), Action::Connect { from: 1, to: 0 });
+        }
+        network.run_until(SimTime(900_000)).expect("no invariant broken");
+        let tally = network.tally();
+        assert_eq!(tally.dispatched, 20);
+        assert_eq!(
+            tally.sent + tally.failed + tally.refused,
+            20,
+            "seed {seed}: every payment ended: {tally:?}"
+        );
+        for node in network.nodes() {
+            let manager = node.channel_handler();
+            let channel = manager.channel(&manager.channel_ids()[0]).expect("channel");
+            assert!(
+                channel.holder_view().htlcs.is_empty(),
+                "seed {seed}: nothing left in flight"
+            );
+        }
+    }
+}
+
+#[test]
+fn payments_through_paused_monitors_all_settle() {
+    for seed in 0..4 {
+        let mut network = two_nodes_paying_until(seed, 230_000);
+        // Each node's persistence stalls in turn, for windows of 400 ms.
+        for k in 0..8u64 {
+            let at_ms = 240_000 + k * 500;
+            let node = (k % 2) as usize;
+            network.schedule(SimTime(at_ms), Action::PauseMonitors { node });
+            network.schedule(SimTime(at_ms + 400), Action::ResumeMonitors { node });
+        }
+        network.run_until(SimTime(900_000)).expect("no invariant broken");
+        let tally = network.tally();
+        assert_eq!((tally.sent, tally.failed, tally.refused), (20, 0, 0), "seed {seed}");
+        assert!(network
+            .trace()
+            .iter()
+            .any(|l| l.contains("\"completed\":") && !l.contains("\"completed\":0")));
+    }
+}
+
+#[test]
+fn payments_through_crashes_and_restarts_all_resolve() {
+    for seed in 0..4 {
+        let mut network = two_nodes_paying_until(seed, 230_000);
+        network.schedule(SimTime(230_500), Action::SaveManager { node: 1 });
+        // Each node crashes mid-payments and comes back from its state at the crash.
+        crash_and_restart(&mut network, 1, 0, 240_500, false);
+        crash_and_restart(&mut network, 0, 1, 301_900, false);
+        network.run_until(SimTime(900_000)).expect("no invariant broken");
+        let tally = network.tally();
+        assert_eq!(tally.dispatched, 20);
+        assert_eq!(tally.sent + tally.failed + tally.refused, 20, "seed {seed}: {tally:?}");
+        assert!(network.trace().iter().any(|l| l.contains("\"restart\"")));
+        // A restarted payee never hands out a payment hash again (its entropy is
+        // fresh for the new start).
+        let hashes: Vec<&str> = network
+            .trace()
+            .iter()
+            .filter(|l| l.contains("\"what\":\"pay\""))
+            .filter_map(|l| l.split("\"hash\":\"").nth(1))
+            .collect();
+        let unique: BTreeSet<&str> = hashes.iter().copied().collect();
+        assert_eq!(unique.len(), hashes.len(), "seed {seed}: a payment hash repeated");
+    }
+}
+
+#[test]
+fn a_crash_with_monitor_updates_in_progress_fails_the_channel_safely() {
+    let mut network = two_nodes_paying_until(2, 230_000);
+    // Node 0 pays with its persistence stalled, then dies: what was held is lost and
+    // its channel is now ahead of its monitor.
+    network.schedule(SimTime(240_050), Action::PauseMonitors { node: 0 });
+    crash_and_restart(&mut network, 0, 1, 240_400, false);
+    network.run_until(SimTime(900_000)).expect("no invariant broken");
+    let restart = first_restart(&network);
+    assert!(restart.contains("\"mismatched_channels\":1"), "{restart}");
+    for node in 0..2 {
+        assert!(
+            network
+                .trace()
+                .iter()
+                .any(|l| l.contains(&format!("\"node\":{node},")) && l.contains("ChannelClosed")),
+            "node {node} closed the channel"
+        );
+    }
+}
+
+#[test]
+fn a_restart_from_a_stale_manager_is_detected_and_breaks_nothing() {
+    let mut network = two_nodes_paying_until(5, 230_000);
+    network.schedule(SimTime(230_500), Action::SaveManager { node: 1 });
+    crash_and_restart(&mut network, 1, 0, 241_000, true);
+    network.run_until(SimTime(900_000)).expect("no invariant broken");
+    let restart = first_restart(&network);
+    assert!(restart.contains("\"mismatched_channels\":1"), "{restart}");
+    // The stale channel is not used again: the payee never signs from it.
+    let tally = network.tally();
+    assert!(tally.sent < 20, "{tally:?}");
+}
+
+#[test]
+fn three_nodes_through_a_fee_spike_and_a_partition() {
+    for seed in 0..3 {
+        let mut network = Network::new(NetworkConfig {
+            seed,
+            node_count: 3,
+            latency: Latency::Uniform { min_ms: 5, max_ms: 80 },
+            jitter_ms: 5,
+            block_interval_ms: 60_000,
+        })
+        .expect("valid");
+        for (from, to, at_ms) in [(0, 1, 0), (1, 2, 10)] {
+            network.schedule(SimTime(at_ms), Action::Connect { from, to });
+            network.schedule(
+                SimTime(1_000 + at_ms),
+                Action::OpenChannel {
+                    from,
+                    to,
+                    funding_satoshis: 1_000_000,
+                },
+            );
+        }
+        for n in 0..30u64 {
+            let (from, to) = if n % 2 == 0 { (0, 1) } else { (1, 2) };
+            network.schedule(
+                SimTime(240_000 + n * 200),
+                Action::Pay {
+                    from,
+                    to,
+                    amount_msat: 3_000_000,
+                },
+            );
+        }
+        network.schedule(SimTime(241_000), Action::FeeRate { feerate_per_kw: 5_000 });
+        network.schedule(SimTime(242_000), Action::Partition { side: vec![2] });
+        network.schedule(SimTime(244_000), Action::Heal);
+        network.schedule(SimTime(246_000), Action::FeeRate { feerate_per_kw: 1_000 });
+        network.run_until(SimTime(241_900)).expect("no invariant broken");
+        // The funder of 0-1 followed the spike with update_fee, and both ends agree.
+        for node in &network.nodes()[..2] {
+            let manager = node.channel_handler();
+            let channel = manager.channel(&manager.channel_ids()[0]).expect("channel");
+            assert_eq!(channel.holder_view().feerate_per_kw, 5_000, "seed {seed}");
+        }
+        network.run_until(SimTime(900_000)).expect("no invariant broken");
+        let tally = network.tally();
+        assert_eq!(tally.dispatched, 30);
+        assert_eq!(tally.sent + tally.failed + tally.refused, 30, "seed {seed}: {tally:?}");
+        assert!(tally.refused > 0, "seed {seed}: the partition refused some: {tally:?}");
+        let trace = network.trace();
+        assert!(trace
+            .iter()
+            .any(|l| l.contains("\"partition\"") && l.contains("\"cut\":1")));
+        assert!(trace
+            .iter()
+            .any(|l| l.contains("\"heal\"") && l.contains("\"reconnecting\":1")));
+        for node in network.nodes() {
+            for id in node.channel_handler().channel_ids() {
+                let channel = node.channel_handler().channel(&id).expect("channel");
+                assert_eq!(
+                    channel.phase(),
+                    ChannelPhase::Normal,
+                    "seed {seed}: every channel still usable"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_quiet_channel_whose_ends_disagree_is_a_violation() {
+    let network = two_nodes_paying(3);
+    let manager = network.nodes()[0].channel_handler();
+    let id = manager.channel_ids()[0];
+    let channel = manager.channel(&id).expect("channel");
+    let ours = ChannelSnapshot::of(channel);
+    let theirs = ChannelSnapshot::of(network.nodes()[1].channel_handler().channel(&id).expect("channel"));
+    let value_msat = 1_000_000_000;
+    assert!(quiet_channel_violations(&ours, value_msat, &theirs, value_msat, value_msat).is_empty());
+    let mut skewed = theirs.clone();
+    skewed.holder_commitment.holder_balance_msat += 1;
+    let found = quiet_channel_violations(&ours, value_msat, &skewed, value_msat, value_msat);
+    assert!(found[0].contains("ends disagree"), "{found:?}");
+    let found = quiet_channel_violations(&ours, value_msat, &theirs, value_msat - 1, value_msat);
+    assert_eq!(
+        found,
+        vec![format!(
+            "second end holds {} msat of a {value_msat} msat channel",
+            value_msat - 1
+        )]
+    );
+}
+
+#[test]
+fn trace_strings_are_escaped() {
+    assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+}
+
+#[test]
+fn same_seed_same_trace_and_another_seed_another() {
+    let first = two_nodes_paying(11);
+    let again = two_nodes_paying(11);
+    assert!(first.trace().len() > 100);
+    assert_eq!(first.trace(), again.trace(), "byte-identical traces");
+    let other = two_nodes_paying(12);
+    assert_ne!(first.trace(), other.trace(), "latencies come from the seed");
+}
