@@ -342,9 +342,9 @@ impl Network {
     fn act(&mut self, action: Action) {
         let involved: Vec<usize> = match action {
             Action::Connect { from, to } | Action::OpenChannel { from, to, .. } | Action::Pay { from, to, .. } => {
-                alloc_pair(from, to)
+                both(from, to)
             }
-            Action::Disconnect { a, b } => alloc_pair(a, b),
+            Action::Disconnect { a, b } => both(a, b),
             Action::PauseMonitors { node } | Action::ResumeMonitors { node } | Action::SaveManager { node } => {
                 vec![node]
             }
@@ -728,7 +728,8 @@ impl Network {
     }
 }
 
-fn alloc_pair(a: usize, b: usize) -> Vec<usize> {
+/// The two nodes an action involves.
+fn both(a: usize, b: usize) -> Vec<usize> {
     vec![a, b]
 }
 
