@@ -1,0 +1,165 @@
+//! `lnsim`: run a scenario script on the simulator, once or over a range of seeds.
+//!
+//! Exit codes: 0 every run held its invariants; 1 an invariant broke (the seed and the
+//! invariant are printed); 2 the script or the arguments are wrong; 3 an output file
+//! could not be written.
+
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use sim::clock::SimTime;
+use sim::network::{Network, PaymentTally, Violation};
+use sim::scenario::Scenario;
+
+#[derive(Parser)]
+#[command(name = "lnsim", about = "Deterministic Lightning network simulator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a scenario once.
+    Run {
+        /// The scenario script.
+        file: PathBuf,
+        /// The run's seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Writes the trace (JSON lines) here.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Runs a scenario over a range of seeds and reports the ones that fail.
+    Sweep {
+        /// The scenario script.
+        file: PathBuf,
+        /// Seeds as `A..B` (B excluded).
+        #[arg(long, value_parser = parse_seeds)]
+        seeds: Range<u64>,
+    },
+}
+
+fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
+    let (start, end) = text
+        .split_once("..")
+        .ok_or_else(|| format!("expected A..B, found `{text}`"))?;
+    let parse = |s: &str| s.parse::<u64>().map_err(|_| format!("`{s}` is not a seed"));
+    let range = parse(start)?..parse(end)?;
+    if range.is_empty() {
+        return Err(format!("`{text}` holds no seed"));
+    }
+    Ok(range)
+}
+
+fn load(file: &Path) -> Result<Scenario, ExitCode> {
+    let text = fs::read_to_string(file).map_err(|e| {
+        eprintln!("{}: {e}", file.display());
+        ExitCode::from(2)
+    })?;
+    Scenario::parse(&file.display().to_string(), &text).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })
+}
+
+/// One run: the network as it ended, or the violation that stopped it.
+fn run_once(scenario: &Scenario, seed: u64) -> Result<(Network, Option<Violation>), ExitCode> {
+    let mut network = scenario.build(seed).map_err(|e| {
+        eprintln!("invalid link model: {}", e.0);
+        ExitCode::from(2)
+    })?;
+    let violation = network.run_until(SimTime(scenario.duration_ms)).err();
+    Ok((network, violation))
+}
+
+fn summary(tally: &PaymentTally) -> String {
+    format!(
+        "payments: {} dispatched, {} sent, {} failed, {} refused",
+        tally.dispatched, tally.sent, tally.failed, tally.refused
+    )
+}
+
+fn run(file: &Path, seed: u64, trace: Option<&Path>) -> ExitCode {
+    let scenario = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (network, violation) = match run_once(&scenario, seed) {
+        Ok(result) => result,
+        Err(code) => return code,
+    };
+    if let Some(path) = trace {
+        let mut text = network.trace().join("\n");
+        text.push('\n');
+        if let Err(e) = fs::write(path, text) {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::from(3);
+        }
+    }
+    println!("{} seed {seed}: {}", file.display(), summary(&network.tally()));
+    match violation {
+        None => {
+            println!("invariants held ({} trace events)", network.trace().len());
+            ExitCode::SUCCESS
+        }
+        Some(v) => {
+            eprintln!("INVARIANT BROKEN: {v}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn sweep(file: &Path, seeds: Range<u64>) -> ExitCode {
+    let scenario = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let bar = ProgressBar::new(seeds.end - seeds.start);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, {eta} left {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut failing = Vec::new();
+    let mut total = PaymentTally::default();
+    for seed in seeds.clone() {
+        let (network, violation) = match run_once(&scenario, seed) {
+            Ok(result) => result,
+            Err(code) => return code,
+        };
+        let tally = network.tally();
+        total.dispatched += tally.dispatched;
+        total.sent += tally.sent;
+        total.failed += tally.failed;
+        total.refused += tally.refused;
+        if let Some(v) = violation {
+            bar.println(format!("seed {seed}: {}", v.invariant));
+            failing.push(seed);
+            bar.set_message(format!("{} failing", failing.len()));
+        }
+        bar.inc(1);
+    }
+    bar.finish();
+    let runs = seeds.end - seeds.start;
+    println!("{}: {runs} seeds, {} failing", file.display(), failing.len());
+    println!("{}", summary(&total));
+    if failing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        println!("failing seeds: {failing:?}");
+        ExitCode::from(1)
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run { file, seed, trace } => run(&file, seed, trace.as_deref()),
+        Command::Sweep { file, seeds } => sweep(&file, seeds),
+    }
+}

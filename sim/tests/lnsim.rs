@@ -1,0 +1,63 @@
+//! The `lnsim` command as a CI job sees it: exit codes, outputs, error places.
+
+use std::process::Command;
+
+fn lnsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lnsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("lnsim runs")
+}
+
+#[test]
+fn run_writes_the_trace_and_exits_zero_when_invariants_hold() {
+    let trace = std::env::temp_dir().join(format!("lnsim-trace-{}.jsonl", std::process::id()));
+    let out = lnsim(&[
+        "run",
+        "scenarios/two_nodes_smoke.scn",
+        "--seed",
+        "4",
+        "--trace",
+        trace.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("5 dispatched, 5 sent"), "{stdout}");
+    let written = std::fs::read_to_string(&trace).expect("trace written");
+    std::fs::remove_file(&trace).ok();
+    assert!(written.lines().count() > 50);
+    assert!(written.lines().all(|l| l.starts_with("{\"t_ms\":") && l.ends_with('}')));
+    // Same seed, same trace.
+    let again = lnsim(&[
+        "run",
+        "scenarios/two_nodes_smoke.scn",
+        "--seed",
+        "4",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&trace).expect("written"), written);
+    std::fs::remove_file(&trace).ok();
+}
+
+#[test]
+fn a_broken_script_exits_two_naming_the_place() {
+    let script = std::env::temp_dir().join(format!("lnsim-bad-{}.scn", std::process::id()));
+    std::fs::write(&script, "nodes 2\nrun 1min\nat 5s pay 0 -> 3 1sat\n").expect("written");
+    let out = lnsim(&["run", script.to_str().expect("utf-8 path")]);
+    std::fs::remove_file(&script).ok();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(":3:16: node 3 does not exist"), "{stderr}");
+}
+
+#[test]
+fn sweep_reports_the_seeds_and_exits_zero_when_all_hold() {
+    let out = lnsim(&["sweep", "scenarios/two_nodes_smoke.scn", "--seeds", "0..5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("5 seeds, 0 failing"));
+    let bad = lnsim(&["sweep", "scenarios/two_nodes_smoke.scn", "--seeds", "5..5"]);
+    assert_eq!(bad.status.code(), Some(2), "an empty range is a usage error");
+}
