@@ -655,6 +655,10 @@ impl Network {
 
     /// Handles node `i`'s events and sends what it has for each peer.
     fn flush(&mut self, i: usize) {
+        // A crashed node does nothing until it restarts as a new instance.
+        if self.crashed.contains(&i) {
+            return;
+        }
         // Events can make more events (funding makes messages, claims make updates).
         for _ in 0..16 {
             let events = self.nodes[i].channel_handler_mut().take_events();
