@@ -145,6 +145,17 @@ fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
     );
 }
 
+/// Node `n`'s only new event is the failure of `channel_id` for a reason containing
+/// `reason_part`, and the channel is gone.
+fn assert_channel_failed(n: &mut Node, channel_id: ChannelId, reason_part: &str) {
+    let closed = events(n);
+    assert!(
+        matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, reason }] if *id == channel_id && reason.contains(reason_part)),
+        "{closed:?}"
+    );
+    assert!(n.channel_handler().channel(&channel_id).is_none());
+}
+
 fn balances(n: &Node, channel_id: &ChannelId) -> (u64, u64) {
     let view = n.channel_handler().channel(channel_id).expect("channel").holder_view();
     (view.holder_balance_msat, view.counterparty_balance_msat)
@@ -284,12 +295,7 @@ fn a_restart_with_a_stale_monitor_fails_the_channel_without_broadcasting() {
         lightning::chan::channel::persist::MonitorMismatch::MonitorBehind { .. }
     ));
     let mut b2 = b2;
-    let closed = events(&mut b2);
-    assert!(
-        matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, reason }] if *id == channel_id && reason.contains("not broadcasting")),
-        "{closed:?}"
-    );
-    assert!(b2.channel_handler().channel(&channel_id).is_none());
+    assert_channel_failed(&mut b2, channel_id, "not broadcasting");
 }
 
 #[test]
@@ -337,11 +343,7 @@ fn an_offered_htlc_left_unanswered_past_expiry_fails_the_channel() {
     a.channel_handler_mut().best_block_updated(142);
     assert!(events(&mut a).is_empty());
     a.channel_handler_mut().best_block_updated(143);
-    let closed = events(&mut a);
-    assert!(
-        matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, .. }] if *id == channel_id),
-        "{closed:?}"
-    );
+    assert_channel_failed(&mut a, channel_id, "");
 }
 
 #[test]
@@ -431,12 +433,7 @@ fn a_closing_negotiation_that_stalls_fails_the_channel_after_six_blocks() {
         n.channel_handler_mut().best_block_updated(205);
         assert!(events(n).is_empty(), "still within the time allowed");
         n.channel_handler_mut().best_block_updated(206);
-        let closed = events(n);
-        assert!(
-            matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, reason }] if *id == channel_id && reason.contains("closing negotiation")),
-            "{closed:?}"
-        );
-        assert!(n.channel_handler().channel(&channel_id).is_none());
+        assert_channel_failed(n, channel_id, "closing negotiation");
     }
 }
 
