@@ -43,6 +43,32 @@ fn run_writes_the_trace_and_exits_zero_when_invariants_hold() {
 }
 
 #[test]
+fn run_writes_the_payments_csv() {
+    let csv = std::env::temp_dir().join(format!("lnsim-payments-{}.csv", std::process::id()));
+    let out = lnsim(&[
+        "run",
+        "scenarios/two_nodes_smoke.scn",
+        "--payments",
+        csv.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&csv).expect("csv written");
+    std::fs::remove_file(&csv).ok();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows[0].starts_with("0,1,") && rows[0].contains(",50000000,240000,"),
+        "{text}"
+    );
+    assert!(rows.iter().all(|r| r.ends_with(",sent")), "{text}");
+}
+
+#[test]
 fn a_broken_script_exits_two_naming_the_place() {
     let script = std::env::temp_dir().join(format!("lnsim-bad-{}.scn", std::process::id()));
     std::fs::write(&script, "nodes 2\nrun 1min\nat 5s pay 0 -> 3 1sat\n").expect("written");

@@ -35,6 +35,10 @@ enum Command {
         /// Writes the trace (JSON lines) here.
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// Writes every payment (source, destination, hash, amount, dispatch time,
+        /// latency, outcome) here as CSV.
+        #[arg(long)]
+        payments: Option<PathBuf>,
     },
     /// Runs a scenario over a range of seeds and reports the ones that fail.
     Sweep {
@@ -86,7 +90,14 @@ fn summary(tally: &PaymentTally) -> String {
     )
 }
 
-fn run(file: &Path, seed: u64, trace: Option<&Path>) -> ExitCode {
+fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
+    fs::write(path, text).map_err(|e| {
+        eprintln!("{}: {e}", path.display());
+        ExitCode::from(3)
+    })
+}
+
+fn run(file: &Path, seed: u64, trace: Option<&Path>, payments: Option<&Path>) -> ExitCode {
     let scenario = match load(file) {
         Ok(s) => s,
         Err(code) => return code,
@@ -98,9 +109,13 @@ fn run(file: &Path, seed: u64, trace: Option<&Path>) -> ExitCode {
     if let Some(path) = trace {
         let mut text = network.trace().join("\n");
         text.push('\n');
-        if let Err(e) = fs::write(path, text) {
-            eprintln!("{}: {e}", path.display());
-            return ExitCode::from(3);
+        if let Err(code) = write(path, &text) {
+            return code;
+        }
+    }
+    if let Some(path) = payments {
+        if let Err(code) = write(path, &network.payments_csv()) {
+            return code;
         }
     }
     println!("{} seed {seed}: {}", file.display(), summary(&network.tally()));
@@ -159,7 +174,12 @@ fn sweep(file: &Path, seeds: Range<u64>) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { file, seed, trace } => run(&file, seed, trace.as_deref()),
+        Command::Run {
+            file,
+            seed,
+            trace,
+            payments,
+        } => run(&file, seed, trace.as_deref(), payments.as_deref()),
         Command::Sweep { file, seeds } => sweep(&file, seeds),
     }
 }

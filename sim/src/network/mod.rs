@@ -98,6 +98,38 @@ pub struct PaymentTally {
     pub failed: u64,
 }
 
+/// How a payment ended, so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// Still in flight.
+    Pending,
+    /// The payer refused it at once.
+    Refused,
+    /// The payer learned the preimage.
+    Sent,
+    /// Failed back to the payer.
+    Failed,
+}
+
+/// One payment of the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentRecord {
+    /// The payer.
+    pub source: usize,
+    /// The payee.
+    pub destination: usize,
+    /// Its hash.
+    pub payment_hash: [u8; 32],
+    /// Its amount.
+    pub amount_msat: u64,
+    /// When the payer was told to pay.
+    pub dispatched: SimTime,
+    /// When the payer learned the outcome (sent or failed).
+    pub resolved: Option<SimTime>,
+    /// How it ended.
+    pub outcome: PaymentOutcome,
+}
+
 /// An invariant broken during a run: the run stops there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -174,6 +206,7 @@ pub struct Network {
     crash_managers: BTreeMap<usize, Vec<u8>>,
     crashed: BTreeSet<usize>,
     partition: Option<Partition>,
+    payments: Vec<PaymentRecord>,
 }
 
 /// A partition in force.
@@ -230,6 +263,7 @@ impl Network {
             crash_managers: BTreeMap::new(),
             crashed: BTreeSet::new(),
             partition: None,
+            payments: Vec::new(),
         })
     }
 
@@ -313,6 +347,51 @@ impl Network {
     /// How the payments went so far.
     pub fn tally(&self) -> PaymentTally {
         self.tally
+    }
+
+    /// Every payment dispatched, in dispatch order.
+    pub fn payments(&self) -> &[PaymentRecord] {
+        &self.payments
+    }
+
+    /// The payments as CSV: source, destination, hash, amount, dispatch time, latency
+    /// (empty until resolved), outcome.
+    pub fn payments_csv(&self) -> String {
+        let mut out = String::from("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome\n");
+        for p in &self.payments {
+            let latency = p
+                .resolved
+                .map(|r| (r.as_ms() - p.dispatched.as_ms()).to_string())
+                .unwrap_or_default();
+            let outcome = match p.outcome {
+                PaymentOutcome::Pending => "pending",
+                PaymentOutcome::Refused => "refused",
+                PaymentOutcome::Sent => "sent",
+                PaymentOutcome::Failed => "failed",
+            };
+            out.push_str(&format!(
+                "{},{},{},{},{},{latency},{outcome}\n",
+                p.source,
+                p.destination,
+                hex(&p.payment_hash),
+                p.amount_msat,
+                p.dispatched.as_ms()
+            ));
+        }
+        out
+    }
+
+    fn resolve_payment(&mut self, payer: usize, payment_hash: [u8; 32], outcome: PaymentOutcome) {
+        let now = self.queue.now();
+        if let Some(record) = self
+            .payments
+            .iter_mut()
+            .rev()
+            .find(|p| p.source == payer && p.payment_hash == payment_hash && p.outcome == PaymentOutcome::Pending)
+        {
+            record.outcome = outcome;
+            record.resolved = Some(now);
+        }
     }
 
     /// The nodes, by index.
@@ -438,6 +517,19 @@ impl Network {
                     "\"to\":{to},\"amount_msat\":{amount_msat},\"hash\":\"{}\"",
                     hex(&hash.0)
                 );
+                self.payments.push(PaymentRecord {
+                    source: from,
+                    destination: to,
+                    payment_hash: hash.0,
+                    amount_msat,
+                    dispatched: self.queue.now(),
+                    resolved: None,
+                    outcome: if result.is_ok() {
+                        PaymentOutcome::Pending
+                    } else {
+                        PaymentOutcome::Refused
+                    },
+                });
                 if let Err(e) = result {
                     self.tally.refused += 1;
                     detail.push_str(&format!(",\"refused\":{}", json_str(&format!("{e:?}"))));
@@ -717,10 +809,12 @@ impl Network {
             }
             Event::PaymentSent { payment_hash, .. } => {
                 self.tally.sent += 1;
+                self.resolve_payment(i, payment_hash.0, PaymentOutcome::Sent);
                 self.log(i, "sent", format!("\"hash\":\"{}\"", hex(&payment_hash.0)));
             }
             Event::PaymentFailed { payment_hash, .. } => {
                 self.tally.failed += 1;
+                self.resolve_payment(i, payment_hash.0, PaymentOutcome::Failed);
                 self.log(i, "failed", format!("\"hash\":\"{}\"", hex(&payment_hash.0)));
             }
             other => {

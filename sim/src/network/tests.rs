@@ -74,6 +74,15 @@ fn payments_between_two_nodes_settle_on_the_clock() {
     assert_eq!(tally.dispatched, 20);
     assert_eq!((tally.refused, tally.failed), (0, 0), "{:?}", network.trace().last());
     assert_eq!(tally.sent, 20);
+    // Every payment is in the CSV, sent, with its latency.
+    let csv = network.payments_csv();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 20);
+    assert!(
+        rows.iter().all(|r| r.ends_with(",sent") && r.split(',').count() == 7),
+        "{csv}"
+    );
+    assert!(network.payments().iter().all(|p| p.resolved > Some(p.dispatched)));
     // Value is conserved: each side's view of the one channel sums to its capacity.
     for node in network.nodes() {
         let manager = node.channel_handler();
