@@ -84,6 +84,32 @@ fn sweep_reports_the_seeds_and_exits_zero_when_all_hold() {
     let out = lnsim(&["sweep", "scenarios/two_nodes_smoke.scn", "--seeds", "0..5"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("5 seeds, 0 failing"));
+    let sharded = lnsim(&[
+        "sweep",
+        "scenarios/two_nodes_smoke.scn",
+        "--seeds",
+        "0..7",
+        "--jobs",
+        "2",
+        "--shard",
+        "2/3",
+    ]);
+    assert_eq!(sharded.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&sharded.stdout);
+    // Seeds 1 and 4: the second of every three.
+    assert!(
+        stdout.contains("2 seeds, 0 failing") && stdout.contains("10 dispatched"),
+        "{stdout}"
+    );
+    let bad_shard = lnsim(&[
+        "sweep",
+        "scenarios/two_nodes_smoke.scn",
+        "--seeds",
+        "0..2",
+        "--shard",
+        "3/2",
+    ]);
+    assert_eq!(bad_shard.status.code(), Some(2));
     let bad = lnsim(&["sweep", "scenarios/two_nodes_smoke.scn", "--seeds", "5..5"]);
     assert_eq!(bad.status.code(), Some(2), "an empty range is a usage error");
 }

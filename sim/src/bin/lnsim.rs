@@ -47,6 +47,13 @@ enum Command {
         /// Seeds as `A..B` (B excluded).
         #[arg(long, value_parser = parse_seeds)]
         seeds: Range<u64>,
+        /// Runs this many seeds at once (each run stays deterministic).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: u32,
+        /// Only this machine's share of the seeds, as `K/N` (1-based): seeds whose offset
+        /// from A is K-1 modulo N.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(u64, u64)>,
     },
 }
 
@@ -60,6 +67,18 @@ fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
         return Err(format!("`{text}` holds no seed"));
     }
     Ok(range)
+}
+
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected K/N, found `{text}`"))?;
+    let parse = |s: &str| s.parse::<u64>().map_err(|_| format!("`{s}` is not a number"));
+    let (k, n) = (parse(k)?, parse(n)?);
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("`{text}`: K must be 1 to N"));
+    }
+    Ok((k, n))
 }
 
 fn load(file: &Path) -> Result<Scenario, ExitCode> {
@@ -131,38 +150,79 @@ fn run(file: &Path, seed: u64, trace: Option<&Path>, payments: Option<&Path>) ->
     }
 }
 
-fn sweep(file: &Path, seeds: Range<u64>) -> ExitCode {
+/// What one seed's run came to.
+struct SeedResult {
+    seed: u64,
+    tally: PaymentTally,
+    violation: Option<String>,
+}
+
+fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>) -> ExitCode {
     let scenario = match load(file) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let bar = ProgressBar::new(seeds.end - seeds.start);
+    let mine: Vec<u64> = match shard {
+        Some((k, n)) => seeds.clone().filter(|seed| (seed - seeds.start) % n == k - 1).collect(),
+        None => seeds.collect(),
+    };
+    if let Err(code) = scenario.build(0).map(drop).map_err(|e| {
+        eprintln!("invalid link model: {}", e.0);
+        ExitCode::from(2)
+    }) {
+        return code;
+    }
+    let bar = ProgressBar::new(mine.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, {eta} left {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut failing = Vec::new();
+    // Each worker takes every `jobs`-th seed of this shard; results are sorted by seed
+    // afterwards, so the report does not depend on thread timing.
+    let mut results: Vec<SeedResult> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs as usize)
+            .map(|worker| {
+                let (scenario, mine, bar) = (&scenario, &mine, bar.clone());
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for &seed in mine.iter().skip(worker).step_by(jobs as usize) {
+                        let Ok((network, violation)) = run_once(scenario, seed) else {
+                            continue;
+                        };
+                        if let Some(v) = &violation {
+                            bar.println(format!("seed {seed}: {}", v.invariant));
+                        }
+                        bar.inc(1);
+                        out.push(SeedResult {
+                            seed,
+                            tally: network.tally(),
+                            violation: violation.map(|v| v.invariant),
+                        });
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a sweep worker panicked"))
+            .collect()
+    });
+    bar.finish_and_clear();
+    results.sort_by_key(|r| r.seed);
     let mut total = PaymentTally::default();
-    for seed in seeds.clone() {
-        let (network, violation) = match run_once(&scenario, seed) {
-            Ok(result) => result,
-            Err(code) => return code,
-        };
-        let tally = network.tally();
-        total.dispatched += tally.dispatched;
-        total.sent += tally.sent;
-        total.failed += tally.failed;
-        total.refused += tally.refused;
-        if let Some(v) = violation {
-            bar.println(format!("seed {seed}: {}", v.invariant));
-            failing.push(seed);
-            bar.set_message(format!("{} failing", failing.len()));
-        }
-        bar.inc(1);
+    for r in &results {
+        total.dispatched += r.tally.dispatched;
+        total.sent += r.tally.sent;
+        total.failed += r.tally.failed;
+        total.refused += r.tally.refused;
     }
-    bar.finish();
-    let runs = seeds.end - seeds.start;
-    println!("{}: {runs} seeds, {} failing", file.display(), failing.len());
+    let failing: Vec<u64> = results
+        .iter()
+        .filter(|r| r.violation.is_some())
+        .map(|r| r.seed)
+        .collect();
+    println!("{}: {} seeds, {} failing", file.display(), results.len(), failing.len());
     println!("{}", summary(&total));
     if failing.is_empty() {
         ExitCode::SUCCESS
@@ -180,6 +240,11 @@ fn main() -> ExitCode {
             trace,
             payments,
         } => run(&file, seed, trace.as_deref(), payments.as_deref()),
-        Command::Sweep { file, seeds } => sweep(&file, seeds),
+        Command::Sweep {
+            file,
+            seeds,
+            jobs,
+            shard,
+        } => sweep(&file, seeds, jobs, shard),
     }
 }
