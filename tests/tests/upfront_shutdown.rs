@@ -19,8 +19,8 @@ fn limits() -> [ChannelLimits; 2] {
     [ChannelLimits::default_for(FUNDING_SATOSHIS); 2]
 }
 
-fn open_channel(upfront: UpfrontShutdown) -> OpenChannel {
-    let params = OpenChannelParams {
+fn open_params(upfront: UpfrontShutdown) -> OpenChannelParams {
+    OpenChannelParams {
         chain_hash: chain(),
         temporary_channel_id: ChannelId([9; 32]),
         funding_satoshis: FUNDING_SATOSHIS,
@@ -28,8 +28,24 @@ fn open_channel(upfront: UpfrontShutdown) -> OpenChannel {
         feerate_per_kw: 1000,
         limits: limits()[0],
         upfront_shutdown: upfront,
-    };
-    Chan::new_outbound(signer_for(0), &params).expect("open").1
+    }
+}
+
+fn open_channel(upfront: UpfrontShutdown) -> OpenChannel {
+    Chan::new_outbound(signer_for(0), &open_params(upfront))
+        .expect("open")
+        .1
+}
+
+/// Node 1's reply to node 0's `shutdown` to its committed script, offering
+/// `reply_script` as where node 1's balance goes.
+fn reply_to_committed_shutdown(pair: &mut Pair, reply_script: ScriptBuf) -> Shutdown {
+    let committed = shutdown_to(pair, shutdown_script(0));
+    pair.nodes[1]
+        .channel
+        .shutdown(&committed, reply_script)
+        .expect("the committed script")
+        .expect("a reply")
 }
 
 #[test]
@@ -50,12 +66,7 @@ fn a_peer_shutdown_to_another_script_than_committed_fails_the_channel() {
     ));
     // The committed script is accepted.
     let mut pair = open_pair(0);
-    let committed = shutdown_to(&pair, shutdown_script(0));
-    let reply = pair.nodes[1]
-        .channel
-        .shutdown(&committed, shutdown_script(1))
-        .expect("the committed script")
-        .expect("a reply");
+    let reply = reply_to_committed_shutdown(&mut pair, shutdown_script(1));
     assert_eq!(reply.scriptpubkey, shutdown_script(1));
     pair.settle();
 }
@@ -84,12 +95,7 @@ fn our_shutdown_must_use_the_script_we_committed_to() {
 #[test]
 fn the_reply_to_a_shutdown_uses_the_committed_script() {
     let mut pair = open_pair(0);
-    let shutdown = shutdown_to(&pair, shutdown_script(0));
-    let reply = pair.nodes[1]
-        .channel
-        .shutdown(&shutdown, shutdown_script(9))
-        .expect("valid")
-        .expect("a reply");
+    let reply = reply_to_committed_shutdown(&mut pair, shutdown_script(9));
     assert_eq!(reply.scriptpubkey, shutdown_script(1));
     assert_eq!(
         pair.nodes[1].channel.close_state().holder_script,
@@ -129,18 +135,10 @@ fn a_committed_script_of_a_form_shutdown_refuses_fails_the_open_when_negotiated(
     };
     assert!(accept(&not_negotiated).is_ok(), "an unnegotiated record is ignored");
     // Our own script must be a form shutdown allows.
-    let params = OpenChannelParams {
-        chain_hash: chain(),
-        temporary_channel_id: ChannelId([9; 32]),
-        funding_satoshis: FUNDING_SATOSHIS,
-        push_msat: 0,
-        feerate_per_kw: 1000,
-        limits: limits()[0],
-        upfront_shutdown: UpfrontShutdown {
-            holder_script: Some(ScriptBuf::from_bytes(vec![0x51])),
-            negotiated: true,
-        },
-    };
+    let params = open_params(UpfrontShutdown {
+        holder_script: Some(ScriptBuf::from_bytes(vec![0x51])),
+        negotiated: true,
+    });
     assert!(Chan::new_outbound(signer_for(0), &params).is_err());
 }
 
