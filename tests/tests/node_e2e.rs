@@ -284,6 +284,37 @@ fn a_node_restarts_mid_payment_from_its_persisted_state() {
 }
 
 #[test]
+fn a_crash_that_loses_in_flight_monitor_updates_hands_them_over_again() {
+    for cut_after_reads in 1..6 {
+        let context = format!("cut {cut_after_reads}");
+        let (mut a, mut b, channel_id) = connected_channel();
+        // B's persistence stalls: whatever the dance makes B write is still in flight
+        // when it crashes, and is lost with the process.
+        b.channel_handler_mut().persister_mut().hold = true;
+        let hash = start_payment(&mut a, &mut b, 6_000_000, None);
+        exchange_rounds(&mut a, &mut b, LINK, cut_after_reads);
+        a.disconnected(LINK);
+        let durable = b.channel_handler().persister().monitors.clone();
+        let lost = b.channel_handler().persister().in_progress.len();
+        assert!(lost > 0, "{context}: nothing was in flight");
+        let (mut b, mismatches) = restart(&b, 2, &durable);
+        // The restarted manager still had the lost updates and handed them over again.
+        assert!(mismatches.is_empty(), "{context} ({lost} lost): {mismatches:?}");
+        let latest = b
+            .channel_handler()
+            .channel(&channel_id)
+            .expect("still open")
+            .latest_monitor_update_id();
+        let monitor = &b.channel_handler().persister().monitors[&channel_id];
+        assert_eq!(monitor.latest_update_id(), latest, "{context}");
+        connect(&mut a, &mut b, LINK);
+        pump(&mut a, &mut b, LINK);
+        claim_and_check(&mut a, &mut b, hash, 6_000_000, &context);
+        assert_eq!(balances(&b, &channel_id), (6_000_000, 994_000_000), "{context}");
+    }
+}
+
+#[test]
 fn a_restart_with_a_stale_monitor_fails_the_channel_without_broadcasting() {
     let (mut a, mut b, channel_id) = connected_channel();
     let stale = b.channel_handler().persister().monitors.clone();

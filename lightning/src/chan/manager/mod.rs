@@ -20,6 +20,7 @@ use bitcoin::{OutPoint, Txid};
 
 use super::channel::establish::OpenChannelParams;
 use super::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
+use super::monitor_update::ChannelMonitorUpdate;
 use super::outbox::MonitorGatedOutbox;
 use crate::chain::{Broadcaster, Persist, PersistStatus};
 use crate::events::Event;
@@ -80,6 +81,10 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     /// The first block seen while `closing_signed` negotiation could run. Not persisted:
     /// after a restart the count starts again.
     pub closing_negotiation_since: Option<u32>,
+    /// Updates handed to the persister that it has not reported durable, oldest first.
+    /// Persisted with the manager so that, after a crash that lost them, they are handed
+    /// over again instead of the channel being failed.
+    pub in_flight_updates: Vec<ChannelMonitorUpdate>,
 }
 
 /// Blocks (about an hour) the `closing_signed` negotiation may take, once it can start,
@@ -200,6 +205,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             confirmation_height: None,
             minimum_depth: self.config.minimum_depth,
             closing_negotiation_since: None,
+            in_flight_updates: Vec::new(),
         };
         self.channels.insert(managed.channel.channel_id(), managed);
     }
@@ -324,7 +330,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         for update in managed.channel.take_monitor_updates() {
             match self.persister.persist(channel_id, &update) {
                 PersistStatus::Completed => managed.outbox.update_completed(update.update_id),
-                PersistStatus::InProgress => {}
+                PersistStatus::InProgress => managed.in_flight_updates.push(update),
                 PersistStatus::Failed => failed = true,
             }
         }
@@ -337,6 +343,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     pub fn monitor_update_completed(&mut self, channel_id: &ChannelId, update_id: u64) {
         if let Some(managed) = self.channels.get_mut(channel_id) {
             managed.outbox.update_completed(update_id);
+            let durable_through = managed.outbox.persisted_through();
+            managed
+                .in_flight_updates
+                .retain(|u| u.update_id != update_id && u.update_id > durable_through);
         }
         self.process_channel(channel_id);
     }

@@ -1,6 +1,8 @@
-//! Channel manager persistence: every channel (state and signer keys id) and the
-//! payments in flight and the events not yet taken, versioned and ending in a TLV stream. On reload each channel is
-//! checked against its monitor; a mismatch fails the channel without signing anything.
+//! Channel manager persistence: every channel (state and signer keys id), the payments
+//! in flight, the events not yet taken and the monitor updates not yet reported durable,
+//! versioned and ending in a TLV stream. On reload each channel is checked against its
+//! monitor: updates the monitor lacks and the manager still holds are handed over again;
+//! any other mismatch fails the channel without signing anything.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -10,16 +12,69 @@ use bitcoin::Txid;
 
 use super::payments::{ClaimableHtlc, InboundPayment, OutboundPayment, Payments};
 use super::{ChannelManager, ChannelManagerConfig, ManagedChannel};
-use crate::chain::{Broadcaster, ChannelMonitor, Persist};
+use crate::chain::{Broadcaster, ChannelMonitor, Persist, PersistStatus};
 use crate::chan::channel::persist::MonitorMismatch;
 use crate::chan::channel::Channel;
+use crate::chan::monitor_update::ChannelMonitorUpdate;
 use crate::chan::outbox::MonitorGatedOutbox;
 use crate::events::Event;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
-use crate::wire::{ChannelId, Decode, DecodeError, Encode, NoTlvs, OnionPacket, PaymentHash, PaymentPreimage, Reader};
+use crate::wire::tlv::tlv_stream;
+use crate::wire::{
+    ChannelId, Decode, DecodeError, Encode, OnionPacket, PaymentHash, PaymentPreimage, Reader, TlvValue,
+};
 
 /// The encoding version written by this library.
 pub const MANAGER_VERSION: u8 = 1;
+
+tlv_stream! {
+    /// The manager encoding's trailing records: fields added within a version. Odd types,
+    /// so a reader that predates one skips it.
+    pub struct ManagerTlvs {
+        /// Monitor updates the persister had not reported durable, by channel.
+        1 => in_flight_updates: InFlightUpdates,
+    }
+}
+
+/// Monitor updates handed to the persister and not reported durable, by channel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InFlightUpdates(pub Vec<(ChannelId, ChannelMonitorUpdate)>);
+
+impl InFlightUpdates {
+    fn encode_list(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        (self.0.len() as u32).encode(&mut out);
+        for (channel_id, update) in &self.0 {
+            channel_id.encode(&mut out);
+            update.encode_to_vec().encode_with_u32_len(&mut out);
+        }
+        out
+    }
+}
+
+impl TlvValue for InFlightUpdates {
+    fn value_len(&self) -> usize {
+        self.encode_list().len()
+    }
+    fn encode_value(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.encode_list());
+    }
+    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let mut updates = Vec::new();
+        for _ in 0..count(&mut r, 32 + 4)? {
+            let channel_id = ChannelId::decode(&mut r)?;
+            let len = u32::decode(&mut r)? as usize;
+            updates.push((channel_id, ChannelMonitorUpdate::decode_exact(r.take(len)?)?));
+        }
+        if r.remaining() != 0 {
+            return Err(DecodeError::InvalidValue {
+                field: "in-flight monitor updates",
+            });
+        }
+        Ok(InFlightUpdates(updates))
+    }
+}
 
 fn count(r: &mut Reader<'_>, min_item_len: usize) -> Result<u32, DecodeError> {
     let n = u32::decode(r)?;
@@ -172,14 +227,24 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         for event in &self.events {
             event.encode(&mut out);
         }
-        NoTlvs::default().encode(&mut out);
+        let in_flight: Vec<(ChannelId, ChannelMonitorUpdate)> = self
+            .channels
+            .iter()
+            .flat_map(|(id, managed)| managed.in_flight_updates.iter().map(move |u| (*id, u.clone())))
+            .collect();
+        ManagerTlvs {
+            in_flight_updates: (!in_flight.is_empty()).then_some(InFlightUpdates(in_flight)),
+            ..ManagerTlvs::default()
+        }
+        .encode(&mut out);
         out
     }
 
     /// Reads a manager written by [`ChannelManager::encode`], with the monitors as the
-    /// persister holds them. A channel that does not match its monitor (or has none) is
-    /// failed at once and reported with a [`Event::ChannelClosed`]; the mismatches are
-    /// returned too.
+    /// persister holds them. Updates the persister never reported durable and the monitor
+    /// lacks are handed to it again (a crash may have lost them), so the channel goes on.
+    /// A channel that still does not match its monitor (or has none) is failed at once
+    /// and reported with a [`Event::ChannelClosed`]; the mismatches are returned too.
     pub fn read(
         bytes: &[u8],
         config: ChannelManagerConfig,
@@ -196,7 +261,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         let best_height = u32::decode(&mut r)?;
         let mut manager = ChannelManager::new(config, keys, persister, broadcaster, best_height);
-        let mut mismatches = Vec::new();
+        // Channels are checked once the trailing records (their in-flight updates) are read.
+        let mut read_channels = Vec::new();
         for _ in 0..count(&mut r, 32 + 33 + 1 + 1 + 4 + 4)? {
             let keys_id = <[u8; 32]>::decode(&mut r)?;
             let counterparty = PublicKey::decode(&mut r)?;
@@ -205,46 +271,93 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             let minimum_depth = u32::decode(&mut r)?;
             let len = u32::decode(&mut r)? as usize;
             let signer = manager.keys.derive_channel_signer(&keys_id);
-            let mut channel = Channel::read(r.take(len)?, signer)?;
-            let channel_id = channel.channel_id();
-            let empty = ChannelMonitor::new();
-            let monitor = monitors.get(&channel_id).unwrap_or(&empty);
-            if let Err(mismatch) = channel.check_against_monitor(monitor) {
-                let reason = match mismatch {
-                    MonitorMismatch::MonitorBehind { .. } => {
-                        "monitor lacks updates the channel acted on (our state is stale: not broadcasting)"
-                    }
-                    MonitorMismatch::ChannelBehind { .. } => "channel older than its monitor: closing from the monitor",
-                };
-                manager.events.push(Event::ChannelClosed {
-                    channel_id,
-                    reason: reason.into(),
-                });
-                mismatches.push((channel_id, mismatch));
-                continue;
-            }
-            let managed = ManagedChannel {
+            let channel = Channel::read(r.take(len)?, signer)?;
+            read_channels.push(ManagedChannel {
                 channel,
                 counterparty,
                 keys_id,
-                outbox: MonitorGatedOutbox::new(monitor.latest_update_id()),
+                outbox: MonitorGatedOutbox::new(0),
                 funding_txid,
                 confirmation_height,
                 minimum_depth,
                 closing_negotiation_since: None,
-            };
-            manager.channels.insert(channel_id, managed);
+                in_flight_updates: Vec::new(),
+            });
         }
         manager.payments = Payments::decode(&mut r)?;
         let mut pending = Vec::new();
         for _ in 0..count(&mut r, 33)? {
             pending.push(Event::decode(&mut r)?);
         }
-        NoTlvs::decode(&mut r)?;
+        let tlvs = ManagerTlvs::decode(&mut r)?;
+        let mut in_flight = tlvs.in_flight_updates.unwrap_or_default().0;
+        let mut mismatches = Vec::new();
+        for mut managed in read_channels {
+            let channel_id = managed.channel.channel_id();
+            let empty = ChannelMonitor::new();
+            let monitor = monitors.get(&channel_id).unwrap_or(&empty);
+            let monitor_latest = monitor.latest_update_id();
+            // What the monitor lacks of this channel's in-flight updates, in id order.
+            let mut replay: Vec<ChannelMonitorUpdate> = Vec::new();
+            in_flight.retain(|(id, update)| {
+                let mine = *id == channel_id;
+                if mine && update.update_id > monitor_latest {
+                    replay.push(update.clone());
+                }
+                !mine
+            });
+            replay.sort_by_key(|u| u.update_id);
+            let channel_latest = managed.channel.latest_monitor_update_id();
+            let covers_the_gap = replay
+                .iter()
+                .map(|u| u.update_id)
+                .eq(monitor_latest + 1..=channel_latest);
+            if !(covers_the_gap && !replay.is_empty()) {
+                if let Err(mismatch) = managed.channel.check_against_monitor(monitor) {
+                    let reason = match mismatch {
+                        MonitorMismatch::MonitorBehind { .. } => {
+                            "monitor lacks updates the channel acted on (our state is stale: not broadcasting)"
+                        }
+                        MonitorMismatch::ChannelBehind { .. } => {
+                            "channel older than its monitor: closing from the monitor"
+                        }
+                    };
+                    manager.events.push(Event::ChannelClosed {
+                        channel_id,
+                        reason: reason.into(),
+                    });
+                    mismatches.push((channel_id, mismatch));
+                    continue;
+                }
+            }
+            managed.outbox = MonitorGatedOutbox::new(monitor_latest);
+            manager.channels.insert(channel_id, managed);
+            // Handed over again; messages that depend on them wait as before the crash.
+            manager.replay_updates(&channel_id, replay);
+        }
         // Pending events come first, then the mismatches found while reading.
         pending.append(&mut manager.events);
         manager.events = pending;
         Ok((manager, mismatches))
+    }
+
+    fn replay_updates(&mut self, channel_id: &ChannelId, updates: Vec<ChannelMonitorUpdate>) {
+        let mut failed = false;
+        for update in updates {
+            let Some(managed) = self.channels.get_mut(channel_id) else {
+                return;
+            };
+            match self.persister.persist(channel_id, &update) {
+                PersistStatus::Completed => {
+                    managed.outbox.update_completed(update.update_id);
+                }
+                PersistStatus::InProgress => managed.in_flight_updates.push(update),
+                PersistStatus::Failed => failed = true,
+            }
+        }
+        if failed {
+            self.fail_channel(channel_id, "monitor persistence failed".into(), true);
+        }
     }
 }
 
@@ -256,5 +369,53 @@ impl EncodeWithLen for Vec<u8> {
     fn encode_with_u32_len(&self, out: &mut Vec<u8>) {
         (self.len() as u32).encode(out);
         out.extend_from_slice(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chan::monitor_update::MonitorStep;
+
+    fn updates() -> InFlightUpdates {
+        InFlightUpdates(alloc::vec![
+            (
+                ChannelId([1; 32]),
+                ChannelMonitorUpdate {
+                    update_id: 7,
+                    steps: alloc::vec![MonitorStep::CommitmentSecret {
+                        commitment_number: 3,
+                        secret: [9; 32],
+                    }],
+                },
+            ),
+            (
+                ChannelId([2; 32]),
+                ChannelMonitorUpdate {
+                    update_id: 8,
+                    steps: alloc::vec![MonitorStep::ChannelClosed],
+                },
+            ),
+        ])
+    }
+
+    #[test]
+    fn in_flight_updates_read_back() {
+        let list = updates();
+        let mut bytes = Vec::new();
+        list.encode_value(&mut bytes);
+        assert_eq!(bytes.len(), list.value_len());
+        assert_eq!(InFlightUpdates::decode_value(&bytes), Ok(list));
+    }
+
+    #[test]
+    fn truncated_or_padded_in_flight_updates_are_errors() {
+        let mut bytes = Vec::new();
+        updates().encode_value(&mut bytes);
+        for len in 0..bytes.len() {
+            assert!(InFlightUpdates::decode_value(&bytes[..len]).is_err(), "{len} bytes");
+        }
+        bytes.push(0);
+        assert!(InFlightUpdates::decode_value(&bytes).is_err());
     }
 }
