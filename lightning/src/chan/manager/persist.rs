@@ -312,7 +312,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 .iter()
                 .map(|u| u.update_id)
                 .eq(monitor_latest + 1..=channel_latest);
-            if !(covers_the_gap && !replay.is_empty()) {
+            if replay.is_empty() || !covers_the_gap {
                 if let Err(mismatch) = managed.channel.check_against_monitor(monitor) {
                     let reason = match mismatch {
                         MonitorMismatch::MonitorBehind { .. } => {
