@@ -171,24 +171,19 @@ fn payments_through_crashes_and_restarts_all_resolve() {
 }
 
 #[test]
-fn a_crash_with_monitor_updates_in_progress_fails_the_channel_safely() {
+fn a_crash_with_monitor_updates_in_progress_loses_nothing_and_the_channel_goes_on() {
     let mut network = two_nodes_paying_until(2, 230_000);
-    // Node 0 pays with its persistence stalled, then dies: what was held is lost and
-    // its channel is now ahead of its monitor.
+    // Node 0 pays with its persistence stalled, then dies: what was held is lost from
+    // disk, but the restarted manager still has those updates and hands them over again.
     network.schedule(SimTime(240_050), Action::PauseMonitors { node: 0 });
     crash_and_restart(&mut network, 0, 1, 240_400, false);
     network.run_until(SimTime(900_000)).expect("no invariant broken");
     let restart = first_restart(&network);
-    assert!(restart.contains("\"mismatched_channels\":1"), "{restart}");
-    for node in 0..2 {
-        assert!(
-            network
-                .trace()
-                .iter()
-                .any(|l| l.contains(&format!("\"node\":{node},")) && l.contains("ChannelClosed")),
-            "node {node} closed the channel"
-        );
-    }
+    assert!(restart.contains("\"mismatched_channels\":0"), "{restart}");
+    assert!(!network.trace().iter().any(|l| l.contains("ChannelClosed")));
+    let tally = network.tally();
+    assert_eq!(tally.sent + tally.failed + tally.refused, tally.dispatched, "{tally:?}");
+    assert!(tally.sent > 10, "{tally:?}");
 }
 
 #[test]
