@@ -23,6 +23,7 @@ fn main() {
         latency: Latency::Constant { ms: 1 },
         jitter_ms: 0,
         block_interval_ms: 60_000,
+        ..NetworkConfig::default()
     })
     .expect("valid");
     network.schedule(SimTime(0), Action::Connect { from: 0, to: 1 });

@@ -87,16 +87,28 @@ impl OrderedLink {
     /// When bytes sent at `sent` arrive: the sampled delay, but never before bytes sent
     /// earlier on this link.
     pub fn arrival(&mut self, sent: SimTime, rng: &mut SimRng) -> SimTime {
+        let arrival = sent.after_ms(self.delay_ms(rng)).max(self.last_arrival);
+        self.last_arrival = arrival;
+        arrival
+    }
+
+    /// When bytes sent at `sent` arrive if the link does not keep order: the sampled
+    /// delay alone, so they may overtake earlier bytes.
+    pub fn arrival_unordered(&mut self, sent: SimTime, rng: &mut SimRng) -> SimTime {
+        let arrival = sent.after_ms(self.delay_ms(rng));
+        // Later ordered bytes still never overtake these.
+        self.last_arrival = self.last_arrival.max(arrival);
+        arrival
+    }
+
+    /// One delay: the latency sample plus uniform jitter.
+    fn delay_ms(&self, rng: &mut SimRng) -> u64 {
         let jitter_ms = if self.jitter_ms == 0 {
             0
         } else {
             rng.in_range(0, self.jitter_ms)
         };
-        let arrival = sent
-            .after_ms(self.latency.sample_ms(rng) + jitter_ms)
-            .max(self.last_arrival);
-        self.last_arrival = arrival;
-        arrival
+        self.latency.sample_ms(rng) + jitter_ms
     }
 
     /// Forgets ordering state when the connection is torn down: a new connection starts

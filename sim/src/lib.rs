@@ -8,8 +8,10 @@
 //! The `lnsim` command builds on these.
 
 pub mod clock;
+pub mod faults;
 pub mod latency;
 pub mod network;
 pub mod node;
 pub mod rng;
 pub mod scenario;
+pub mod shrink;

@@ -98,9 +98,14 @@ pub fn node(seed: u8) -> Node {
 /// A node whose keys come from `keys_seed` and whose entropy for this start (preimages,
 /// keys ids, handshake ephemerals) from `session_seed`.
 pub fn node_with_seeds(keys_seed: [u8; 32], session_seed: [u8; 32]) -> Node {
+    node_with_config(keys_seed, session_seed, ChannelManagerConfig::new(regtest()))
+}
+
+/// As [`node_with_seeds`], with the manager's policy given.
+pub fn node_with_config(keys_seed: [u8; 32], session_seed: [u8; 32], config: ChannelManagerConfig) -> Node {
     let keys = KeysManager::new(&keys_seed, &session_seed);
     let manager = ChannelManager::new(
-        ChannelManagerConfig::new(regtest()),
+        config,
         keys.clone(),
         TestPersister::default(),
         RecordingBroadcaster::default(),
@@ -161,17 +166,25 @@ pub type Mismatch = (ChannelId, lightning::chan::channel::persist::MonitorMismat
 /// channels that did not match their monitors.
 pub fn restart(n: &Node, seed: u8, monitors: &BTreeMap<ChannelId, ChannelMonitor>) -> (Node, Vec<Mismatch>) {
     let bytes = n.channel_handler().encode();
-    restart_from(&bytes, [seed; 32], [seed.wrapping_add(100); 32], monitors).expect("the manager reads back")
+    restart_from(
+        &bytes,
+        [seed; 32],
+        [seed.wrapping_add(100); 32],
+        monitors,
+        ChannelManagerConfig::new(regtest()),
+    )
+    .expect("the manager reads back")
 }
 
 /// A node restarted from persisted `manager_bytes` and `monitors`, its keys from
 /// `keys_seed` (the same as before the crash) and its entropy from `session_seed`, which
-/// must be fresh.
+/// must be fresh, and its policy `config`.
 pub fn restart_from(
     manager_bytes: &[u8],
     keys_seed: [u8; 32],
     session_seed: [u8; 32],
     monitors: &BTreeMap<ChannelId, ChannelMonitor>,
+    config: ChannelManagerConfig,
 ) -> Result<(Node, Vec<Mismatch>), lightning::wire::DecodeError> {
     let keys = KeysManager::new(&keys_seed, &session_seed);
     let persister = TestPersister {
@@ -180,7 +193,7 @@ pub fn restart_from(
     };
     let (manager, mismatches) = ChannelManager::read(
         manager_bytes,
-        ChannelManagerConfig::new(regtest()),
+        config,
         keys.clone(),
         persister,
         RecordingBroadcaster::default(),

@@ -35,6 +35,13 @@ impl<M> MonitorGatedOutbox<M> {
         self.queue.push_back((depends_on_update_id, message));
     }
 
+    /// What the last queued message waits for (or what is durable, if none waits): the
+    /// lowest dependency a new message can have without overtaking one.
+    #[cfg(feature = "planted-bugs")]
+    pub fn tail_dependency(&self) -> u64 {
+        self.queue.back().map_or(self.persisted_through, |(d, _)| *d)
+    }
+
     /// The user reports update `update_id` durable, in any order.
     pub fn update_completed(&mut self, update_id: u64) {
         if update_id > self.persisted_through {

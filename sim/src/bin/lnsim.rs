@@ -1,8 +1,10 @@
-//! `lnsim`: run a scenario script on the simulator, once or over a range of seeds.
+//! `lnsim`: run a scenario script on the simulator, once or over a range of seeds, and
+//! shrink a failing run to a smallest script.
 //!
-//! Exit codes: 0 every run held its invariants; 1 an invariant broke (the seed and the
-//! invariant are printed); 2 the script or the arguments are wrong; 3 an output file
-//! could not be written.
+//! Exit codes: 0 every run held its invariants; 1 an invariant, liveness or expectation
+//! failed (the seed and the failure are printed); 2 the script or the arguments are
+//! wrong, or `shrink` was given a run that does not fail; 3 an output file could not be
+//! written.
 
 use std::fs;
 use std::ops::Range;
@@ -12,9 +14,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use sim::clock::SimTime;
+use clap::Args;
 use sim::network::{Network, PaymentTally, Violation};
 use sim::scenario::Scenario;
+use sim::shrink::{shrink, ShrinkError};
 
 #[derive(Parser)]
 #[command(name = "lnsim", about = "Deterministic Lightning network simulator")]
@@ -29,9 +32,9 @@ enum Command {
     Run {
         /// The scenario script.
         file: PathBuf,
-        /// The run's seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// The run's seed (default: the script's `seed`, else 0).
+        #[arg(long)]
+        seed: Option<u64>,
         /// Writes the trace (JSON lines) here.
         #[arg(long)]
         trace: Option<PathBuf>,
@@ -39,6 +42,8 @@ enum Command {
         /// latency, outcome) here as CSV.
         #[arg(long)]
         payments: Option<PathBuf>,
+        #[command(flatten)]
+        bug: Bug,
     },
     /// Runs a scenario over a range of seeds and reports the ones that fail.
     Sweep {
@@ -54,7 +59,50 @@ enum Command {
         /// from A is K-1 modulo N.
         #[arg(long, value_parser = parse_shard)]
         shard: Option<(u64, u64)>,
+        #[command(flatten)]
+        bug: Bug,
     },
+    /// Shrinks a failing run to a smallest script that fails the same way.
+    Shrink {
+        /// The scenario script.
+        file: PathBuf,
+        /// The failing seed (default: the script's `seed`, else 0).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the script (default:
+        /// tests/scenarios/regressions/<name>-seed<N>.scn, which `cargo test` replays).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        bug: Bug,
+    },
+}
+
+/// A deliberate library bug to run with (builds with the `planted-bugs` feature only).
+#[derive(Args, Clone, Copy, Debug, Default)]
+struct Bug {
+    /// Runs every node with this deliberate bug.
+    #[cfg(feature = "planted-bugs")]
+    #[arg(long, value_enum)]
+    planted_bug: Option<PlantedBugArg>,
+}
+
+#[cfg(feature = "planted-bugs")]
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum PlantedBugArg {
+    /// revoke_and_ack sent before the monitor update it depends on completes.
+    RevokeAndAckBeforeMonitorUpdate,
+}
+
+#[cfg(feature = "planted-bugs")]
+impl PlantedBugArg {
+    fn into_bug(self) -> lightning::chan::manager::PlantedBug {
+        match self {
+            PlantedBugArg::RevokeAndAckBeforeMonitorUpdate => {
+                lightning::chan::manager::PlantedBug::RevokeAndAckBeforeMonitorUpdate
+            }
+        }
+    }
 }
 
 fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
@@ -92,14 +140,22 @@ fn load(file: &Path) -> Result<Scenario, ExitCode> {
     })
 }
 
-/// One run: the network as it ended, or the violation that stopped it.
-fn run_once(scenario: &Scenario, seed: u64) -> Result<(Network, Option<Violation>), ExitCode> {
-    let mut network = scenario.build(seed).map_err(|e| {
+/// One whole run (fault window, liveness phase, expectations): the network as it ended,
+/// and what went wrong.
+fn run_once(scenario: &Scenario, seed: u64, bug: &Bug) -> Result<(Network, Option<Violation>), ExitCode> {
+    #[allow(unused_mut)]
+    let mut config = scenario.network_config(seed);
+    #[cfg(feature = "planted-bugs")]
+    {
+        config.planted_bug = bug.planted_bug.map(PlantedBugArg::into_bug);
+    }
+    #[cfg(not(feature = "planted-bugs"))]
+    let _ = bug;
+    let outcome = scenario.run_with(config).map_err(|e| {
         eprintln!("invalid link model: {}", e.0);
         ExitCode::from(2)
     })?;
-    let violation = network.run_until(SimTime(scenario.duration_ms)).err();
-    Ok((network, violation))
+    Ok((outcome.network, outcome.violation))
 }
 
 fn summary(tally: &PaymentTally) -> String {
@@ -116,12 +172,13 @@ fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
     })
 }
 
-fn run(file: &Path, seed: u64, trace: Option<&Path>, payments: Option<&Path>) -> ExitCode {
+fn run(file: &Path, seed: Option<u64>, trace: Option<&Path>, payments: Option<&Path>, bug: Bug) -> ExitCode {
     let scenario = match load(file) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let (network, violation) = match run_once(&scenario, seed) {
+    let seed = scenario.seed_or(seed);
+    let (network, violation) = match run_once(&scenario, seed, &bug) {
         Ok(result) => result,
         Err(code) => return code,
     };
@@ -140,7 +197,11 @@ fn run(file: &Path, seed: u64, trace: Option<&Path>, payments: Option<&Path>) ->
     println!("{} seed {seed}: {}", file.display(), summary(&network.tally()));
     match violation {
         None => {
-            println!("invariants held ({} trace events)", network.trace().len());
+            println!(
+                "invariants held, quiet after healing at {} ({} trace events)",
+                network.now(),
+                network.trace().len()
+            );
             ExitCode::SUCCESS
         }
         Some(v) => {
@@ -157,7 +218,7 @@ struct SeedResult {
     violation: Option<String>,
 }
 
-fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>) -> ExitCode {
+fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>, bug: Bug) -> ExitCode {
     let scenario = match load(file) {
         Ok(s) => s,
         Err(code) => return code,
@@ -186,7 +247,7 @@ fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>) -
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     for &seed in mine.iter().skip(worker).step_by(jobs as usize) {
-                        let Ok((network, violation)) = run_once(scenario, seed) else {
+                        let Ok((network, violation)) = run_once(scenario, seed, &bug) else {
                             continue;
                         };
                         if let Some(v) = &violation {
@@ -232,6 +293,62 @@ fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>) -
     }
 }
 
+fn shrink_command(file: &Path, seed: Option<u64>, output: Option<PathBuf>, bug: Bug) -> ExitCode {
+    let text = match fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let scenario = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let seed = scenario.seed_or(seed);
+    let name = file.display().to_string();
+    let shrunk = shrink(&name, &text, seed, |candidate| {
+        let (network, violation) = run_once(candidate, seed, &bug).ok()?;
+        Some(sim::scenario::RunOutcome { network, violation })
+    });
+    let shrunk = match shrunk {
+        Ok(shrunk) => shrunk,
+        Err(ShrinkError::Invalid(message)) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+        Err(ShrinkError::DoesNotFail) => {
+            eprintln!("{name} does not fail under seed {seed}: nothing to shrink");
+            return ExitCode::from(2);
+        }
+    };
+    let output = output.unwrap_or_else(|| {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        PathBuf::from("tests/scenarios/regressions").join(format!("{stem}-seed{seed}.scn"))
+    });
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = fs::create_dir_all(dir) {
+            eprintln!("{}: {e}", dir.display());
+            return ExitCode::from(3);
+        }
+    }
+    if let Err(code) = write(&output, &shrunk.script) {
+        return code;
+    }
+    let statements = shrunk.script.lines().filter(|l| !l.starts_with('#')).count();
+    println!(
+        "{} statements after {} runs, written to {}; it fails with:\n{}",
+        statements,
+        shrunk.runs,
+        output.display(),
+        shrunk.violation
+    );
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run {
@@ -239,12 +356,20 @@ fn main() -> ExitCode {
             seed,
             trace,
             payments,
-        } => run(&file, seed, trace.as_deref(), payments.as_deref()),
+            bug,
+        } => run(&file, seed, trace.as_deref(), payments.as_deref(), bug),
         Command::Sweep {
             file,
             seeds,
             jobs,
             shard,
-        } => sweep(&file, seeds, jobs, shard),
+            bug,
+        } => sweep(&file, seeds, jobs, shard, bug),
+        Command::Shrink {
+            file,
+            seed,
+            output,
+            bug,
+        } => shrink_command(&file, seed, output, bug),
     }
 }

@@ -11,14 +11,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use lightning::bitcoin::hashes::{sha256, Hash, HashEngine};
 use lightning::bitcoin::{OutPoint, Txid};
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;
 use lightning::transport::PeerId;
 use lightning::wire::ChannelId;
 
 use crate::clock::{EventQueue, SimTime};
+use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
-use crate::node::{node_with_seeds, restart_from, Node};
+use crate::node::{node_with_config, regtest, restart_from, Node};
 use crate::rng::{SimRng, StreamId};
 
 /// The network's shape and pace.
@@ -34,6 +36,32 @@ pub struct NetworkConfig {
     pub jitter_ms: u64,
     /// Time between blocks.
     pub block_interval_ms: u64,
+    /// After how long a node redials a channel peer whose connection dropped (`None`:
+    /// only scripted connects). A restarted node redials all its channel peers.
+    pub redial_ms: Option<u64>,
+    /// Links whose delay differs from `latency` and `jitter_ms`: (latency, jitter) by
+    /// pair, lower node first; both directions.
+    pub link_overrides: BTreeMap<(usize, usize), (Latency, u64)>,
+    /// A deliberate library bug every node runs with.
+    #[cfg(feature = "planted-bugs")]
+    pub planted_bug: Option<lightning::chan::manager::PlantedBug>,
+}
+
+impl Default for NetworkConfig {
+    /// Two nodes, 50 ms links, ten-minute blocks, no redialling.
+    fn default() -> Self {
+        NetworkConfig {
+            seed: 0,
+            node_count: 2,
+            latency: Latency::Constant { ms: 50 },
+            jitter_ms: 0,
+            block_interval_ms: 600_000,
+            redial_ms: None,
+            link_overrides: BTreeMap::new(),
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
+        }
+    }
 }
 
 /// Something the simulation can be told to do at a time.
@@ -70,6 +98,11 @@ pub enum Action {
     Partition { side: Vec<usize> },
     /// The partition ends and every connection it cut is made again.
     Heal,
+    /// The connection between `a` and `b` stops keeping TCP's order: bytes may overtake
+    /// earlier bytes (both directions).
+    BreakOrdering { a: usize, b: usize },
+    /// The connection between `a` and `b` keeps order again.
+    RestoreOrdering { a: usize, b: usize },
 }
 
 #[derive(Debug)]
@@ -83,6 +116,8 @@ enum SimEvent {
     },
     Block,
     Act(Action),
+    /// Random generator number `n` fires.
+    Generate(usize),
 }
 
 /// How the payments went.
@@ -186,6 +221,9 @@ pub struct Network {
     link_rngs: BTreeMap<(usize, usize), SimRng>,
     height: u32,
     unconfirmed: Vec<Txid>,
+    /// Every transaction mined, with its height: a restarted node syncs the blocks it
+    /// missed from this, as a wallet's chain source would.
+    mined: Vec<(Txid, u32)>,
     trace: Vec<String>,
     tally: PaymentTally,
     /// Deliveries scheduled and not yet made, by (from, to).
@@ -210,6 +248,15 @@ pub struct Network {
     /// Nodes whose state, or whose links, changed since the invariants were last checked:
     /// only pairs with one of them can have changed.
     touched: BTreeSet<usize>,
+    /// Random faults and payments, fired until `window_end`.
+    generators: Vec<Generator>,
+    generated: Vec<(SimTime, Action)>,
+    window_end: SimTime,
+    traffic_rng: SimRng,
+    /// Every pair with a channel, as (funder, peer): the funder redials.
+    channel_peers: BTreeSet<(usize, usize)>,
+    /// Directions whose bytes may overtake earlier bytes.
+    unordered: BTreeSet<(usize, usize)>,
 }
 
 /// A partition in force.
@@ -232,8 +279,11 @@ impl Network {
     /// Nodes with keys from the seed, nothing connected, the first block due after one
     /// interval.
     pub fn new(config: NetworkConfig) -> Result<Self, InvalidLatency> {
-        // Validate the link model once, up front, rather than at the first connection.
+        // Validate the link models once, up front, rather than at the first connection.
         OrderedLink::new(config.latency, config.jitter_ms)?;
+        for (latency, jitter_ms) in config.link_overrides.values() {
+            OrderedLink::new(*latency, *jitter_ms)?;
+        }
         let mut node_rngs: Vec<SimRng> = (0..config.node_count)
             .map(|i| SimRng::new(config.seed, StreamId::Node(i as u32)))
             .collect();
@@ -241,7 +291,7 @@ impl Network {
         let nodes = keys_seeds
             .iter()
             .zip(node_rngs.iter_mut())
-            .map(|(keys_seed, rng)| node_with_seeds(*keys_seed, rng.bytes32()))
+            .map(|(keys_seed, rng)| node_with_config(*keys_seed, rng.bytes32(), manager_config(&config)))
             .collect();
         let mut queue = EventQueue::new();
         queue.schedule_in(config.block_interval_ms, SimEvent::Block);
@@ -254,6 +304,7 @@ impl Network {
             link_rngs: BTreeMap::new(),
             height: 0,
             unconfirmed: Vec::new(),
+            mined: Vec::new(),
             trace: Vec::new(),
             tally: PaymentTally::default(),
             in_flight: BTreeMap::new(),
@@ -268,6 +319,12 @@ impl Network {
             partition: None,
             payments: Vec::new(),
             touched: BTreeSet::new(),
+            generators: Vec::new(),
+            generated: Vec::new(),
+            window_end: SimTime::ZERO,
+            traffic_rng: SimRng::new(seed, StreamId::Workload),
+            channel_peers: BTreeSet::new(),
+            unordered: BTreeSet::new(),
         })
     }
 
@@ -280,28 +337,43 @@ impl Network {
     /// stops at the first violation.
     pub fn run_until(&mut self, end: SimTime) -> Result<(), Violation> {
         while self.queue.next_time().is_some_and(|t| t <= end) {
-            let Some((_, event)) = self.queue.pop() else { break };
-            match event {
-                SimEvent::Deliver {
-                    from,
-                    to,
-                    connection,
-                    bytes,
-                } => self.deliver(from, to, connection, &bytes),
-                SimEvent::Block => self.block(),
-                SimEvent::Act(action) => self.act(action),
-            }
-            if let Some(invariant) = self.violated_invariant() {
-                let skip = self.trace.len().saturating_sub(VIOLATION_CONTEXT_LINES);
-                return Err(Violation {
-                    seed: self.config.seed,
-                    at: self.queue.now(),
-                    invariant,
-                    last_events: self.trace[skip..].to_vec(),
-                });
-            }
+            self.step()?;
         }
         Ok(())
+    }
+
+    /// Handles the next event and checks the invariants.
+    fn step(&mut self) -> Result<(), Violation> {
+        let Some((_, event)) = self.queue.pop() else {
+            return Ok(());
+        };
+        match event {
+            SimEvent::Deliver {
+                from,
+                to,
+                connection,
+                bytes,
+            } => self.deliver(from, to, connection, &bytes),
+            SimEvent::Block => self.block(),
+            SimEvent::Act(action) => self.act(action),
+            SimEvent::Generate(index) => self.generate(index),
+        }
+        match self.violated_invariant() {
+            Some(invariant) => Err(self.violation(invariant)),
+            None => Ok(()),
+        }
+    }
+
+    /// A violation of `invariant` now, with the trace's last lines (also for checks
+    /// made outside the run, such as a scenario's expectations).
+    pub fn violation(&self, invariant: String) -> Violation {
+        let skip = self.trace.len().saturating_sub(VIOLATION_CONTEXT_LINES);
+        Violation {
+            seed: self.config.seed,
+            at: self.queue.now(),
+            invariant,
+            last_events: self.trace[skip..].to_vec(),
+        }
     }
 
     /// The first broken invariant among channels whose link is quiet, checking only
@@ -317,6 +389,9 @@ impl Network {
             })
             .collect();
         for (a, b) in pairs {
+            if let Some(broken) = self.revoked_state_on_disk(a, b) {
+                return Some(broken);
+            }
             // Quiet: connected, with nothing in flight either way. Across a dropped
             // connection the ends may differ until they reestablish.
             // Held monitor updates hold messages back, so they too make it busy.
@@ -345,6 +420,30 @@ impl Network {
                 );
                 if let Some(first) = violations.into_iter().next() {
                     return Some(format!("channel {} between nodes {a} and {b}: {first}", hex(&id.0)));
+                }
+            }
+        }
+        None
+    }
+
+    /// A channel between `a` and `b` whose durable monitor at one end holds, as the
+    /// commitment it would broadcast, one the other end already holds the revocation
+    /// secret of: enforcing the channel from disk would broadcast a revoked state.
+    fn revoked_state_on_disk(&self, a: usize, b: usize) -> Option<String> {
+        for (x, y) in [(a, b), (b, a)] {
+            let monitors = &self.nodes[x].channel_handler().persister().monitors;
+            let peer = self.nodes[y].channel_handler();
+            for (id, monitor) in monitors {
+                let (Some(holder), Some(channel)) = (monitor.holder_commitment(), peer.channel(id)) else {
+                    continue;
+                };
+                if channel.holds_counterparty_secret(holder.commitment_number) {
+                    return Some(format!(
+                        "channel {} between nodes {a} and {b}: node {x}'s monitor would broadcast its \
+                         commitment {}, which node {y} holds the revocation secret of",
+                        hex(&id.0),
+                        holder.commitment_number
+                    ));
                 }
             }
         }
@@ -435,7 +534,9 @@ impl Network {
             Action::Connect { from, to } | Action::OpenChannel { from, to, .. } | Action::Pay { from, to, .. } => {
                 both(from, to)
             }
-            Action::Disconnect { a, b } => both(a, b),
+            Action::Disconnect { a, b } | Action::BreakOrdering { a, b } | Action::RestoreOrdering { a, b } => {
+                both(a, b)
+            }
             Action::PauseMonitors { node } | Action::ResumeMonitors { node } | Action::SaveManager { node } => {
                 vec![node]
             }
@@ -498,6 +599,19 @@ impl Network {
                         self.connect(from, to);
                     }
                 }
+                // Redials refused while the cut was in force are made now.
+                if self.config.redial_ms.is_some() {
+                    self.redial_all(None);
+                }
+            }
+            Action::BreakOrdering { a, b } => {
+                self.unordered.extend([(a, b), (b, a)]);
+                self.log(a, "break_ordering", format!("\"peer\":{b}"));
+            }
+            Action::RestoreOrdering { a, b } => {
+                self.unordered.remove(&(a, b));
+                self.unordered.remove(&(b, a));
+                self.log(a, "restore_ordering", format!("\"peer\":{b}"));
             }
             Action::Restart { node, stale_manager } => self.restart(node, stale_manager),
             Action::OpenChannel {
@@ -509,6 +623,9 @@ impl Network {
                 let result = self.nodes[from]
                     .channel_handler_mut()
                     .open_channel(peer, funding_satoshis, 0);
+                if result.is_ok() {
+                    self.channel_peers.insert((from, to));
+                }
                 let detail = match &result {
                     Ok(id) => format!("\"to\":{to},\"temporary_channel_id\":\"{}\"", hex(&id.0)),
                     Err(e) => format!("\"to\":{to},\"refused\":{}", json_str(&format!("{e:?}"))),
@@ -602,8 +719,14 @@ impl Network {
             );
         }
         self.connections_made += 1;
+        let (latency, jitter_ms) = self
+            .config
+            .link_overrides
+            .get(&(from.min(to), from.max(to)))
+            .copied()
+            .unwrap_or((self.config.latency, self.config.jitter_ms));
         for (a, b) in [(from, to), (to, from)] {
-            let link = OrderedLink::new(self.config.latency, self.config.jitter_ms).expect("validated in new");
+            let link = OrderedLink::new(latency, jitter_ms).expect("validated in new");
             self.links.insert((a, b), link);
             self.live.insert((a, b), self.connections_made);
             let stream = (a * self.config.node_count + b) as u32;
@@ -620,7 +743,11 @@ impl Network {
         let (Some(link), Some(rng)) = (self.links.get_mut(&(from, to)), self.link_rngs.get_mut(&(from, to))) else {
             return;
         };
-        let at = link.arrival(now, rng);
+        let at = if self.unordered.contains(&(from, to)) {
+            link.arrival_unordered(now, rng)
+        } else {
+            link.arrival(now, rng)
+        };
         let Some(&connection) = self.live.get(&(from, to)) else {
             return;
         };
@@ -699,12 +826,17 @@ impl Network {
         // Only what completed is on disk; held updates died with the process.
         let monitors = self.nodes[node].channel_handler().persister().monitors.clone();
         let session_seed = self.node_rngs[node].bytes32();
-        match restart_from(&bytes, self.keys_seeds[node], session_seed, &monitors) {
+        let config = manager_config(&self.config);
+        match restart_from(&bytes, self.keys_seeds[node], session_seed, &monitors, config) {
             Ok((restarted, mismatches)) => {
                 self.nodes[node] = restarted;
                 self.crashed.remove(&node);
                 let height = self.height;
-                self.nodes[node].channel_handler_mut().best_block_updated(height);
+                let manager = self.nodes[node].channel_handler_mut();
+                for (txid, mined_at) in &self.mined {
+                    manager.transaction_confirmed(txid, *mined_at);
+                }
+                manager.best_block_updated(height);
                 self.log(
                     node,
                     "restart",
@@ -714,6 +846,9 @@ impl Network {
                     ),
                 );
                 self.flush(node);
+                if self.config.redial_ms.is_some() {
+                    self.redial_all(Some(node));
+                }
             }
             Err(e) => self.log(node, "restart", format!("\"refused\":{}", json_str(&format!("{e:?}")))),
         }
@@ -732,12 +867,37 @@ impl Network {
             self.in_flight.remove(&(from, to));
         }
         self.log(a, "disconnect", format!("\"peer\":{b}"));
+        if let Some(delay_ms) = self.config.redial_ms {
+            for (from, to) in [(a, b), (b, a)] {
+                if self.channel_peers.contains(&(from, to)) {
+                    self.queue
+                        .schedule_in(delay_ms, SimEvent::Act(Action::Connect { from, to }));
+                }
+            }
+        }
+    }
+
+    /// Connects every channel pair that is down, both ends running (only pairs with
+    /// `node`, if given).
+    fn redial_all(&mut self, node: Option<usize>) {
+        let pairs: Vec<(usize, usize)> = self
+            .channel_peers
+            .iter()
+            .filter(|(a, b)| node.is_none_or(|n| n == *a || n == *b))
+            .filter(|(a, b)| !self.live.contains_key(&(*a, *b)))
+            .filter(|(a, b)| !self.crashed.contains(a) && !self.crashed.contains(b))
+            .copied()
+            .collect();
+        for (from, to) in pairs {
+            self.connect(from, to);
+        }
     }
 
     fn block(&mut self) {
         self.height += 1;
         let height = self.height;
         let confirmed = std::mem::take(&mut self.unconfirmed);
+        self.mined.extend(confirmed.iter().map(|txid| (*txid, height)));
         for i in 0..self.nodes.len() {
             if self.crashed.contains(&i) {
                 continue;
@@ -841,6 +1001,19 @@ impl Network {
     }
 }
 
+/// Every node's manager policy.
+fn manager_config(config: &NetworkConfig) -> ChannelManagerConfig {
+    #[allow(unused_mut)]
+    let mut manager = ChannelManagerConfig::new(regtest());
+    #[cfg(feature = "planted-bugs")]
+    {
+        manager.planted_bug = config.planted_bug;
+    }
+    #[cfg(not(feature = "planted-bugs"))]
+    let _ = config;
+    manager
+}
+
 /// The two nodes an action involves.
 fn both(a: usize, b: usize) -> Vec<usize> {
     vec![a, b]
@@ -873,5 +1046,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+mod liveness;
+mod random;
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@ fn two_nodes_paying_until(seed: u64, run_to_ms: u64) -> Network {
         },
         jitter_ms: 10,
         block_interval_ms: 60_000,
+        ..NetworkConfig::default()
     })
     .expect("valid");
     network.schedule(SimTime(0), Action::Connect { from: 0, to: 1 });
@@ -208,6 +209,7 @@ fn three_nodes_through_a_fee_spike_and_a_partition() {
             latency: Latency::Uniform { min_ms: 5, max_ms: 80 },
             jitter_ms: 5,
             block_interval_ms: 60_000,
+            ..NetworkConfig::default()
         })
         .expect("valid");
         for (from, to, at_ms) in [(0, 1, 0), (1, 2, 10)] {

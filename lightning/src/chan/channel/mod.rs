@@ -236,6 +236,13 @@ impl<S: ChannelSigner> Channel<S> {
         self.counterparty_commitment_number
     }
 
+    /// Whether the peer revealed the secret of its commitment `commitment_number` to us:
+    /// if so, that commitment is revoked and broadcasting it would forfeit the peer's
+    /// funds. Harnesses check no node's durable monitor would broadcast such a state.
+    pub fn holds_counterparty_secret(&self, commitment_number: u64) -> bool {
+        self.counterparty_secret(commitment_number).is_some()
+    }
+
     /// The signer (for the test signer's controls, or persistence of its keys id).
     pub fn signer(&self) -> &S {
         &self.signer

@@ -60,7 +60,7 @@ impl<S: ChannelSigner> Channel<S> {
         })
     }
 
-    fn counterparty_secret(&self, commitment_number: u64) -> Option<[u8; 32]> {
+    pub(super) fn counterparty_secret(&self, commitment_number: u64) -> Option<[u8; 32]> {
         let index = crate::chan::secrets::INITIAL_COMMITMENT_NUMBER.checked_sub(commitment_number)?;
         self.counterparty_secrets.get(index)
     }

@@ -41,6 +41,19 @@ pub struct ChannelManagerConfig {
     /// receiver to claim on chain if it must (BOLT 11's default `min_final_cltv_expiry`
     /// is 18; we add margin).
     pub final_cltv_expiry_delta: u32,
+    /// A deliberate bug, switched on by harnesses that must show they catch it.
+    #[cfg(feature = "planted-bugs")]
+    pub planted_bug: Option<PlantedBug>,
+}
+
+/// Deliberate bugs (feature `planted-bugs` only).
+#[cfg(feature = "planted-bugs")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// `revoke_and_ack` is sent without waiting for the monitor update holding the new
+    /// commitment to complete: while it is in progress, the durable monitor's latest
+    /// commitment is one the peer can now prove revoked.
+    RevokeAndAckBeforeMonitorUpdate,
 }
 
 impl ChannelManagerConfig {
@@ -51,6 +64,8 @@ impl ChannelManagerConfig {
             minimum_depth: 3,
             feerate_per_kw: 253,
             final_cltv_expiry_delta: 40,
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
         }
     }
 }
@@ -357,7 +372,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let Some(managed) = self.channels.get_mut(channel_id) else {
             return;
         };
-        let depends_on = managed.channel.latest_monitor_update_id();
+        #[allow(unused_mut)]
+        let mut depends_on = managed.channel.latest_monitor_update_id();
+        #[cfg(feature = "planted-bugs")]
+        if self.config.planted_bug == Some(PlantedBug::RevokeAndAckBeforeMonitorUpdate)
+            && matches!(message, Message::RevokeAndAck(_))
+        {
+            depends_on = managed.outbox.tail_dependency();
+        }
         managed.outbox.push(depends_on, message);
     }
 

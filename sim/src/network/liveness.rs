@@ -1,0 +1,98 @@
+//! The liveness phase: after the fault window, every fault is healed and the network
+//! runs until it is quiet. What must then hold: every payment ended as sent or failed
+//! (or was refused at once), no HTLC is left pending, and every channel is open for
+//! payments, connected, with both ends agreeing.
+
+use lightning::chan::channel::ChannelPhase;
+use lightning::chan::snapshot::ChannelSnapshot;
+
+use super::{hex, Action, Network, PaymentOutcome, Violation};
+use crate::clock::SimTime;
+
+impl Network {
+    /// Ends the fault window, heals everything (crashed nodes restart from their latest
+    /// state, held monitor updates complete, the partition heals, links keep order,
+    /// channel peers reconnect) and runs until quiet, at most `max_ms` of simulated time.
+    /// Returns when it became quiet, or the violation: an invariant broken on the way, or
+    /// what was still not quiet at the deadline.
+    pub fn settle(&mut self, max_ms: u64) -> Result<SimTime, Violation> {
+        self.close_fault_window();
+        let now = self.queue.now();
+        self.log_line("null", "settle", format!("\"max_ms\":{max_ms}"));
+        for node in 0..self.nodes.len() {
+            if self.crashed.contains(&node) {
+                self.restart(node, false);
+            }
+        }
+        for node in 0..self.nodes.len() {
+            let persister = self.nodes[node].channel_handler().persister();
+            if persister.hold || !persister.in_progress.is_empty() {
+                self.resume_monitors(node);
+            }
+        }
+        self.act(Action::Heal);
+        let unordered: Vec<(usize, usize)> = self.unordered.iter().copied().filter(|(a, b)| a < b).collect();
+        for (a, b) in unordered {
+            self.act(Action::RestoreOrdering { a, b });
+        }
+        self.redial_all(None);
+        let deadline = now.after_ms(max_ms);
+        loop {
+            let Some(problem) = self.not_quiet() else {
+                self.log_line("null", "quiet", String::new());
+                return Ok(self.queue.now());
+            };
+            if self.queue.next_time().is_none_or(|t| t > deadline) {
+                return Err(self.violation(format!("liveness: not quiet {max_ms} ms after healing: {problem}")));
+            }
+            self.step()?;
+        }
+    }
+
+    /// What keeps the network from being quiet, if anything.
+    fn not_quiet(&self) -> Option<String> {
+        if let Some(p) = self.payments.iter().find(|p| p.outcome == PaymentOutcome::Pending) {
+            return Some(format!(
+                "payment {} from node {} to node {} unresolved",
+                hex(&p.payment_hash),
+                p.source,
+                p.destination
+            ));
+        }
+        if let Some(((from, to), _)) = self.in_flight.iter().find(|(_, count)| **count > 0) {
+            return Some(format!("bytes in flight from node {from} to node {to}"));
+        }
+        for (node, n) in self.nodes.iter().enumerate() {
+            if !n.channel_handler().persister().in_progress.is_empty() {
+                return Some(format!("node {node} has monitor updates in progress"));
+            }
+        }
+        for &(a, b) in &self.channel_peers {
+            if !self.live.contains_key(&(a, b)) {
+                return Some(format!("nodes {a} and {b} are not connected"));
+            }
+        }
+        for (a, node) in self.nodes.iter().enumerate() {
+            let manager = node.channel_handler();
+            for id in manager.channel_ids() {
+                let Some(channel) = manager.channel(&id) else { continue };
+                let name = format!("channel {} of node {a}", hex(&id.0));
+                if channel.phase() != ChannelPhase::Normal {
+                    return Some(format!("{name} is {:?}", channel.phase()));
+                }
+                let htlcs = ChannelSnapshot::of(channel).htlcs.len();
+                if htlcs > 0 {
+                    return Some(format!("{name} holds {htlcs} HTLCs"));
+                }
+                let peer_has_it = self
+                    .nodes
+                    .iter()
+                    .any(|other| other.node_id() != node.node_id() && other.channel_handler().channel(&id).is_some());
+                if !peer_has_it {
+                    return Some(format!("{name} is unknown to its peer"));
+                }
+            }
+        }
+        None
+    }
+}

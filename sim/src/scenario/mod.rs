@@ -1,0 +1,273 @@
+//! Scenario scripts: a plain-text description of a run that a person writes and reads.
+//!
+//! One statement per line; `#` starts a comment. Times take a unit (`ms`, `s`, `min`,
+//! `h`), amounts `sat` or `msat`.
+//!
+//! ```text
+//! nodes 3
+//! seed 7                                  # the default seed of `lnsim run`
+//! latency lognormal median=40ms sigma=0.5 # every link...
+//! jitter 10ms
+//! link 0 2 constant ms=300ms jitter=50ms  # ...except this one
+//! block_interval 1min
+//! redial 1s                               # nodes redial a lost channel peer
+//! channel 0 -> 1 capacity=1000000sat
+//! channel 0 -> 2 capacity=1000000sat
+//! at 4min pay 0 -> 1 5000000msat
+//! at 4min reconnect 1 -> 0 after=300ms
+//! warmup 4min                             # no random fault or payment before this
+//! fault crash every=5min for=10s          # random faults during the run...
+//! traffic every=2s amount=1sat..20000sat  # ...and random payments
+//! run 15min                               # the fault window
+//! settle 10min                            # then heal everything; quiet within this
+//! expect sent >= 90%
+//! ```
+//!
+//! Every mistake is reported as `file:line:column: message`, and nothing runs.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::clock::SimTime;
+use crate::faults::Generator;
+use crate::latency::{InvalidLatency, Latency};
+use crate::network::{Action, Network, NetworkConfig, PaymentTally, Violation};
+
+mod parse;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use write::{action_text, at_line};
+
+/// How long the liveness phase may take unless the script says (`settle`).
+pub const DEFAULT_SETTLE_MS: u64 = 10 * 60_000;
+
+/// The fee estimate nodes start with, and a spike's default base.
+pub const DEFAULT_FEERATE_PER_KW: u32 = 253;
+
+/// A mistake in a script, and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The script's name as given.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column of the offending word.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A channel the scenario opens at the start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSpec {
+    /// The funder.
+    pub from: usize,
+    /// The peer.
+    pub to: usize,
+    /// Its capacity.
+    pub capacity_satoshis: u64,
+}
+
+/// A payment count an `expect` line compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Payments handed to a payer.
+    Dispatched,
+    /// Payments whose payer learned the preimage.
+    Sent,
+    /// Payments failed back to the payer.
+    Failed,
+    /// Payments the payer refused at once.
+    Refused,
+}
+
+/// How an `expect` line compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// `>=`
+    AtLeast,
+    /// `<=`
+    AtMost,
+    /// `==`
+    Exactly,
+}
+
+/// `expect METRIC OP VALUE[%]`: checked once the run has settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expectation {
+    /// What is counted.
+    pub metric: Metric,
+    /// How.
+    pub comparison: Comparison,
+    /// Against what: a count, or a percentage of the payments dispatched.
+    pub value: u64,
+    /// Whether `value` is a percentage.
+    pub percent: bool,
+    /// The script line, for the report.
+    pub line: usize,
+}
+
+impl Expectation {
+    /// Why the tally does not meet this expectation, if it does not.
+    pub fn unmet(&self, tally: &PaymentTally) -> Option<String> {
+        let (name, actual) = match self.metric {
+            Metric::Dispatched => ("dispatched", tally.dispatched),
+            Metric::Sent => ("sent", tally.sent),
+            Metric::Failed => ("failed", tally.failed),
+            Metric::Refused => ("refused", tally.refused),
+        };
+        // Percentages compare actual * 100 against value * dispatched: no rounding.
+        let (lhs, rhs) = if self.percent {
+            (
+                u128::from(actual) * 100,
+                u128::from(self.value) * u128::from(tally.dispatched),
+            )
+        } else {
+            (u128::from(actual), u128::from(self.value))
+        };
+        let (holds, op) = match self.comparison {
+            Comparison::AtLeast => (lhs >= rhs, ">="),
+            Comparison::AtMost => (lhs <= rhs, "<="),
+            Comparison::Exactly => (lhs == rhs, "=="),
+        };
+        (!holds).then(|| {
+            format!(
+                "expectation on line {} not met: {name} {op} {}{}, but {actual} of {} dispatched were {name}",
+                self.line,
+                self.value,
+                if self.percent { "%" } else { "" },
+                tally.dispatched
+            )
+        })
+    }
+}
+
+/// A parsed script.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// How many nodes.
+    pub node_count: usize,
+    /// The seed runs use unless told otherwise.
+    pub seed: Option<u64>,
+    /// Every link's delay.
+    pub latency: Latency,
+    /// Extra delay, uniform up to this.
+    pub jitter_ms: u64,
+    /// Links with their own delay, by pair (lower node first): (latency, jitter).
+    pub link_overrides: BTreeMap<(usize, usize), (Latency, u64)>,
+    /// Time between blocks.
+    pub block_interval_ms: u64,
+    /// After how long nodes redial a lost channel peer, if they do.
+    pub redial_ms: Option<u64>,
+    /// Channels opened at the start (connections made at time zero, opens one second
+    /// later).
+    pub channels: Vec<ChannelSpec>,
+    /// Timed actions, in script order.
+    pub actions: Vec<(SimTime, Action)>,
+    /// Random faults and payments during the run, from `warmup_ms` on.
+    pub generators: Vec<Generator>,
+    /// Before this, no random fault or payment (channels open and confirm in peace).
+    pub warmup_ms: u64,
+    /// How long the run (the fault window) lasts.
+    pub duration_ms: u64,
+    /// How long the liveness phase after it may take.
+    pub settle_ms: u64,
+    /// What must hold of the payments at the end.
+    pub expectations: Vec<Expectation>,
+}
+
+/// A finished run: the network as it ended and what, if anything, went wrong.
+pub struct RunOutcome {
+    /// The network.
+    pub network: Network,
+    /// The broken invariant, liveness failure or unmet expectation that ended the run.
+    pub violation: Option<Violation>,
+}
+
+impl Scenario {
+    /// The seed to run with: `given`, else the script's, else 0.
+    pub fn seed_or(&self, given: Option<u64>) -> u64 {
+        given.or(self.seed).unwrap_or(0)
+    }
+
+    /// The network's configuration under `seed`.
+    pub fn network_config(&self, seed: u64) -> NetworkConfig {
+        NetworkConfig {
+            seed,
+            node_count: self.node_count,
+            latency: self.latency,
+            jitter_ms: self.jitter_ms,
+            block_interval_ms: self.block_interval_ms,
+            redial_ms: self.redial_ms,
+            link_overrides: self.link_overrides.clone(),
+            ..NetworkConfig::default()
+        }
+    }
+
+    /// The network this scenario describes under `seed`, with everything scheduled.
+    pub fn build(&self, seed: u64) -> Result<Network, InvalidLatency> {
+        self.build_with(self.network_config(seed))
+    }
+
+    /// As [`Scenario::build`], with the configuration given (a harness may change it).
+    pub fn build_with(&self, config: NetworkConfig) -> Result<Network, InvalidLatency> {
+        let mut network = Network::new(config)?;
+        for channel in &self.channels {
+            network.schedule(
+                SimTime::ZERO,
+                Action::Connect {
+                    from: channel.from,
+                    to: channel.to,
+                },
+            );
+            network.schedule(
+                SimTime(1_000),
+                Action::OpenChannel {
+                    from: channel.from,
+                    to: channel.to,
+                    funding_satoshis: channel.capacity_satoshis,
+                },
+            );
+        }
+        for (at, action) in &self.actions {
+            network.schedule(*at, action.clone());
+        }
+        for generator in &self.generators {
+            network.add_generator(*generator, SimTime(self.warmup_ms), SimTime(self.duration_ms));
+        }
+        Ok(network)
+    }
+
+    /// The whole run under `seed`: the fault window, the liveness phase, the
+    /// expectations.
+    pub fn run(&self, seed: u64) -> Result<RunOutcome, InvalidLatency> {
+        self.run_with(self.network_config(seed))
+    }
+
+    /// As [`Scenario::run`], with the configuration given.
+    pub fn run_with(&self, config: NetworkConfig) -> Result<RunOutcome, InvalidLatency> {
+        let mut network = self.build_with(config)?;
+        let violation = network
+            .run_until(SimTime(self.duration_ms))
+            .and_then(|()| network.settle(self.settle_ms).map(drop))
+            .err()
+            .or_else(|| {
+                let tally = network.tally();
+                self.expectations
+                    .iter()
+                    .find_map(|e| e.unmet(&tally))
+                    .map(|why| network.violation(why))
+            });
+        Ok(RunOutcome { network, violation })
+    }
+}

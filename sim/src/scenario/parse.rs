@@ -1,0 +1,676 @@
+//! The script parser: one statement per line, every mistake reported with its place.
+
+use std::collections::BTreeMap;
+
+use super::{
+    ChannelSpec, Comparison, Expectation, Metric, Scenario, ScenarioError, DEFAULT_FEERATE_PER_KW, DEFAULT_SETTLE_MS,
+};
+use crate::clock::SimTime;
+use crate::faults::{FaultKind, Generator, GeneratorKind, Traffic};
+use crate::latency::Latency;
+use crate::network::Action;
+
+/// One whitespace-separated word and its 1-based column.
+#[derive(Clone, Copy)]
+struct Word<'a> {
+    text: &'a str,
+    column: usize,
+}
+
+struct Line<'a> {
+    file: &'a str,
+    number: usize,
+    words: Vec<Word<'a>>,
+    /// Column just past the last word, for "missing" errors.
+    end_column: usize,
+}
+
+impl<'a> Line<'a> {
+    fn error_at(&self, column: usize, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            file: self.file.to_string(),
+            line: self.number,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn word(&self, index: usize, what: &str) -> Result<Word<'a>, ScenarioError> {
+        self.words
+            .get(index)
+            .copied()
+            .ok_or_else(|| self.error_at(self.end_column, format!("expected {what}")))
+    }
+
+    fn no_more_after(&self, index: usize) -> Result<(), ScenarioError> {
+        match self.words.get(index) {
+            Some(extra) => Err(self.error_at(extra.column, format!("unexpected `{}`", extra.text))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn split_words(text: &str) -> Vec<Word<'_>> {
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                words.push(Word {
+                    text: &text[s..i],
+                    column: text[..s].chars().count() + 1,
+                });
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        words.push(Word {
+            text: &text[s..],
+            column: text[..s].chars().count() + 1,
+        });
+    }
+    words
+}
+
+fn parse_number(line: &Line<'_>, word: Word<'_>, what: &str) -> Result<u64, ScenarioError> {
+    word.text.parse::<u64>().map_err(|_| {
+        line.error_at(
+            word.column,
+            format!("expected {what} (a whole number), found `{}`", word.text),
+        )
+    })
+}
+
+fn parse_float(line: &Line<'_>, word: Word<'_>, text: &str, what: &str) -> Result<f64, ScenarioError> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(line.error_at(
+            word.column,
+            format!("expected {what} (a non-negative number), found `{text}`"),
+        )),
+    }
+}
+
+/// `text` with one of `units` (each with its factor), scaled: `1.5s` is 1500 with
+/// `ms`/`s` units.
+fn parse_with_unit(
+    line: &Line<'_>,
+    word: Word<'_>,
+    text: &str,
+    units: &[(&str, f64)],
+    what: &str,
+) -> Result<f64, ScenarioError> {
+    // Longest unit first, so `ms` is not read as `s`.
+    let mut sorted: Vec<&(&str, f64)> = units.iter().collect();
+    sorted.sort_by_key(|(unit, _)| core::cmp::Reverse(unit.len()));
+    for (unit, factor) in sorted {
+        if let Some(number) = text.strip_suffix(unit) {
+            return Ok(parse_float(line, word, number, what)? * factor);
+        }
+    }
+    let names: Vec<&str> = units.iter().map(|(u, _)| *u).collect();
+    Err(line.error_at(
+        word.column,
+        format!("expected {what} with a unit ({}), found `{text}`", names.join(", ")),
+    ))
+}
+
+const TIME_UNITS: &[(&str, f64)] = &[("ms", 1.0), ("s", 1000.0), ("min", 60_000.0), ("h", 3_600_000.0)];
+
+fn parse_ms(line: &Line<'_>, word: Word<'_>, text: &str, what: &str) -> Result<u64, ScenarioError> {
+    let ms = parse_with_unit(line, word, text, TIME_UNITS, what)?;
+    if ms > 1e15 {
+        return Err(line.error_at(word.column, format!("{what} is too long")));
+    }
+    Ok(ms.round() as u64)
+}
+
+fn parse_node(line: &Line<'_>, word: Word<'_>, node_count: Option<usize>) -> Result<usize, ScenarioError> {
+    let node = parse_number(line, word, "a node number")?;
+    match node_count {
+        None => Err(line.error_at(word.column, "nodes must be declared (`nodes N`) before they are used")),
+        Some(count) if node >= count as u64 => Err(line.error_at(
+            word.column,
+            format!("node {node} does not exist (nodes are 0 to {})", count - 1),
+        )),
+        Some(_) => Ok(node as usize),
+    }
+}
+
+/// `key=value` at `index`, with `key` as given.
+fn key_value<'a>(line: &Line<'a>, index: usize, key: &str) -> Result<(Word<'a>, &'a str), ScenarioError> {
+    let word = line.word(index, &format!("`{key}=...`"))?;
+    match word.text.split_once('=') {
+        Some((k, v)) if k == key => Ok((word, v)),
+        _ => Err(line.error_at(word.column, format!("expected `{key}=...`, found `{}`", word.text))),
+    }
+}
+
+/// `A -> B` starting at `index`.
+fn parse_arrow(line: &Line<'_>, index: usize, node_count: Option<usize>) -> Result<(usize, usize), ScenarioError> {
+    let from = parse_node(line, line.word(index, "a node number")?, node_count)?;
+    let arrow = line.word(index + 1, "`->`")?;
+    if arrow.text != "->" {
+        return Err(line.error_at(arrow.column, format!("expected `->`, found `{}`", arrow.text)));
+    }
+    let to = parse_node(line, line.word(index + 2, "a node number")?, node_count)?;
+    if from == to {
+        return Err(line.error_at(arrow.column, "a node cannot connect to itself"));
+    }
+    Ok((from, to))
+}
+
+impl Scenario {
+    /// Parses `text`; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let mut scenario = Scenario {
+            node_count: 0,
+            seed: None,
+            latency: Latency::Constant { ms: 50 },
+            jitter_ms: 0,
+            block_interval_ms: 600_000,
+            redial_ms: None,
+            link_overrides: BTreeMap::new(),
+            channels: Vec::new(),
+            actions: Vec::new(),
+            generators: Vec::new(),
+            warmup_ms: 0,
+            duration_ms: 0,
+            settle_ms: DEFAULT_SETTLE_MS,
+            expectations: Vec::new(),
+        };
+        let mut node_count = None;
+        let mut duration_ms = None;
+        // Where each action came from, to point at one scheduled past the end.
+        let mut action_places = Vec::new();
+        for (index, raw) in text.lines().enumerate() {
+            let content = raw.split('#').next().unwrap_or_default();
+            let words = split_words(content);
+            let Some(first) = words.first().copied() else { continue };
+            let line = Line {
+                file,
+                number: index + 1,
+                end_column: content.trim_end().chars().count() + 1,
+                words,
+            };
+            match first.text {
+                "nodes" => {
+                    let word = line.word(1, "how many nodes")?;
+                    let count = parse_number(&line, word, "how many nodes")?;
+                    if !(2..=1000).contains(&count) {
+                        return Err(line.error_at(word.column, "nodes must be 2 to 1000"));
+                    }
+                    if node_count.is_some() {
+                        return Err(line.error_at(first.column, "nodes declared twice"));
+                    }
+                    node_count = Some(count as usize);
+                    line.no_more_after(2)?;
+                }
+                "seed" => {
+                    let word = line.word(1, "a seed")?;
+                    scenario.seed = Some(parse_number(&line, word, "a seed")?);
+                    line.no_more_after(2)?;
+                }
+                "latency" => {
+                    let (latency, used) = parse_latency(&line, 1)?;
+                    line.no_more_after(used)?;
+                    scenario.latency = latency;
+                }
+                "jitter" => {
+                    let word = line.word(1, "a jitter")?;
+                    scenario.jitter_ms = parse_ms(&line, word, word.text, "a jitter")?;
+                    line.no_more_after(2)?;
+                }
+                "link" => {
+                    // `link A B <latency> [jitter=T]`: both directions of one pair.
+                    let a = parse_node(&line, line.word(1, "a node number")?, node_count)?;
+                    let b_word = line.word(2, "a node number")?;
+                    let b = parse_node(&line, b_word, node_count)?;
+                    if a == b {
+                        return Err(line.error_at(b_word.column, "a link joins two different nodes"));
+                    }
+                    let (latency, used) = parse_latency(&line, 3)?;
+                    let mut jitter_ms = 0;
+                    let mut next = used;
+                    if line.words.len() > used {
+                        let (word, value) = key_value(&line, used, "jitter")?;
+                        jitter_ms = parse_ms(&line, word, value, "jitter")?;
+                        next += 1;
+                    }
+                    line.no_more_after(next)?;
+                    if scenario
+                        .link_overrides
+                        .insert((a.min(b), a.max(b)), (latency, jitter_ms))
+                        .is_some()
+                    {
+                        return Err(line.error_at(first.column, format!("link {a} {b} declared twice")));
+                    }
+                }
+                "block_interval" => {
+                    let word = line.word(1, "a block interval")?;
+                    scenario.block_interval_ms = parse_ms(&line, word, word.text, "a block interval")?;
+                    if scenario.block_interval_ms == 0 {
+                        return Err(line.error_at(word.column, "the block interval must be positive"));
+                    }
+                    line.no_more_after(2)?;
+                }
+                "redial" => {
+                    let word = line.word(1, "a redial delay")?;
+                    scenario.redial_ms = Some(parse_ms(&line, word, word.text, "a redial delay")?);
+                    line.no_more_after(2)?;
+                }
+                "channel" => {
+                    let (from, to) = parse_arrow(&line, 1, node_count)?;
+                    let (word, value) = key_value(&line, 4, "capacity")?;
+                    let capacity = parse_with_unit(&line, word, value, &[("sat", 1.0)], "a capacity")?;
+                    if capacity < 1.0 || capacity.fract() != 0.0 || capacity > 21e14 {
+                        return Err(line.error_at(word.column, "a capacity is a whole, positive number of sat"));
+                    }
+                    line.no_more_after(5)?;
+                    scenario.channels.push(ChannelSpec {
+                        from,
+                        to,
+                        capacity_satoshis: capacity as u64,
+                    });
+                }
+                "at" => {
+                    let word = line.word(1, "a time")?;
+                    let at = SimTime(parse_ms(&line, word, word.text, "a time")?);
+                    for (delay_ms, action) in parse_action(&line, node_count)? {
+                        scenario.actions.push((at.after_ms(delay_ms), action));
+                        action_places.push((line.number, word.column));
+                    }
+                }
+                "fault" => scenario.generators.push(parse_fault(&line)?),
+                "traffic" => scenario.generators.push(parse_traffic(&line)?),
+                "expect" => scenario.expectations.push(parse_expectation(&line)?),
+                "run" => {
+                    let word = line.word(1, "a duration")?;
+                    duration_ms = Some(parse_ms(&line, word, word.text, "a duration")?);
+                    line.no_more_after(2)?;
+                }
+                "warmup" => {
+                    let word = line.word(1, "a warm-up time")?;
+                    scenario.warmup_ms = parse_ms(&line, word, word.text, "a warm-up time")?;
+                    line.no_more_after(2)?;
+                }
+                "settle" => {
+                    let word = line.word(1, "a settling time")?;
+                    scenario.settle_ms = parse_ms(&line, word, word.text, "a settling time")?;
+                    line.no_more_after(2)?;
+                }
+                other => {
+                    return Err(line.error_at(
+                        first.column,
+                        format!(
+                            "unknown statement `{other}` (expected nodes, seed, latency, jitter, link, \
+                             block_interval, redial, channel, at, warmup, fault, traffic, run, settle or expect)"
+                        ),
+                    ))
+                }
+            }
+        }
+        let end = ScenarioError {
+            file: file.to_string(),
+            line: text.lines().count().max(1),
+            column: 1,
+            message: String::new(),
+        };
+        scenario.node_count = node_count.ok_or_else(|| ScenarioError {
+            message: "the script never says how many nodes (`nodes N`)".into(),
+            ..end.clone()
+        })?;
+        scenario.duration_ms = duration_ms.ok_or_else(|| ScenarioError {
+            message: "the script never says how long to run (`run 10min`)".into(),
+            ..end.clone()
+        })?;
+        // Actions past the end would run during the liveness phase, which must be free
+        // of faults.
+        for ((at, _), (line, column)) in scenario.actions.iter().zip(&action_places) {
+            if at.as_ms() > scenario.duration_ms {
+                return Err(ScenarioError {
+                    file: file.to_string(),
+                    line: *line,
+                    column: *column,
+                    message: format!("this happens after the run ends ({} ms)", scenario.duration_ms),
+                });
+            }
+        }
+        Ok(scenario)
+    }
+}
+
+/// Options `key=value` from word `from` on, each key at most once and only from
+/// `allowed`.
+fn options<'a>(
+    line: &Line<'a>,
+    from: usize,
+    allowed: &[&str],
+) -> Result<BTreeMap<&'a str, (Word<'a>, &'a str)>, ScenarioError> {
+    let mut found = BTreeMap::new();
+    for word in line.words.iter().skip(from) {
+        let Some((key, value)) = word.text.split_once('=') else {
+            return Err(line.error_at(word.column, format!("expected `key=value`, found `{}`", word.text)));
+        };
+        if !allowed.contains(&key) {
+            return Err(line.error_at(
+                word.column,
+                format!("unknown option `{key}` (expected {})", allowed.join(", ")),
+            ));
+        }
+        if found.insert(key, (*word, value)).is_some() {
+            return Err(line.error_at(word.column, format!("`{key}` given twice")));
+        }
+    }
+    Ok(found)
+}
+
+/// The time option `key`, which must be there.
+fn required_ms(line: &Line<'_>, options: &BTreeMap<&str, (Word<'_>, &str)>, key: &str) -> Result<u64, ScenarioError> {
+    let (word, value) = options
+        .get(key)
+        .ok_or_else(|| line.error_at(line.end_column, format!("expected `{key}=...`")))?;
+    parse_ms(line, *word, value, key)
+}
+
+fn parse_feerate(line: &Line<'_>, word: Word<'_>, text: &str) -> Result<u32, ScenarioError> {
+    let feerate = parse_with_unit(line, word, text, &[("sat/kw", 1.0)], "a feerate")?;
+    if !(253.0..=10_000_000.0).contains(&feerate) || feerate.fract() != 0.0 {
+        return Err(line.error_at(word.column, "a feerate is a whole 253 to 10000000 sat/kw"));
+    }
+    Ok(feerate as u32)
+}
+
+fn parse_amount(line: &Line<'_>, word: Word<'_>, text: &str) -> Result<u64, ScenarioError> {
+    let amount = parse_with_unit(line, word, text, &[("msat", 1.0), ("sat", 1000.0)], "an amount")?;
+    if amount < 1.0 || amount.fract() != 0.0 || amount > 21e17 {
+        return Err(line.error_at(word.column, "an amount is a whole, positive number of msat"));
+    }
+    Ok(amount as u64)
+}
+
+/// `fault KIND every=T [for=T] [max=R] [base=R]`.
+fn parse_fault(line: &Line<'_>) -> Result<Generator, ScenarioError> {
+    let kind_word = line.word(1, "a fault kind")?;
+    let allowed: &[&str] = match kind_word.text {
+        "disconnect" => &["every"],
+        "crash" | "pause_monitors" | "partition" | "reorder" => &["every", "for"],
+        "feerate" => &["every", "for", "max", "base"],
+        other => return Err(line.error_at(
+            kind_word.column,
+            format!(
+                "unknown fault `{other}` (expected disconnect, crash, pause_monitors, feerate, partition or reorder)"
+            ),
+        )),
+    };
+    let opts = options(line, 2, allowed)?;
+    let mean_interval_ms = required_ms(line, &opts, "every")?;
+    if mean_interval_ms == 0 {
+        return Err(line.error_at(opts["every"].0.column, "a fault needs a positive mean interval"));
+    }
+    let for_ms = || required_ms(line, &opts, "for");
+    let kind = match kind_word.text {
+        "disconnect" => FaultKind::Disconnect,
+        "crash" => FaultKind::Crash { down_ms: for_ms()? },
+        "pause_monitors" => FaultKind::PauseMonitors { for_ms: for_ms()? },
+        "partition" => FaultKind::Partition { for_ms: for_ms()? },
+        "reorder" => FaultKind::Reorder { for_ms: for_ms()? },
+        _ => {
+            let (word, max) = opts
+                .get("max")
+                .ok_or_else(|| line.error_at(line.end_column, "expected `max=...`"))?;
+            let max_feerate_per_kw = parse_feerate(line, *word, max)?;
+            let base_feerate_per_kw = match opts.get("base") {
+                Some((word, base)) => parse_feerate(line, *word, base)?,
+                None => DEFAULT_FEERATE_PER_KW,
+            };
+            if base_feerate_per_kw > max_feerate_per_kw {
+                return Err(line.error_at(word.column, "the spike's max is below its base"));
+            }
+            FaultKind::FeeSpike {
+                for_ms: for_ms()?,
+                base_feerate_per_kw,
+                max_feerate_per_kw,
+            }
+        }
+    };
+    Ok(Generator {
+        kind: GeneratorKind::Fault(kind),
+        mean_interval_ms,
+    })
+}
+
+/// `traffic every=T amount=A[..B]`.
+fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
+    let opts = options(line, 1, &["every", "amount"])?;
+    let mean_interval_ms = required_ms(line, &opts, "every")?;
+    if mean_interval_ms == 0 {
+        return Err(line.error_at(opts["every"].0.column, "traffic needs a positive mean interval"));
+    }
+    let (word, amount) = opts
+        .get("amount")
+        .ok_or_else(|| line.error_at(line.end_column, "expected `amount=...`"))?;
+    let (min, max) = match amount.split_once("..") {
+        Some((min, max)) => (parse_amount(line, *word, min)?, parse_amount(line, *word, max)?),
+        None => {
+            let amount = parse_amount(line, *word, amount)?;
+            (amount, amount)
+        }
+    };
+    if min > max {
+        return Err(line.error_at(word.column, "the smallest amount is above the largest"));
+    }
+    Ok(Generator {
+        kind: GeneratorKind::Traffic(Traffic {
+            min_amount_msat: min,
+            max_amount_msat: max,
+        }),
+        mean_interval_ms,
+    })
+}
+
+/// `expect METRIC OP N[%]`.
+fn parse_expectation(line: &Line<'_>) -> Result<Expectation, ScenarioError> {
+    let metric_word = line.word(1, "what to expect (dispatched, sent, failed, refused)")?;
+    let metric = match metric_word.text {
+        "dispatched" => Metric::Dispatched,
+        "sent" => Metric::Sent,
+        "failed" => Metric::Failed,
+        "refused" => Metric::Refused,
+        other => {
+            return Err(line.error_at(
+                metric_word.column,
+                format!("unknown measure `{other}` (expected dispatched, sent, failed or refused)"),
+            ))
+        }
+    };
+    let op_word = line.word(2, "a comparison (>=, <=, ==)")?;
+    let op = match op_word.text {
+        ">=" => Comparison::AtLeast,
+        "<=" => Comparison::AtMost,
+        "==" => Comparison::Exactly,
+        other => {
+            return Err(line.error_at(
+                op_word.column,
+                format!("unknown comparison `{other}` (expected >=, <= or ==)"),
+            ))
+        }
+    };
+    let value_word = line.word(3, "a number, or a percentage of the payments dispatched")?;
+    let (number, percent) = match value_word.text.strip_suffix('%') {
+        Some(number) => (number, true),
+        None => (value_word.text, false),
+    };
+    let value = parse_number(
+        line,
+        Word {
+            text: number,
+            ..value_word
+        },
+        "a count or percentage",
+    )?;
+    if percent && value > 100 {
+        return Err(line.error_at(value_word.column, "a percentage is 0 to 100"));
+    }
+    line.no_more_after(4)?;
+    Ok(Expectation {
+        metric,
+        comparison: op,
+        value,
+        percent,
+        line: line.number,
+    })
+}
+
+/// A latency model whose kind is word `at`; returns it and the index past it.
+fn parse_latency(line: &Line<'_>, at: usize) -> Result<(Latency, usize), ScenarioError> {
+    let kind = line.word(at, "a latency kind (constant, uniform, normal, lognormal)")?;
+    let ms = |index, key| -> Result<u64, ScenarioError> {
+        let (word, value) = key_value(line, at + index, key)?;
+        parse_ms(line, word, value, key)
+    };
+    let latency = match kind.text {
+        "constant" => Latency::Constant { ms: ms(1, "ms")? },
+        "uniform" => Latency::Uniform {
+            min_ms: ms(1, "min")?,
+            max_ms: ms(2, "max")?,
+        },
+        "normal" => Latency::Normal {
+            mean_ms: ms(1, "mean")? as f64,
+            std_dev_ms: ms(2, "std_dev")? as f64,
+        },
+        "lognormal" => {
+            let (word, sigma) = key_value(line, at + 2, "sigma")?;
+            Latency::LogNormal {
+                median_ms: ms(1, "median")? as f64,
+                sigma: parse_float(line, word, sigma, "sigma")?,
+            }
+        }
+        other => {
+            return Err(line.error_at(
+                kind.column,
+                format!("unknown latency `{other}` (expected constant, uniform, normal or lognormal)"),
+            ))
+        }
+    };
+    let used = match kind.text {
+        "constant" => 2,
+        _ => 3,
+    };
+    latency.validate().map_err(|e| line.error_at(kind.column, e.0))?;
+    Ok((latency, at + used))
+}
+
+/// The action of an `at` line (from the third word on): each with its delay after the
+/// line's time (`reconnect ... after=` makes two).
+fn parse_action(line: &Line<'_>, node_count: Option<usize>) -> Result<Vec<(u64, Action)>, ScenarioError> {
+    let verb = line.word(2, "an action")?;
+    let node =
+        |index| -> Result<usize, ScenarioError> { parse_node(line, line.word(index, "a node number")?, node_count) };
+    let (actions, used) = match verb.text {
+        "pay" => {
+            let (from, to) = parse_arrow(line, 3, node_count)?;
+            let word = line.word(6, "an amount")?;
+            let amount_msat = parse_amount(line, word, word.text)?;
+            let pay = Action::Pay { from, to, amount_msat };
+            (vec![(0, pay)], 7)
+        }
+        "connect" => {
+            let (from, to) = parse_arrow(line, 3, node_count)?;
+            (vec![(0, Action::Connect { from, to })], 6)
+        }
+        "disconnect" => (
+            vec![(
+                0,
+                Action::Disconnect {
+                    a: node(3)?,
+                    b: node(4)?,
+                },
+            )],
+            5,
+        ),
+        "reconnect" => {
+            // `reconnect A -> B after=T`: the connection drops now and A dials B after T.
+            let (from, to) = parse_arrow(line, 3, node_count)?;
+            let (word, value) = key_value(line, 6, "after")?;
+            let after_ms = parse_ms(line, word, value, "after")?;
+            (
+                vec![
+                    (0, Action::Disconnect { a: from, b: to }),
+                    (after_ms, Action::Connect { from, to }),
+                ],
+                7,
+            )
+        }
+        "pause_monitors" => (vec![(0, Action::PauseMonitors { node: node(3)? })], 4),
+        "resume_monitors" => (vec![(0, Action::ResumeMonitors { node: node(3)? })], 4),
+        "save_manager" => (vec![(0, Action::SaveManager { node: node(3)? })], 4),
+        "crash" => (vec![(0, Action::Crash { node: node(3)? })], 4),
+        "restart" => {
+            let node = node(3)?;
+            let stale_manager = match line.words.get(4) {
+                None => false,
+                Some(word) if word.text == "stale_manager" => true,
+                Some(word) => {
+                    return Err(line.error_at(
+                        word.column,
+                        format!("expected `stale_manager` or nothing, found `{}`", word.text),
+                    ))
+                }
+            };
+            (vec![(0, Action::Restart { node, stale_manager })], 5)
+        }
+        "feerate" => {
+            let word = line.word(3, "a feerate")?;
+            let feerate_per_kw = parse_feerate(line, word, word.text)?;
+            (vec![(0, Action::FeeRate { feerate_per_kw })], 4)
+        }
+        "partition" => {
+            let mut side = Vec::new();
+            for index in 3..line.words.len() {
+                side.push(node(index)?);
+            }
+            if side.is_empty() {
+                return Err(line.error_at(line.end_column, "expected the nodes cut off"));
+            }
+            let count = line.words.len();
+            (vec![(0, Action::Partition { side })], count)
+        }
+        "heal" => (vec![(0, Action::Heal)], 3),
+        "break_ordering" => (
+            vec![(
+                0,
+                Action::BreakOrdering {
+                    a: node(3)?,
+                    b: node(4)?,
+                },
+            )],
+            5,
+        ),
+        "restore_ordering" => (
+            vec![(
+                0,
+                Action::RestoreOrdering {
+                    a: node(3)?,
+                    b: node(4)?,
+                },
+            )],
+            5,
+        ),
+        other => {
+            return Err(line.error_at(
+                verb.column,
+                format!(
+                    "unknown action `{other}` (expected pay, connect, disconnect, reconnect, pause_monitors, \
+                     resume_monitors, save_manager, crash, restart, feerate, partition, heal, break_ordering \
+                     or restore_ordering)"
+                ),
+            ))
+        }
+    };
+    line.no_more_after(used)?;
+    Ok(actions)
+}

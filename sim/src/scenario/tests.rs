@@ -1,0 +1,307 @@
+//! The script format: parsing, errors with their place, and the bundled examples.
+
+use super::*;
+
+const SMOKE: &str = "\
+# Two nodes, one channel, a few payments.
+nodes 2
+latency lognormal median=40ms sigma=0.5
+jitter 10ms
+block_interval 1min
+channel 0 -> 1 capacity=1000000sat
+at 4min pay 0 -> 1 5000sat   # in sat
+at 4min pay 0 -> 1 4000000msat
+at 4.5s reconnect 1 -> 0 after=300ms
+at 5min restart 1 stale_manager
+at 5min partition 1
+at 6min heal
+at 6min feerate 5000sat/kw
+run 15min
+";
+
+fn error(text: &str) -> String {
+    Scenario::parse("s.scn", text).expect_err("a mistake").to_string()
+}
+
+#[test]
+fn a_script_parses_into_the_network_it_describes() {
+    let scenario = Scenario::parse("smoke.scn", SMOKE).expect("valid");
+    assert_eq!(scenario.node_count, 2);
+    assert_eq!(
+        scenario.latency,
+        Latency::LogNormal {
+            median_ms: 40.0,
+            sigma: 0.5
+        }
+    );
+    assert_eq!((scenario.jitter_ms, scenario.block_interval_ms), (10, 60_000));
+    assert_eq!(
+        scenario.channels,
+        vec![ChannelSpec {
+            from: 0,
+            to: 1,
+            capacity_satoshis: 1_000_000
+        }]
+    );
+    assert_eq!(scenario.duration_ms, 900_000);
+    assert_eq!(
+        scenario.actions[..2],
+        [
+            (
+                SimTime(240_000),
+                Action::Pay {
+                    from: 0,
+                    to: 1,
+                    amount_msat: 5_000_000
+                }
+            ),
+            (
+                SimTime(240_000),
+                Action::Pay {
+                    from: 0,
+                    to: 1,
+                    amount_msat: 4_000_000
+                }
+            )
+        ]
+    );
+    assert_eq!(scenario.actions[2], (SimTime(4_500), Action::Disconnect { a: 1, b: 0 }));
+    assert_eq!(
+        scenario.actions[3],
+        (SimTime(4_800), Action::Connect { from: 1, to: 0 })
+    );
+    assert_eq!(
+        scenario.actions[4].1,
+        Action::Restart {
+            node: 1,
+            stale_manager: true
+        }
+    );
+    assert_eq!(scenario.actions[7].1, Action::FeeRate { feerate_per_kw: 5_000 });
+}
+
+#[test]
+fn a_parsed_script_runs() {
+    let scenario = Scenario::parse(
+        "pay.scn",
+        "nodes 2\nblock_interval 1min\nchannel 0 -> 1 capacity=1000000sat\nat 4min pay 0 -> 1 5000sat\nrun 10min\n",
+    )
+    .expect("valid");
+    let mut network = scenario.build(1).expect("valid");
+    network
+        .run_until(SimTime(scenario.duration_ms))
+        .expect("no invariant broken");
+    assert_eq!(network.tally().sent, 1);
+}
+
+#[test]
+fn mistakes_name_their_place() {
+    assert_eq!(
+        error("nodes 2\nchanel 0 -> 1 capacity=1sat\nrun 1s"),
+        "s.scn:2:1: unknown statement `chanel` (expected nodes, seed, latency, jitter, link, block_interval, \
+         redial, channel, at, warmup, fault, traffic, run, settle or expect)"
+    );
+    assert_eq!(
+        error("nodes 2\nchannel 0 -> 2 capacity=1sat\nrun 1s"),
+        "s.scn:2:14: node 2 does not exist (nodes are 0 to 1)"
+    );
+    assert_eq!(
+        error("nodes 2\n  at 5 pay 0 -> 1 1sat\nrun 1s"),
+        "s.scn:2:6: expected a time with a unit (ms, s, min, h), found `5`"
+    );
+    assert_eq!(
+        error("nodes 2\nat 5s pay 0 -> 1\nrun 1s"),
+        "s.scn:2:17: expected an amount"
+    );
+    assert_eq!(
+        error("channel 0 -> 1 capacity=1sat\n"),
+        "s.scn:1:9: nodes must be declared (`nodes N`) before they are used"
+    );
+    assert_eq!(
+        error("nodes 2\nlatency uniform min=9ms max=3ms\nrun 1s"),
+        "s.scn:2:9: uniform latency with min above max"
+    );
+    assert_eq!(
+        error("nodes 2\nat 1s crash 0 now\nrun 1s"),
+        "s.scn:2:15: unexpected `now`"
+    );
+    assert_eq!(
+        error("nodes 2\n"),
+        "s.scn:1:1: the script never says how long to run (`run 10min`)"
+    );
+    assert_eq!(
+        error("nodes 2\nat 1s feerate 5\nrun 1s"),
+        "s.scn:2:15: expected a feerate with a unit (sat/kw), found `5`"
+    );
+    assert_eq!(
+        error("nodes 2\nat 1s pay 0 -> 1 -5sat\nrun 1s"),
+        "s.scn:2:18: expected an amount (a non-negative number), found `-5`"
+    );
+}
+
+#[test]
+fn every_bundled_scenario_parses_and_runs_clean() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("sim/scenarios")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "scn"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    for path in paths {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let scenario = Scenario::parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+        for seed in 0..2 {
+            // The whole run: fault window, liveness phase, the script's expectations.
+            let outcome = scenario.run(seed).expect("valid");
+            if let Some(v) = outcome.violation {
+                panic!("{name}: {v}");
+            }
+            let tally = outcome.network.tally();
+            assert_eq!(
+                tally.sent + tally.failed + tally.refused,
+                tally.dispatched,
+                "{name} seed {seed}: {tally:?}"
+            );
+            assert!(tally.sent > 0, "{name} seed {seed}: {tally:?}");
+        }
+    }
+}
+
+#[test]
+fn comments_and_blank_lines_are_ignored() {
+    let scenario = Scenario::parse("c.scn", "# only a comment\n\n   \nnodes 3 # three\nrun 1s\n").expect("valid");
+    assert_eq!((scenario.node_count, scenario.duration_ms), (3, 1_000));
+}
+
+#[test]
+fn every_written_action_parses_back_to_itself() {
+    let actions = [
+        Action::Connect { from: 1, to: 0 },
+        Action::Pay {
+            from: 0,
+            to: 2,
+            amount_msat: 1_234_567,
+        },
+        Action::Disconnect { a: 0, b: 1 },
+        Action::PauseMonitors { node: 2 },
+        Action::ResumeMonitors { node: 2 },
+        Action::SaveManager { node: 1 },
+        Action::Crash { node: 1 },
+        Action::Restart {
+            node: 1,
+            stale_manager: true,
+        },
+        Action::Restart {
+            node: 0,
+            stale_manager: false,
+        },
+        Action::FeeRate { feerate_per_kw: 9_000 },
+        Action::Partition { side: vec![0, 2] },
+        Action::Heal,
+        Action::BreakOrdering { a: 2, b: 0 },
+        Action::RestoreOrdering { a: 2, b: 0 },
+    ];
+    let mut text = String::from("nodes 3\n");
+    for (i, action) in actions.iter().enumerate() {
+        text.push_str(&at_line(SimTime(i as u64 * 10), action).expect("scripts write it"));
+        text.push('\n');
+    }
+    text.push_str("run 1s\n");
+    let scenario = Scenario::parse("w.scn", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let expected: Vec<(SimTime, Action)> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (SimTime(i as u64 * 10), a.clone()))
+        .collect();
+    assert_eq!(scenario.actions, expected);
+    assert_eq!(
+        action_text(&Action::OpenChannel {
+            from: 0,
+            to: 1,
+            funding_satoshis: 1
+        }),
+        None
+    );
+}
+
+#[test]
+fn faults_traffic_links_and_expectations_parse() {
+    let scenario = Scenario::parse(
+        "f.scn",
+        "nodes 3\nseed 9\nredial 2s\nlink 2 0 constant ms=300ms jitter=5ms\n\
+         fault disconnect every=30s\nfault crash every=5min for=10s\n\
+         fault feerate every=4min for=1min max=20000sat/kw\ntraffic every=2s amount=1sat..5sat\n\
+         run 20min\nsettle 5min\nexpect sent >= 90%\nexpect refused <= 3\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        (scenario.seed, scenario.redial_ms, scenario.settle_ms),
+        (Some(9), Some(2_000), 300_000)
+    );
+    assert_eq!(
+        scenario.link_overrides.get(&(0, 2)),
+        Some(&(Latency::Constant { ms: 300 }, 5))
+    );
+    assert_eq!(scenario.generators.len(), 4);
+    assert_eq!(
+        scenario.generators[1],
+        Generator {
+            kind: crate::faults::GeneratorKind::Fault(crate::faults::FaultKind::Crash { down_ms: 10_000 }),
+            mean_interval_ms: 300_000
+        }
+    );
+    assert_eq!(
+        scenario.generators[3].kind,
+        crate::faults::GeneratorKind::Traffic(crate::faults::Traffic {
+            min_amount_msat: 1_000,
+            max_amount_msat: 5_000
+        })
+    );
+    let tally = PaymentTally {
+        dispatched: 10,
+        sent: 9,
+        failed: 0,
+        refused: 1,
+    };
+    assert_eq!(scenario.expectations[0].unmet(&tally), None);
+    let worse = PaymentTally { sent: 8, ..tally };
+    assert_eq!(
+        scenario.expectations[0].unmet(&worse).as_deref(),
+        Some("expectation on line 11 not met: sent >= 90%, but 8 of 10 dispatched were sent")
+    );
+}
+
+#[test]
+fn mistakes_in_the_new_statements_name_their_place() {
+    assert_eq!(
+        error("nodes 2\nfault crash every=1min\nrun 1s"),
+        "s.scn:2:23: expected `for=...`"
+    );
+    assert_eq!(
+        error("nodes 2\nfault flood every=1min\nrun 1s"),
+        "s.scn:2:7: unknown fault `flood` (expected disconnect, crash, pause_monitors, feerate, partition or reorder)"
+    );
+    assert_eq!(
+        error("nodes 2\nfault disconnect every=1min for=1s\nrun 1s"),
+        "s.scn:2:29: unknown option `for` (expected every)"
+    );
+    assert_eq!(
+        error("nodes 2\ntraffic every=1s amount=9sat..2sat\nrun 1s"),
+        "s.scn:2:18: the smallest amount is above the largest"
+    );
+    assert_eq!(
+        error("nodes 2\nexpect sent > 3\nrun 1s"),
+        "s.scn:2:13: unknown comparison `>` (expected >=, <= or ==)"
+    );
+    assert_eq!(
+        error("nodes 2\nlink 0 0 constant ms=1ms\nrun 1s"),
+        "s.scn:2:8: a link joins two different nodes"
+    );
+    assert_eq!(
+        error("nodes 2\nat 2s crash 0\nrun 1s"),
+        "s.scn:2:4: this happens after the run ends (1000 ms)"
+    );
+}
