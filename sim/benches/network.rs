@@ -33,6 +33,7 @@ fn main() {
             from: 0,
             to: 1,
             funding_satoshis: 10_000_000,
+            push_msat: 0,
         },
     );
     for n in 0..PAYMENTS {

@@ -83,6 +83,9 @@ impl lightning::chain::Broadcaster for RecordingBroadcaster {
     }
 }
 
+/// The chain's height when nodes are made: the simulated chain starts here too.
+pub const START_HEIGHT: u32 = 100;
+
 pub type Manager = ChannelManager<KeysManager, TestPersister, RecordingBroadcaster>;
 pub type Node = PeerManager<KeysManager, TransportEntropy, Manager, IgnoringHandler>;
 
@@ -98,26 +101,39 @@ pub fn node(seed: u8) -> Node {
 /// A node whose keys come from `keys_seed` and whose entropy for this start (preimages,
 /// keys ids, handshake ephemerals) from `session_seed`.
 pub fn node_with_seeds(keys_seed: [u8; 32], session_seed: [u8; 32]) -> Node {
-    node_with_config(keys_seed, session_seed, ChannelManagerConfig::new(regtest()))
+    node_with_config(keys_seed, session_seed, ChannelManagerConfig::new(regtest()), false)
 }
 
-/// As [`node_with_seeds`], with the manager's policy given.
-pub fn node_with_config(keys_seed: [u8; 32], session_seed: [u8; 32], config: ChannelManagerConfig) -> Node {
+/// As [`node_with_seeds`], with the manager's policy given, and logging messages (for
+/// `take_message_log`) if `record_messages`.
+pub fn node_with_config(
+    keys_seed: [u8; 32],
+    session_seed: [u8; 32],
+    config: ChannelManagerConfig,
+    record_messages: bool,
+) -> Node {
     let keys = KeysManager::new(&keys_seed, &session_seed);
     let manager = ChannelManager::new(
         config,
         keys.clone(),
         TestPersister::default(),
         RecordingBroadcaster::default(),
-        100,
+        START_HEIGHT,
     );
     PeerManager::new(
-        PeerManagerConfig::new(regtest()),
+        peer_manager_config(record_messages),
         keys,
         TransportEntropy(session_seed),
         manager,
         IgnoringHandler,
     )
+}
+
+fn peer_manager_config(record_messages: bool) -> PeerManagerConfig {
+    PeerManagerConfig {
+        record_messages,
+        ..PeerManagerConfig::new(regtest())
+    }
 }
 
 /// Moves bytes both ways on connection `id` until both sides are quiet.
@@ -172,19 +188,21 @@ pub fn restart(n: &Node, seed: u8, monitors: &BTreeMap<ChannelId, ChannelMonitor
         [seed.wrapping_add(100); 32],
         monitors,
         ChannelManagerConfig::new(regtest()),
+        false,
     )
     .expect("the manager reads back")
 }
 
 /// A node restarted from persisted `manager_bytes` and `monitors`, its keys from
 /// `keys_seed` (the same as before the crash) and its entropy from `session_seed`, which
-/// must be fresh, and its policy `config`.
+/// must be fresh, its policy `config`, logging messages if `record_messages`.
 pub fn restart_from(
     manager_bytes: &[u8],
     keys_seed: [u8; 32],
     session_seed: [u8; 32],
     monitors: &BTreeMap<ChannelId, ChannelMonitor>,
     config: ChannelManagerConfig,
+    record_messages: bool,
 ) -> Result<(Node, Vec<Mismatch>), lightning::wire::DecodeError> {
     let keys = KeysManager::new(&keys_seed, &session_seed);
     let persister = TestPersister {
@@ -200,7 +218,7 @@ pub fn restart_from(
         monitors,
     )?;
     let node = PeerManager::new(
-        PeerManagerConfig::new(regtest()),
+        peer_manager_config(record_messages),
         keys,
         TransportEntropy(session_seed),
         manager,

@@ -29,22 +29,34 @@ pub enum ShrinkError {
     DoesNotFail,
 }
 
-/// A violation's kind: its text without numbers and hex, so the same failure on other
-/// nodes, channels or times counts as the same.
+/// A violation's kind: its text with every number and hex id as `#`, so the same
+/// failure on other nodes, channels or times counts as the same.
 pub fn violation_kind(invariant: &str) -> String {
     let mut kind = String::new();
-    let mut in_number = false;
-    for c in invariant.chars() {
-        if c.is_ascii_hexdigit() {
-            if !in_number {
-                kind.push('#');
-            }
-            in_number = true;
+    let mut word = String::new();
+    let flush = |word: &mut String, kind: &mut String| {
+        let hex = word.chars().all(|c| c.is_ascii_hexdigit()) && word.chars().any(|c| c.is_ascii_digit());
+        let unit = word.trim_start_matches(|c: char| c.is_ascii_digit());
+        if hex {
+            kind.push('#');
+        } else if unit.len() < word.len() {
+            // A number with its unit: `12ms`.
+            kind.push('#');
+            kind.push_str(unit);
         } else {
-            in_number = false;
+            kind.push_str(word);
+        }
+        word.clear();
+    };
+    for c in invariant.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut kind);
             kind.push(c);
         }
     }
+    flush(&mut word, &mut kind);
     kind
 }
 
@@ -101,8 +113,8 @@ pub fn shrink(
         violation = v;
     }
     let mut script = format!(
-        "# Shrunk from {file} (seed {seed}) by `lnsim shrink`.\n# Fails with: {}\nseed {seed}\n",
-        kind.replace('\n', " ")
+        "# Shrunk from {file} (seed {seed}) by `lnsim shrink`.\n# It failed with: {}\nseed {seed}\n",
+        violation.invariant.replace('\n', " ")
     );
     script.push_str(&join(&lines));
     Ok(Shrunk {
@@ -208,9 +220,13 @@ mod tests {
     fn kinds_ignore_numbers_and_ids() {
         assert_eq!(
             violation_kind("channel 0a1b between nodes 3 and 14: node 3's monitor"),
-            violation_kind("channel ffee between nodes 0 and 1: node 1's monitor")
+            violation_kind("channel 9f3e between nodes 0 and 1: node 1's monitor")
         );
         assert_ne!(violation_kind("liveness: x"), violation_kind("ends disagree: x"));
+        assert_eq!(
+            violation_kind("node 3 at 12ms: a dead beef"),
+            "node # at #ms: a dead beef"
+        );
     }
 
     #[test]

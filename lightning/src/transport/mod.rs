@@ -14,7 +14,7 @@ pub use disconnect::DisconnectReason;
 pub use handler::{HandlerAction, IgnoringHandler, MessageHandler};
 pub use handshake::{Handshake, HandshakeError, HandshakeStep};
 pub use peer_manager::{
-    PeerId, PeerIdInUse, PeerManager, PeerManagerConfig, ReadStatus, RECOMMENDED_TIMER_TICK_SECONDS,
+    MessageRecord, PeerId, PeerIdInUse, PeerManager, PeerManagerConfig, ReadStatus, RECOMMENDED_TIMER_TICK_SECONDS,
 };
 
 #[cfg(test)]

@@ -62,6 +62,20 @@ pub struct PeerManagerConfig {
     pub handshake_timeout_ticks: u32,
     /// The pong length our pings ask for.
     pub ping_pong_bytes: u16,
+    /// Keep a log of the messages received and of those the handlers send, for
+    /// [`PeerManager::take_message_log`] (a simulator draws them; off by default).
+    pub record_messages: bool,
+}
+
+/// One message in the log [`PeerManagerConfig::record_messages`] turns on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// The connection.
+    pub peer: PeerId,
+    /// Sent (queued for the peer) rather than received.
+    pub sent: bool,
+    /// The message's name.
+    pub name: &'static str,
 }
 
 impl PeerManagerConfig {
@@ -76,6 +90,7 @@ impl PeerManagerConfig {
             max_buffered_bytes: 8 * 1024 * 1024,
             handshake_timeout_ticks: 2,
             ping_pong_bytes: 8,
+            record_messages: false,
         }
     }
 }
@@ -99,6 +114,7 @@ pub struct PeerManager<S: NodeSigner, E: EntropySource, C: MessageHandler, G: Me
     /// Connections whose handshake completed, by the peer's node id.
     node_ids: BTreeMap<PublicKey, PeerId>,
     disconnects: Vec<(PeerId, DisconnectReason)>,
+    message_log: Vec<MessageRecord>,
 }
 
 impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> PeerManager<S, E, C, G> {
@@ -114,6 +130,23 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
             peers: BTreeMap::new(),
             node_ids: BTreeMap::new(),
             disconnects: Vec::new(),
+            message_log: Vec::new(),
+        }
+    }
+
+    /// The messages logged since the last call (empty unless
+    /// [`PeerManagerConfig::record_messages`] is set), in order.
+    pub fn take_message_log(&mut self) -> Vec<MessageRecord> {
+        core::mem::take(&mut self.message_log)
+    }
+
+    fn log_message(&mut self, peer: PeerId, sent: bool, message: &Message) {
+        if self.config.record_messages {
+            self.message_log.push(MessageRecord {
+                peer,
+                sent,
+                name: message.name(),
+            });
         }
     }
 
@@ -284,6 +317,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
     }
 
     fn handle_message(&mut self, id: PeerId, message: Message) -> Result<(), DisconnectReason> {
+        self.log_message(id, false, &message);
         let peer = self.peers.get_mut(&id).ok_or(DisconnectReason::UnknownPeer)?;
         let node_id = peer.their_node_id.ok_or(DisconnectReason::UnknownPeer)?;
         if !peer.is_initialized() {
@@ -360,6 +394,9 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
                 HandlerAction::Send { node_id, message } => {
                     if let Some(peer) = self.initialized_peer_mut(&node_id) {
                         peer.queue(&message);
+                        if let Some(&id) = self.node_ids.get(&node_id) {
+                            self.log_message(id, true, &message);
+                        }
                     }
                 }
                 HandlerAction::Disconnect {
@@ -372,6 +409,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
                     };
                     if let (Some(peer), Some(message)) = (self.initialized_peer_mut(&node_id), message) {
                         peer.queue(&message);
+                        self.log_message(id, true, &message);
                     }
                     let reason = DisconnectReason::HandlerRequested(reason);
                     self.begin_disconnect(id, &reason);

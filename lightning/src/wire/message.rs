@@ -36,6 +36,14 @@ macro_rules! message_enum {
                 }
             }
 
+            /// The message's name (its variant), for logs and diagrams.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Message::$variant(_) => stringify!($variant), )*
+                    Message::Unknown { .. } => "Unknown",
+                }
+            }
+
             fn encode_payload(&self, out: &mut Vec<u8>) {
                 match self {
                     $( Message::$variant(m) => m.encode(out), )*

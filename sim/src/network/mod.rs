@@ -20,7 +20,7 @@ use lightning::wire::ChannelId;
 use crate::clock::{EventQueue, SimTime};
 use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
-use crate::node::{node_with_config, regtest, restart_from, Node};
+use crate::node::{node_with_config, regtest, restart_from, Node, START_HEIGHT};
 use crate::rng::{SimRng, StreamId};
 
 /// The network's shape and pace.
@@ -74,6 +74,8 @@ pub enum Action {
         from: usize,
         to: usize,
         funding_satoshis: u64,
+        /// Given to the peer at the start.
+        push_msat: u64,
     },
     /// Node `from` pays its channel peer `to`.
     Pay { from: usize, to: usize, amount_msat: u64 },
@@ -107,11 +109,12 @@ pub enum Action {
 
 #[derive(Debug)]
 enum SimEvent {
-    /// Bytes on connection number `connection` of the pair.
+    /// Bytes on connection number `connection` of the pair, sent at `sent`.
     Deliver {
         from: usize,
         to: usize,
         connection: u64,
+        sent: SimTime,
         bytes: Vec<u8>,
     },
     Block,
@@ -291,7 +294,7 @@ impl Network {
         let nodes = keys_seeds
             .iter()
             .zip(node_rngs.iter_mut())
-            .map(|(keys_seed, rng)| node_with_config(*keys_seed, rng.bytes32(), manager_config(&config)))
+            .map(|(keys_seed, rng)| node_with_config(*keys_seed, rng.bytes32(), manager_config(&config), true))
             .collect();
         let mut queue = EventQueue::new();
         queue.schedule_in(config.block_interval_ms, SimEvent::Block);
@@ -302,7 +305,7 @@ impl Network {
             nodes,
             links: BTreeMap::new(),
             link_rngs: BTreeMap::new(),
-            height: 0,
+            height: START_HEIGHT,
             unconfirmed: Vec::new(),
             mined: Vec::new(),
             trace: Vec::new(),
@@ -352,8 +355,9 @@ impl Network {
                 from,
                 to,
                 connection,
+                sent,
                 bytes,
-            } => self.deliver(from, to, connection, &bytes),
+            } => self.deliver(from, to, connection, sent, &bytes),
             SimEvent::Block => self.block(),
             SimEvent::Act(action) => self.act(action),
             SimEvent::Generate(index) => self.generate(index),
@@ -618,11 +622,12 @@ impl Network {
                 from,
                 to,
                 funding_satoshis,
+                push_msat,
             } => {
                 let peer = self.nodes[to].node_id();
                 let result = self.nodes[from]
                     .channel_handler_mut()
-                    .open_channel(peer, funding_satoshis, 0);
+                    .open_channel(peer, funding_satoshis, push_msat);
                 if result.is_ok() {
                     self.channel_peers.insert((from, to));
                 }
@@ -758,21 +763,38 @@ impl Network {
                 from,
                 to,
                 connection,
+                sent: now,
                 bytes,
             },
         );
     }
 
-    fn deliver(&mut self, from: usize, to: usize, connection: u64, bytes: &[u8]) {
+    fn deliver(&mut self, from: usize, to: usize, connection: u64, sent: SimTime, bytes: &[u8]) {
+        let sent_ms = sent.as_ms();
         if self.live.get(&(from, to)) != Some(&connection) {
             // The connection these bytes were sent on is gone.
-            return self.log(to, "lost", format!("\"from\":{from},\"bytes\":{}", bytes.len()));
+            return self.log(
+                to,
+                "lost",
+                format!("\"from\":{from},\"sent_ms\":{sent_ms},\"bytes\":{}", bytes.len()),
+            );
         }
         if let Some(count) = self.in_flight.get_mut(&(from, to)) {
             *count -= 1;
         }
         let result = self.nodes[to].read(conn(from), bytes);
-        let mut detail = format!("\"from\":{from},\"bytes\":{}", bytes.len());
+        // What the bytes held, as the receiver decoded it (for the sequence diagram).
+        let names: Vec<String> = self.nodes[to]
+            .take_message_log()
+            .into_iter()
+            .filter(|r| !r.sent && r.peer == conn(from))
+            .map(|r| format!("\"{}\"", r.name))
+            .collect();
+        let mut detail = format!(
+            "\"from\":{from},\"sent_ms\":{sent_ms},\"bytes\":{},\"msgs\":[{}]",
+            bytes.len(),
+            names.join(",")
+        );
         if let Err(reason) = &result {
             detail.push_str(&format!(",\"disconnect\":{}", json_str(&format!("{reason:?}"))));
         }
@@ -827,7 +849,7 @@ impl Network {
         let monitors = self.nodes[node].channel_handler().persister().monitors.clone();
         let session_seed = self.node_rngs[node].bytes32();
         let config = manager_config(&self.config);
-        match restart_from(&bytes, self.keys_seeds[node], session_seed, &monitors, config) {
+        match restart_from(&bytes, self.keys_seeds[node], session_seed, &monitors, config, true) {
             Ok((restarted, mismatches)) => {
                 self.nodes[node] = restarted;
                 self.crashed.remove(&node);

@@ -29,6 +29,7 @@ fn two_nodes_paying_until(seed: u64, run_to_ms: u64) -> Network {
             from: 0,
             to: 1,
             funding_satoshis: 1_000_000,
+            push_msat: 0,
         },
     );
     // Confirmed at the first block, ready by the third. Node 1 starts with nothing,
@@ -220,6 +221,7 @@ fn three_nodes_through_a_fee_spike_and_a_partition() {
                     from,
                     to,
                     funding_satoshis: 1_000_000,
+                    push_msat: 0,
                 },
             );
         }

@@ -12,7 +12,7 @@
 //! block_interval 1min
 //! redial 1s                               # nodes redial a lost channel peer
 //! channel 0 -> 1 capacity=1000000sat
-//! channel 0 -> 2 capacity=1000000sat
+//! channel 0 -> 2 capacity=1000000sat push=200000sat
 //! at 4min pay 0 -> 1 5000000msat
 //! at 4min reconnect 1 -> 0 after=300ms
 //! warmup 4min                             # no random fault or payment before this
@@ -40,7 +40,8 @@ mod write;
 
 pub use write::{action_text, at_line};
 
-/// How long the liveness phase may take unless the script says (`settle`).
+/// How long the liveness phase may take unless the script says (`settle`): this, or six
+/// block intervals if longer (a funding needs three blocks to be usable).
 pub const DEFAULT_SETTLE_MS: u64 = 10 * 60_000;
 
 /// The fee estimate nodes start with, and a spike's default base.
@@ -76,6 +77,8 @@ pub struct ChannelSpec {
     pub to: usize,
     /// Its capacity.
     pub capacity_satoshis: u64,
+    /// What the funder gives the peer at the start.
+    pub push_msat: u64,
 }
 
 /// A payment count an `expect` line compares.
@@ -236,6 +239,7 @@ impl Scenario {
                     from: channel.from,
                     to: channel.to,
                     funding_satoshis: channel.capacity_satoshis,
+                    push_msat: channel.push_msat,
                 },
             );
         }

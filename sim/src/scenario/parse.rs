@@ -179,11 +179,12 @@ impl Scenario {
             generators: Vec::new(),
             warmup_ms: 0,
             duration_ms: 0,
-            settle_ms: DEFAULT_SETTLE_MS,
+            settle_ms: 0,
             expectations: Vec::new(),
         };
         let mut node_count = None;
         let mut duration_ms = None;
+        let mut settle_ms = None;
         // Where each action came from, to point at one scheduled past the end.
         let mut action_places = Vec::new();
         for (index, raw) in text.lines().enumerate() {
@@ -269,11 +270,22 @@ impl Scenario {
                     if capacity < 1.0 || capacity.fract() != 0.0 || capacity > 21e14 {
                         return Err(line.error_at(word.column, "a capacity is a whole, positive number of sat"));
                     }
-                    line.no_more_after(5)?;
+                    let mut push_msat = 0;
+                    let mut used = 5;
+                    if line.words.len() > 5 {
+                        let (word, value) = key_value(&line, 5, "push")?;
+                        push_msat = parse_amount(&line, word, value)?;
+                        if push_msat > capacity as u64 * 1000 {
+                            return Err(line.error_at(word.column, "the push is more than the capacity"));
+                        }
+                        used = 6;
+                    }
+                    line.no_more_after(used)?;
                     scenario.channels.push(ChannelSpec {
                         from,
                         to,
                         capacity_satoshis: capacity as u64,
+                        push_msat,
                     });
                 }
                 "at" => {
@@ -299,7 +311,7 @@ impl Scenario {
                 }
                 "settle" => {
                     let word = line.word(1, "a settling time")?;
-                    scenario.settle_ms = parse_ms(&line, word, word.text, "a settling time")?;
+                    settle_ms = Some(parse_ms(&line, word, word.text, "a settling time")?);
                     line.no_more_after(2)?;
                 }
                 other => {
@@ -327,6 +339,9 @@ impl Scenario {
             message: "the script never says how long to run (`run 10min`)".into(),
             ..end.clone()
         })?;
+        // Long enough by default for a funding to confirm, however slow the blocks.
+        scenario.settle_ms =
+            settle_ms.unwrap_or_else(|| DEFAULT_SETTLE_MS.max(scenario.block_interval_ms.saturating_mul(6)));
         // Actions past the end would run during the liveness phase, which must be free
         // of faults.
         for ((at, _), (line, column)) in scenario.actions.iter().zip(&action_places) {
@@ -399,12 +414,14 @@ fn parse_fault(line: &Line<'_>) -> Result<Generator, ScenarioError> {
         "disconnect" => &["every"],
         "crash" | "pause_monitors" | "partition" | "reorder" => &["every", "for"],
         "feerate" => &["every", "for", "max", "base"],
-        other => return Err(line.error_at(
-            kind_word.column,
-            format!(
+        other => {
+            return Err(line.error_at(
+                kind_word.column,
+                format!(
                 "unknown fault `{other}` (expected disconnect, crash, pause_monitors, feerate, partition or reorder)"
             ),
-        )),
+            ))
+        }
     };
     let opts = options(line, 2, allowed)?;
     let mean_interval_ms = required_ms(line, &opts, "every")?;

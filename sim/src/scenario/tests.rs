@@ -40,7 +40,8 @@ fn a_script_parses_into_the_network_it_describes() {
         vec![ChannelSpec {
             from: 0,
             to: 1,
-            capacity_satoshis: 1_000_000
+            capacity_satoshis: 1_000_000,
+            push_msat: 0
         }]
     );
     assert_eq!(scenario.duration_ms, 900_000);
@@ -221,7 +222,8 @@ fn every_written_action_parses_back_to_itself() {
         action_text(&Action::OpenChannel {
             from: 0,
             to: 1,
-            funding_satoshis: 1
+            funding_satoshis: 1,
+            push_msat: 0,
         }),
         None
     );

@@ -1,0 +1,72 @@
+//! Scripts under `tests/scenarios/regressions/`, written by `lnsim shrink` from failing
+//! runs: each failed once and must now run clean under its seed (fault window, liveness
+//! phase and expectations). Scripts named `planted-*` were shrunk from a run with one of
+//! the library's deliberate bugs switched on: they must still fail with it on, or the
+//! harness has lost the ability to see that bug.
+
+use std::path::{Path, PathBuf};
+
+use lightning::chan::manager::PlantedBug;
+use sim::scenario::Scenario;
+
+fn regression_scripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/regressions");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "scn"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn load(path: &Path) -> Scenario {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Scenario::parse(&path.display().to_string(), &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn is_planted(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("planted-"))
+}
+
+#[test]
+fn every_regression_script_replays_clean() {
+    let paths = regression_scripts();
+    assert!(!paths.is_empty(), "no regression scripts found");
+    for path in paths {
+        let scenario = load(&path);
+        let outcome = scenario.run(scenario.seed_or(None)).expect("valid link model");
+        if let Some(v) = outcome.violation {
+            panic!("{} fails again:\n{v}", path.display());
+        }
+    }
+}
+
+#[test]
+fn planted_bug_scripts_still_catch_their_bug() {
+    let planted: Vec<PathBuf> = regression_scripts().into_iter().filter(|p| is_planted(p)).collect();
+    assert!(!planted.is_empty(), "no planted-bug script found");
+    for path in planted {
+        let scenario = load(&path);
+        let mut config = scenario.network_config(scenario.seed_or(None));
+        config.planted_bug = Some(PlantedBug::RevokeAndAckBeforeMonitorUpdate);
+        let outcome = scenario.run_with(config).expect("valid link model");
+        let violation = outcome
+            .violation
+            .unwrap_or_else(|| panic!("{} no longer catches the planted bug", path.display()));
+        assert!(
+            violation.invariant.contains("revocation secret"),
+            "{}: {}",
+            path.display(),
+            violation.invariant
+        );
+        // A few lines, not the run it came from.
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let statements = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .count();
+        assert!(statements <= 12, "{}: {statements} statements", path.display());
+    }
+}
