@@ -1,13 +1,16 @@
 //! Deterministic discrete-event network simulator for the `lightning` library.
 //!
-//! Built so far: the virtual clock and its one event queue ([`clock`]), seeded random
-//! streams ([`rng`]), link delays that keep TCP's ordering ([`latency`]), whole nodes
-//! over real BOLT 8 ([`node`], shared with the functional tests) and a network of them
-//! on the clock with faults, invariants and a JSON-lines trace ([`network`]), and the
-//! scenario scripts that describe a run ([`scenario`]; examples in `sim/scenarios/`).
-//! The `lnsim` command builds on these.
+//! The virtual clock and its one event queue ([`clock`]), seeded random streams
+//! ([`rng`]), link delays that keep TCP's order unless told not to ([`latency`]), whole
+//! nodes over real BOLT 8 ([`node`], shared with the functional tests), a network of them
+//! with a simulated chain, faults scheduled or random ([`faults`]), invariants, a
+//! liveness phase and a JSON-lines trace ([`network`]), the scenario scripts that
+//! describe a run ([`scenario`]; examples in `sim/scenarios/`), shrinking a failing
+//! script ([`shrink`]), and reading the trace back ([`trace`]) into a message-sequence
+//! diagram ([`diagram`]). The `lnsim` command builds on these.
 
 pub mod clock;
+pub mod diagram;
 pub mod faults;
 pub mod latency;
 pub mod network;
@@ -15,3 +18,4 @@ pub mod node;
 pub mod rng;
 pub mod scenario;
 pub mod shrink;
+pub mod trace;

@@ -113,3 +113,45 @@ fn sweep_reports_the_seeds_and_exits_zero_when_all_hold() {
     let bad = lnsim(&["sweep", "scenarios/two_nodes_smoke.scn", "--seeds", "5..5"]);
     assert_eq!(bad.status.code(), Some(2), "an empty range is a usage error");
 }
+
+#[test]
+fn run_draws_a_sequence_diagram_of_a_window() {
+    let diagram = std::env::temp_dir().join(format!("lnsim-diagram-{}.html", std::process::id()));
+    let out = lnsim(&[
+        "run",
+        "scenarios/two_nodes_smoke.scn",
+        "--diagram",
+        diagram.to_str().expect("utf-8 path"),
+        "--window",
+        "239s..262s",
+        "--nodes",
+        "0,1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&diagram).expect("diagram written");
+    std::fs::remove_file(&diagram).ok();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<svg"));
+    assert!(html.contains("UpdateAddHtlc"), "the payments at 240s are drawn");
+    assert!(html.contains("crash"), "the crash at 260s is drawn");
+    let bad = lnsim(&[
+        "run",
+        "scenarios/two_nodes_smoke.scn",
+        "--diagram",
+        "x.html",
+        "--window",
+        "9s..1s",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn shrink_refuses_a_run_that_does_not_fail() {
+    let out = lnsim(&[
+        "shrink",
+        "scenarios/two_nodes_smoke.scn",
+        "-o",
+        std::env::temp_dir().join("never-written.scn").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not fail"));
+}

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use clap::Args;
+use sim::diagram::{parse_window, sequence_diagram, DiagramOptions};
 use sim::network::{Network, PaymentTally, Violation};
 use sim::scenario::Scenario;
 use sim::shrink::{shrink, ShrinkError};
@@ -42,6 +43,16 @@ enum Command {
         /// latency, outcome) here as CSV.
         #[arg(long)]
         payments: Option<PathBuf>,
+        /// Writes a message-sequence diagram (self-contained HTML) here.
+        #[arg(long)]
+        diagram: Option<PathBuf>,
+        /// The diagram's window, as `A..B` with units (`240s..250s`; default: the last
+        /// 400 instants of the run).
+        #[arg(long, value_parser = parse_window)]
+        window: Option<(u64, u64)>,
+        /// The diagram's nodes, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Option<Vec<usize>>,
         #[command(flatten)]
         bug: Bug,
     },
@@ -172,7 +183,15 @@ fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
     })
 }
 
-fn run(file: &Path, seed: Option<u64>, trace: Option<&Path>, payments: Option<&Path>, bug: Bug) -> ExitCode {
+/// What `run` writes besides its summary.
+struct RunOutputs {
+    trace: Option<PathBuf>,
+    payments: Option<PathBuf>,
+    diagram: Option<PathBuf>,
+    diagram_options: DiagramOptions,
+}
+
+fn run(file: &Path, seed: Option<u64>, outputs: RunOutputs, bug: Bug) -> ExitCode {
     let scenario = match load(file) {
         Ok(s) => s,
         Err(code) => return code,
@@ -182,15 +201,28 @@ fn run(file: &Path, seed: Option<u64>, trace: Option<&Path>, payments: Option<&P
         Ok(result) => result,
         Err(code) => return code,
     };
-    if let Some(path) = trace {
+    if let Some(path) = &outputs.trace {
         let mut text = network.trace().join("\n");
         text.push('\n');
         if let Err(code) = write(path, &text) {
             return code;
         }
     }
-    if let Some(path) = payments {
+    if let Some(path) = &outputs.payments {
         if let Err(code) = write(path, &network.payments_csv()) {
+            return code;
+        }
+    }
+    if let Some(path) = &outputs.diagram {
+        let title = format!("{} seed {seed}", file.display());
+        let html = sequence_diagram(
+            &title,
+            network.trace(),
+            scenario.node_count,
+            violation.as_ref(),
+            &outputs.diagram_options,
+        );
+        if let Err(code) = write(path, &html) {
             return code;
         }
     }
@@ -356,8 +388,25 @@ fn main() -> ExitCode {
             seed,
             trace,
             payments,
+            diagram,
+            window,
+            nodes,
             bug,
-        } => run(&file, seed, trace.as_deref(), payments.as_deref(), bug),
+        } => {
+            let diagram_options = DiagramOptions {
+                from_ms: window.map(|(from, _)| from),
+                to_ms: window.map(|(_, to)| to),
+                nodes,
+                max_rows: 0,
+            };
+            let outputs = RunOutputs {
+                trace,
+                payments,
+                diagram,
+                diagram_options,
+            };
+            run(&file, seed, outputs, bug)
+        }
         Command::Sweep {
             file,
             seeds,

@@ -688,7 +688,11 @@ impl Network {
         self.log_line(
             "null",
             "partition",
-            format!("\"side\":{side:?},\"cut\":{}", crossing.len()),
+            format!(
+                "\"side\":[{}],\"cut\":{}",
+                side.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","),
+                crossing.len()
+            ),
         );
         for (a, b) in &crossing {
             self.flush(*a);

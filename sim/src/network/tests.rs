@@ -310,3 +310,27 @@ fn same_seed_same_trace_and_another_seed_another() {
     let other = two_nodes_paying(12);
     assert_ne!(first.trace(), other.trace(), "latencies come from the seed");
 }
+
+#[test]
+fn every_trace_line_is_a_json_object_naming_its_time_node_and_happening() {
+    let network = two_nodes_paying(3);
+    let mut names = std::collections::BTreeSet::new();
+    for line in network.trace() {
+        let fields = crate::trace::parse_line(line).unwrap_or_else(|e| panic!("{e:?}: {line}"));
+        assert!(fields["t_ms"].as_u64().is_some(), "{line}");
+        assert!(fields.contains_key("node"), "{line}");
+        if let Some(crate::trace::Value::Array(msgs)) = fields.get("msgs") {
+            names.extend(msgs.iter().filter_map(|m| m.as_str().map(str::to_string)));
+        }
+    }
+    // Deliveries name the messages the receiver decoded.
+    for expected in [
+        "Init",
+        "OpenChannel",
+        "UpdateAddHtlc",
+        "CommitmentSigned",
+        "RevokeAndAck",
+    ] {
+        assert!(names.contains(expected), "{expected} missing from {names:?}");
+    }
+}
