@@ -81,7 +81,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Where to write the script (default:
-        /// tests/scenarios/regressions/<name>-seed<N>.scn, which `cargo test` replays).
+        /// `tests/scenarios/regressions/NAME-seedN.scn`, which `cargo test` replays).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         #[command(flatten)]
