@@ -22,6 +22,7 @@ use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
 use crate::node::{node_with_config, regtest, restart_from, Node, START_HEIGHT};
 use crate::rng::{SimRng, StreamId};
+pub use payments::{PaymentOutcome, PaymentRecord, PaymentTally};
 
 /// The network's shape and pace.
 #[derive(Clone, Debug)]
@@ -123,51 +124,6 @@ enum SimEvent {
     Generate(usize),
 }
 
-/// How the payments went.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PaymentTally {
-    /// Payments handed to a payer.
-    pub dispatched: u64,
-    /// Refused by the payer at once (no usable channel, not enough balance).
-    pub refused: u64,
-    /// Completed: the payer learned the preimage.
-    pub sent: u64,
-    /// Failed back to the payer.
-    pub failed: u64,
-}
-
-/// How a payment ended, so far.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PaymentOutcome {
-    /// Still in flight.
-    Pending,
-    /// The payer refused it at once.
-    Refused,
-    /// The payer learned the preimage.
-    Sent,
-    /// Failed back to the payer.
-    Failed,
-}
-
-/// One payment of the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PaymentRecord {
-    /// The payer.
-    pub source: usize,
-    /// The payee.
-    pub destination: usize,
-    /// Its hash.
-    pub payment_hash: [u8; 32],
-    /// Its amount.
-    pub amount_msat: u64,
-    /// When the payer was told to pay.
-    pub dispatched: SimTime,
-    /// When the payer learned the outcome (sent or failed).
-    pub resolved: Option<SimTime>,
-    /// How it ended.
-    pub outcome: PaymentOutcome,
-}
-
 /// An invariant broken during a run: the run stops there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -260,6 +216,8 @@ pub struct Network {
     channel_peers: BTreeSet<(usize, usize)>,
     /// Directions whose bytes may overtake earlier bytes.
     unordered: BTreeSet<(usize, usize)>,
+    /// Events handled so far.
+    events_processed: u64,
 }
 
 /// A partition in force.
@@ -328,6 +286,7 @@ impl Network {
             traffic_rng: SimRng::new(seed, StreamId::Workload),
             channel_peers: BTreeSet::new(),
             unordered: BTreeSet::new(),
+            events_processed: 0,
         })
     }
 
@@ -350,6 +309,7 @@ impl Network {
         let Some((_, event)) = self.queue.pop() else {
             return Ok(());
         };
+        self.events_processed += 1;
         match event {
             SimEvent::Deliver {
                 from,
@@ -459,54 +419,9 @@ impl Network {
         &self.trace
     }
 
-    /// How the payments went so far.
-    pub fn tally(&self) -> PaymentTally {
-        self.tally
-    }
-
-    /// Every payment dispatched, in dispatch order.
-    pub fn payments(&self) -> &[PaymentRecord] {
-        &self.payments
-    }
-
-    /// The payments as CSV: source, destination, hash, amount, dispatch time, latency
-    /// (empty until resolved), outcome.
-    pub fn payments_csv(&self) -> String {
-        let mut out = String::from("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome\n");
-        for p in &self.payments {
-            let latency = p
-                .resolved
-                .map(|r| (r.as_ms() - p.dispatched.as_ms()).to_string())
-                .unwrap_or_default();
-            let outcome = match p.outcome {
-                PaymentOutcome::Pending => "pending",
-                PaymentOutcome::Refused => "refused",
-                PaymentOutcome::Sent => "sent",
-                PaymentOutcome::Failed => "failed",
-            };
-            out.push_str(&format!(
-                "{},{},{},{},{},{latency},{outcome}\n",
-                p.source,
-                p.destination,
-                hex(&p.payment_hash),
-                p.amount_msat,
-                p.dispatched.as_ms()
-            ));
-        }
-        out
-    }
-
-    fn resolve_payment(&mut self, payer: usize, payment_hash: [u8; 32], outcome: PaymentOutcome) {
-        let now = self.queue.now();
-        if let Some(record) = self
-            .payments
-            .iter_mut()
-            .rev()
-            .find(|p| p.source == payer && p.payment_hash == payment_hash && p.outcome == PaymentOutcome::Pending)
-        {
-            record.outcome = outcome;
-            record.resolved = Some(now);
-        }
+    /// How many events (deliveries, blocks, actions, generator firings) were handled.
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
     }
 
     /// The nodes, by index.
@@ -1073,6 +988,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 mod liveness;
+mod payments;
 mod random;
 #[cfg(test)]
 mod tests;
