@@ -148,7 +148,8 @@ pub enum LedgerError {
         /// The id given.
         given: u64,
     },
-    /// A balance would go negative.
+    /// An added HTLC is more than its offerer holds in some commitment that may include
+    /// it: a balance would go negative and the commitment would hold more than the channel.
     InsufficientBalance,
 }
 
@@ -237,6 +238,18 @@ impl ChannelLedger {
                         given: htlc.id,
                     });
                 }
+                // No commitment may hold more than the channel: the offerer must afford
+                // the HTLC even in the commitment least kind to it, which has all its own
+                // updates and only the other side's that every current commitment has
+                // (a later one has more, and the other side's removals only pay it back).
+                let worst = self.view(self.least_favourable_to(side));
+                let balance_msat = match side {
+                    Side::Holder => worst.holder_balance_msat,
+                    Side::Counterparty => worst.counterparty_balance_msat,
+                };
+                if balance_msat < htlc.amount_msat {
+                    return Err(LedgerError::InsufficientBalance);
+                }
             }
             Update::RemoveHtlc { htlc_id, .. } => {
                 let offerer = side.other();
@@ -266,6 +279,22 @@ impl ChannelLedger {
         Ok(())
     }
 
+    /// The coverage of the commitment that leaves `side` the least: all of `side`'s
+    /// updates, and of the other side's only those both current commitments include.
+    fn least_favourable_to(&self, side: Side) -> Coverage {
+        let (holder, counterparty) = (self.holder_commitment, self.counterparty_commitment);
+        match side {
+            Side::Holder => Coverage {
+                holder_updates: self.log_end(Side::Holder),
+                counterparty_updates: holder.counterparty_updates.min(counterparty.counterparty_updates),
+            },
+            Side::Counterparty => Coverage {
+                holder_updates: holder.holder_updates.min(counterparty.holder_updates),
+                counterparty_updates: self.log_end(Side::Counterparty),
+            },
+        }
+    }
+
     /// Whether `side` has already proposed removing the other side's HTLC `htlc_id`.
     fn pending_removal(&self, side: Side, htlc_id: u64) -> bool {
         self.log(side)
@@ -293,6 +322,9 @@ impl ChannelLedger {
                     Side::Holder => &mut view.holder_balance_msat,
                     Side::Counterparty => &mut view.counterparty_balance_msat,
                 };
+                // `propose` refuses adds the offerer cannot afford in any commitment, so
+                // this never saturates; if it did, the total would show it.
+                debug_assert!(*balance >= htlc.amount_msat, "an HTLC its offerer cannot afford");
                 *balance = balance.saturating_sub(htlc.amount_msat);
                 view.htlcs.insert((*side, htlc.id), *htlc);
             }

@@ -296,3 +296,28 @@ fn removals_of_unknown_or_uncommitted_htlcs_are_refused() {
         Err(LedgerError::UnexpectedHtlcId { expected: 0, given: 1 })
     );
 }
+
+#[test]
+fn an_htlc_its_offerer_cannot_afford_is_refused() {
+    // Found by `random_dances_agree_and_conserve_value`: adds summing to one msat more
+    // than the offerer held made a commitment worth one msat more than the channel.
+    let htlc = |id, amount_msat| {
+        Update::AddHtlc(Htlc {
+            id,
+            amount_msat,
+            payment_hash: PaymentHash([id as u8; 32]),
+            cltv_expiry: 500,
+        })
+    };
+    for side in [Side::Holder, Side::Counterparty] {
+        let mut ledger = ChannelLedger::new(100_000, 100_000, 253);
+        assert_eq!(ledger.propose(side, htlc(0, 60_000)), Ok(()));
+        assert_eq!(
+            ledger.propose(side, htlc(1, 40_001)),
+            Err(LedgerError::InsufficientBalance)
+        );
+        assert_eq!(ledger.propose(side, htlc(1, 40_000)), Ok(()));
+        let all = ledger.view(ledger.next_counterparty_commitment());
+        assert_eq!(all.total_msat(), 200_000);
+    }
+}
