@@ -49,6 +49,16 @@ impl Network {
         }
     }
 
+    /// Whether node `a` has a channel with node `b` that is not closed.
+    fn has_open_channel(&self, a: usize, b: usize) -> bool {
+        let peer = self.nodes[b].node_id();
+        let manager = self.nodes[a].channel_handler();
+        manager.channel_ids().iter().any(|id| {
+            manager.counterparty_of(id) == Some(peer)
+                && manager.channel(id).is_some_and(|c| c.phase() != ChannelPhase::Closed)
+        })
+    }
+
     /// What keeps the network from being quiet, if anything.
     fn not_quiet(&self) -> Option<String> {
         if let Some(p) = self.payments.iter().find(|p| p.outcome == PaymentOutcome::Pending) {
@@ -67,8 +77,11 @@ impl Network {
                 return Some(format!("node {node} has monitor updates in progress"));
             }
         }
+        if self.chain.has_waiting() {
+            return Some("transactions wait to be mined".into());
+        }
         for &(a, b) in &self.channel_peers {
-            if !self.live.contains_key(&(a, b)) {
+            if !self.live.contains_key(&(a, b)) && self.has_open_channel(a, b) {
                 return Some(format!("nodes {a} and {b} are not connected"));
             }
         }
@@ -77,6 +90,11 @@ impl Network {
             for id in manager.channel_ids() {
                 let Some(channel) = manager.channel(&id) else { continue };
                 let name = format!("channel {} of node {a}", hex(&id.0));
+                // Closed cooperatively (its closing transaction mined, as nothing waits)
+                // is an end; anything else but open is not.
+                if channel.phase() == ChannelPhase::Closed {
+                    continue;
+                }
                 if channel.phase() != ChannelPhase::Normal {
                     return Some(format!("{name} is {:?}", channel.phase()));
                 }

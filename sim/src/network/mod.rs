@@ -20,8 +20,9 @@ use lightning::wire::ChannelId;
 use crate::clock::{EventQueue, SimTime};
 use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
-use crate::node::{node_with_config, regtest, restart_from, Node, START_HEIGHT};
+use crate::node::{node_with_config, regtest, restart_from, Node};
 use crate::rng::{SimRng, StreamId};
+use chain::Chain;
 pub use payments::{PaymentOutcome, PaymentRecord, PaymentTally};
 
 /// The network's shape and pace.
@@ -106,6 +107,8 @@ pub enum Action {
     BreakOrdering { a: usize, b: usize },
     /// The connection between `a` and `b` keeps order again.
     RestoreOrdering { a: usize, b: usize },
+    /// Node `a` starts a cooperative close of its open channel with `b`.
+    Close { a: usize, b: usize },
 }
 
 #[derive(Debug)]
@@ -178,11 +181,10 @@ pub struct Network {
     /// One direction of each connection, by (from, to).
     links: BTreeMap<(usize, usize), OrderedLink>,
     link_rngs: BTreeMap<(usize, usize), SimRng>,
-    height: u32,
-    unconfirmed: Vec<Txid>,
-    /// Every transaction mined, with its height: a restarted node syncs the blocks it
-    /// missed from this, as a wallet's chain source would.
-    mined: Vec<(Txid, u32)>,
+    chain: Chain,
+    /// How many of each node's broadcasts the mempool has been offered (a restarted
+    /// node's broadcaster starts empty).
+    broadcasts_taken: Vec<usize>,
     trace: Vec<String>,
     tally: PaymentTally,
     /// Deliveries scheduled and not yet made, by (from, to).
@@ -256,16 +258,15 @@ impl Network {
             .collect();
         let mut queue = EventQueue::new();
         queue.schedule_in(config.block_interval_ms, SimEvent::Block);
-        let seed = config.seed;
+        let (seed, node_count) = (config.seed, config.node_count);
         Ok(Network {
             config,
             queue,
             nodes,
             links: BTreeMap::new(),
             link_rngs: BTreeMap::new(),
-            height: START_HEIGHT,
-            unconfirmed: Vec::new(),
-            mined: Vec::new(),
+            chain: Chain::new(),
+            broadcasts_taken: vec![0; node_count],
             trace: Vec::new(),
             tally: PaymentTally::default(),
             in_flight: BTreeMap::new(),
@@ -453,9 +454,10 @@ impl Network {
             Action::Connect { from, to } | Action::OpenChannel { from, to, .. } | Action::Pay { from, to, .. } => {
                 both(from, to)
             }
-            Action::Disconnect { a, b } | Action::BreakOrdering { a, b } | Action::RestoreOrdering { a, b } => {
-                both(a, b)
-            }
+            Action::Disconnect { a, b }
+            | Action::BreakOrdering { a, b }
+            | Action::RestoreOrdering { a, b }
+            | Action::Close { a, b } => both(a, b),
             Action::PauseMonitors { node } | Action::ResumeMonitors { node } | Action::SaveManager { node } => {
                 vec![node]
             }
@@ -523,6 +525,7 @@ impl Network {
                     self.redial_all(None);
                 }
             }
+            Action::Close { a, b } => self.close(a, b),
             Action::BreakOrdering { a, b } => {
                 self.unordered.extend([(a, b), (b, a)]);
                 self.log(a, "break_ordering", format!("\"peer\":{b}"));
@@ -587,6 +590,23 @@ impl Network {
                 self.flush(from);
             }
         }
+    }
+
+    fn close(&mut self, a: usize, b: usize) {
+        let peer = self.nodes[b].node_id();
+        let manager = self.nodes[a].channel_handler_mut();
+        let open = manager.channel_ids().into_iter().find(|id| {
+            manager
+                .channel(id)
+                .is_some_and(|c| c.phase() == ChannelPhase::Normal && manager.counterparty_of(id) == Some(peer))
+        });
+        let detail = match open.map(|id| (id, manager.close_channel(&id))) {
+            Some((id, Ok(()))) => format!("\"peer\":{b},\"channel\":\"{}\"", hex(&id.0)),
+            Some((_, Err(e))) => format!("\"peer\":{b},\"refused\":{}", json_str(&format!("{e:?}"))),
+            None => format!("\"peer\":{b},\"refused\":\"no open channel\""),
+        };
+        self.log(a, "close", detail);
+        self.flush(a);
     }
 
     fn partition(&mut self, side: Vec<usize>) {
@@ -772,9 +792,10 @@ impl Network {
             Ok((restarted, mismatches)) => {
                 self.nodes[node] = restarted;
                 self.crashed.remove(&node);
-                let height = self.height;
+                self.broadcasts_taken[node] = 0;
+                let height = self.chain.height;
                 let manager = self.nodes[node].channel_handler_mut();
-                for (txid, mined_at) in &self.mined {
+                for (txid, mined_at) in &self.chain.mined {
                     manager.transaction_confirmed(txid, *mined_at);
                 }
                 manager.best_block_updated(height);
@@ -835,10 +856,7 @@ impl Network {
     }
 
     fn block(&mut self) {
-        self.height += 1;
-        let height = self.height;
-        let confirmed = std::mem::take(&mut self.unconfirmed);
-        self.mined.extend(confirmed.iter().map(|txid| (*txid, height)));
+        let (height, confirmed) = self.chain.mine();
         for i in 0..self.nodes.len() {
             if self.crashed.contains(&i) {
                 continue;
@@ -877,12 +895,27 @@ impl Network {
                 self.handle_event(i, event);
             }
         }
+        self.take_broadcasts(i);
         let peers: Vec<usize> = self.links.keys().filter(|(a, _)| *a == i).map(|(_, b)| *b).collect();
         for peer in peers {
             let bytes = self.nodes[i].take_outbound(conn(peer));
             if !bytes.is_empty() {
                 self.send(i, peer, bytes);
             }
+        }
+    }
+
+    /// Offers node `i`'s new broadcasts to the mempool.
+    fn take_broadcasts(&mut self, i: usize) {
+        let transactions = &self.nodes[i].channel_handler().broadcaster().transactions;
+        let new: Vec<_> = transactions[self.broadcasts_taken[i].min(transactions.len())..].to_vec();
+        self.broadcasts_taken[i] = transactions.len();
+        for tx in new {
+            let detail = match self.chain.submit(&tx) {
+                Ok(txid) => format!("\"txid\":\"{txid}\",\"outputs\":{}", tx.output.len()),
+                Err(why) => format!("\"txid\":\"{}\",\"rejected\":{}", tx.compute_txid(), json_str(&why)),
+            };
+            self.log(i, "broadcast", detail);
         }
     }
 
@@ -900,7 +933,7 @@ impl Network {
                     .channel_handler_mut()
                     .funding_transaction_generated(&temporary_channel_id, outpoint);
                 if result.is_ok() {
-                    self.unconfirmed.push(txid);
+                    self.chain.add_funding(outpoint, funding_satoshis);
                 }
                 self.log(
                     i,
@@ -987,6 +1020,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+mod chain;
 mod liveness;
 mod payments;
 mod random;

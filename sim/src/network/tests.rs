@@ -458,3 +458,51 @@ fn random_faults_and_traffic_follow_the_seed_and_stop_with_the_window() {
         .iter()
         .any(|(_, action)| matches!(action, Action::Crash { .. })));
 }
+
+#[test]
+fn a_cooperative_close_is_broadcast_mined_and_settles() {
+    for seed in 0..3 {
+        let mut network = two_nodes_redialling(seed, 6, 400);
+        network.schedule(SimTime(241_000), Action::Close { a: 1, b: 0 });
+        network.schedule(
+            SimTime(300_000),
+            Action::Pay {
+                from: 0,
+                to: 1,
+                amount_msat: 1_000,
+            },
+        );
+        network.run_until(SimTime(400_000)).expect("no invariant broken");
+        let broadcast = network
+            .trace()
+            .iter()
+            .filter(|l| l.contains("\"what\":\"broadcast\""))
+            .cloned()
+            .collect::<Vec<_>>();
+        // Both ends broadcast the one closing transaction: the mempool takes it once.
+        assert!(
+            broadcast.iter().any(|l| !l.contains("rejected")),
+            "seed {seed}: {broadcast:?}"
+        );
+        assert!(
+            broadcast
+                .iter()
+                .all(|l| !l.contains("rejected") || l.contains("already known")),
+            "{broadcast:?}"
+        );
+        network
+            .settle(600_000)
+            .expect("a closed channel is an end, not a stall");
+        for node in network.nodes() {
+            let manager = node.channel_handler();
+            for id in manager.channel_ids() {
+                assert_eq!(manager.channel(&id).map(|c| c.phase()), Some(ChannelPhase::Closed));
+            }
+        }
+        // The payment after the close is refused at once; every one before it resolved.
+        assert_eq!(
+            network.payments().last().map(|p| p.outcome),
+            Some(PaymentOutcome::Refused)
+        );
+    }
+}

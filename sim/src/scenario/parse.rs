@@ -667,6 +667,16 @@ fn parse_action(line: &Line<'_>, node_count: Option<usize>) -> Result<Vec<(u64, 
             )],
             5,
         ),
+        "close" => (
+            vec![(
+                0,
+                Action::Close {
+                    a: node(3)?,
+                    b: node(4)?,
+                },
+            )],
+            5,
+        ),
         "restore_ordering" => (
             vec![(
                 0,
@@ -682,8 +692,8 @@ fn parse_action(line: &Line<'_>, node_count: Option<usize>) -> Result<Vec<(u64, 
                 verb.column,
                 format!(
                     "unknown action `{other}` (expected pay, connect, disconnect, reconnect, pause_monitors, \
-                     resume_monitors, save_manager, crash, restart, feerate, partition, heal, break_ordering \
-                     or restore_ordering)"
+                     resume_monitors, save_manager, crash, restart, feerate, partition, heal, close, \
+                     break_ordering or restore_ordering)"
                 ),
             ))
         }

@@ -204,6 +204,7 @@ fn every_written_action_parses_back_to_itself() {
         Action::Heal,
         Action::BreakOrdering { a: 2, b: 0 },
         Action::RestoreOrdering { a: 2, b: 0 },
+        Action::Close { a: 1, b: 2 },
     ];
     let mut text = String::from("nodes 3\n");
     for (i, action) in actions.iter().enumerate() {

@@ -27,6 +27,7 @@ pub fn action_text(action: &Action) -> Option<String> {
         Action::Heal => "heal".to_string(),
         Action::BreakOrdering { a, b } => format!("break_ordering {a} {b}"),
         Action::RestoreOrdering { a, b } => format!("restore_ordering {a} {b}"),
+        Action::Close { a, b } => format!("close {a} {b}"),
     })
 }
 

@@ -172,6 +172,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         self.channels.get(channel_id).map(|m| &m.channel)
     }
 
+    /// The peer a channel is with.
+    pub fn counterparty_of(&self, channel_id: &ChannelId) -> Option<PublicKey> {
+        self.channels.get(channel_id).map(|m| m.counterparty)
+    }
+
     /// The keys id of a channel's signer (persist it: the signer is re-derived from it).
     pub fn channel_keys_id(&self, channel_id: &ChannelId) -> Option<[u8; 32]> {
         self.channels.get(channel_id).map(|m| m.keys_id)
