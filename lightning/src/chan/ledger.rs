@@ -315,17 +315,25 @@ impl ChannelLedger {
         let updates: Vec<(Side, &Update)> = included(Side::Holder, holder)
             .chain(included(Side::Counterparty, counterparty))
             .collect();
+        // Balances move by signed sums, so an add that a removal in the same view pays
+        // for does not go below zero on the way (adds are applied before removals).
+        let (mut holder_msat, mut counterparty_msat) = (
+            i128::from(view.holder_balance_msat),
+            i128::from(view.counterparty_balance_msat),
+        );
+        let balance = |side: Side, holder: &mut i128, counterparty: &mut i128, delta: i128| match side {
+            Side::Holder => *holder += delta,
+            Side::Counterparty => *counterparty += delta,
+        };
         // Adds first: a removal is only ever included with the add it removes.
         for (side, update) in &updates {
             if let Update::AddHtlc(htlc) = update {
-                let balance = match side {
-                    Side::Holder => &mut view.holder_balance_msat,
-                    Side::Counterparty => &mut view.counterparty_balance_msat,
-                };
-                // `propose` refuses adds the offerer cannot afford in any commitment, so
-                // this never saturates; if it did, the total would show it.
-                debug_assert!(*balance >= htlc.amount_msat, "an HTLC its offerer cannot afford");
-                *balance = balance.saturating_sub(htlc.amount_msat);
+                balance(
+                    *side,
+                    &mut holder_msat,
+                    &mut counterparty_msat,
+                    -i128::from(htlc.amount_msat),
+                );
                 view.htlcs.insert((*side, htlc.id), *htlc);
             }
         }
@@ -341,15 +349,26 @@ impl ChannelLedger {
                         Removal::Fulfill(_) => *side,
                         Removal::Fail(_) | Removal::FailMalformed { .. } => offerer,
                     };
-                    match paid_to {
-                        Side::Holder => view.holder_balance_msat += htlc.amount_msat,
-                        Side::Counterparty => view.counterparty_balance_msat += htlc.amount_msat,
-                    }
+                    balance(
+                        paid_to,
+                        &mut holder_msat,
+                        &mut counterparty_msat,
+                        i128::from(htlc.amount_msat),
+                    );
                 }
                 Update::Fee { feerate_per_kw } => view.feerate_per_kw = *feerate_per_kw,
                 Update::AddHtlc(_) => {}
             }
         }
+        // `propose` refuses adds an offerer cannot afford in any commitment, so neither
+        // balance goes negative; if one did, flooring it would show in the total.
+        debug_assert!(
+            holder_msat >= 0 && counterparty_msat >= 0,
+            "an HTLC its offerer cannot afford"
+        );
+        let floor = |msat: i128| u64::try_from(msat.max(0)).unwrap_or(u64::MAX);
+        view.holder_balance_msat = floor(holder_msat);
+        view.counterparty_balance_msat = floor(counterparty_msat);
         view
     }
 

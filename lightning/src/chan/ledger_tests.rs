@@ -321,3 +321,47 @@ fn an_htlc_its_offerer_cannot_afford_is_refused() {
         assert_eq!(all.total_msat(), 200_000);
     }
 }
+
+#[test]
+fn an_add_paid_for_by_a_fulfill_in_the_same_commitment_is_counted_exactly() {
+    // Found by the simulator: the view applied adds before removals, so an add larger than
+    // the balance before an earlier fulfill floored the balance at zero, the commitment
+    // held more than the channel, and the payment was refused.
+    let mut ledger = ChannelLedger::new(5_000, 10_000, 253);
+    let their_htlc = Htlc {
+        id: 0,
+        amount_msat: 6_000,
+        payment_hash: PaymentHash([1; 32]),
+        cltv_expiry: 500,
+    };
+    ledger
+        .propose(Side::Counterparty, Update::AddHtlc(their_htlc))
+        .expect("affordable");
+    ledger.received_commitment_signed();
+    ledger.sent_revoke_and_ack();
+    ledger.sent_commitment_signed();
+    ledger.received_revoke_and_ack();
+    let fulfill = Update::RemoveHtlc {
+        htlc_id: 0,
+        removal: Removal::Fulfill(PaymentPreimage([2; 32])),
+    };
+    ledger.propose(Side::Holder, fulfill).expect("committed on both sides");
+    let ours = Htlc {
+        id: 0,
+        amount_msat: 8_000,
+        payment_hash: PaymentHash([3; 32]),
+        cltv_expiry: 500,
+    };
+    ledger
+        .propose(Side::Holder, Update::AddHtlc(ours))
+        .expect("affordable once the fulfill pays us");
+    let view = ledger.view(ledger.next_counterparty_commitment());
+    assert_eq!(
+        (
+            view.holder_balance_msat,
+            view.counterparty_balance_msat,
+            view.total_msat()
+        ),
+        (3_000, 4_000, 15_000)
+    );
+}
