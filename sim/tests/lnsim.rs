@@ -155,3 +155,28 @@ fn shrink_refuses_a_run_that_does_not_fail() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not fail"));
 }
+
+#[test]
+fn an_unmet_expectation_exits_one_and_names_it() {
+    let dir = std::env::temp_dir();
+    let script = dir.join(format!("lnsim-expect-{}.scn", std::process::id()));
+    let trace = dir.join(format!("lnsim-expect-{}.jsonl", std::process::id()));
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/two_nodes_smoke.scn"))
+        .expect("the smoke scenario");
+    std::fs::write(&script, format!("{text}\nexpect dispatched == 99\n")).expect("temp dir writable");
+    let out = lnsim(&[
+        "run",
+        script.to_str().expect("utf-8"),
+        "--trace",
+        trace.to_str().expect("utf-8"),
+    ]);
+    std::fs::remove_file(&script).ok();
+    let written = std::fs::read_to_string(&trace);
+    std::fs::remove_file(&trace).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not met: dispatched == 99, but 5 of 5"), "{stderr}");
+    assert!(written
+        .expect("the trace of a failing run")
+        .contains("\"what\":\"quiet\""));
+}

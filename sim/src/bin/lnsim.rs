@@ -18,7 +18,7 @@ use clap::Args;
 use sim::diagram::{parse_window, sequence_diagram, DiagramOptions};
 use sim::network::{Network, PaymentTally, Violation};
 use sim::scenario::Scenario;
-use sim::shrink::{shrink, ShrinkError};
+use sim::shrink::{shrink, violation_kind, ShrinkError};
 
 #[derive(Parser)]
 #[command(name = "lnsim", about = "Deterministic Lightning network simulator")]
@@ -201,7 +201,13 @@ fn run(file: &Path, seed: Option<u64>, outputs: RunOutputs, bug: Bug) -> ExitCod
         Ok(result) => result,
         Err(code) => return code,
     };
-    if let Some(path) = &outputs.trace {
+    // A failing run always leaves its trace behind.
+    let trace_path = outputs.trace.clone().or_else(|| {
+        violation
+            .as_ref()
+            .map(|_| PathBuf::from(format!("lnsim-seed{seed}.trace.jsonl")))
+    });
+    if let Some(path) = &trace_path {
         let mut text = network.trace().join("\n");
         text.push('\n');
         if let Err(code) = write(path, &text) {
@@ -238,6 +244,9 @@ fn run(file: &Path, seed: Option<u64>, outputs: RunOutputs, bug: Bug) -> ExitCod
         }
         Some(v) => {
             eprintln!("INVARIANT BROKEN: {v}");
+            if let Some(path) = trace_path {
+                eprintln!("trace written to {}", path.display());
+            }
             ExitCode::from(1)
         }
     }
@@ -320,7 +329,26 @@ fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>, b
     if failing.is_empty() {
         ExitCode::SUCCESS
     } else {
+        // One row per kind of failure: how often, the first seed, what broke.
+        let mut kinds: std::collections::BTreeMap<String, (usize, u64, String)> = Default::default();
+        for r in &results {
+            if let Some(invariant) = &r.violation {
+                let row = kinds
+                    .entry(violation_kind(invariant))
+                    .or_insert((0, r.seed, invariant.clone()));
+                row.0 += 1;
+            }
+        }
+        println!("{:>6}  {:>10}  failure", "seeds", "first seed");
+        for (count, first, invariant) in kinds.values() {
+            println!("{count:>6}  {first:>10}  {invariant}");
+        }
         println!("failing seeds: {failing:?}");
+        println!(
+            "replay one with `lnsim run {} --seed N` (writes its trace), or reduce it with `lnsim shrink {} --seed N`",
+            file.display(),
+            file.display()
+        );
         ExitCode::from(1)
     }
 }

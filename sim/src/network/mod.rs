@@ -454,10 +454,9 @@ impl Network {
             Action::Connect { from, to } | Action::OpenChannel { from, to, .. } | Action::Pay { from, to, .. } => {
                 both(from, to)
             }
-            Action::Disconnect { a, b }
-            | Action::BreakOrdering { a, b }
-            | Action::RestoreOrdering { a, b }
-            | Action::Close { a, b } => both(a, b),
+            Action::Disconnect { a, b } | Action::Close { a, b } => both(a, b),
+            // The link's ordering is the network's, whether or not its nodes are up.
+            Action::BreakOrdering { .. } | Action::RestoreOrdering { .. } => Vec::new(),
             Action::PauseMonitors { node } | Action::ResumeMonitors { node } | Action::SaveManager { node } => {
                 vec![node]
             }
