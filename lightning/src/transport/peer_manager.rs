@@ -68,7 +68,7 @@ pub struct PeerManagerConfig {
 }
 
 /// One message in the log [`PeerManagerConfig::record_messages`] turns on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRecord {
     /// The connection.
     pub peer: PeerId,
@@ -76,6 +76,8 @@ pub struct MessageRecord {
     pub sent: bool,
     /// The message's name.
     pub name: &'static str,
+    /// The message as on the wire (type, then payload), before encryption.
+    pub encoded: Vec<u8>,
 }
 
 impl PeerManagerConfig {
@@ -146,6 +148,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
                 peer,
                 sent,
                 name: message.name(),
+                encoded: message.encode_to_vec(),
             });
         }
     }

@@ -1,0 +1,349 @@
+//! Writes seed corpora from real traffic: two whole nodes open a channel, pay both
+//! ways, fail a payment, stall persistence and close, and every message, onion, hop
+//! payload, persisted manager, channel, monitor and monitor update they produce becomes
+//! a seed for its target; the byte stream a node reads becomes a peer-manager seed.
+//!
+//! `cargo run -p lnfuzz --bin seeds -- [DIR]` (default `corpora`). Files are named by
+//! a hash of their content, so running it twice adds nothing; at most a few seeds per
+//! message type keep the corpora small.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use lightning::bitcoin::hashes::{sha256, Hash};
+use lightning::bitcoin::secp256k1::Secp256k1;
+use lightning::bitcoin::{OutPoint, Txid};
+use lightning::events::Event;
+use lightning::onion::errors::build_failure_packet;
+use lightning::onion::packet::peel_onion_packet;
+use lightning::sign::KeysManager;
+use lightning::transport::{PeerId, TransportCipher};
+use lightning::wire::{BigSize, Encode, Message};
+use sim::node::{events, node, node_with_config, regtest, Node};
+
+const LINK: PeerId = PeerId(1);
+/// Seeds kept per message type (wire messages) or per kind of state.
+const PER_KIND: usize = 3;
+
+struct Corpus {
+    dir: PathBuf,
+    kinds: BTreeMap<(String, String), usize>,
+    written: usize,
+}
+
+impl Corpus {
+    /// Adds `bytes` to `target`'s corpus unless `kind` already has enough seeds.
+    fn add(&mut self, target: &str, kind: &str, bytes: &[u8]) {
+        let count = self.kinds.entry((target.to_string(), kind.to_string())).or_default();
+        if *count >= PER_KIND {
+            return;
+        }
+        *count += 1;
+        let dir = self.dir.join(target);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let name: String = sha256::Hash::hash(bytes).to_byte_array()[..10]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = dir.join(name);
+        if !path.exists() {
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            self.written += 1;
+        }
+    }
+}
+
+fn whole_node(keys_seed: u8, session_seed: u8) -> Node {
+    node_with_config(
+        [keys_seed; 32],
+        [session_seed; 32],
+        lightning::chan::manager::ChannelManagerConfig::new(regtest()),
+        true,
+    )
+}
+
+/// Moves bytes both ways until quiet, feeding every message either side decoded to the
+/// corpus (and onions received by `b` to the onion targets).
+fn pump(a: &mut Node, b: &mut Node, corpus: &mut Corpus) {
+    for _ in 0..1000 {
+        let (to_b, to_a) = (a.take_outbound(LINK), b.take_outbound(LINK));
+        if to_b.is_empty() && to_a.is_empty() {
+            return;
+        }
+        if !to_b.is_empty() {
+            b.read(LINK, &to_b).expect("valid bytes");
+        }
+        if !to_a.is_empty() {
+            a.read(LINK, &to_a).expect("valid bytes");
+        }
+        for n in [&mut *a, &mut *b] {
+            for record in n.take_message_log().into_iter().filter(|r| !r.sent) {
+                corpus.add("wire_message", record.name, &record.encoded);
+            }
+        }
+    }
+    panic!("the nodes did not settle");
+}
+
+/// The onion of an `update_add_htlc` the payee (keys seed 3, the onion target's key)
+/// receives, with its associated data; and the payload it peels to.
+fn onion_seeds(encoded: &[u8], corpus: &mut Corpus) {
+    let Ok(Message::UpdateAddHtlc(add)) = Message::decode(encoded) else {
+        return;
+    };
+    let mut seed = add.onion_routing_packet.encode_to_vec();
+    seed.extend_from_slice(&add.payment_hash.0);
+    corpus.add("onion_peel", "update_add_htlc", &seed);
+    let keys = KeysManager::new(&[3; 32], &[4; 32]);
+    if let Ok(peeled) = peel_onion_packet(&Secp256k1::new(), &add.onion_routing_packet, &keys, &add.payment_hash.0) {
+        corpus.add("hop_payload", "final", &peeled.payload);
+        corpus.add("tlv_stream", "hop payload", &peeled.payload);
+    }
+}
+
+/// Saves what each node persists: the manager, each channel (keys id, then state) of
+/// the node with keys seed 9, each monitor.
+fn state_seeds(a: &Node, b: &Node, stage: &str, corpus: &mut Corpus) {
+    for n in [a, b] {
+        let manager = n.channel_handler();
+        corpus.add("manager_read", stage, &manager.encode());
+        for monitor in manager.persister().monitors.values() {
+            corpus.add("monitor_read", stage, &monitor.encode_to_vec());
+        }
+    }
+    let manager = a.channel_handler();
+    for id in manager.channel_ids() {
+        if let (Some(channel), Some(keys_id)) = (manager.channel(&id), manager.channel_keys_id(&id)) {
+            let mut seed = keys_id.to_vec();
+            seed.extend_from_slice(&channel.encode_state());
+            let signer = lnfuzz::targets::keys(9).derive_channel_signer(&keys_id);
+            assert!(
+                lightning::chan::channel::Channel::read(&seed[32..], signer).is_ok(),
+                "a channel_read seed must read with the target's keys"
+            );
+            corpus.add("channel_read", stage, &seed);
+        }
+    }
+}
+
+fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64, corpus: &mut Corpus, claim: bool) {
+    let payee_id = payee.node_id();
+    let (hash, secret) = payee.channel_handler_mut().create_inbound_payment(Some(amount_msat));
+    payer
+        .channel_handler_mut()
+        .send_payment(payee_id, hash, secret, amount_msat)
+        .expect("a usable channel");
+    // Take the update_add_htlc before the pump feeds it to the payee.
+    let to_payee = payer.take_outbound(LINK);
+    payee.read(LINK, &to_payee).expect("valid bytes");
+    for record in payee.take_message_log().into_iter().filter(|r| !r.sent) {
+        onion_seeds(&record.encoded, corpus);
+        corpus.add("wire_message", record.name, &record.encoded);
+    }
+    pump(payer, payee, corpus);
+    if claim {
+        let preimage = payee.channel_handler().payment_preimage(&hash).expect("ours");
+        payee.channel_handler_mut().claim_payment(preimage).expect("claimable");
+        pump(payer, payee, corpus);
+    }
+    events(payer);
+    events(payee);
+}
+
+/// A full channel life between a funder (keys seed 9) and a payee (keys seed 3).
+fn channel_life(corpus: &mut Corpus) {
+    let (mut a, mut b) = (whole_node(9, 10), whole_node(3, 4));
+    let act_one = a.new_outbound(LINK, b.node_id()).expect("fresh id");
+    b.new_inbound(LINK).expect("fresh id");
+    b.read(LINK, &act_one).expect("act one");
+    pump(&mut a, &mut b, corpus);
+    let temporary = a
+        .channel_handler_mut()
+        .open_channel(b.node_id(), 1_000_000, 100_000_000)
+        .expect("connected");
+    pump(&mut a, &mut b, corpus);
+    events(&mut a);
+    let outpoint = OutPoint {
+        txid: Txid::from_byte_array([8; 32]),
+        vout: 0,
+    };
+    a.channel_handler_mut()
+        .funding_transaction_generated(&temporary, outpoint)
+        .expect("funded");
+    pump(&mut a, &mut b, corpus);
+    state_seeds(&a, &b, "funded", corpus);
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    pump(&mut a, &mut b, corpus);
+    events(&mut a);
+    events(&mut b);
+    pay(&mut a, &mut b, 5_000_000, corpus, true);
+    pay(&mut b, &mut a, 2_000_000, corpus, true);
+    // Unclaimed, then failed back when it nears expiry.
+    pay(&mut a, &mut b, 3_000_000, corpus, false);
+    state_seeds(&a, &b, "htlc pending", corpus);
+    b.channel_handler_mut().best_block_updated(131);
+    pump(&mut a, &mut b, corpus);
+    // Stalled persistence: the updates it holds are monitor-update seeds.
+    b.channel_handler_mut().persister_mut().hold = true;
+    pay(&mut a, &mut b, 1_000_000, corpus, false);
+    for (_, _, bytes) in &b.channel_handler().persister().in_progress {
+        corpus.add("monitor_update_read", "held", bytes);
+    }
+    let completed = b.channel_handler_mut().persister_mut().complete_all();
+    b.channel_handler_mut().persister_mut().hold = false;
+    for (id, update_id) in completed {
+        b.channel_handler_mut().monitor_update_completed(&id, update_id);
+    }
+    pump(&mut a, &mut b, corpus);
+    // Fee update, then a cooperative close.
+    a.channel_handler_mut().feerate_updated(2_000);
+    pump(&mut a, &mut b, corpus);
+    state_seeds(&a, &b, "settled", corpus);
+    let id = a.channel_handler().channel_ids()[0];
+    a.channel_handler_mut().close_channel(&id).expect("open");
+    pump(&mut a, &mut b, corpus);
+    state_seeds(&a, &b, "closed", corpus);
+    // A reconnection: reestablish.
+    a.disconnected(LINK);
+    b.disconnected(LINK);
+    let act_one = a.new_outbound(LINK, b.node_id()).expect("fresh id");
+    b.new_inbound(LINK).expect("fresh id");
+    b.read(LINK, &act_one).expect("act one");
+    pump(&mut a, &mut b, corpus);
+}
+
+/// The bytes node 7 (the peer-manager target's node) reads from node 8 (its `other`)
+/// through the handshake, `init` and a channel opening, as the target's op stream:
+/// a new inbound connection, then each read (in pieces of at most 256 bytes) followed by
+/// taking what the node wants to send.
+fn peer_manager_seeds(corpus: &mut Corpus) {
+    let (mut initiator, mut responder) = (node(8), node(7));
+    let mut ops = vec![0x00];
+    let feed = |responder: &mut Node, bytes: &[u8], ops: &mut Vec<u8>| {
+        for piece in bytes.chunks(256) {
+            ops.push(0x02);
+            ops.push((piece.len() - 1) as u8);
+            ops.extend_from_slice(piece);
+            ops.push(0x0c);
+        }
+        responder.read(PeerId(0), bytes).expect("valid bytes");
+    };
+    let act_one = initiator.new_outbound(PeerId(0), responder.node_id()).expect("fresh");
+    responder.new_inbound(PeerId(0)).expect("fresh");
+    feed(&mut responder, &act_one, &mut ops);
+    let mut opened = false;
+    for _ in 0..50 {
+        let to_initiator = responder.take_outbound(PeerId(0));
+        if !to_initiator.is_empty() {
+            initiator.read(PeerId(0), &to_initiator).expect("valid bytes");
+        }
+        if !opened && initiator.connected_peers().len() == 1 && responder.connected_peers().len() == 1 {
+            initiator
+                .channel_handler_mut()
+                .open_channel(responder.node_id(), 500_000, 0)
+                .expect("connected");
+            opened = true;
+        }
+        for event in events(&mut initiator) {
+            if let Event::FundingGenerationReady {
+                temporary_channel_id, ..
+            } = event
+            {
+                let outpoint = OutPoint {
+                    txid: Txid::from_byte_array([6; 32]),
+                    vout: 0,
+                };
+                initiator
+                    .channel_handler_mut()
+                    .funding_transaction_generated(&temporary_channel_id, outpoint)
+                    .expect("funded");
+            }
+        }
+        let to_responder = initiator.take_outbound(PeerId(0));
+        if to_responder.is_empty() && to_initiator.is_empty() {
+            break;
+        }
+        if !to_responder.is_empty() {
+            feed(&mut responder, &to_responder, &mut ops);
+        }
+    }
+    // The target replays the input into a fresh node 7, whose entropy is the same as
+    // this one's: the handshake completes again and the channel opens again.
+    let replayed = lnfuzz::targets::transport::drive_peer_manager(&ops);
+    assert_eq!(
+        replayed.connected_peers().len(),
+        1,
+        "the seed no longer completes the handshake"
+    );
+    assert_eq!(
+        replayed.channel_handler().channel_ids().len(),
+        1,
+        "the seed no longer opens a channel"
+    );
+    corpus.add("peer_manager", "handshake, init and opening", &ops);
+}
+
+/// The responder's handshake target (keys seed 5): a real act one and act three.
+fn handshake_seeds(corpus: &mut Corpus) {
+    let (mut initiator, mut responder) = (node(8), whole_node(5, 6));
+    let act_one = initiator.new_outbound(LINK, responder.node_id()).expect("fresh");
+    responder.new_inbound(LINK).expect("fresh");
+    responder.read(LINK, &act_one).expect("act one");
+    let act_two = responder.take_outbound(LINK);
+    initiator.read(LINK, &act_two).expect("act two");
+    let act_three = initiator.take_outbound(LINK);
+    let mut seed = act_one;
+    seed.extend_from_slice(&act_three[..act_three.len().min(66)]);
+    corpus.add("handshake", "acts one and three", &seed);
+}
+
+fn small_seeds(corpus: &mut Corpus) {
+    for value in [0u64, 0xfc, 0xfd, 0xffff, 0x1_0000, 0xffff_ffff, 0x1_0000_0000, u64::MAX] {
+        let mut bytes = Vec::new();
+        BigSize(value).encode(&mut bytes);
+        corpus.add("bigsize", &bytes.len().to_string(), &bytes);
+    }
+    // Frames the cipher target's receiver decrypts: its sender's keys mirrored.
+    let mut sender = TransportCipher::new([1; 32], [3; 32], [2; 32]);
+    let mut frames = Vec::new();
+    for message in [&b"\x00\x12\x00\x04\x00\x00"[..], &[0u8; 300][..]] {
+        sender.encrypt_message(message, &mut frames);
+    }
+    corpus.add("cipher", "two frames", &frames);
+    let mut error = vec![1u8];
+    error.extend_from_slice(&[7; 32]);
+    error.extend_from_slice(&build_failure_packet(&[7; 32], &[0x40, 0x0f, 0, 0]));
+    corpus.add("onion_error", "one hop", &error);
+    for dir in ["../sim/scenarios", "../tests/scenarios/regressions"] {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        paths.sort();
+        for path in paths {
+            if let Ok(text) = std::fs::read(&path) {
+                corpus.add("scenario_parse", &path.display().to_string(), &text);
+            }
+        }
+    }
+}
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "corpora".into());
+    let mut corpus = Corpus {
+        dir,
+        kinds: BTreeMap::new(),
+        written: 0,
+    };
+    channel_life(&mut corpus);
+    peer_manager_seeds(&mut corpus);
+    handshake_seeds(&mut corpus);
+    small_seeds(&mut corpus);
+    println!("{} new seeds under {}", corpus.written, corpus.dir.display());
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Fuzzes one target for a while: scripts/fuzz.sh TARGET SECONDS [libfuzzer|afl]
+#
+# Seeds come from corpora/TARGET (read only); what the fuzzer learns goes to
+# target/fuzz-work/ENGINE/TARGET, findings to target/fuzz-findings/TARGET. The last
+# line printed is a summary: target, engine, execs/s, coverage, findings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=${1:?usage: scripts/fuzz.sh TARGET SECONDS [libfuzzer|afl]}
+seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS [libfuzzer|afl]}
+engine=${3:-libfuzzer}
+
+if [ ! -f "fuzz/fuzz_targets/${target}.rs" ]; then
+  echo "unknown target ${target}; targets: $(ls fuzz/fuzz_targets | sed 's/\.rs$//' | tr '\n' ' ')" >&2
+  exit 2
+fi
+
+# Cheap signatures; hashes stay real (fake hashes make distinct channels share an id).
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
+seeds="corpora/${target}"
+mkdir -p "${seeds}"
+work="target/fuzz-work/${engine}/${target}"
+findings="target/fuzz-findings/${target}"
+mkdir -p "${work}" "${findings}"
+log=$(mktemp)
+trap 'rm -f "${log}"' EXIT
+
+case "${engine}" in
+  libfuzzer)
+    command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
+    # Stable Rust: no sanitizer (the address sanitizer needs nightly or RUSTC_BOOTSTRAP=1).
+    cargo fuzz build --sanitizer none --features libfuzzer "${target}" 2>&1 | tail -1 >&2
+    set +e
+    cargo fuzz run --sanitizer none --features libfuzzer "${target}" "${work}" "${seeds}" -- \
+      -max_total_time="${seconds}" -print_final_stats=1 -artifact_prefix="${findings}/" \
+      > "${log}" 2>&1
+    status=$?
+    set -e
+    execs=$(awk '/stat::average_exec_per_sec/ { print $2 }' "${log}" | tail -1)
+    cov=$(grep -o 'cov: [0-9]*' "${log}" | tail -1 | awk '{ print $2 }')
+    ;;
+  afl)
+    command -v cargo-afl > /dev/null || cargo install cargo-afl --locked
+    cargo afl build --release --manifest-path fuzz/afl/Cargo.toml 2>&1 | tail -1 >&2
+    if [ -z "$(ls -A "${seeds}")" ]; then printf '\0' > "${seeds}/empty"; fi
+    set +e
+    AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_BENCH_UNTIL_CRASH=0 \
+      cargo afl fuzz -V "${seconds}" -i "${seeds}" -o "${work}" \
+      fuzz/afl/target/release/lnfuzz-afl "${target}" > "${log}" 2>&1
+    status=$?
+    set -e
+    stats="${work}/default/fuzzer_stats"
+    execs=$(awk -F': *' '/^execs_per_sec/ { print $2 }' "${stats}" 2>/dev/null || true)
+    cov=$(awk -F': *' '/^bitmap_cvg/ { print $2 }' "${stats}" 2>/dev/null || true)
+    for crash in "${work}"/default/crashes/id:*; do
+      [ -e "${crash}" ] && cp "${crash}" "${findings}/afl-$(basename "${crash}" | tr ':,' '__')"
+    done
+    ;;
+  *)
+    echo "engine must be libfuzzer or afl" >&2
+    exit 2
+    ;;
+esac
+
+found=$(find "${findings}" -type f | wc -l | tr -d ' ')
+if [ "${status}" -ne 0 ] && [ "${found}" = 0 ]; then
+  echo "the ${engine} run failed without a finding:" >&2
+  tail -20 "${log}" >&2
+  exit 3
+fi
+for file in "${findings}"/*; do
+  [ -f "${file}" ] || continue
+  echo "finding ${file}:"
+  od -An -tx1 -v "${file}" | tr -d ' \n' | fold -w 64
+  echo
+done
+printf '%-22s %-10s %10s execs/s  coverage %-8s findings %s\n' \
+  "${target}" "${engine}" "${execs:-?}" "${cov:-?}" "${found}"
+[ "${found}" = 0 ]
