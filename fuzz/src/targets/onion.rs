@@ -1,12 +1,11 @@
 //! BOLT 4: hop payloads, peeling, error onions.
 
-use lightning::bitcoin::secp256k1::Secp256k1;
 use lightning::onion::errors::decode_failure_packet;
 use lightning::onion::packet::peel_onion_packet;
 use lightning::onion::payload::HopPayload;
 use lightning::wire::{Decode, Encode, OnionPacket};
 
-use super::keys;
+use super::{secp, shared_keys};
 
 /// A hop payload (a TLV stream) round-trips when it decodes.
 pub fn hop_payload(data: &[u8]) {
@@ -24,9 +23,7 @@ pub fn onion_peel(data: &[u8]) {
         return;
     };
     let associated_data = data.get(1366..).unwrap_or_default();
-    let secp = Secp256k1::new();
-    let signer = keys(3);
-    if let Ok(peeled) = peel_onion_packet(&secp, &packet, &signer, associated_data) {
+    if let Ok(peeled) = peel_onion_packet(secp(), &packet, shared_keys(3), associated_data) {
         // A peeled payload is bounded by the packet it came from.
         assert!(peeled.payload.len() <= 1300);
     }

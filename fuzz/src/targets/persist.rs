@@ -9,7 +9,7 @@ use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::monitor_update::ChannelMonitorUpdate;
 use lightning::wire::{Decode, Encode};
 
-use super::keys;
+use super::shared_keys;
 
 /// A channel manager from arbitrary bytes (no monitors, so any channel it holds is
 /// failed as a mismatch): an error or a manager, and a manager writes back stably.
@@ -35,7 +35,7 @@ pub fn channel_read(data: &[u8]) {
         return;
     }
     let (keys_id, state) = data.split_at(32);
-    let signer = keys(9).derive_channel_signer(&keys_id.try_into().expect("32 bytes"));
+    let signer = shared_keys(9).derive_channel_signer(&keys_id.try_into().expect("32 bytes"));
     let Ok(channel) = Channel::read(state, signer.clone()) else {
         return;
     };

@@ -1,26 +1,25 @@
 //! BOLT 8 and the peer manager: the responder's handshake, the cipher, and a whole peer
 //! manager fed arbitrary connection events.
 
-use lightning::bitcoin::secp256k1::{Secp256k1, SecretKey};
+use lightning::bitcoin::secp256k1::SecretKey;
 use lightning::sign::NodeSigner;
 use lightning::transport::{Handshake, HandshakeStep, PeerId, TransportCipher};
 
-use super::keys;
+use super::{secp, shared_keys};
 
 /// The responder's side fed the input as act one (50 bytes) and act three (66): a typed
 /// error or a completed handshake, never a panic.
 pub fn handshake(data: &[u8]) {
-    let secp = Secp256k1::new();
-    let signer = keys(5);
+    let signer = shared_keys(5);
     let node_id = signer.node_id();
     let ephemeral = SecretKey::from_slice(&[0x22; 32]).expect("a valid key");
-    let mut responder = Handshake::new_inbound(&secp, &node_id, ephemeral);
+    let mut responder = Handshake::new_inbound(secp(), &node_id, ephemeral);
     let (act_one, rest) = data.split_at(data.len().min(responder.expected_len()));
-    let Ok(HandshakeStep::ActTwo(_)) = responder.process_act(act_one, &signer) else {
+    let Ok(HandshakeStep::ActTwo(_)) = responder.process_act(act_one, signer) else {
         return;
     };
     let act_three = &rest[..rest.len().min(responder.expected_len())];
-    if let Ok(step) = responder.process_act(act_three, &signer) {
+    if let Ok(step) = responder.process_act(act_three, signer) {
         assert!(matches!(step, HandshakeStep::Complete { act_three: None, .. }));
     }
 }
