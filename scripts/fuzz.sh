@@ -33,7 +33,7 @@ case "${engine}" in
     cargo fuzz build --sanitizer none --features libfuzzer "${target}" 2>&1 | tail -1 >&2
     set +e
     cargo fuzz run --sanitizer none --features libfuzzer "${target}" "${work}" "${seeds}" -- \
-      -max_total_time="${seconds}" -print_final_stats=1 -artifact_prefix="${findings}/" \
+      -max_total_time="${seconds}" -max_len="${MAX_LEN:-4096}" -print_final_stats=1 -artifact_prefix="${findings}/" \
       > "${log}" 2>&1
     status=$?
     set -e

@@ -15,8 +15,10 @@ use lightning::sign::{EntropySource, KeysManager};
 use lightning::transport::{IgnoringHandler, PeerId, PeerManager, PeerManagerConfig};
 use lightning::wire::{ChannelId, Decode, Encode};
 
-/// A persister that stores each update's bytes, applies them to its monitors once
-/// complete, and can hold updates in progress.
+/// A persister that stores each update's bytes, applies them to its monitors in id
+/// order once durable, and can hold updates in progress. Updates may become durable in
+/// any order (as with several watchtowers); each monitor applies them as soon as every
+/// earlier one is durable too.
 #[derive(Debug, Default)]
 pub struct TestPersister {
     /// Whether new updates complete at once.
@@ -25,27 +27,43 @@ pub struct TestPersister {
     pub monitors: BTreeMap<ChannelId, ChannelMonitor>,
     /// Updates handed over and not completed: (channel, id, bytes).
     pub in_progress: Vec<(ChannelId, u64, Vec<u8>)>,
+    /// Durable updates waiting for an earlier one before their monitor applies them.
+    durable_waiting: BTreeMap<(ChannelId, u64), Vec<u8>>,
 }
 
 impl TestPersister {
-    fn apply(&mut self, channel_id: &ChannelId, bytes: &[u8]) {
-        let update = ChannelMonitorUpdate::decode_exact(bytes).expect("stored update reads back");
-        let monitor = self.monitors.entry(*channel_id).or_default();
-        monitor
-            .update(&update)
-            .expect("updates complete in order in these tests");
+    /// `bytes` (update `update_id`) is durable: applies it and every waiting update that
+    /// follows it, in id order.
+    fn make_durable(&mut self, channel_id: ChannelId, update_id: u64, bytes: Vec<u8>) {
+        self.durable_waiting.insert((channel_id, update_id), bytes);
+        loop {
+            let monitor = self.monitors.entry(channel_id).or_default();
+            let next = monitor.latest_update_id() + 1;
+            let Some(bytes) = self.durable_waiting.remove(&(channel_id, next)) else {
+                return;
+            };
+            let update = ChannelMonitorUpdate::decode_exact(&bytes).expect("stored update reads back");
+            monitor.update(&update).expect("updates apply in id order");
+        }
+    }
+
+    /// Completes the update in progress at `index`; returns it.
+    pub fn complete_at(&mut self, index: usize) -> Option<(ChannelId, u64)> {
+        if index >= self.in_progress.len() {
+            return None;
+        }
+        let (channel_id, update_id, bytes) = self.in_progress.remove(index);
+        self.make_durable(channel_id, update_id, bytes);
+        Some((channel_id, update_id))
     }
 
     /// Completes every update in progress, oldest first; returns what completed.
     pub fn complete_all(&mut self) -> Vec<(ChannelId, u64)> {
-        let pending = std::mem::take(&mut self.in_progress);
-        pending
-            .into_iter()
-            .map(|(channel_id, id, bytes)| {
-                self.apply(&channel_id, &bytes);
-                (channel_id, id)
-            })
-            .collect()
+        let mut completed = Vec::new();
+        while let Some(done) = self.complete_at(0) {
+            completed.push(done);
+        }
+        completed
     }
 }
 
@@ -56,7 +74,7 @@ impl Persist for TestPersister {
             self.in_progress.push((*channel_id, update.update_id, bytes));
             return PersistStatus::InProgress;
         }
-        self.apply(channel_id, &bytes);
+        self.make_durable(*channel_id, update.update_id, bytes);
         PersistStatus::Completed
     }
 }

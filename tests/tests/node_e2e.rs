@@ -225,6 +225,32 @@ fn a_payment_with_the_wrong_secret_fails_back_to_the_payer() {
 }
 
 #[test]
+fn several_payments_failed_back_together_leave_the_channel_open() {
+    // Found by the consistency fuzz target: failing one HTLC back re-entered the inbound
+    // processing, which failed the others, and the outer loop then failed them again:
+    // the second removal was refused and the channel closed.
+    for count in 1..=4u64 {
+        let (mut a, mut b, channel_id) = connected_channel();
+        let hashes: Vec<PaymentHash> = (0..count)
+            .map(|n| start_payment(&mut a, &mut b, 1_000_000 + n, Some([0xee; 32])))
+            .collect();
+        pump(&mut a, &mut b, LINK);
+        assert!(events(&mut b).is_empty(), "{count}: nothing claimable, nothing closed");
+        let failed: Vec<PaymentHash> = events(&mut a)
+            .into_iter()
+            .map(|e| match e {
+                Event::PaymentFailed { payment_hash, .. } => payment_hash,
+                other => panic!("{count}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(failed.len(), hashes.len(), "{count}");
+        assert!(hashes.iter().all(|h| failed.contains(h)));
+        assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0), "{count}");
+        pay(&mut a, &mut b, 2_000_000);
+    }
+}
+
+#[test]
 fn paused_persistence_holds_the_payment_until_it_completes() {
     let (mut a, mut b, channel_id) = connected_channel();
     b.channel_handler_mut().persister_mut().hold = true;

@@ -331,6 +331,36 @@ fn small_seeds(corpus: &mut Corpus) {
     }
 }
 
+/// Opcode streams for the consistency target (see its module for the ops): the dance
+/// with each kind of interruption.
+fn consistency_seeds(corpus: &mut Corpus) {
+    let streams: [(&str, &[u8]); 7] = [
+        ("pay both ways", &[0x06, 0x2c, 0x07, 0x2c]),
+        (
+            "one chunk at a time",
+            &[0x04, 0x20, 0x21, 0x20, 0x21, 0x20, 0x21, 0x05, 0x21, 0x20, 0x21],
+        ),
+        (
+            "stalled persistence, completed last first",
+            &[0x38, 0x06, 0x2c, 0x3e, 0x3c, 0x2c, 0x3a, 0x40, 0x2c],
+        ),
+        (
+            "disconnect mid-dance",
+            &[0x06, 0x20, 0x21, 0x30, 0x33, 0x2c, 0x07, 0x21, 0x30, 0x33, 0x2c],
+        ),
+        ("crash mid-dance", &[0x39, 0x06, 0x20, 0x21, 0x53, 0x33, 0x2c]),
+        ("stale restart", &[0x50, 0x06, 0x2c, 0x07, 0x2c, 0x54, 0x33, 0x2c]),
+        (
+            "fee spike and blocks",
+            &[0x56, 0x40, 0x2c, 0x06, 0x60, 0x2c, 0x57, 0x05, 0x2c],
+        ),
+    ];
+    for (kind, stream) in streams {
+        lnfuzz::targets::consistency::consistency(stream);
+        corpus.add("consistency", kind, stream);
+    }
+}
+
 fn main() {
     let dir = std::env::args()
         .nth(1)
@@ -345,5 +375,6 @@ fn main() {
     peer_manager_seeds(&mut corpus);
     handshake_seeds(&mut corpus);
     small_seeds(&mut corpus);
+    consistency_seeds(&mut corpus);
     println!("{} new seeds under {}", corpus.written, corpus.dir.display());
 }

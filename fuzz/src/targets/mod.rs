@@ -1,5 +1,6 @@
 //! The targets, grouped by what they drive.
 
+pub mod consistency;
 pub mod onion;
 pub mod persist;
 pub mod scenario;

@@ -275,7 +275,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .map(|((_, id), onion)| (*id, onion.clone()))
             .collect();
         for (htlc_id, onion) in ready {
-            self.payments.inbound_onions.remove(&(*channel_id, htlc_id));
+            // Failing an HTLC back re-enters this processing through the channel call,
+            // which may already have handled the rest of `ready`: handle each once.
+            if self.payments.inbound_onions.remove(&(*channel_id, htlc_id)).is_none() {
+                continue;
+            }
             self.process_inbound_htlc(channel_id, htlc_id, &onion);
         }
     }

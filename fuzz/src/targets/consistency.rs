@@ -1,0 +1,429 @@
+//! The consistency target: two whole nodes with a channel each way, driven by an opcode
+//! stream that sends payments of many sizes, delivers bytes one chunk or all at a time,
+//! disconnects and reconnects, stalls and completes monitor persistence (first, last or
+//! all pending updates), restarts a node from its latest or a checkpointed (stale)
+//! state, moves fee estimates and mines blocks. At the end everything settles and both
+//! parties' views of every channel must agree.
+//!
+//! A finding is: a panic in the library, a channel closed or an `error`/`warning` sent
+//! that no stale restart explains, or, after settling, an HTLC still pending, two ends
+//! that disagree, a claimed payment its sender never learned was sent, or a channel that
+//! can no longer carry a payment.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use lightning::bitcoin::hashes::Hash;
+use lightning::bitcoin::{OutPoint, Txid};
+use lightning::chain::ChannelMonitor;
+use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::ChannelManagerConfig;
+use lightning::chan::snapshot::ChannelSnapshot;
+use lightning::events::Event;
+use lightning::transport::PeerId;
+use lightning::wire::{ChannelId, PaymentHash};
+use sim::node::{node_with_config, regtest, restart_from, Node, START_HEIGHT};
+
+/// Amounts a payment op picks from (msat): dust to more than either side holds.
+const AMOUNTS_MSAT: [u64; 8] = [
+    1_000,
+    50_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    400_000_000,
+    2_000_000_000,
+    9_000_000_000,
+];
+const CAPACITY_SATOSHIS: u64 = 5_000_000;
+const PUSH_MSAT: u64 = 1_000_000_000;
+/// Both nodes see each other as this connection.
+const LINK: PeerId = PeerId(0);
+/// Blocks an input may mine: well inside the final CLTV delta (40) less the fail-back
+/// margin (12), so no HTLC legitimately times out and closes a channel.
+const MAX_BLOCKS: u32 = 10;
+
+struct Party {
+    node: Node,
+    keys_seed: [u8; 32],
+    /// Starts so far: each restart takes fresh session entropy.
+    starts: u8,
+    /// A checkpoint: the manager's bytes, for a stale restart.
+    checkpoint: Option<Vec<u8>>,
+}
+
+struct Harness {
+    parties: [Party; 2],
+    /// Bytes in flight, per direction (index = sender), in the order they were sent.
+    wires: [VecDeque<Vec<u8>>; 2],
+    connected: bool,
+    height: u32,
+    /// Channels a stale restart closed, on purpose.
+    expected_closed: BTreeSet<ChannelId>,
+    /// Whether a stale restart happened: its peer may then see `error`s.
+    stale_restarted: bool,
+    /// Payments claimed by their payee, by hash, with their payer.
+    claimed: BTreeMap<PaymentHash, usize>,
+    /// Payments their payer learned were sent.
+    sent: BTreeSet<PaymentHash>,
+    fundings: Vec<Txid>,
+}
+
+fn start(keys_seed: [u8; 32], starts: u8) -> Node {
+    let config = ChannelManagerConfig::new(regtest());
+    node_with_config(keys_seed, session_seed(keys_seed, starts), config, true)
+}
+
+fn session_seed(keys_seed: [u8; 32], starts: u8) -> [u8; 32] {
+    let mut seed = keys_seed;
+    seed[31] = seed[31].wrapping_add(starts).wrapping_add(1);
+    seed
+}
+
+impl Harness {
+    fn new() -> Self {
+        let parties = [[0x11u8; 32], [0x22u8; 32]].map(|keys_seed| Party {
+            node: start(keys_seed, 0),
+            keys_seed,
+            starts: 0,
+            checkpoint: None,
+        });
+        let mut h = Harness {
+            parties,
+            wires: [VecDeque::new(), VecDeque::new()],
+            connected: false,
+            height: START_HEIGHT,
+            expected_closed: BTreeSet::new(),
+            stale_restarted: false,
+            claimed: BTreeMap::new(),
+            sent: BTreeSet::new(),
+            fundings: Vec::new(),
+        };
+        h.reconnect();
+        h.pump();
+        // A channel each way, each funder pushing some to the other so both can pay.
+        for funder in 0..2 {
+            let peer = h.parties[1 - funder].node.node_id();
+            h.parties[funder]
+                .node
+                .channel_handler_mut()
+                .open_channel(peer, CAPACITY_SATOSHIS, PUSH_MSAT)
+                .expect("connected");
+            h.pump();
+        }
+        h.mine(3);
+        h.pump();
+        h
+    }
+
+    fn node(&mut self, i: usize) -> &mut Node {
+        &mut self.parties[i].node
+    }
+
+    /// Takes what each node wants to send and handles its events.
+    fn collect(&mut self) {
+        for i in 0..2 {
+            self.handle_events(i);
+            if self.connected {
+                let bytes = self.node(i).take_outbound(LINK);
+                if !bytes.is_empty() {
+                    self.wires[i].push_back(bytes);
+                }
+            }
+            self.check_messages(i);
+        }
+    }
+
+    fn handle_events(&mut self, i: usize) {
+        for _ in 0..8 {
+            let events = self.node(i).channel_handler_mut().take_events();
+            if events.is_empty() {
+                return;
+            }
+            for event in events {
+                match event {
+                    Event::FundingGenerationReady {
+                        temporary_channel_id, ..
+                    } => {
+                        let txid = Txid::from_byte_array([self.fundings.len() as u8 + 1; 32]);
+                        let outpoint = OutPoint { txid, vout: 0 };
+                        if self
+                            .node(i)
+                            .channel_handler_mut()
+                            .funding_transaction_generated(&temporary_channel_id, outpoint)
+                            .is_ok()
+                        {
+                            self.fundings.push(txid);
+                        }
+                    }
+                    Event::PaymentClaimable { payment_hash, .. } => {
+                        let manager = self.node(i).channel_handler_mut();
+                        if let Some(preimage) = manager.payment_preimage(&payment_hash) {
+                            if manager.claim_payment(preimage).is_ok() {
+                                self.claimed.insert(payment_hash, 1 - i);
+                            }
+                        }
+                    }
+                    Event::PaymentSent { payment_hash, .. } => {
+                        self.sent.insert(payment_hash);
+                    }
+                    Event::ChannelClosed { channel_id, reason } => {
+                        assert!(
+                            self.expected_closed.contains(&channel_id) || self.stale_restarted,
+                            "node {i} closed channel {channel_id:?} unexpectedly: {reason}"
+                        );
+                        self.expected_closed.insert(channel_id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// An `error` or `warning` sent is a finding unless a stale restart explains it.
+    fn check_messages(&mut self, i: usize) {
+        for record in self.node(i).take_message_log() {
+            if record.sent && matches!(record.name, "ErrorMessage" | "Warning") {
+                assert!(
+                    self.stale_restarted,
+                    "node {i} sent {}: {:?}",
+                    record.name,
+                    String::from_utf8_lossy(&record.encoded)
+                );
+            }
+        }
+    }
+
+    /// Delivers the oldest chunk from `from`, if any.
+    fn deliver_one(&mut self, from: usize) -> bool {
+        let Some(bytes) = self.wires[from].pop_front() else {
+            return false;
+        };
+        if self.node(1 - from).read(LINK, &bytes).is_err() {
+            // The receiver dropped the connection (a protocol complaint): a finding unless
+            // a stale restart explains it.
+            assert!(self.stale_restarted, "node {} dropped the connection", 1 - from);
+            self.disconnect();
+        }
+        self.collect();
+        true
+    }
+
+    fn pump(&mut self) {
+        self.collect();
+        for _ in 0..10_000 {
+            let moved = self.deliver_one(0) | self.deliver_one(1);
+            if !moved {
+                return;
+            }
+        }
+        panic!("the nodes never went quiet");
+    }
+
+    fn disconnect(&mut self) {
+        if self.connected {
+            self.node(0).disconnected(LINK);
+            self.node(1).disconnected(LINK);
+            self.connected = false;
+        }
+        self.wires = [VecDeque::new(), VecDeque::new()];
+    }
+
+    fn reconnect(&mut self) {
+        if self.connected {
+            return;
+        }
+        let their_id = self.parties[1].node.node_id();
+        let Ok(act_one) = self.node(0).new_outbound(LINK, their_id) else {
+            return;
+        };
+        if self.node(1).new_inbound(LINK).is_err() {
+            return;
+        }
+        self.connected = true;
+        self.wires[0].push_back(act_one);
+    }
+
+    fn mine(&mut self, blocks: u32) {
+        for _ in 0..blocks {
+            self.height += 1;
+            let height = self.height;
+            let fundings = self.fundings.clone();
+            for i in 0..2 {
+                let manager = self.node(i).channel_handler_mut();
+                for txid in &fundings {
+                    manager.transaction_confirmed(txid, START_HEIGHT + 1);
+                }
+                manager.best_block_updated(height);
+            }
+        }
+        self.collect();
+    }
+
+    fn pay(&mut self, from: usize, amount_msat: u64) {
+        let payee = self.parties[1 - from].node.node_id();
+        let (hash, secret) = self
+            .node(1 - from)
+            .channel_handler_mut()
+            .create_inbound_payment(Some(amount_msat));
+        // Refused at once (no usable channel, not enough balance) is fine.
+        let _ = self
+            .node(from)
+            .channel_handler_mut()
+            .send_payment(payee, hash, secret, amount_msat);
+        self.collect();
+    }
+
+    fn complete(&mut self, i: usize, which: u8) {
+        let persister = self.node(i).channel_handler_mut().persister_mut();
+        let completed = match which {
+            0 => persister.complete_at(0).into_iter().collect(),
+            1 => {
+                let last = persister.in_progress.len().checked_sub(1);
+                last.and_then(|l| persister.complete_at(l)).into_iter().collect()
+            }
+            _ => persister.complete_all(),
+        };
+        for (channel_id, update_id) in completed {
+            self.node(i)
+                .channel_handler_mut()
+                .monitor_update_completed(&channel_id, update_id);
+        }
+        self.collect();
+    }
+
+    /// Node `i` crashes and restarts from its latest manager, or from its checkpoint
+    /// (stale), with the monitors as durably stored.
+    fn restart(&mut self, i: usize, stale: bool) {
+        let bytes = match (&self.parties[i].checkpoint, stale) {
+            (Some(checkpoint), true) => checkpoint.clone(),
+            _ => self.parties[i].node.channel_handler().encode(),
+        };
+        let monitors: BTreeMap<ChannelId, ChannelMonitor> =
+            self.parties[i].node.channel_handler().persister().monitors.clone();
+        self.disconnect();
+        let party = &mut self.parties[i];
+        party.starts = party.starts.wrapping_add(1);
+        let session = session_seed(party.keys_seed, party.starts);
+        let config = ChannelManagerConfig::new(regtest());
+        let (node, mismatches) =
+            restart_from(&bytes, party.keys_seed, session, &monitors, config, true).expect("its own bytes read back");
+        party.node = node;
+        if !mismatches.is_empty() {
+            assert!(stale, "a restart from the latest state found {mismatches:?}");
+            self.stale_restarted = true;
+            self.expected_closed.extend(mismatches.iter().map(|(id, _)| *id));
+        }
+        let height = self.height;
+        self.node(i).channel_handler_mut().best_block_updated(height);
+        self.collect();
+    }
+
+    fn step(&mut self, op: u8, next: u8) {
+        match op {
+            0x00..=0x1f => {
+                let amount_msat = AMOUNTS_MSAT[usize::from((op >> 1) & 7)];
+                self.pay(usize::from(op & 1), amount_msat);
+            }
+            0x20..=0x27 => {
+                self.deliver_one(usize::from(op & 1));
+            }
+            0x28..=0x2b => {
+                let from = usize::from(op & 1);
+                while self.deliver_one(from) {}
+            }
+            0x2c..=0x2f => self.pump(),
+            0x30..=0x32 => self.disconnect(),
+            0x33..=0x37 => {
+                self.reconnect();
+                self.collect();
+            }
+            0x38..=0x3b => {
+                self.node(usize::from(op & 1))
+                    .channel_handler_mut()
+                    .persister_mut()
+                    .hold = op & 2 == 0
+            }
+            0x3c..=0x4f => self.complete(usize::from(op & 1), (op >> 1) % 3),
+            0x50 | 0x51 => {
+                let i = usize::from(op & 1);
+                self.parties[i].checkpoint = Some(self.parties[i].node.channel_handler().encode());
+            }
+            0x52 | 0x53 => self.restart(usize::from(op & 1), false),
+            0x54 | 0x55 => self.restart(usize::from(op & 1), true),
+            0x56..=0x5f => {
+                let feerate_per_kw = 253 + u32::from(next) * 40;
+                self.node(usize::from(op & 1))
+                    .channel_handler_mut()
+                    .feerate_updated(feerate_per_kw);
+                self.collect();
+            }
+            0x60..=0x63 if self.height < START_HEIGHT + 3 + MAX_BLOCKS => self.mine(1),
+            _ => {}
+        }
+    }
+
+    /// Reconnects, completes every update, drains; then checks what must hold.
+    fn settle(&mut self) {
+        for _ in 0..4 {
+            for i in 0..2 {
+                self.node(i).channel_handler_mut().persister_mut().hold = false;
+                self.complete(i, 2);
+            }
+            self.reconnect();
+            self.pump();
+        }
+        let open: Vec<ChannelId> = self.parties[0]
+            .node
+            .channel_handler()
+            .channel_ids()
+            .into_iter()
+            .filter(|id| !self.expected_closed.contains(id))
+            .collect();
+        for id in &open {
+            let (a, b) = (
+                self.parties[0].node.channel_handler().channel(id),
+                self.parties[1].node.channel_handler().channel(id),
+            );
+            let (Some(a), Some(b)) = (a, b) else {
+                panic!("channel {id:?} is known to one end only")
+            };
+            assert_eq!(a.phase(), ChannelPhase::Normal, "channel {id:?}");
+            assert_eq!(b.phase(), ChannelPhase::Normal, "channel {id:?}");
+            let (sa, sb) = (ChannelSnapshot::of(a), ChannelSnapshot::of(b));
+            assert!(sa.htlcs.is_empty(), "HTLCs left pending: {:?}", sa.htlcs);
+            let diffs = sa.diff_against_peer(&sb);
+            assert!(diffs.is_empty(), "the ends disagree: {diffs:?}");
+            for (end, channel) in [(0, a), (1, b)] {
+                assert_eq!(
+                    channel.holder_view().total_msat(),
+                    CAPACITY_SATOSHIS * 1000,
+                    "node {end} holds the wrong total"
+                );
+            }
+        }
+        for hash in self.claimed.keys() {
+            assert!(
+                self.sent.contains(hash),
+                "payment {hash:?} claimed but never known as sent"
+            );
+        }
+        // Every channel still carries a payment each way.
+        if !open.is_empty() && !self.stale_restarted {
+            for from in 0..2 {
+                let before = self.sent.len();
+                self.pay(from, 1_000);
+                self.pump();
+                assert_eq!(self.sent.len(), before + 1, "node {from} can no longer pay");
+            }
+        }
+    }
+}
+
+/// Runs the opcode stream (each op may take the next byte as its argument), then settles.
+pub fn consistency(data: &[u8]) {
+    let mut harness = Harness::new();
+    for (i, &op) in data.iter().enumerate() {
+        harness.step(op, data.get(i + 1).copied().unwrap_or(0));
+    }
+    harness.settle();
+}

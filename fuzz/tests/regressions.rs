@@ -1,0 +1,26 @@
+//! Findings promoted by `scripts/promote.sh`, each a named test replaying its minimized
+//! input from `corpora/regressions/TARGET/NAME` (the corpora test replays them too).
+
+macro_rules! regression {
+    ($test:ident, $target:literal, $name:literal) => {
+        #[test]
+        fn $test() {
+            let input = include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../corpora/regressions/",
+                $target,
+                "/",
+                $name
+            ));
+            let target = lnfuzz::target($target).expect("a target of that name");
+            target(input);
+        }
+    };
+}
+
+// Promoted findings (scripts/promote.sh appends one line each):
+regression!(
+    consistency_several_htlcs_failed_back_at_once,
+    "consistency",
+    "several_htlcs_failed_back_at_once"
+);
