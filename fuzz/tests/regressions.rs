@@ -24,3 +24,8 @@ regression!(
     "consistency",
     "several_htlcs_failed_back_at_once"
 );
+regression!(
+    consistency_crash_after_out_of_order_completion,
+    "consistency",
+    "crash_after_out_of_order_completion"
+);

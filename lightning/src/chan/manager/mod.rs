@@ -96,9 +96,9 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     /// The first block seen while `closing_signed` negotiation could run. Not persisted:
     /// after a restart the count starts again.
     pub closing_negotiation_since: Option<u32>,
-    /// Updates handed to the persister that it has not reported durable, oldest first.
-    /// Persisted with the manager so that, after a crash that lost them, they are handed
-    /// over again instead of the channel being failed.
+    /// Updates handed to the persister after the last one that, with every one before
+    /// it, is durable; oldest first. Persisted with the manager so that, after a crash
+    /// that lost them, they are handed over again instead of the channel being failed.
     pub in_flight_updates: Vec<ChannelMonitorUpdate>,
 }
 
@@ -363,10 +363,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     pub fn monitor_update_completed(&mut self, channel_id: &ChannelId, update_id: u64) {
         if let Some(managed) = self.channels.get_mut(channel_id) {
             managed.outbox.update_completed(update_id);
+            // Kept until every earlier update is durable too: a monitor applies updates
+            // in order, so after a crash the whole gap may have to be handed over again.
             let durable_through = managed.outbox.persisted_through();
-            managed
-                .in_flight_updates
-                .retain(|u| u.update_id != update_id && u.update_id > durable_through);
+            managed.in_flight_updates.retain(|u| u.update_id > durable_through);
         }
         self.process_channel(channel_id);
     }
