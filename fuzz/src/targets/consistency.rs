@@ -401,11 +401,15 @@ impl Harness {
                 );
             }
         }
-        for hash in self.claimed.keys() {
-            assert!(
-                self.sent.contains(hash),
-                "payment {hash:?} claimed but never known as sent"
-            );
+        // After a stale restart a channel may close with a claimed HTLC in it: only the
+        // chain could tell its payer now, and on-chain resolution is not simulated here.
+        if !self.stale_restarted {
+            for hash in self.claimed.keys() {
+                assert!(
+                    self.sent.contains(hash),
+                    "payment {hash:?} claimed but never known as sent"
+                );
+            }
         }
         // Every channel still carries a payment each way.
         if !open.is_empty() && !self.stale_restarted {
