@@ -29,3 +29,8 @@ regression!(
     "consistency",
     "crash_after_out_of_order_completion"
 );
+regression!(
+    consistency_crash_with_later_updates_completed,
+    "consistency",
+    "crash_with_later_updates_completed"
+);

@@ -102,6 +102,30 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     pub in_flight_updates: Vec<ChannelMonitorUpdate>,
 }
 
+impl<S: crate::sign::ChannelSigner> ManagedChannel<S> {
+    /// Records the persister's answer for `update`; false if persistence failed. The
+    /// update stays in flight until it and every earlier one are durable: a monitor
+    /// applies updates in order, so after a crash the whole gap may have to be handed
+    /// over again, including updates completed out of order.
+    pub(crate) fn record_persist_status(&mut self, update: ChannelMonitorUpdate, status: PersistStatus) -> bool {
+        let update_id = update.update_id;
+        self.in_flight_updates.push(update);
+        match status {
+            PersistStatus::Completed => self.outbox.update_completed(update_id),
+            PersistStatus::InProgress => {}
+            PersistStatus::Failed => return false,
+        }
+        self.forget_durable_updates();
+        true
+    }
+
+    /// Drops the in-flight updates that, with every earlier one, are durable.
+    pub(crate) fn forget_durable_updates(&mut self) {
+        let durable_through = self.outbox.persisted_through();
+        self.in_flight_updates.retain(|u| u.update_id > durable_through);
+    }
+}
+
 /// Blocks (about an hour) the `closing_signed` negotiation may take, once it can start,
 /// before the channel is failed: BOLT 2 requires failing it when no satisfying
 /// `closing_signed` arrives "after a reasonable amount of time", and blocks are this
@@ -348,11 +372,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         };
         let mut failed = false;
         for update in managed.channel.take_monitor_updates() {
-            match self.persister.persist(channel_id, &update) {
-                PersistStatus::Completed => managed.outbox.update_completed(update.update_id),
-                PersistStatus::InProgress => managed.in_flight_updates.push(update),
-                PersistStatus::Failed => failed = true,
-            }
+            let status = self.persister.persist(channel_id, &update);
+            failed |= !managed.record_persist_status(update, status);
         }
         if failed {
             self.fail_channel(channel_id, "monitor persistence failed".into(), true);
@@ -363,10 +384,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     pub fn monitor_update_completed(&mut self, channel_id: &ChannelId, update_id: u64) {
         if let Some(managed) = self.channels.get_mut(channel_id) {
             managed.outbox.update_completed(update_id);
-            // Kept until every earlier update is durable too: a monitor applies updates
-            // in order, so after a crash the whole gap may have to be handed over again.
-            let durable_through = managed.outbox.persisted_through();
-            managed.in_flight_updates.retain(|u| u.update_id > durable_through);
+            managed.forget_durable_updates();
         }
         self.process_channel(channel_id);
     }

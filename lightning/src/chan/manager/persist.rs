@@ -12,7 +12,7 @@ use bitcoin::Txid;
 
 use super::payments::{ClaimableHtlc, InboundPayment, OutboundPayment, Payments};
 use super::{ChannelManager, ChannelManagerConfig, ManagedChannel};
-use crate::chain::{Broadcaster, ChannelMonitor, Persist, PersistStatus};
+use crate::chain::{Broadcaster, ChannelMonitor, Persist};
 use crate::chan::channel::persist::MonitorMismatch;
 use crate::chan::channel::Channel;
 use crate::chan::monitor_update::ChannelMonitorUpdate;
@@ -347,13 +347,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             let Some(managed) = self.channels.get_mut(channel_id) else {
                 return;
             };
-            match self.persister.persist(channel_id, &update) {
-                PersistStatus::Completed => {
-                    managed.outbox.update_completed(update.update_id);
-                }
-                PersistStatus::InProgress => managed.in_flight_updates.push(update),
-                PersistStatus::Failed => failed = true,
-            }
+            let status = self.persister.persist(channel_id, &update);
+            failed |= !managed.record_persist_status(update, status);
         }
         if failed {
             self.fail_channel(channel_id, "monitor persistence failed".into(), true);
