@@ -112,6 +112,15 @@ impl Harness {
         }
         h.mine(3);
         h.pump();
+        for party in &h.parties {
+            let manager = party.node.channel_handler();
+            let ready = manager
+                .channel_ids()
+                .iter()
+                .filter(|id| manager.channel(id).is_some_and(|c| c.phase() == ChannelPhase::Normal))
+                .count();
+            assert_eq!(ready, 2, "the setup must leave both channels open");
+        }
         h
     }
 
