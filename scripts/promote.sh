@@ -14,6 +14,8 @@ case "${name}" in
   *[!a-z0-9_]*) echo "NAME must be lowercase letters, digits and _ (it names a test)" >&2; exit 2 ;;
 esac
 [ -f "fuzz/fuzz_targets/${target}.rs" ] || { echo "unknown target ${target}" >&2; exit 2; }
+tests=fuzz/tests/regressions.rs
+[ -f "${tests}" ] || { echo "${tests} is missing (it holds the regression macro)" >&2; exit 2; }
 
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
 dest="corpora/regressions/${target}/${name}"
@@ -31,32 +33,6 @@ else
   echo "kept as given ($(wc -c < "${dest}") bytes)"
 fi
 test_name="${target}_${name}"
-tests=fuzz/tests/regressions.rs
-if [ ! -f "${tests}" ]; then
-  cat > "${tests}" <<'RUST'
-//! Findings promoted by `scripts/promote.sh`, each a named test replaying its minimized
-//! input from `corpora/regressions/TARGET/NAME` (the corpora test replays them too).
-
-macro_rules! regression {
-    ($test:ident, $target:literal, $name:literal) => {
-        #[test]
-        fn $test() {
-            let input = include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../corpora/regressions/",
-                $target,
-                "/",
-                $name
-            ));
-            let target = lnfuzz::target($target).expect("a target of that name");
-            target(input);
-        }
-    };
-}
-
-// Promoted findings (scripts/promote.sh appends one line each):
-RUST
-fi
 if ! grep -q "fn ${test_name}\b\|regression!(${test_name}," "${tests}"; then
   echo "regression!(${test_name}, \"${target}\", \"${name}\");" >> "${tests}"
 fi

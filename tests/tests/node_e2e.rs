@@ -110,6 +110,20 @@ fn claim_and_check(payer: &mut Node, payee: &mut Node, hash: PaymentHash, amount
     assert!(events(payer).contains(&sent), "{context}");
 }
 
+/// `b` crashes (`a` sees the connection drop) and restarts from its manager and the
+/// monitors it had made durable, which must match; they reconnect and the payment `hash`
+/// of `amount_msat` from `a` completes. Returns the restarted `b`.
+fn crash_restart_and_finish(a: &mut Node, b: Node, hash: PaymentHash, amount_msat: u64, context: &str) -> Node {
+    a.disconnected(LINK);
+    let durable = b.channel_handler().persister().monitors.clone();
+    let (mut b, mismatches) = restart(&b, 2, &durable);
+    assert!(mismatches.is_empty(), "{context}: {mismatches:?}");
+    connect(a, &mut b, LINK);
+    pump(a, &mut b, LINK);
+    claim_and_check(a, &mut b, hash, amount_msat, context);
+    b
+}
+
 /// `payer` pays `payee` through the whole flow; returns whether it was sent.
 fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
     let payee_id = payee.node_id();
@@ -297,14 +311,7 @@ fn a_node_restarts_mid_payment_from_its_persisted_state() {
         let hash = start_payment(&mut a, &mut b, 9_000_000, None);
         // Deliver only part of the exchange, then drop the connection.
         exchange_rounds(&mut a, &mut b, LINK, cut_after_reads);
-        // B crashes and comes back from what it had persisted.
-        a.disconnected(LINK);
-        let monitors = b.channel_handler().persister().monitors.clone();
-        let (mut b, mismatches) = restart(&b, 2, &monitors);
-        assert!(mismatches.is_empty(), "cut {cut_after_reads}: {mismatches:?}");
-        connect(&mut a, &mut b, LINK);
-        pump(&mut a, &mut b, LINK);
-        claim_and_check(&mut a, &mut b, hash, 9_000_000, &format!("cut {cut_after_reads}"));
+        let b = crash_restart_and_finish(&mut a, b, hash, 9_000_000, &format!("cut {cut_after_reads}"));
         assert_eq!(balances(&b, &channel_id), (9_000_000, 991_000_000));
     }
 }
@@ -365,14 +372,8 @@ fn a_crash_after_an_out_of_order_completion_loses_nothing() {
         let last = b.channel_handler_mut().persister_mut().complete_at(in_flight - 1);
         let (id, update_id) = last.expect("an update in flight");
         b.channel_handler_mut().monitor_update_completed(&id, update_id);
-        a.disconnected(LINK);
-        let durable = b.channel_handler().persister().monitors.clone();
-        let (mut b, mismatches) = restart(&b, 2, &durable);
-        assert!(mismatches.is_empty(), "{context}: {mismatches:?}");
-        connect(&mut a, &mut b, LINK);
-        pump(&mut a, &mut b, LINK);
-        claim_and_check(&mut a, &mut b, hash, 4_000_000, &context);
-        let _ = channel_id;
+        let b = crash_restart_and_finish(&mut a, b, hash, 4_000_000, &context);
+        assert_eq!(balances(&b, &channel_id), (4_000_000, 996_000_000), "{context}");
     }
     assert!(exercised, "no cut left two updates in flight");
 }
