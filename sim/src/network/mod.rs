@@ -296,6 +296,21 @@ impl Network {
         self.queue.schedule_at(at, SimEvent::Act(action));
     }
 
+    /// Schedules a channel from `from` to `to`: the connection at `at`, the open one
+    /// second later (the handshake and `init` are done by then on any sane link).
+    pub fn schedule_channel(&mut self, at: SimTime, from: usize, to: usize, funding_satoshis: u64, push_msat: u64) {
+        self.schedule(at, Action::Connect { from, to });
+        self.schedule(
+            at.after_ms(1_000),
+            Action::OpenChannel {
+                from,
+                to,
+                funding_satoshis,
+                push_msat,
+            },
+        );
+    }
+
     /// Runs every event up to and including `end`, checking the invariants after each;
     /// stops at the first violation.
     pub fn run_until(&mut self, end: SimTime) -> Result<(), Violation> {

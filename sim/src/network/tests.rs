@@ -23,16 +23,7 @@ fn two_nodes_paying_until(seed: u64, run_to_ms: u64) -> Network {
         ..NetworkConfig::default()
     })
     .expect("valid");
-    network.schedule(SimTime(0), Action::Connect { from: 0, to: 1 });
-    network.schedule(
-        SimTime(1_000),
-        Action::OpenChannel {
-            from: 0,
-            to: 1,
-            funding_satoshis: 1_000_000,
-            push_msat: 0,
-        },
-    );
+    network.schedule_channel(SimTime(0), 0, 1, 1_000_000, 0);
     // Confirmed at the first block, ready by the third. Node 1 starts with nothing,
     // so it pays back only once paid.
     for n in 0..20u64 {
@@ -215,16 +206,7 @@ fn three_nodes_through_a_fee_spike_and_a_partition() {
         })
         .expect("valid");
         for (from, to, at_ms) in [(0, 1, 0), (1, 2, 10)] {
-            network.schedule(SimTime(at_ms), Action::Connect { from, to });
-            network.schedule(
-                SimTime(1_000 + at_ms),
-                Action::OpenChannel {
-                    from,
-                    to,
-                    funding_satoshis: 1_000_000,
-                    push_msat: 0,
-                },
-            );
+            network.schedule_channel(SimTime(at_ms), from, to, 1_000_000, 0);
         }
         for n in 0..30u64 {
             let (from, to) = if n % 2 == 0 { (0, 1) } else { (1, 2) };
@@ -347,16 +329,7 @@ fn two_nodes_redialling(seed: u64, payments: u64, spacing_ms: u64) -> Network {
         ..NetworkConfig::default()
     })
     .expect("valid");
-    network.schedule(SimTime(0), Action::Connect { from: 0, to: 1 });
-    network.schedule(
-        SimTime(1_000),
-        Action::OpenChannel {
-            from: 0,
-            to: 1,
-            funding_satoshis: 1_000_000,
-            push_msat: 400_000_000,
-        },
-    );
+    network.schedule_channel(SimTime(0), 0, 1, 1_000_000, 400_000_000);
     for n in 0..payments {
         let (from, to) = if n % 2 == 0 { (0, 1) } else { (1, 0) };
         network.schedule(

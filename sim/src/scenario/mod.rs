@@ -226,21 +226,12 @@ impl Scenario {
     pub fn build_with(&self, config: NetworkConfig) -> Result<Network, InvalidLatency> {
         let mut network = Network::new(config)?;
         for channel in &self.channels {
-            network.schedule(
+            network.schedule_channel(
                 SimTime::ZERO,
-                Action::Connect {
-                    from: channel.from,
-                    to: channel.to,
-                },
-            );
-            network.schedule(
-                SimTime(1_000),
-                Action::OpenChannel {
-                    from: channel.from,
-                    to: channel.to,
-                    funding_satoshis: channel.capacity_satoshis,
-                    push_msat: channel.push_msat,
-                },
+                channel.from,
+                channel.to,
+                channel.capacity_satoshis,
+                channel.push_msat,
             );
         }
         for (at, action) in &self.actions {
