@@ -18,6 +18,16 @@ fi
 
 # Cheap signatures; hashes stay real (fake hashes make distinct channels share an id).
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
+# Whole-node targets make their own traffic, so none of their seeds needs the real
+# transport cipher: they run with the unencrypted one (lightning_cheap_aead), built in
+# a target directory of their own so the two builds do not undo each other.
+build_dir=target/fuzz-build
+case "${target}" in
+  consistency | node)
+    RUSTFLAGS="${RUSTFLAGS} --cfg=lightning_cheap_aead"
+    build_dir=target/fuzz-build-cheap-aead
+    ;;
+esac
 seeds="corpora/${target}"
 mkdir -p "${seeds}"
 work="target/fuzz-work/${engine}/${target}"
@@ -30,9 +40,9 @@ case "${engine}" in
   libfuzzer)
     command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
     # Stable Rust: no sanitizer (the address sanitizer needs nightly or RUSTC_BOOTSTRAP=1).
-    cargo fuzz build --sanitizer none --features libfuzzer "${target}" 2>&1 | tail -1 >&2
+    cargo fuzz build --sanitizer none --target-dir "${build_dir}" --features libfuzzer "${target}" 2>&1 | tail -1 >&2
     set +e
-    cargo fuzz run --sanitizer none --features libfuzzer "${target}" "${work}" "${seeds}" -- \
+    cargo fuzz run --sanitizer none --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
       -max_total_time="${seconds}" -max_len="${MAX_LEN:-4096}" -print_final_stats=1 -artifact_prefix="${findings}/" \
       > "${log}" 2>&1
     status=$?
@@ -42,12 +52,13 @@ case "${engine}" in
     ;;
   afl)
     command -v cargo-afl > /dev/null || cargo install cargo-afl --locked
-    cargo afl build --release --manifest-path fuzz/afl/Cargo.toml 2>&1 | tail -1 >&2
+    afl_dir="$(pwd)/${build_dir}/afl"
+    cargo afl build --release --target-dir "${afl_dir}" --manifest-path fuzz/afl/Cargo.toml 2>&1 | tail -1 >&2
     if [ -z "$(ls -A "${seeds}")" ]; then printf '\0' > "${seeds}/empty"; fi
     set +e
     AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_BENCH_UNTIL_CRASH=0 \
       cargo afl fuzz -V "${seconds}" -i "${seeds}" -o "${work}" \
-      fuzz/afl/target/release/lnfuzz-afl "${target}" > "${log}" 2>&1
+      "${afl_dir}/release/lnfuzz-afl" "${target}" > "${log}" 2>&1
     status=$?
     set -e
     stats="${work}/default/fuzzer_stats"

@@ -26,6 +26,7 @@ pub mod chain;
 pub mod chan;
 pub mod events;
 pub mod onion;
+pub mod secp_context;
 pub mod sign;
 pub mod transport;
 pub mod wire;

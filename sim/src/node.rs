@@ -19,7 +19,7 @@ use lightning::wire::{ChannelId, Decode, Encode};
 /// order once durable, and can hold updates in progress. Updates may become durable in
 /// any order (as with several watchtowers); each monitor applies them as soon as every
 /// earlier one is durable too.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TestPersister {
     /// Whether new updates complete at once.
     pub hold: bool,
@@ -80,6 +80,7 @@ impl Persist for TestPersister {
 }
 
 /// Entropy for the transport: a hash chain, separate from the keys manager's.
+#[derive(Clone)]
 pub struct TransportEntropy([u8; 32]);
 
 impl EntropySource for TransportEntropy {
@@ -90,7 +91,7 @@ impl EntropySource for TransportEntropy {
 }
 
 /// A broadcaster that records what it is given.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RecordingBroadcaster {
     pub transactions: Vec<lightning::bitcoin::Transaction>,
 }

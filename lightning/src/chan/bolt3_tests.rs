@@ -195,6 +195,12 @@ fn bolt3_secret_generation() {
         };
         let generated = build_commitment_secret(&key32(case.get("seed")), index);
         assert_eq!(
+            CommitmentSecretGenerator::new(key32(case.get("seed"))).secret(index),
+            generated,
+            "{}",
+            case.name
+        );
+        assert_eq!(
             to_hex(&generated),
             case.get("output").trim_start_matches("0x"),
             "{}",

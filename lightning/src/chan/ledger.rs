@@ -97,6 +97,14 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// The updates included from `side`'s log.
+    pub fn of(self, side: Side) -> u64 {
+        match side {
+            Side::Holder => self.holder_updates,
+            Side::Counterparty => self.counterparty_updates,
+        }
+    }
+
     /// The same coverage as the other party names it.
     pub fn mirrored(self) -> Coverage {
         Coverage {
@@ -434,12 +442,22 @@ impl ChannelLedger {
     /// Whether an HTLC is committed irrevocably on both sides (safe to fulfill, fail, or
     /// forward): in both commitments whose predecessors are revoked.
     pub fn is_irrevocably_committed(&self, offerer: Side, htlc_id: u64) -> bool {
-        let key = (offerer, htlc_id);
-        self.view(self.holder_commitment_revoked_to).htlcs.contains_key(&key)
-            && self
-                .view(self.counterparty_commitment_revoked_to)
-                .htlcs
-                .contains_key(&key)
+        self.view_holds(self.holder_commitment_revoked_to, offerer, htlc_id)
+            && self.view_holds(self.counterparty_commitment_revoked_to, offerer, htlc_id)
+    }
+
+    /// Whether `self.view(coverage)` holds the HTLC, without building the view: the
+    /// manager asks this for every inbound HTLC after every message.
+    pub fn view_holds(&self, coverage: Coverage, offerer: Side, htlc_id: u64) -> bool {
+        let included = |side: Side| {
+            let count = coverage.of(side).saturating_sub(self.base_coverage.of(side));
+            self.log(side).iter().take(count as usize)
+        };
+        let added = self.base.htlcs.contains_key(&(offerer, htlc_id))
+            || included(offerer).any(|u| matches!(u, Update::AddHtlc(h) if h.id == htlc_id));
+        // A removal comes from the side that did not offer the HTLC.
+        added
+            && !included(offerer.other()).any(|u| matches!(u, Update::RemoveHtlc { htlc_id: id, .. } if *id == htlc_id))
     }
 
     /// Folds the updates every current commitment includes into the base.
@@ -488,6 +506,11 @@ impl ChannelLedger {
             .enumerate()
             .skip(skip)
             .map(move |(i, u)| (base + i as u64, u))
+    }
+
+    /// Our commitment our last revocation made current.
+    pub fn holder_commitment_revoked_to(&self) -> Coverage {
+        self.holder_commitment_revoked_to
     }
 
     /// The counterparty commitment its last revocation made current.

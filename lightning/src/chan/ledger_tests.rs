@@ -79,6 +79,13 @@ impl Pair {
     }
 
     fn apply(&mut self, op: Op) {
+        self.apply_op(op);
+        for party in &self.parties {
+            assert_view_holds_matches_view(&party.ledger);
+        }
+    }
+
+    fn apply_op(&mut self, op: Op) {
         match op {
             Op::Add { from, amount_msat } => {
                 let ledger = &self.parties[from].ledger;
@@ -216,6 +223,31 @@ proptest! {
         // Once quiet, every update is folded away.
         prop_assert_eq!(a.ledger.pending_updates(), 0);
         prop_assert_eq!(b.ledger.pending_updates(), 0);
+    }
+}
+
+/// `view_holds` answers as the built view does, for every HTLC either side ever offered,
+/// in every commitment the ledger tracks.
+fn assert_view_holds_matches_view(ledger: &ChannelLedger) {
+    let coverages = [
+        ledger.holder_commitment(),
+        ledger.counterparty_commitment(),
+        ledger.next_holder_commitment(),
+        ledger.next_counterparty_commitment(),
+        ledger.holder_commitment_revoked_to(),
+        ledger.counterparty_commitment_revoked_to(),
+    ];
+    for coverage in coverages {
+        let view = ledger.view(coverage);
+        for offerer in [Side::Holder, Side::Counterparty] {
+            for id in 0..ledger.next_htlc_id(offerer) {
+                assert_eq!(
+                    ledger.view_holds(coverage, offerer, id),
+                    view.htlcs.contains_key(&(offerer, id)),
+                    "{offerer:?} HTLC {id} in {coverage:?}"
+                );
+            }
+        }
     }
 }
 

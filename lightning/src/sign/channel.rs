@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use bitcoin::secp256k1::ecdsa::Signature;
-use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
+use bitcoin::secp256k1::{PublicKey, SecretKey};
 use bitcoin::{OutPoint, ScriptBuf, Transaction};
 
 use super::SignerError;
@@ -15,7 +15,7 @@ use crate::chan::commitment::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys,
 use crate::chan::htlc_tx::build_htlc_transaction;
 use crate::chan::keys::derive_private_key_from_basepoint;
 use crate::chan::script::funding_redeem_script;
-use crate::chan::secrets::{build_commitment_secret, INITIAL_COMMITMENT_NUMBER};
+use crate::chan::secrets::{CommitmentSecretGenerator, INITIAL_COMMITMENT_NUMBER};
 use crate::chan::signing::{sign_p2wsh_input, verify_p2wsh_input};
 
 /// What a channel signer must know about the channel once it is negotiated.
@@ -111,14 +111,14 @@ pub struct InMemoryChannelSigner {
     payment_key: SecretKey,
     delayed_payment_base_key: SecretKey,
     htlc_base_key: SecretKey,
-    commitment_seed: [u8; 32],
+    commitment_secrets: CommitmentSecretGenerator,
     pubkeys: ChannelPublicKeys,
     parameters: Option<ChannelTransactionParameters>,
     /// The highest holder commitment whose counterparty signatures were validated.
     validated_holder: Option<u64>,
     /// How many holder commitments have been revoked (secrets 0 to n-1 released).
     revoked_count: u64,
-    secp: Secp256k1<All>,
+    secp: crate::secp_context::SharedSecp,
 }
 
 impl fmt::Debug for InMemoryChannelSigner {
@@ -142,7 +142,7 @@ impl InMemoryChannelSigner {
         htlc_base_key: SecretKey,
         commitment_seed: [u8; 32],
     ) -> Self {
-        let secp = Secp256k1::new();
+        let secp = crate::secp_context::shared();
         let pk = |s: &SecretKey| PublicKey::from_secret_key(&secp, s);
         let pubkeys = ChannelPublicKeys {
             funding_pubkey: pk(&funding_key),
@@ -157,7 +157,7 @@ impl InMemoryChannelSigner {
             payment_key,
             delayed_payment_base_key,
             htlc_base_key,
-            commitment_seed,
+            commitment_secrets: CommitmentSecretGenerator::new(commitment_seed),
             pubkeys,
             parameters: None,
             validated_holder: None,
@@ -193,14 +193,13 @@ impl InMemoryChannelSigner {
         ))
     }
 
-    fn commitment_secret(commitment_seed: &[u8; 32], commitment_number: u64) -> Result<[u8; 32], SignerError> {
+    fn commitment_secret(&self, commitment_number: u64) -> Result<[u8; 32], SignerError> {
         if commitment_number > INITIAL_COMMITMENT_NUMBER {
             return Err(SignerError::Refused);
         }
-        Ok(build_commitment_secret(
-            commitment_seed,
-            INITIAL_COMMITMENT_NUMBER - commitment_number,
-        ))
+        Ok(self
+            .commitment_secrets
+            .secret(INITIAL_COMMITMENT_NUMBER - commitment_number))
     }
 
     fn is_revoked(&self, commitment_number: u64) -> bool {
@@ -241,7 +240,7 @@ impl ChannelSigner for InMemoryChannelSigner {
     }
 
     fn per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignerError> {
-        let secret = Self::commitment_secret(&self.commitment_seed, commitment_number)?;
+        let secret = self.commitment_secret(commitment_number)?;
         let secret = SecretKey::from_slice(&secret).map_err(|_| SignerError::Refused)?;
         Ok(PublicKey::from_secret_key(&self.secp, &secret))
     }
@@ -249,13 +248,13 @@ impl ChannelSigner for InMemoryChannelSigner {
     fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignerError> {
         if commitment_number < self.revoked_count {
             // Already revoked: releasing again reveals nothing new.
-            return Self::commitment_secret(&self.commitment_seed, commitment_number);
+            return self.commitment_secret(commitment_number);
         }
         let next_validated = self.validated_holder.is_some_and(|v| v > commitment_number);
         if commitment_number != self.revoked_count || !next_validated {
             return Err(SignerError::Refused);
         }
-        let secret = Self::commitment_secret(&self.commitment_seed, commitment_number)?;
+        let secret = self.commitment_secret(commitment_number)?;
         self.revoked_count = commitment_number + 1;
         Ok(secret)
     }

@@ -5,7 +5,7 @@ use core::fmt;
 use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, Signature};
-use bitcoin::secp256k1::{Message, PublicKey, Secp256k1, SecretKey, SignOnly};
+use bitcoin::secp256k1::{Message, PublicKey, SecretKey};
 
 use super::SignerError;
 
@@ -39,13 +39,13 @@ pub trait EntropySource {
 pub struct InMemoryNodeSigner {
     secret: SecretKey,
     node_id: PublicKey,
-    secp: Secp256k1<SignOnly>,
+    secp: crate::secp_context::SharedSecp,
 }
 
 impl InMemoryNodeSigner {
     /// A signer for `secret`.
     pub fn new(secret: SecretKey) -> Self {
-        let secp = Secp256k1::signing_only();
+        let secp = crate::secp_context::shared();
         let node_id = PublicKey::from_secret_key(&secp, &secret);
         InMemoryNodeSigner { secret, node_id, secp }
     }

@@ -94,7 +94,7 @@ pub enum HandshakeStep {
     },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum State {
     InitiatorAwaitingActTwo { their_node_id: PublicKey },
     ResponderAwaitingActOne,
@@ -103,6 +103,7 @@ enum State {
 }
 
 /// One side of a handshake in progress.
+#[derive(Clone)]
 pub struct Handshake {
     state: State,
     chaining_key: [u8; 32],

@@ -16,7 +16,7 @@ use crate::sign::NodeSigner;
 use crate::wire::{Features, Message};
 
 /// The link's cryptographic state.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) enum Link {
     Handshaking(Handshake),
     Encrypted(TransportCipher),
@@ -35,7 +35,7 @@ pub(super) enum Inbound {
     Message(Message),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Peer {
     pub link: Link,
     /// Known from the start for outbound connections, after act three for inbound ones.

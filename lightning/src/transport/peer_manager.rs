@@ -16,7 +16,7 @@ use core::fmt;
 
 use bitcoin::constants::ChainHash;
 use bitcoin::hashes::{sha256, Hash};
-use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
+use bitcoin::secp256k1::{PublicKey, SecretKey};
 
 use super::disconnect::DisconnectReason;
 use super::handler::{HandlerAction, MessageHandler};
@@ -105,13 +105,17 @@ pub struct ReadStatus {
 }
 
 /// Drives many connections. See the module documentation for the calling pattern.
+///
+/// A clone copies each connection's cipher state and the handlers: for harnesses that
+/// restore a prepared state, never for two live copies of one node.
+#[derive(Clone)]
 pub struct PeerManager<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> {
     config: PeerManagerConfig,
     signer: S,
     entropy: E,
     channel_handler: C,
     gossip_handler: G,
-    secp: Secp256k1<All>,
+    secp: crate::secp_context::SharedSecp,
     peers: BTreeMap<PeerId, Peer>,
     /// Connections whose handshake completed, by the peer's node id.
     node_ids: BTreeMap<PublicKey, PeerId>,
@@ -128,7 +132,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
             entropy,
             channel_handler,
             gossip_handler,
-            secp: Secp256k1::new(),
+            secp: crate::secp_context::shared(),
             peers: BTreeMap::new(),
             node_ids: BTreeMap::new(),
             disconnects: Vec::new(),

@@ -6,7 +6,6 @@ use alloc::vec::Vec;
 
 use bitcoin::constants::ChainHash;
 use bitcoin::hashes::Hash;
-use bitcoin::secp256k1::Secp256k1;
 use bitcoin::{OutPoint, ScriptBuf};
 
 use super::{
@@ -161,7 +160,7 @@ impl<S: ChannelSigner> Channel<S> {
     ) -> Self {
         Channel {
             signer,
-            secp: Secp256k1::new(),
+            secp: crate::secp_context::shared(),
             phase,
             holder_is_funder,
             channel_id,

@@ -15,7 +15,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::OutPoint;
 
 use super::commitment::{
@@ -148,7 +148,7 @@ pub(crate) enum LastSent {
 #[derive(Clone)]
 pub struct Channel<S: ChannelSigner> {
     pub(crate) signer: S,
-    pub(crate) secp: Secp256k1<All>,
+    pub(crate) secp: crate::secp_context::SharedSecp,
     pub(crate) phase: ChannelPhase,
     pub(crate) holder_is_funder: bool,
     pub(crate) channel_id: ChannelId,

@@ -6,7 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use bitcoin::consensus::encode::{deserialize, serialize};
-use bitcoin::secp256k1::{PublicKey, Secp256k1};
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, ScriptBuf, Transaction};
 
 use super::close::CloseState;
@@ -265,7 +265,7 @@ impl<S: ChannelSigner> Channel<S> {
         }
         let mut channel = Channel {
             signer,
-            secp: Secp256k1::new(),
+            secp: crate::secp_context::shared(),
             phase,
             holder_is_funder,
             channel_id,

@@ -15,7 +15,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use bitcoin::constants::ChainHash;
-use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, Txid};
 
 use super::channel::establish::OpenChannelParams;
@@ -85,6 +85,7 @@ pub enum ApiError {
     Channel(String),
 }
 
+#[derive(Clone)]
 pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     pub channel: Channel<S>,
     pub counterparty: PublicKey,
@@ -133,12 +134,17 @@ impl<S: crate::sign::ChannelSigner> ManagedChannel<S> {
 pub const CLOSING_NEGOTIATION_TIMEOUT_BLOCKS: u32 = 6;
 
 /// See the module documentation.
+///
+/// A clone copies every channel's signing state: it is for inspection and for harnesses
+/// that restore a prepared state. Never run two copies against the same peers or chain:
+/// between them they could sign two versions of one commitment.
+#[derive(Clone)]
 pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> {
     pub(crate) keys: K,
     pub(crate) persister: P,
     pub(crate) broadcaster: B,
     pub(crate) config: ChannelManagerConfig,
-    pub(crate) secp: Secp256k1<All>,
+    pub(crate) secp: crate::secp_context::SharedSecp,
     pub(crate) channels: BTreeMap<ChannelId, ManagedChannel<K::Signer>>,
     /// Connected peers and whether each offers `option_upfront_shutdown_script`.
     pub(crate) connected_peers: BTreeMap<PublicKey, bool>,
@@ -156,7 +162,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             persister,
             broadcaster,
             config,
-            secp: Secp256k1::new(),
+            secp: crate::secp_context::shared(),
             channels: BTreeMap::new(),
             connected_peers: BTreeMap::new(),
             best_height,

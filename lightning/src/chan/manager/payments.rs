@@ -58,7 +58,7 @@ pub const CLAIM_DEADLINE_BLOCKS: u32 = 12;
 /// default `min_final_cltv_expiry_delta`).
 pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u32 = 18;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Payments {
     pub inbound: BTreeMap<PaymentHash, InboundPayment>,
     pub outbound: BTreeMap<(ChannelId, u64), OutboundPayment>,
