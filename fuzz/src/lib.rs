@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("monitor_read", targets::persist::monitor_read),
     ("monitor_update_read", targets::persist::monitor_update_read),
     ("scenario_parse", targets::scenario::scenario_parse),
+    ("commitment", targets::commitment::commitment),
     ("consistency", targets::consistency::consistency),
 ];
 

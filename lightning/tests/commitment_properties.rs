@@ -379,3 +379,58 @@ fn a_revoked_commitment_is_never_signed() {
     assert_eq!(a_signer.per_commitment_point(5), Err(SignerError::Refused));
     assert_eq!(control.borrow().revoked_sign_attempts, 1);
 }
+
+/// Amounts whose sum overflows never build, not even against a funding value whose
+/// msat amount overflows too (both sides of the comparison would be "no value").
+#[test]
+fn overflowing_amounts_are_refused() {
+    let view = View {
+        holder_is_funder: true,
+        holder_msat: 6_000_000_000,
+        counterparty_msat: 4_000_000_000,
+        htlcs: vec![],
+        holder_dust_limit_satoshis: 546,
+        counterparty_dust_limit_satoshis: 546,
+        holder_to_self_delay: 144,
+        counterparty_to_self_delay: 144,
+    };
+    let secp = Secp256k1::new();
+    let (a, b) = parties(&view);
+    let (a_keys, b_keys) = (*a.signer.pubkeys(), *b.signer.pubkeys());
+    let keys = CommitmentKeys::derive(&secp, &a_keys.revocation_basepoint, &a_keys, &b_keys).expect("derives");
+    let htlcs = [CommitmentHtlc {
+        offered: true,
+        amount_msat: u64::MAX / 2,
+        cltv_expiry: 500,
+        payment_hash: PaymentHash([1; 32]),
+    }];
+    for (funding_satoshis, to_broadcaster_msat, htlcs) in [
+        (u64::MAX, u64::MAX, &[][..]),
+        (u64::MAX / 1000 + 1, u64::MAX / 2 + 2, &htlcs[..]),
+        (10_000_000, u64::MAX, &[][..]),
+    ] {
+        let params = CommitmentParams {
+            funding_outpoint: OutPoint {
+                txid: Txid::from_byte_array(FUNDING_TXID),
+                vout: 1,
+            },
+            funding_satoshis,
+            commitment_number: 42,
+            obscure_factor: 0,
+            broadcaster_is_funder: true,
+            to_broadcaster_msat,
+            to_countersignatory_msat: 1,
+            feerate_per_kw: 253,
+            dust_limit_satoshis: 546,
+            to_self_delay: 144,
+            keys: &keys,
+            countersignatory_payment_point: &b_keys.payment_basepoint,
+            htlcs,
+        };
+        assert_eq!(
+            CommitmentTransaction::build(&params),
+            Err(lightning::chan::commitment::CommitmentError::ValueNotConserved),
+            "funding {funding_satoshis} sat, to_broadcaster {to_broadcaster_msat} msat"
+        );
+    }
+}

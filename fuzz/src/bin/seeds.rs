@@ -319,6 +319,44 @@ fn small_seeds(corpus: &mut Corpus) {
     }
 }
 
+/// Commitment parameters in the commitment target's layout (see its module): BOLT 3's
+/// Appendix C channel (10,000,000 sat, 546 sat dust limit, delay 144, commitment 42) with
+/// no HTLC, its five HTLCs at a low and a high feerate, and one balance that does not add up.
+fn commitment_seeds(corpus: &mut Corpus) {
+    let htlcs: [(bool, u64, u32); 5] = [
+        (false, 1_000_000, 500),
+        (false, 2_000_000, 501),
+        (true, 2_000_000, 502),
+        (true, 3_000_000, 503),
+        (false, 4_000_000, 504),
+    ];
+    let cases: [(&str, u8, u64, u32, &[(bool, u64, u32)]); 4] = [
+        ("no htlcs", 1, 7_000_000_000, 15_000, &[]),
+        ("five htlcs", 1, 6_988_000_000, 0, &htlcs),
+        ("five htlcs, high feerate", 1, 6_988_000_000, 2_069, &htlcs),
+        ("balances off by one", 5, 6_988_000_001, 647, &htlcs),
+    ];
+    for (kind, flags, to_broadcaster_msat, feerate_per_kw, htlcs) in cases {
+        let mut bytes = vec![flags];
+        bytes.extend_from_slice(&10_000_000u64.to_be_bytes());
+        bytes.extend_from_slice(&to_broadcaster_msat.to_be_bytes());
+        bytes.extend_from_slice(&3_000_000_000u64.to_be_bytes());
+        bytes.extend_from_slice(&feerate_per_kw.to_be_bytes());
+        bytes.extend_from_slice(&546u64.to_be_bytes());
+        bytes.extend_from_slice(&144u16.to_be_bytes());
+        bytes.extend_from_slice(&42u64.to_be_bytes());
+        bytes.extend_from_slice(&0x2bb0_3852_1914u64.to_be_bytes());
+        bytes.push(9);
+        for (i, (offered, amount_msat, cltv_expiry)) in htlcs.iter().enumerate() {
+            bytes.push(u8::from(*offered));
+            bytes.extend_from_slice(&amount_msat.to_be_bytes());
+            bytes.extend_from_slice(&cltv_expiry.to_be_bytes());
+            bytes.push(i as u8);
+        }
+        corpus.add("commitment", kind, &bytes);
+    }
+}
+
 /// Opcode streams for the consistency target (see its module for the ops): the dance
 /// with each kind of interruption.
 fn consistency_seeds(corpus: &mut Corpus) {
@@ -364,5 +402,6 @@ fn main() {
     handshake_seeds(&mut corpus);
     small_seeds(&mut corpus);
     consistency_seeds(&mut corpus);
+    commitment_seeds(&mut corpus);
     println!("{} new seeds under {}", corpus.written, corpus.dir.display());
 }

@@ -1,5 +1,6 @@
 //! The targets, grouped by what they drive.
 
+pub mod commitment;
 pub mod consistency;
 pub mod onion;
 pub mod persist;

@@ -219,8 +219,10 @@ impl CommitmentTransaction {
         let total_msat = htlc_total_msat
             .and_then(|h| h.checked_add(params.to_broadcaster_msat))
             .and_then(|t| t.checked_add(params.to_countersignatory_msat));
-        if total_msat != params.funding_satoshis.checked_mul(1000) {
-            return Err(CommitmentError::ValueNotConserved);
+        // Both must exist: two overflows are not two equal amounts.
+        match (total_msat, params.funding_satoshis.checked_mul(1000)) {
+            (Some(total), Some(funding)) if total == funding => {}
+            _ => return Err(CommitmentError::ValueNotConserved),
         }
 
         let untrimmed: Vec<usize> = (0..params.htlcs.len())
