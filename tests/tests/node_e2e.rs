@@ -576,3 +576,114 @@ fn a_close_interrupted_by_a_disconnect_at_any_round_finishes_after_reconnecting(
         assert_eq!(broadcast[0], broadcast[1], "one closing transaction");
     }
 }
+
+/// A force close broadcasts our current commitment with both signatures (each checked
+/// against the funding keys), with a payment still in flight as its own output; the
+/// monitor holds that commitment and is closed; the peer learns of it.
+#[test]
+fn a_force_close_broadcasts_our_current_commitment_signed_by_both() {
+    use lightning::bitcoin::secp256k1::{ecdsa::Signature, Secp256k1};
+    use lightning::chan::script::funding_redeem_script;
+    use lightning::chan::signing::verify_p2wsh_input;
+
+    let (mut a, mut b, channel_id) = connected_channel();
+    pay(&mut a, &mut b, 100_000_000);
+    let hash = start_payment(&mut a, &mut b, 20_000_000, None);
+    pump(&mut a, &mut b, LINK);
+    assert!(
+        matches!(events(&mut b).as_slice(), [Event::PaymentClaimable { payment_hash, .. }] if *payment_hash == hash)
+    );
+
+    a.channel_handler_mut()
+        .force_close_channel(&channel_id)
+        .expect("a signed commitment");
+    assert_channel_failed(&mut a, channel_id, "force-closed");
+    let broadcast = a.channel_handler().broadcaster().transactions.clone();
+    let [commitment] = broadcast.as_slice() else {
+        panic!("{broadcast:?}")
+    };
+    let monitor = &a.channel_handler().persister().monitors[&channel_id];
+    assert!(monitor.is_closed());
+    let held = monitor.holder_commitment().expect("a holder commitment");
+    assert_eq!(commitment.compute_txid(), held.transaction.compute_txid());
+    assert_eq!(held.htlcs.len(), 1, "the payment in flight has its output");
+
+    let funding = monitor.funding().expect("funded");
+    assert_eq!(commitment.input[0].previous_output, funding.funding_outpoint);
+    let outputs_sat: u64 = commitment.output.iter().map(|o| o.value.to_sat()).sum();
+    assert!(outputs_sat < funding.funding_satoshis, "the funder pays a fee");
+    assert!(commitment.output.iter().any(|o| o.value.to_sat() == 20_000));
+    assert!(
+        commitment.output.iter().any(|o| o.value.to_sat() == 100_000),
+        "to_remote"
+    );
+    let keys = [
+        funding.holder_pubkeys.funding_pubkey,
+        funding.counterparty_pubkeys.funding_pubkey,
+    ];
+    let script = funding_redeem_script(&keys[0], &keys[1]);
+    let witness: Vec<&[u8]> = commitment.input[0].witness.iter().collect();
+    assert_eq!(witness.len(), 4);
+    assert_eq!(witness[3], script.as_bytes());
+    let mut ordered = keys;
+    ordered.sort_by_key(|k| k.serialize());
+    let secp = Secp256k1::new();
+    for (der, key) in witness[1..3].iter().zip(ordered) {
+        let (sighash_byte, der) = der.split_last().expect("a signature");
+        assert_eq!(*sighash_byte, 1, "SIGHASH_ALL");
+        let signature = Signature::from_der(der).expect("DER");
+        assert!(verify_p2wsh_input(
+            &secp,
+            commitment,
+            0,
+            &script,
+            funding.funding_satoshis,
+            &signature,
+            &key
+        ));
+    }
+
+    pump(&mut a, &mut b, LINK);
+    assert_channel_failed(&mut b, channel_id, "force-closed by the user");
+}
+
+#[test]
+fn a_force_close_before_any_signed_commitment_is_refused() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let b_id = b.node_id();
+    let temporary = a
+        .channel_handler_mut()
+        .open_channel(b_id, 1_000_000, 0)
+        .expect("peer connected");
+    pump(&mut a, &mut b, LINK);
+    assert!(matches!(
+        a.channel_handler_mut().force_close_channel(&temporary),
+        Err(lightning::chan::manager::ApiError::Channel(_))
+    ));
+    assert!(a.channel_handler().channel(&temporary).is_some());
+    assert!(a.channel_handler().broadcaster().transactions.is_empty());
+    assert_eq!(
+        a.channel_handler_mut().force_close_channel(&ChannelId([9; 32])),
+        Err(lightning::chan::manager::ApiError::UnknownChannel)
+    );
+}
+
+/// The peer's signature on our commitment is persisted: after a restart the node can
+/// still force-close, with the commitment its monitor holds.
+#[test]
+fn a_restarted_node_can_still_force_close() {
+    let (mut a, mut b, channel_id) = connected_channel();
+    pay(&mut a, &mut b, 100_000_000);
+    b.disconnected(LINK);
+    let durable = a.channel_handler().persister().monitors.clone();
+    let (mut a, mismatches) = restart(&a, 1, &durable);
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    a.channel_handler_mut()
+        .force_close_channel(&channel_id)
+        .expect("a signed commitment");
+    let broadcast = &a.channel_handler().broadcaster().transactions;
+    let held = durable[&channel_id].holder_commitment().expect("a holder commitment");
+    assert_eq!(broadcast.len(), 1);
+    assert_eq!(broadcast[0].compute_txid(), held.transaction.compute_txid());
+}

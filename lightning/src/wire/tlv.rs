@@ -185,6 +185,7 @@ macro_rules! fixed_tlv_value {
 
 fixed_tlv_value!(
     bitcoin::secp256k1::PublicKey => 33,
+    bitcoin::secp256k1::ecdsa::Signature => 64,
     bitcoin::Txid => 32,
     super::types::ShortChannelId => 8,
     u8 => 1,

@@ -239,6 +239,38 @@ impl<S: ChannelSigner> Channel<S> {
         self.sign_closing(fee)
     }
 
+    /// A force close: our current commitment with both signatures, for the user to
+    /// broadcast. The channel is closed afterwards and its monitor told. Refused before
+    /// the peer signed a commitment of ours, once closed, and by the signer for a revoked
+    /// commitment (ours never is, unless we lost data, which the signer catches).
+    pub fn force_close(&mut self) -> Result<Transaction, ChannelError> {
+        if self.phase == ChannelPhase::Closed {
+            return Err(ignore("the channel is closed"));
+        }
+        let Some(their_signature) = self.holder_commitment_signature else {
+            return Err(ignore("no commitment of ours is signed yet"));
+        };
+        let number = self.holder_commitment_number;
+        let point = self
+            .signer
+            .per_commitment_point(number)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        let coverage = self.ledger.holder_commitment();
+        let built = self.build_commitment(crate::chan::ledger::Side::Holder, number, &point, coverage)?;
+        let ours = self
+            .signer
+            .sign_holder_commitment(number, &built.transaction)
+            .map_err(|e| signer_error("force close", e))?;
+        let holder_key = self.signer.pubkeys().funding_pubkey;
+        let counterparty_key = self.counterparty_pubkeys()?.funding_pubkey;
+        let script = funding_redeem_script(&holder_key, &counterparty_key);
+        let mut tx = built.transaction.tx;
+        tx.input[0].witness = funding_witness(&ours, &holder_key, &their_signature, &counterparty_key, &script);
+        self.phase = ChannelPhase::Closed;
+        self.push_monitor_update(vec![MonitorStep::ChannelClosed]);
+        Ok(tx)
+    }
+
     fn complete_close(&mut self, fee_satoshis: u64, their_signature: &Signature) -> Result<(), ChannelError> {
         let mut tx = self.build_closing(fee_satoshis)?;
         let ours = self

@@ -173,6 +173,7 @@ impl<S: ChannelSigner> Channel<S> {
             counterparty_next_point: None,
             holder_commitment_number: 0,
             counterparty_commitment_number: 0,
+            holder_commitment_signature: None,
             ledger,
             counterparty_secrets: CounterpartyCommitmentSecrets::new(),
             awaiting_revoke: false,
@@ -443,6 +444,7 @@ impl<S: ChannelSigner> Channel<S> {
                 &[],
             )
             .map_err(|_| close("invalid signature on our commitment 0"))?;
+        self.holder_commitment_signature = Some(*signature);
         Ok(Self::holder_commitment_step(0, &built, signature, &[]))
     }
 

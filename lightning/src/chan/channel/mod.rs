@@ -130,7 +130,8 @@ pub enum ChannelPhase {
     Normal,
     /// A `shutdown` was sent or received: HTLCs settle, none are added.
     ShuttingDown,
-    /// Closed cooperatively: the closing transaction is signed by both.
+    /// Closed: the cooperative closing transaction, or (force close) our commitment, is
+    /// signed by both.
     Closed,
     /// Failed: nothing more is signed.
     Failed,
@@ -165,6 +166,9 @@ pub struct Channel<S: ChannelSigner> {
     /// Our current commitment's number, and the peer's latest signed one.
     pub(crate) holder_commitment_number: u64,
     pub(crate) counterparty_commitment_number: u64,
+    /// The peer's signature on our current commitment: with ours, what a force close
+    /// broadcasts.
+    pub(crate) holder_commitment_signature: Option<bitcoin::secp256k1::ecdsa::Signature>,
     pub(crate) ledger: ChannelLedger,
     pub(crate) counterparty_secrets: CounterpartyCommitmentSecrets,
     /// We signed a counterparty commitment and wait for its revocation of the previous.

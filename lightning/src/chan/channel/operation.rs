@@ -437,6 +437,7 @@ impl<S: ChannelSigner> Channel<S> {
         )]);
         self.ledger.received_commitment_signed();
         self.holder_commitment_number = number;
+        self.holder_commitment_signature = Some(msg.signature);
         let secret = self
             .signer
             .release_commitment_secret(number - 1)

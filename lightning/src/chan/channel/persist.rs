@@ -6,7 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use bitcoin::consensus::encode::{deserialize, serialize};
-use bitcoin::secp256k1::PublicKey;
+use bitcoin::secp256k1::{ecdsa::Signature, PublicKey};
 use bitcoin::{OutPoint, ScriptBuf, Transaction};
 
 use super::close::CloseState;
@@ -28,6 +28,8 @@ tlv_stream! {
         3 => counterparty_upfront_script: ScriptBuf,
         /// [`CloseState::upfront_negotiated`]: 1 if set (absent if not).
         5 => upfront_negotiated: u8,
+        /// [`Channel::holder_commitment_signature`].
+        7 => holder_commitment_signature: Signature,
     }
 }
 
@@ -172,6 +174,7 @@ impl<S: ChannelSigner> Channel<S> {
             holder_upfront_script: self.close.holder_upfront_script.clone(),
             counterparty_upfront_script: self.close.counterparty_upfront_script.clone(),
             upfront_negotiated: self.close.upfront_negotiated.then_some(1),
+            holder_commitment_signature: self.holder_commitment_signature,
             ..ChannelStateTlvs::default()
         }
         .encode(&mut out);
@@ -278,6 +281,7 @@ impl<S: ChannelSigner> Channel<S> {
             counterparty_next_point,
             holder_commitment_number,
             counterparty_commitment_number,
+            holder_commitment_signature: tlvs.holder_commitment_signature,
             ledger,
             counterparty_secrets,
             awaiting_revoke,

@@ -226,6 +226,26 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         Ok(())
     }
 
+    /// Force-closes `channel_id`: broadcasts our current commitment signed by both,
+    /// hands its monitor the close, tells the peer (`error`) and reports the channel
+    /// closed. For a peer that is gone or misbehaving; [`Self::close_channel`] is cheaper
+    /// and settles sooner. Refused (the channel goes on) before the peer has signed a
+    /// commitment of ours.
+    pub fn force_close_channel(&mut self, channel_id: &ChannelId) -> Result<(), super::ApiError> {
+        let managed = self
+            .channels
+            .get_mut(channel_id)
+            .ok_or(super::ApiError::UnknownChannel)?;
+        let commitment = managed
+            .channel
+            .force_close()
+            .map_err(|e| super::ApiError::Channel(e.to_string()))?;
+        self.persist_updates(channel_id);
+        self.broadcaster.broadcast(&commitment);
+        self.fail_channel(channel_id, "force-closed by the user".into(), true);
+        Ok(())
+    }
+
     fn handle_error(&mut self, node_id: &PublicKey, error: &ErrorMessage) {
         let ids: Vec<ChannelId> = self
             .channels
