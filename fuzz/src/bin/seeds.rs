@@ -319,6 +319,26 @@ fn small_seeds(corpus: &mut Corpus) {
     }
 }
 
+/// Opcode streams for the node target (see its module for the ops).
+fn node_seeds(corpus: &mut Corpus) {
+    let mut forged_update_fee = vec![0x10, 0x2c, 0x4e, 38, 0x00, 0x86];
+    forged_update_fee.extend_from_slice(&[0; 32]);
+    forged_update_fee.extend_from_slice(&[0, 0, 0x10, 0, 0x2c]);
+    let streams: [(&str, &[u8]); 5] = [
+        ("pay both ways, force close", &[0x00, 0x2c, 0x03, 0x2c, 0x49, 0x2c]),
+        ("the fundee's forged update_fee", &forged_update_fee),
+        (
+            "raw bytes on a connection",
+            &[0x4f, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0x32, 0x2c],
+        ),
+        ("an HTLC left to expire", &[0x10, 0x20, 0x21, 0x43, 0x2c]),
+        ("a restart mid-payment", &[0x34, 0x0c, 0x2c, 0x39, 0x32, 0x33, 0x2c]),
+    ];
+    for (kind, stream) in streams {
+        corpus.add("node", kind, stream);
+    }
+}
+
 /// Commitment parameters in the commitment target's layout (see its module): BOLT 3's
 /// Appendix C channel (10,000,000 sat, 546 sat dust limit, delay 144, commitment 42) with
 /// no HTLC, its five HTLCs at a low and a high feerate, and one balance that does not add up.
@@ -403,5 +423,6 @@ fn main() {
     small_seeds(&mut corpus);
     consistency_seeds(&mut corpus);
     commitment_seeds(&mut corpus);
+    node_seeds(&mut corpus);
     println!("{} new seeds under {}", corpus.written, corpus.dir.display());
 }
