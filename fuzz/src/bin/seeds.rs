@@ -343,14 +343,16 @@ fn node_seeds(corpus: &mut Corpus) {
 /// Appendix C channel (10,000,000 sat, 546 sat dust limit, delay 144, commitment 42) with
 /// no HTLC, its five HTLCs at a low and a high feerate, and one balance that does not add up.
 fn commitment_seeds(corpus: &mut Corpus) {
-    let htlcs: [(bool, u64, u32); 5] = [
+    /// (offered, amount msat, CLTV expiry)
+    type Htlc = (bool, u64, u32);
+    let htlcs: [Htlc; 5] = [
         (false, 1_000_000, 500),
         (false, 2_000_000, 501),
         (true, 2_000_000, 502),
         (true, 3_000_000, 503),
         (false, 4_000_000, 504),
     ];
-    let cases: [(&str, u8, u64, u32, &[(bool, u64, u32)]); 4] = [
+    let cases: [(&str, u8, u64, u32, &[Htlc]); 4] = [
         ("no htlcs", 1, 7_000_000_000, 15_000, &[]),
         ("five htlcs", 1, 6_988_000_000, 0, &htlcs),
         ("five htlcs, high feerate", 1, 6_988_000_000, 2_069, &htlcs),

@@ -204,6 +204,7 @@ impl Scenario {
     }
 
     /// The network's configuration under `seed`.
+    #[allow(clippy::needless_update)]
     pub fn network_config(&self, seed: u64) -> NetworkConfig {
         NetworkConfig {
             seed,
@@ -213,6 +214,7 @@ impl Scenario {
             block_interval_ms: self.block_interval_ms,
             redial_ms: self.redial_ms,
             link_overrides: self.link_overrides.clone(),
+            // Fills `planted_bug` when that feature is on.
             ..NetworkConfig::default()
         }
     }
