@@ -4,24 +4,21 @@
 # SRC=$PWD/.. bash .clusterfuzzlite/build.sh from the repository root).
 set -euo pipefail
 cd "${SRC}/lightning-testbed"
-# Cheap signatures; hashes stay real (see fuzz/README.md). The builder's sanitizer
-# flags come in through RUSTFLAGS and cargo fuzz's own.
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
+# The builder's sanitizer flags come in through RUSTFLAGS and cargo fuzz's own; each
+# target adds its own (scripts/fuzz-env.sh).
+base_rustflags=${RUSTFLAGS:-}
+source scripts/fuzz-env.sh
 triple=$(rustc -vV | sed -n 's/^host: //p')
 mkdir -p "${OUT}"
 for entry in fuzz/fuzz_targets/*.rs; do
   name=$(basename "${entry}" .rs)
   # One target at a time: a plain `cargo fuzz build` would also instrument the
   # package's other binaries (the replayer), which cannot link without libFuzzer.
-  # Whole-node targets use the unencrypted transport cipher, in a build of their own
-  # (as scripts/fuzz.sh does).
-  flags=${RUSTFLAGS} dir=target/fuzz-build
-  case "${name}" in
-    consistency | node) flags="${RUSTFLAGS} --cfg=lightning_cheap_aead" dir=target/fuzz-build-cheap-aead ;;
-  esac
-  RUSTFLAGS=${flags} cargo fuzz build -O --target-dir "${dir}" --features libfuzzer \
+  RUSTFLAGS=${base_rustflags}
+  fuzz_env "${name}"
+  cargo fuzz build -O --target-dir "${BUILD_DIR}" --features libfuzzer \
     ${SANITIZER:+--sanitizer "${SANITIZER/undefined/none}"} "${name}"
-  cp "${dir}/${triple}/release/${name}" "${OUT}/"
+  cp "${BUILD_DIR}/${triple}/release/${name}" "${OUT}/"
   if [ -d "corpora/${name}" ] && [ -n "$(ls -A "corpora/${name}")" ]; then
     (cd "corpora/${name}" && zip -q -r "${OUT}/${name}_seed_corpus.zip" .)
   fi

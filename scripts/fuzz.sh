@@ -16,18 +16,9 @@ if [ ! -f "fuzz/fuzz_targets/${target}.rs" ]; then
   exit 2
 fi
 
-# Cheap signatures; hashes stay real (fake hashes make distinct channels share an id).
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
-# Whole-node targets make their own traffic, so none of their seeds needs the real
-# transport cipher: they run with the unencrypted one (lightning_cheap_aead), built in
-# a target directory of their own so the two builds do not undo each other.
-build_dir=target/fuzz-build
-case "${target}" in
-  consistency | node)
-    RUSTFLAGS="${RUSTFLAGS} --cfg=lightning_cheap_aead"
-    build_dir=target/fuzz-build-cheap-aead
-    ;;
-esac
+source scripts/fuzz-env.sh
+fuzz_env "${target}"
+build_dir=${BUILD_DIR}
 seeds="corpora/${target}"
 mkdir -p "${seeds}"
 work="target/fuzz-work/${engine}/${target}"

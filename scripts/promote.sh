@@ -17,12 +17,13 @@ esac
 tests=fuzz/tests/regressions.rs
 [ -f "${tests}" ] || { echo "${tests} is missing (it holds the regression macro)" >&2; exit 2; }
 
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
+source scripts/fuzz-env.sh
+fuzz_env "${target}"
 dest="corpora/regressions/${target}/${name}"
 mkdir -p "$(dirname "${dest}")"
 minimized=$(mktemp)
 trap 'rm -f "${minimized}"' EXIT
-if cargo fuzz run --sanitizer none --features libfuzzer "${target}" "${file}" -- \
+if cargo fuzz run --sanitizer none --target-dir "${BUILD_DIR}" --features libfuzzer "${target}" "${file}" -- \
     -minimize_crash=1 -max_total_time=60 -exact_artifact_path="${minimized}" > /dev/null 2>&1 \
     && [ -s "${minimized}" ]; then
   cp "${minimized}" "${dest}"
