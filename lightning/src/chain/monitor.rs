@@ -316,3 +316,6 @@ impl Decode for ChannelMonitor {
         Ok(monitor)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -412,3 +412,20 @@ impl<S: ChannelSigner> Channel<S> {
         self.ledger.view(self.ledger.counterparty_commitment())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_limits_keep_a_one_percent_reserve_above_dust() {
+        let limits = ChannelLimits::default_for(1_234_500);
+        assert_eq!(limits.channel_reserve_satoshis, 12_345);
+        assert_eq!(limits.max_htlc_value_in_flight_msat, 1_234_500_000);
+        assert_eq!(ChannelLimits::default_for(20_000).channel_reserve_satoshis, 546);
+        assert_eq!(
+            ChannelLimits::default_for(u64::MAX).max_htlc_value_in_flight_msat,
+            u64::MAX
+        );
+    }
+}
