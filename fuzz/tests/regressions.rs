@@ -34,3 +34,8 @@ regression!(
     "consistency",
     "crash_with_later_updates_completed"
 );
+regression!(
+    consistency_concurrent_adds_make_an_honest_add_look_unaffordable,
+    "consistency",
+    "concurrent_adds_make_an_honest_add_look_unaffordable"
+);

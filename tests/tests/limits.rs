@@ -169,3 +169,51 @@ fn huge_htlcs_under_an_unbounded_in_flight_cap_fail_the_channel_without_panickin
         Err(ChannelError::Close(_))
     ));
 }
+
+/// The largest HTLC `from` may offer now, by its own checks (found on a copy).
+fn largest_affordable(pair: &Pair, from: usize) -> u64 {
+    let (mut low, mut high) = (1u64, FUNDING_SATOSHIS * 1000);
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        let mut copy = pair.nodes[from].channel.clone();
+        if copy.send_htlc(mid, preimage(200).1, 800_000, onion()).is_ok() {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
+}
+
+/// Both sides add HTLCs at once: the funder offers all it can afford by what it knows,
+/// while the fundee's own adds (each one more output for the funder to pay for) are
+/// still on the wire. Neither may take the other's honest add for a violation: the
+/// receiver judges an add by the commitment least favourable to its sender that the
+/// sender could have known about.
+#[test]
+fn concurrent_adds_from_both_sides_are_not_violations() {
+    let mut pair = open_pair(300_000_000);
+    // Node 0, the funder, leaves itself exactly enough for one more HTLC's fee.
+    let amount_msat = largest_affordable(&pair, 0);
+    let add = pair.nodes[0]
+        .channel
+        .send_htlc(amount_msat, preimage(1).1, 800_000, onion())
+        .expect("affordable");
+    pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
+    // Meanwhile node 1 offers three HTLCs of its own.
+    for n in 2..5 {
+        let add = pair.nodes[1]
+            .channel
+            .send_htlc(1_000_000, preimage(n).1, 800_000, onion())
+            .expect("node 1 can pay");
+        pair.send(1, Message::UpdateAddHtlc(Box::new(add)));
+    }
+    assert_eq!(pair.deliver(1).map_err(|e| e.to_string()), Ok(true), "node 0's add");
+    for _ in 0..3 {
+        assert_eq!(pair.deliver(0).map_err(|e| e.to_string()), Ok(true), "node 1's adds");
+    }
+    pair.settle();
+    let view = pair.nodes[0].channel.holder_view();
+    assert_eq!(view.htlcs.len(), 4);
+    assert_eq!(view.total_msat(), FUNDING_SATOSHIS * 1000);
+}

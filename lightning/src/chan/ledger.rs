@@ -289,7 +289,9 @@ impl ChannelLedger {
 
     /// The coverage of the commitment that leaves `side` the least: all of `side`'s
     /// updates, and of the other side's only those both current commitments include.
-    fn least_favourable_to(&self, side: Side) -> Coverage {
+    /// When `side` is the peer, these are also the updates of ours it must have seen
+    /// before its latest message (the transport keeps order).
+    pub fn least_favourable_to(&self, side: Side) -> Coverage {
         let (holder, counterparty) = (self.holder_commitment, self.counterparty_commitment);
         match side {
             Side::Holder => Coverage {

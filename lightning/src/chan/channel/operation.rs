@@ -12,7 +12,7 @@ use super::{
     close, ignore, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase, CLTV_TIMESTAMP_THRESHOLD,
 };
 use crate::chan::commitment::{fee_for_weight, COMMITMENT_BASE_WEIGHT, COMMITMENT_WEIGHT_PER_HTLC};
-use crate::chan::ledger::{ChannelLedger, CommitmentView, Coverage, Htlc, LedgerError, Removal, Side, Update};
+use crate::chan::ledger::{ChannelLedger, Coverage, Htlc, LedgerError, Removal, Side, Update};
 use crate::chan::monitor_update::MonitorStep;
 use crate::chan::secrets::INITIAL_COMMITMENT_NUMBER;
 use crate::sign::ChannelSigner;
@@ -29,11 +29,11 @@ fn ledger_error(e: LedgerError) -> ChannelError {
     close(alloc::format!("{e:?}"))
 }
 
-/// The commitment fee the funder pays for `view`, counting every HTLC as untrimmed (the
-/// most it could be).
-fn worst_case_fee_msat(view: &CommitmentView) -> u64 {
-    let weight = COMMITMENT_BASE_WEIGHT + COMMITMENT_WEIGHT_PER_HTLC * view.htlcs.len() as u64;
-    fee_for_weight(view.feerate_per_kw, weight) * 1000
+/// The commitment fee the funder pays at `feerate_per_kw` with `htlc_count` HTLCs, each
+/// counted as untrimmed (the most it could be).
+fn worst_case_fee_msat(feerate_per_kw: u32, htlc_count: usize) -> u64 {
+    let weight = COMMITMENT_BASE_WEIGHT + COMMITMENT_WEIGHT_PER_HTLC * htlc_count as u64;
+    fee_for_weight(feerate_per_kw, weight) * 1000
 }
 
 impl<S: ChannelSigner> Channel<S> {
@@ -100,12 +100,13 @@ impl<S: ChannelSigner> Channel<S> {
             holder_updates: ledger.log_end(Side::Holder),
             counterparty_updates: ledger.log_end(Side::Counterparty),
         };
-        for coverage in [
-            everything,
-            ledger.next_holder_commitment(),
-            ledger.next_counterparty_commitment(),
-        ] {
-            let view = ledger.view(coverage);
+        let least_favourable = ledger.view(ledger.least_favourable_to(offerer));
+        let views = [
+            ledger.view(everything),
+            ledger.view(ledger.next_holder_commitment()),
+            ledger.view(ledger.next_counterparty_commitment()),
+        ];
+        for view in &views {
             let offered: Vec<&Htlc> = view
                 .htlcs
                 .iter()
@@ -119,19 +120,37 @@ impl<S: ChannelSigner> Channel<S> {
             if in_flight_msat > limits.max_htlc_value_in_flight_msat {
                 return Err("more in flight than max_htlc_value_in_flight_msat");
             }
-            let balance = match offerer {
-                Side::Holder => view.holder_balance_msat,
-                Side::Counterparty => view.counterparty_balance_msat,
-            };
-            let offerer_is_funder = self.holder_is_funder == (offerer == Side::Holder);
-            let fee = if offerer_is_funder {
-                worst_case_fee_msat(&view)
-            } else {
-                0
-            };
-            if view.total_msat() != self.funding_satoshis * 1000 || balance < reserve_msat.saturating_add(fee) {
-                return Err("the offerer cannot afford it and keep its reserve");
+            if view.total_msat() != self.funding_satoshis * 1000 {
+                return Err("the commitment does not hold the channel's value");
             }
+        }
+        // The reserve and, for the funder, the commitment fee, against the smallest
+        // balance the offerer can have. Both ends must reach the same verdict although
+        // each knows a different set of the other's updates: the receiver counts only
+        // what the sender had seen (see `least_favourable_to`), and the sender, to be
+        // judged fairly whatever it had seen, counts every HTLC it knows of at the highest
+        // feerate it knows of. So an honest sender never looks like a cheat, however the
+        // two sides' adds cross on the wire.
+        let balance = match offerer {
+            Side::Holder => least_favourable.holder_balance_msat,
+            Side::Counterparty => least_favourable.counterparty_balance_msat,
+        };
+        let offerer_is_funder = self.holder_is_funder == (offerer == Side::Holder);
+        let fee = match (offerer_is_funder, offerer) {
+            (false, _) => 0,
+            (true, Side::Counterparty) => {
+                worst_case_fee_msat(least_favourable.feerate_per_kw, least_favourable.htlcs.len())
+            }
+            (true, Side::Holder) => {
+                let all_views = || views.iter().chain(core::iter::once(&least_favourable));
+                let known: alloc::collections::BTreeSet<&(Side, u64)> =
+                    all_views().flat_map(|v| v.htlcs.keys()).collect();
+                let feerate_per_kw = all_views().map(|v| v.feerate_per_kw).max().unwrap_or(0);
+                worst_case_fee_msat(feerate_per_kw, known.len())
+            }
+        };
+        if least_favourable.total_msat() != self.funding_satoshis * 1000 || balance < reserve_msat.saturating_add(fee) {
+            return Err("the offerer cannot afford it and keep its reserve");
         }
         Ok(())
     }
