@@ -217,3 +217,77 @@ fn concurrent_adds_from_both_sides_are_not_violations() {
     assert_eq!(view.htlcs.len(), 4);
     assert_eq!(view.total_msat(), FUNDING_SATOSHIS * 1000);
 }
+
+/// Limits no channel should accept, from either side's `open_channel` or
+/// `accept_channel`, or from our own configuration; and the edges that are fine.
+#[test]
+fn unreasonable_channel_limits_are_refused() {
+    use lightning::chan::channel::establish::OpenChannelParams;
+    use lightning::wire::ChannelId;
+
+    type Patch = fn(&mut ChannelLimits);
+    let bad: [(&str, Patch); 5] = [
+        ("no HTLCs at all", |l| l.max_accepted_htlcs = 0),
+        ("more HTLCs than the protocol's 483", |l| l.max_accepted_htlcs = 484),
+        ("a delay over two weeks", |l| l.to_self_delay = 2017),
+        ("dust below 354 sat", |l| l.dust_limit_satoshis = 353),
+        ("a reserve larger than the channel", |l| {
+            l.channel_reserve_satoshis = FUNDING_SATOSHIS + 1
+        }),
+    ];
+    let fine: [(&str, Patch); 4] = [
+        ("one HTLC", |l| l.max_accepted_htlcs = 1),
+        ("483 HTLCs", |l| l.max_accepted_htlcs = 483),
+        ("two weeks of delay", |l| l.to_self_delay = 2016),
+        ("dust at 354 sat", |l| l.dust_limit_satoshis = 354),
+    ];
+    let params = |limits: ChannelLimits| OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: FUNDING_SATOSHIS,
+        push_msat: 0,
+        feerate_per_kw: 1000,
+        limits,
+        upfront_shutdown: committed_upfront(0),
+    };
+    let good = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    let opened = |limits: ChannelLimits| Chan::new_outbound(signer_for(0), &params(limits));
+    let accepted = |open: &lightning::wire::OpenChannel| {
+        Chan::new_inbound(signer_for(1), chain(), good, 3, &committed_upfront(1), open)
+    };
+    for (what, patch) in bad {
+        let mut limits = good;
+        patch(&mut limits);
+        assert!(
+            matches!(opened(limits), Err(ChannelError::Close(_))),
+            "our own open: {what}"
+        );
+        // The peer's open_channel carries it.
+        let (_, mut open) = opened(good).expect("a good open");
+        open.max_accepted_htlcs = limits.max_accepted_htlcs;
+        open.to_self_delay = limits.to_self_delay;
+        open.dust_limit_satoshis = limits.dust_limit_satoshis;
+        open.channel_reserve_satoshis = limits.channel_reserve_satoshis;
+        assert!(
+            matches!(accepted(&open), Err(ChannelError::Close(_))),
+            "their open: {what}"
+        );
+        // The peer's accept_channel carries it.
+        let (mut funder, open) = opened(good).expect("a good open");
+        let (_, mut accept) = accepted(&open).expect("a good accept");
+        accept.max_accepted_htlcs = limits.max_accepted_htlcs;
+        accept.to_self_delay = limits.to_self_delay;
+        accept.dust_limit_satoshis = limits.dust_limit_satoshis;
+        accept.channel_reserve_satoshis = limits.channel_reserve_satoshis;
+        assert!(
+            matches!(funder.accept_channel(&accept), Err(ChannelError::Close(_))),
+            "their accept: {what}"
+        );
+    }
+    for (what, patch) in fine {
+        let mut limits = good;
+        patch(&mut limits);
+        let (_, open) = opened(limits).unwrap_or_else(|e| panic!("{what}: {e}"));
+        accepted(&open).unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+}
