@@ -146,3 +146,36 @@ fn a_disconnect_after_shutdown_retransmits_it_and_the_close_finishes() {
         assert!(outputs.iter().any(|(_, s)| *s == shutdown_script(1)));
     }
 }
+
+/// The closing fee pays for the closing transaction's real weight (BOLT 3): its estimate
+/// counts both signatures at their largest, so it is at most a few weight units above
+/// what the signed transaction weighs, and never below.
+#[test]
+fn the_closing_fee_pays_for_the_closing_transactions_weight() {
+    let mut pair = open_pair(300_000_000);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.settle();
+    closing_outputs(&pair);
+    let tx = pair.nodes[0]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    let outputs_sat: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
+    let fee_sat = FUNDING_SATOSHIS - outputs_sat;
+    let weight = tx.weight().to_wu();
+    let feerate_per_kw = pair.nodes[0].channel.holder_view().feerate_per_kw as u64;
+    assert!(
+        fee_sat >= feerate_per_kw * weight / 1000,
+        "fee {fee_sat} sat for {weight} WU"
+    );
+    assert!(
+        fee_sat <= feerate_per_kw * (weight + 4) / 1000,
+        "fee {fee_sat} sat overpays {weight} WU"
+    );
+}

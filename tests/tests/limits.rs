@@ -291,3 +291,92 @@ fn unreasonable_channel_limits_are_refused() {
         accepted(&open).unwrap_or_else(|e| panic!("{what}: {e}"));
     }
 }
+
+/// Opening checks on amounts: a push larger than the channel, a funder that cannot pay
+/// the first commitment's fee, and reserves below the other side's dust limit, each way.
+#[test]
+fn opening_amounts_and_reserves_are_checked() {
+    use lightning::chan::channel::establish::OpenChannelParams;
+    use lightning::wire::ChannelId;
+
+    let good = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    let params = |push_msat: u64, feerate_per_kw: u32| OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: FUNDING_SATOSHIS,
+        push_msat,
+        feerate_per_kw,
+        limits: good,
+        upfront_shutdown: committed_upfront(0),
+    };
+    let refused = |push_msat, feerate_per_kw| {
+        matches!(
+            Chan::new_outbound(signer_for(0), &params(push_msat, feerate_per_kw)),
+            Err(ChannelError::Close(_))
+        )
+    };
+    assert!(refused(FUNDING_SATOSHIS * 1000 + 1, 1000), "a push over the channel");
+    // At 10,000 sat/kw the first commitment (724 WU) costs 7,240 sat.
+    assert!(
+        refused((FUNDING_SATOSHIS - 7_239) * 1000, 10_000),
+        "the fee is not covered"
+    );
+    assert!(
+        !refused((FUNDING_SATOSHIS - 7_240) * 1000, 10_000),
+        "the fee is exactly covered"
+    );
+
+    let accept_with = |patch: fn(&mut lightning::wire::AcceptChannel)| {
+        let (mut funder, open) = Chan::new_outbound(signer_for(0), &params(0, 1000)).expect("open");
+        let (_, mut accept) =
+            Chan::new_inbound(signer_for(1), chain(), good, 3, &committed_upfront(1), &open).expect("accept");
+        patch(&mut accept);
+        funder.accept_channel(&accept)
+    };
+    assert!(accept_with(|_| {}).is_ok());
+    // Their reserve below our dust limit (546).
+    assert!(matches!(
+        accept_with(|a| a.channel_reserve_satoshis = 545),
+        Err(ChannelError::Close(_))
+    ));
+    // Our reserve (10,000) below their dust limit.
+    assert!(matches!(
+        accept_with(|a| a.dust_limit_satoshis = 10_001),
+        Err(ChannelError::Close(_))
+    ));
+}
+
+/// `update_fail_malformed_htlc` must carry the BADONION bit, on sending and receiving;
+/// with it, the HTLC fails back to its offerer.
+#[test]
+fn a_malformed_failure_needs_the_badonion_bit() {
+    use lightning::onion::errors::{BADONION, INVALID_ONION_HMAC};
+    use lightning::wire::UpdateFailMalformedHtlc;
+
+    let mut pair = open_pair(0);
+    let id = pair.pay(0, 5_000_000, 1);
+    let without_bit = INVALID_ONION_HMAC & !BADONION;
+    assert!(matches!(
+        pair.nodes[1].channel.fail_malformed_htlc(id, [3; 32], without_bit),
+        Err(ChannelError::Ignore(_))
+    ));
+    let forged = UpdateFailMalformedHtlc {
+        channel_id: pair.nodes[0].channel.channel_id(),
+        id,
+        sha256_of_onion: [3; 32],
+        failure_code: without_bit,
+        extension: Default::default(),
+    };
+    let mut copy = pair.nodes[0].channel.clone();
+    assert!(matches!(
+        copy.update_fail_malformed_htlc(&forged),
+        Err(ChannelError::Close(_))
+    ));
+    let fail = pair.nodes[1]
+        .channel
+        .fail_malformed_htlc(id, [3; 32], INVALID_ONION_HMAC)
+        .expect("with the bit");
+    pair.send(1, Message::UpdateFailMalformedHtlc(fail));
+    pair.settle();
+    assert_eq!(pair.balances(), (FUNDING_SATOSHIS * 1000, 0), "the HTLC failed back");
+}

@@ -115,3 +115,15 @@ fn a_peer_out_of_step_fails_the_channel() {
     let result = pair.nodes[1].channel.channel_reestablish(&a_reestablish);
     assert!(matches!(result, Err(ChannelError::Close(_))), "{result:?}");
 }
+
+/// A channel knows whether its peer is connected and reestablished.
+#[test]
+fn a_channel_knows_when_its_peer_is_away() {
+    let mut pair = open_pair(0);
+    assert!(pair.nodes.iter().all(|n| n.channel.is_connected()));
+    pair.disconnect();
+    assert!(pair.nodes.iter().all(|n| !n.channel.is_connected()));
+    pair.reconnect().expect("reestablished");
+    pair.settle();
+    assert!(pair.nodes.iter().all(|n| n.channel.is_connected()));
+}

@@ -280,6 +280,8 @@ fn an_htlc_walks_through_the_dance() {
         .htlcs
         .contains_key(&(Side::Counterparty, 0)));
     assert!(!b.is_irrevocably_committed(Side::Counterparty, 0));
+    // Until both commitments hold it, the add stays in the log.
+    assert_eq!((b.pending_updates(), b.pending_updates_of(Side::Counterparty)), (1, 1));
     pair.apply(Op::Deliver { to: 0 }); // revoke_and_ack
     pair.apply(Op::Sign { by: 1 });
     pair.apply(Op::Deliver { to: 0 }); // commitment_signed: in A's commitment
@@ -396,4 +398,27 @@ fn an_add_paid_for_by_a_fulfill_in_the_same_commitment_is_counted_exactly() {
         ),
         (3_000, 4_000, 15_000)
     );
+}
+
+/// A persisted ledger whose acknowledgement counts point past its logs is corrupt:
+/// reading it fails, on either side's count.
+#[test]
+fn acknowledgements_past_the_logs_are_refused_on_read() {
+    use crate::wire::{Decode, DecodeError, Encode};
+
+    let ledger = ChannelLedger::new(5_000, 5_000, 253);
+    let bytes = ledger.encode_to_vec();
+    assert_eq!(ChannelLedger::decode_exact(&bytes).map(|l| l.pending_updates()), Ok(0));
+    // The encoding ends with both acknowledgement counts, then both next HTLC ids.
+    let end = bytes.len();
+    for field in [end - 32..end - 24, end - 24..end - 16] {
+        let mut corrupt = bytes.clone();
+        corrupt[field].copy_from_slice(&1u64.to_be_bytes());
+        assert_eq!(
+            ChannelLedger::decode_exact(&corrupt).map(|l| l.pending_updates()),
+            Err(DecodeError::InvalidValue {
+                field: "ledger acknowledgements"
+            })
+        );
+    }
 }

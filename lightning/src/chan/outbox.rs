@@ -118,5 +118,11 @@ mod tests {
         // Repeated or old completions change nothing.
         outbox.update_completed(2);
         assert_eq!(outbox.persisted_through(), 3);
+        // A message on an update already durable waits for nothing.
+        outbox.push(3, "update_fee");
+        assert!(!outbox.is_blocked());
+        outbox.push(4, "commitment_signed");
+        outbox.clear_messages();
+        assert!(!outbox.is_blocked());
     }
 }

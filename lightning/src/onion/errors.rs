@@ -129,3 +129,30 @@ pub fn decode_failure_packet(route_shared_secrets: &[[u8; 32]], packet: &[u8]) -
     }
     found
 }
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    /// Failure codes are wire values: each as BOLT 4 numbers it.
+    #[test]
+    fn failure_codes_have_their_bolt4_values() {
+        let codes = [
+            (TEMPORARY_NODE_FAILURE, 0x2002),
+            (PERMANENT_NODE_FAILURE, 0x6002),
+            (INVALID_ONION_VERSION, 0xc004),
+            (INVALID_ONION_HMAC, 0xc005),
+            (INVALID_ONION_KEY, 0xc006),
+            (TEMPORARY_CHANNEL_FAILURE, 0x1007),
+            (UNKNOWN_NEXT_PEER, 0x400a),
+            (INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, 0x400f),
+            (FINAL_INCORRECT_CLTV_EXPIRY, 18),
+            (FINAL_INCORRECT_HTLC_AMOUNT, 19),
+            (INVALID_ONION_PAYLOAD, 0x4016),
+            (MPP_TIMEOUT, 23),
+        ];
+        for (code, expected) in codes {
+            assert_eq!(code, expected);
+        }
+    }
+}

@@ -384,6 +384,21 @@ mod tests {
         );
         f.set_required(Feature::PaymentSecret);
         assert_eq!(f.check_dependencies(), Ok(()));
+        // Every row of BOLT 9's Dependencies column.
+        for (feature, requires) in [
+            (Feature::BasicMpp, Feature::PaymentSecret),
+            (Feature::Zeroconf, Feature::ScidAlias),
+            (Feature::SimpleClose, Feature::ShutdownAnySegwit),
+        ] {
+            let mut f = Features::empty();
+            f.set_optional(feature);
+            assert_eq!(
+                f.check_dependencies(),
+                Err(FeatureError::MissingDependency { feature, requires })
+            );
+            f.set_optional(requires);
+            assert_eq!(f.check_dependencies(), Ok(()));
+        }
     }
 
     #[test]
