@@ -307,11 +307,9 @@ fn check_direction(
     Ok(())
 }
 
-/// The revocation discipline, through the test signer: no secret before the next state
-/// is validated, no signature on a revoked state, and refusals and delays on command.
-#[test]
-fn a_revoked_commitment_is_never_signed() {
-    let view = View {
+/// A channel of 10,000,000 sat with no HTLC, 6,000,000 of it the holder's.
+fn plain_view() -> View {
+    View {
         holder_is_funder: true,
         holder_msat: 6_000_000_000,
         counterparty_msat: 4_000_000_000,
@@ -320,7 +318,14 @@ fn a_revoked_commitment_is_never_signed() {
         counterparty_dust_limit_satoshis: 546,
         holder_to_self_delay: 144,
         counterparty_to_self_delay: 144,
-    };
+    }
+}
+
+/// The revocation discipline, through the test signer: no secret before the next state
+/// is validated, no signature on a revoked state, and refusals and delays on command.
+#[test]
+fn a_revoked_commitment_is_never_signed() {
+    let view = plain_view();
     let secp = Secp256k1::new();
     let (a, b) = parties(&view);
     let (a_keys, b_keys) = (*a.signer.pubkeys(), *b.signer.pubkeys());
@@ -384,16 +389,7 @@ fn a_revoked_commitment_is_never_signed() {
 /// msat amount overflows too (both sides of the comparison would be "no value").
 #[test]
 fn overflowing_amounts_are_refused() {
-    let view = View {
-        holder_is_funder: true,
-        holder_msat: 6_000_000_000,
-        counterparty_msat: 4_000_000_000,
-        htlcs: vec![],
-        holder_dust_limit_satoshis: 546,
-        counterparty_dust_limit_satoshis: 546,
-        holder_to_self_delay: 144,
-        counterparty_to_self_delay: 144,
-    };
+    let view = plain_view();
     let secp = Secp256k1::new();
     let (a, b) = parties(&view);
     let (a_keys, b_keys) = (*a.signer.pubkeys(), *b.signer.pubkeys());

@@ -26,8 +26,8 @@ fn closing_outputs(pair: &Pair) -> Vec<(u64, lightning::bitcoin::ScriptBuf)> {
         .collect()
 }
 
-#[test]
-fn a_close_with_no_htlcs() {
+/// A channel with 300,000 sat pushed to node 1, closed by node 0 with no HTLC pending.
+fn closed_without_htlcs() -> Pair {
     let mut pair = open_pair(300_000_000);
     let shutdown = pair.nodes[0]
         .channel
@@ -35,6 +35,12 @@ fn a_close_with_no_htlcs() {
         .expect("shutdown");
     pair.send(0, Message::Shutdown(shutdown));
     pair.settle();
+    pair
+}
+
+#[test]
+fn a_close_with_no_htlcs() {
+    let pair = closed_without_htlcs();
     for node in &pair.nodes {
         assert_eq!(node.channel.phase(), ChannelPhase::Closed);
         assert!(node.monitor.is_closed(), "the monitor learned of the close");
@@ -152,13 +158,7 @@ fn a_disconnect_after_shutdown_retransmits_it_and_the_close_finishes() {
 /// what the signed transaction weighs, and never below.
 #[test]
 fn the_closing_fee_pays_for_the_closing_transactions_weight() {
-    let mut pair = open_pair(300_000_000);
-    let shutdown = pair.nodes[0]
-        .channel
-        .send_shutdown(shutdown_script(0))
-        .expect("shutdown");
-    pair.send(0, Message::Shutdown(shutdown));
-    pair.settle();
+    let pair = closed_without_htlcs();
     closing_outputs(&pair);
     let tx = pair.nodes[0]
         .channel

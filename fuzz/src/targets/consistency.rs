@@ -12,8 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use lightning::bitcoin::hashes::Hash;
-use lightning::bitcoin::{OutPoint, Txid};
+use lightning::bitcoin::Txid;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
 use lightning::chan::manager::ChannelManagerConfig;
@@ -21,21 +20,10 @@ use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;
 use lightning::transport::PeerId;
 use lightning::wire::{ChannelId, PaymentHash};
-use sim::node::{node_with_config, regtest, restart_from, Node, START_HEIGHT};
+use sim::node::{regtest, restart_from, Node, START_HEIGHT};
 
-/// Amounts a payment op picks from (msat): dust to more than either side holds.
-const AMOUNTS_MSAT: [u64; 8] = [
-    1_000,
-    50_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    400_000_000,
-    2_000_000_000,
-    9_000_000_000,
-];
-const CAPACITY_SATOSHIS: u64 = 5_000_000;
-const PUSH_MSAT: u64 = 1_000_000_000;
+use super::whole_node::{complete_persistence, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT};
+
 /// Both nodes see each other as this connection.
 const LINK: PeerId = PeerId(0);
 /// Blocks an input may mine: well inside the final CLTV delta (40) less the fail-back
@@ -70,21 +58,10 @@ struct Harness {
     fundings: Vec<Txid>,
 }
 
-fn start(keys_seed: [u8; 32], starts: u8) -> Node {
-    let config = ChannelManagerConfig::new(regtest());
-    node_with_config(keys_seed, session_seed(keys_seed, starts), config, true)
-}
-
-fn session_seed(keys_seed: [u8; 32], starts: u8) -> [u8; 32] {
-    let mut seed = keys_seed;
-    seed[31] = seed[31].wrapping_add(starts).wrapping_add(1);
-    seed
-}
-
 impl Harness {
     fn new() -> Self {
         let parties = [[0x11u8; 32], [0x22u8; 32]].map(|keys_seed| Party {
-            node: start(keys_seed, 0),
+            node: start(keys_seed, 0, true),
             keys_seed,
             starts: 0,
             checkpoint: None,
@@ -155,14 +132,8 @@ impl Harness {
                     Event::FundingGenerationReady {
                         temporary_channel_id, ..
                     } => {
-                        let txid = Txid::from_byte_array([self.fundings.len() as u8 + 1; 32]);
-                        let outpoint = OutPoint { txid, vout: 0 };
-                        if self
-                            .node(i)
-                            .channel_handler_mut()
-                            .funding_transaction_generated(&temporary_channel_id, outpoint)
-                            .is_ok()
-                        {
+                        let index = self.fundings.len();
+                        if let Some(txid) = fund(self.node(i), &temporary_channel_id, index) {
                             self.fundings.push(txid);
                         }
                     }
@@ -285,20 +256,7 @@ impl Harness {
     }
 
     fn complete(&mut self, i: usize, which: u8) {
-        let persister = self.node(i).channel_handler_mut().persister_mut();
-        let completed = match which {
-            0 => persister.complete_at(0).into_iter().collect(),
-            1 => {
-                let last = persister.in_progress.len().checked_sub(1);
-                last.and_then(|l| persister.complete_at(l)).into_iter().collect()
-            }
-            _ => persister.complete_all(),
-        };
-        for (channel_id, update_id) in completed {
-            self.node(i)
-                .channel_handler_mut()
-                .monitor_update_completed(&channel_id, update_id);
-        }
+        complete_persistence(self.node(i), which);
         self.collect();
     }
 

@@ -7,6 +7,7 @@ pub mod onion;
 pub mod persist;
 pub mod scenario;
 pub mod transport;
+pub mod whole_node;
 pub mod wire;
 
 use std::sync::OnceLock;

@@ -16,27 +16,16 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use lightning::bitcoin::hashes::Hash;
-use lightning::bitcoin::{OutPoint, Transaction, Txid};
+use lightning::bitcoin::{Transaction, Txid};
 use lightning::chain::ChannelMonitor;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::events::Event;
 use lightning::transport::{MessageHandler, PeerId};
 use lightning::wire::{ChannelId, Message};
-use sim::node::{node_with_config, regtest, restart_from, Node, START_HEIGHT};
+use sim::node::{regtest, restart_from, Node, START_HEIGHT};
 
-const AMOUNTS_MSAT: [u64; 8] = [
-    1_000,
-    50_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    400_000_000,
-    2_000_000_000,
-    9_000_000_000,
-];
-const CAPACITY_SATOSHIS: u64 = 5_000_000;
-const PUSH_MSAT: u64 = 1_000_000_000;
+use super::whole_node::{complete_persistence, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT};
+
 /// Index of the node under test; 1 and 2 are its peers.
 const V: usize = 0;
 /// How each peer sees V.
@@ -67,12 +56,6 @@ struct Harness {
     fundings: Vec<(Txid, u32)>,
 }
 
-fn start(keys_seed: [u8; 32], starts: u8) -> Node {
-    let mut session = keys_seed;
-    session[31] = session[31].wrapping_add(starts).wrapping_add(1);
-    node_with_config(keys_seed, session, ChannelManagerConfig::new(regtest()), false)
-}
-
 impl Harness {
     fn new() -> Self {
         let keys_seeds = [[0x31u8; 32], [0x32; 32], [0x33; 32]];
@@ -81,7 +64,7 @@ impl Harness {
             wires: [VecDeque::new(), VecDeque::new()],
         };
         let mut h = Harness {
-            nodes: keys_seeds.map(|seed| start(seed, 0)),
+            nodes: keys_seeds.map(|seed| start(seed, 0, false)),
             keys_seeds,
             v_starts: 0,
             links: [link.clone(), link],
@@ -143,13 +126,7 @@ impl Harness {
                     Event::FundingGenerationReady {
                         temporary_channel_id, ..
                     } => {
-                        let txid = Txid::from_byte_array([self.fundings.len() as u8 + 1; 32]);
-                        let outpoint = OutPoint { txid, vout: 0 };
-                        if self.nodes[i]
-                            .channel_handler_mut()
-                            .funding_transaction_generated(&temporary_channel_id, outpoint)
-                            .is_ok()
-                        {
+                        if let Some(txid) = fund(&mut self.nodes[i], &temporary_channel_id, self.fundings.len()) {
                             self.fundings.push((txid, self.height + 1));
                         }
                     }
@@ -252,20 +229,7 @@ impl Harness {
     }
 
     fn complete(&mut self, which: u8) {
-        let persister = self.nodes[V].channel_handler_mut().persister_mut();
-        let completed: Vec<(ChannelId, u64)> = match which {
-            0 => persister.complete_at(0).into_iter().collect(),
-            1 => {
-                let last = persister.in_progress.len().checked_sub(1);
-                last.and_then(|l| persister.complete_at(l)).into_iter().collect()
-            }
-            _ => persister.complete_all(),
-        };
-        for (channel_id, update_id) in completed {
-            self.nodes[V]
-                .channel_handler_mut()
-                .monitor_update_completed(&channel_id, update_id);
-        }
+        complete_persistence(&mut self.nodes[V], which);
         self.collect();
     }
 
@@ -278,8 +242,7 @@ impl Harness {
             self.disconnect(peer);
         }
         self.v_starts = self.v_starts.wrapping_add(1);
-        let mut session = self.keys_seeds[V];
-        session[31] = session[31].wrapping_add(self.v_starts).wrapping_add(1);
+        let session = session_seed(self.keys_seeds[V], self.v_starts);
         let config = ChannelManagerConfig::new(regtest());
         let (node, _) = restart_from(&bytes, self.keys_seeds[V], session, &monitors, config, false)
             .expect("a manager's own bytes read back");

@@ -1,0 +1,67 @@
+//! What the whole-node targets (`consistency`, `node`) share: payment sizes, the
+//! channels they open, how a node starts and restarts, and completing its persistence.
+
+use lightning::bitcoin::hashes::Hash;
+use lightning::bitcoin::{OutPoint, Txid};
+use lightning::chan::manager::ChannelManagerConfig;
+use lightning::wire::ChannelId;
+use sim::node::{node_with_config, regtest, Node};
+
+/// Amounts a payment op picks from (msat): dust to more than either side holds.
+pub const AMOUNTS_MSAT: [u64; 8] = [
+    1_000,
+    50_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    400_000_000,
+    2_000_000_000,
+    9_000_000_000,
+];
+/// Each channel's value.
+pub const CAPACITY_SATOSHIS: u64 = 5_000_000;
+/// What each funder pushes to the other side, so both can pay.
+pub const PUSH_MSAT: u64 = 1_000_000_000;
+
+/// The session entropy of a node's `starts`-th start: each restart takes fresh entropy.
+pub fn session_seed(keys_seed: [u8; 32], starts: u8) -> [u8; 32] {
+    let mut seed = keys_seed;
+    seed[31] = seed[31].wrapping_add(starts).wrapping_add(1);
+    seed
+}
+
+/// A node's `starts`-th start, logging messages if `record_messages`.
+pub fn start(keys_seed: [u8; 32], starts: u8, record_messages: bool) -> Node {
+    let config = ChannelManagerConfig::new(regtest());
+    node_with_config(keys_seed, session_seed(keys_seed, starts), config, record_messages)
+}
+
+/// The user's wallet answers `FundingGenerationReady`: the `index`-th funding
+/// transaction (a made-up txid, distinct per index) goes to the channel. Returns its
+/// txid if the manager took it.
+pub fn fund(node: &mut Node, temporary_channel_id: &ChannelId, index: usize) -> Option<Txid> {
+    let txid = Txid::from_byte_array([index as u8 + 1; 32]);
+    let outpoint = OutPoint { txid, vout: 0 };
+    node.channel_handler_mut()
+        .funding_transaction_generated(temporary_channel_id, outpoint)
+        .is_ok()
+        .then_some(txid)
+}
+
+/// Completes the first (`which` 0), the last (1) or every (otherwise) monitor update the
+/// node's persister holds in progress, and tells its manager.
+pub fn complete_persistence(node: &mut Node, which: u8) {
+    let persister = node.channel_handler_mut().persister_mut();
+    let completed: Vec<(ChannelId, u64)> = match which {
+        0 => persister.complete_at(0).into_iter().collect(),
+        1 => {
+            let last = persister.in_progress.len().checked_sub(1);
+            last.and_then(|l| persister.complete_at(l)).into_iter().collect()
+        }
+        _ => persister.complete_all(),
+    };
+    for (channel_id, update_id) in completed {
+        node.channel_handler_mut()
+            .monitor_update_completed(&channel_id, update_id);
+    }
+}
