@@ -380,3 +380,45 @@ fn a_malformed_failure_needs_the_badonion_bit() {
     pair.settle();
     assert_eq!(pair.balances(), (FUNDING_SATOSHIS * 1000, 0), "the HTLC failed back");
 }
+
+/// Channels of 2^24 sat or more need `option_support_large_channel`, which this node does
+/// not offer: the largest plain channel opens, one satoshi more does not.
+#[test]
+fn channels_of_two_to_the_24_satoshis_are_refused() {
+    use lightning::chan::channel::establish::{OpenChannelParams, MAX_FUNDING_SATOSHIS_NO_LARGE};
+    use lightning::wire::ChannelId;
+
+    assert_eq!(MAX_FUNDING_SATOSHIS_NO_LARGE, 16_777_215);
+    let open = |funding_satoshis: u64| {
+        let params = OpenChannelParams {
+            chain_hash: chain(),
+            temporary_channel_id: ChannelId([9; 32]),
+            funding_satoshis,
+            push_msat: 0,
+            feerate_per_kw: 1000,
+            limits: ChannelLimits::default_for(funding_satoshis),
+            upfront_shutdown: committed_upfront(0),
+        };
+        Chan::new_outbound(signer_for(0), &params).map(|_| ())
+    };
+    assert!(open(16_777_215).is_ok());
+    assert!(matches!(open(16_777_216), Err(ChannelError::Close(_))));
+}
+
+/// BOLT 2: the channel id is the funding txid with the output index XORed into its last
+/// two bytes.
+#[test]
+fn a_channel_id_is_the_funding_txid_xor_the_output_index() {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::{OutPoint, Txid};
+    use lightning::chan::channel::establish::channel_id_from_outpoint;
+
+    let outpoint = OutPoint {
+        txid: Txid::from_byte_array([0xff; 32]),
+        vout: 0x0102,
+    };
+    let mut expected = [0xff; 32];
+    expected[30] = 0xfe;
+    expected[31] = 0xfd;
+    assert_eq!(channel_id_from_outpoint(&outpoint).0, expected);
+}
