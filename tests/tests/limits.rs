@@ -82,6 +82,14 @@ fn an_htlc_below_the_minimum() {
     ));
     let refused = pair.nodes[0].channel.send_htlc(4_999, preimage(1).1, 800_000, onion());
     assert!(matches!(refused, Err(ChannelError::Ignore(_))));
+    // The minimum itself is fine, both ways.
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    let at_minimum = raw_add(&pair, 0, 5_000);
+    assert_eq!(pair.nodes[1].channel.update_add_htlc(&at_minimum), Ok(()));
+    assert!(pair.nodes[0]
+        .channel
+        .send_htlc(5_000, preimage(1).1, 800_000, onion())
+        .is_ok());
 }
 
 #[test]
