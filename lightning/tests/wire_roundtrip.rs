@@ -490,3 +490,28 @@ fn every_known_type_is_generated() {
     .into();
     assert_eq!(seen, expected);
 }
+
+/// `encode_typed` writes the type, then the message: what `Message` encodes.
+#[test]
+fn encode_typed_matches_the_message_encoding() {
+    let ping = Ping {
+        num_pong_bytes: 4,
+        ignored: vec![0; 3],
+        extension: NoTlvs::default(),
+    };
+    let mut typed = Vec::new();
+    encode_typed(&ping, &mut typed);
+    assert_eq!(typed[..2], [0, 18]);
+    assert_eq!(typed, Message::Ping(ping).encode_to_vec());
+}
+
+/// Unknown odd records are kept (and reported), unknown even ones refused.
+#[test]
+fn unknown_odd_records_are_kept_and_even_ones_refused() {
+    let mut unknown = UnknownTlvs::default();
+    assert!(unknown.is_empty());
+    unknown.keep(7, &[1, 2]).expect("odd is ok");
+    assert!(!unknown.is_empty());
+    assert_eq!(unknown.keep(8, &[]), Err(DecodeError::UnknownEvenTlv { tlv_type: 8 }));
+    assert_eq!(unknown.0.len(), 1);
+}
