@@ -179,3 +179,30 @@ fn the_closing_fee_pays_for_the_closing_transactions_weight() {
         "fee {fee_sat} sat overpays {weight} WU"
     );
 }
+
+/// BOLT 2's shutdown script forms (without anysegwit): P2WPKH, P2WSH, P2PKH and P2SH
+/// each pass; anything else, such as a bare key or OP_RETURN, does not.
+#[test]
+fn shutdown_scripts_take_the_four_standard_forms() {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::{PubkeyHash, ScriptBuf, ScriptHash, WPubkeyHash, WScriptHash};
+    use lightning::chan::channel::close::is_acceptable_shutdown_script;
+
+    let accepted = [
+        ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([1; 20])),
+        ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([2; 32])),
+        ScriptBuf::new_p2pkh(&PubkeyHash::from_byte_array([3; 20])),
+        ScriptBuf::new_p2sh(&ScriptHash::from_byte_array([4; 20])),
+    ];
+    for script in &accepted {
+        assert!(is_acceptable_shutdown_script(script), "{script}");
+    }
+    let refused = [
+        ScriptBuf::new(),
+        ScriptBuf::new_op_return([5; 4]),
+        ScriptBuf::from_bytes(vec![0x51]),
+    ];
+    for script in &refused {
+        assert!(!is_acceptable_shutdown_script(script), "{script}");
+    }
+}
