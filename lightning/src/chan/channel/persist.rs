@@ -28,7 +28,7 @@ tlv_stream! {
         3 => counterparty_upfront_script: ScriptBuf,
         /// [`CloseState::upfront_negotiated`]: 1 if set (absent if not).
         5 => upfront_negotiated: u8,
-        /// [`Channel::holder_commitment_signature`].
+        /// The peer's signature on our current commitment (what a force close broadcasts).
         7 => holder_commitment_signature: Signature,
     }
 }
