@@ -14,6 +14,32 @@ const LINK: PeerId = PeerId(1);
 
 /// Opens a funded, confirmed channel from a to b; returns its id.
 fn open(a: &mut Node, b: &mut Node) -> ChannelId {
+    let (channel_id, outpoint) = fund(a, b);
+    for n in [&mut *a, &mut *b] {
+        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    pump(a, b, LINK);
+    let (a_node, b_node) = (a.node_id(), b.node_id());
+    assert_eq!(
+        events(a),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: b_node
+        }]
+    );
+    assert_eq!(
+        events(b),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: a_node
+        }]
+    );
+    channel_id
+}
+
+/// A channel from a to b, funded (both signed commitment 0) but not yet confirmed.
+fn fund(a: &mut Node, b: &mut Node) -> (ChannelId, OutPoint) {
     let b_id = b.node_id();
     let temporary = a
         .channel_handler_mut()
@@ -42,27 +68,7 @@ fn open(a: &mut Node, b: &mut Node) -> ChannelId {
         .expect("funded");
     pump(a, b, LINK);
     assert_eq!(events(a), vec![Event::FundingSigned { channel_id }]);
-    for n in [&mut *a, &mut *b] {
-        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
-        n.channel_handler_mut().best_block_updated(103);
-    }
-    pump(a, b, LINK);
-    let (a_node, b_node) = (a.node_id(), b.node_id());
-    assert_eq!(
-        events(a),
-        vec![Event::ChannelReady {
-            channel_id,
-            counterparty_node_id: b_node
-        }]
-    );
-    assert_eq!(
-        events(b),
-        vec![Event::ChannelReady {
-            channel_id,
-            counterparty_node_id: a_node
-        }]
-    );
-    channel_id
+    (channel_id, outpoint)
 }
 
 /// Two connected nodes with an open channel from the first to the second.
@@ -686,4 +692,25 @@ fn a_restarted_node_can_still_force_close() {
     let held = durable[&channel_id].holder_commitment().expect("a holder commitment");
     assert_eq!(broadcast.len(), 1);
     assert_eq!(broadcast[0].compute_txid(), held.transaction.compute_txid());
+}
+
+/// `channel_ready` goes out when the funding is three blocks deep, not a block sooner.
+#[test]
+fn channel_ready_waits_for_the_minimum_depth() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    for (best_height, ready) in [(102, false), (103, true)] {
+        for n in [&mut a, &mut b] {
+            n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+            n.channel_handler_mut().best_block_updated(best_height);
+        }
+        pump(&mut a, &mut b, LINK);
+        let phase = a.channel_handler().channel(&channel_id).map(|c| c.phase());
+        assert_eq!(
+            phase == Some(ChannelPhase::Normal),
+            ready,
+            "at height {best_height}: {phase:?}"
+        );
+    }
 }
