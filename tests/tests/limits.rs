@@ -123,14 +123,19 @@ fn a_fee_update_the_funder_cannot_afford() {
         Err(ChannelError::Close(_))
     ));
     let low = lightning::wire::UpdateFee {
-        feerate_per_kw: 100,
-        ..fee
+        feerate_per_kw: 252,
+        ..fee.clone()
     };
     assert!(matches!(
         pair.nodes[1].channel.update_fee(&low),
         Err(ChannelError::Close(_))
     ));
-    pair.settle();
+    // The relay floor itself (253 sat/kw) is fine.
+    let floor = lightning::wire::UpdateFee {
+        feerate_per_kw: 253,
+        ..fee
+    };
+    assert_eq!(pair.nodes[1].channel.update_fee(&floor), Ok(()));
 }
 
 #[test]
