@@ -155,4 +155,16 @@ mod code_tests {
             assert_eq!(code, expected);
         }
     }
+
+    /// A return packet too short to hold an HMAC and a length attributes to no one.
+    #[test]
+    fn short_packets_decode_to_nothing() {
+        let route = [[7u8; 32], [8; 32]];
+        for len in [0, 1, 31, 32, 35] {
+            assert!(
+                decode_failure_packet(&route, &alloc::vec![0xab; len]).is_none(),
+                "{len} bytes"
+            );
+        }
+    }
 }
