@@ -39,3 +39,8 @@ regression!(
     "consistency",
     "concurrent_adds_make_an_honest_add_look_unaffordable"
 );
+regression!(
+    consistency_own_fee_update_refusal_warned_the_peer,
+    "consistency",
+    "own_fee_update_refusal_warned_the_peer"
+);

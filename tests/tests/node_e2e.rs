@@ -714,3 +714,24 @@ fn channel_ready_waits_for_the_minimum_depth() {
         );
     }
 }
+
+/// A fee estimate the funder cannot afford is not sent, and nothing is said to the peer:
+/// refusing our own update is not the peer's fault.
+#[test]
+fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
+    use lightning::chan::manager::ChannelManagerConfig;
+
+    let recording = |seed: u8| node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true);
+    let (mut a, mut b) = (recording(1), recording(2));
+    connect(&mut a, &mut b, LINK);
+    let channel_id = open(&mut a, &mut b);
+    pay(&mut a, &mut b, 900_000_000);
+    a.take_message_log();
+    a.channel_handler_mut().feerate_updated(1_000_000);
+    pump(&mut a, &mut b, LINK);
+    let sent: Vec<&str> = a.take_message_log().iter().filter(|r| r.sent).map(|r| r.name).collect();
+    assert!(sent.is_empty(), "sent {sent:?}");
+    let view = a.channel_handler().channel(&channel_id).expect("open").holder_view();
+    assert_eq!(view.feerate_per_kw, 253);
+    assert!(events(&mut a).is_empty() && events(&mut b).is_empty());
+}

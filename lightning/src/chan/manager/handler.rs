@@ -190,7 +190,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             }
             _ => Ok(Vec::new()),
         };
-        self.after_channel_call(&channel_id, result);
+        self.after_peer_message(&channel_id, result);
         self.maybe_propose_close(&channel_id);
     }
 

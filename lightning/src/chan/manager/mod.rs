@@ -412,7 +412,18 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         managed.outbox.push(depends_on, message);
     }
 
+    /// Applies the result of handling the peer's message: as [`Self::after_channel_call`],
+    /// and a message the channel refused (and ignored) is answered with a `warning`.
+    pub(crate) fn after_peer_message(&mut self, channel_id: &ChannelId, result: Result<Vec<Message>, ChannelError>) {
+        if let Err(ChannelError::Ignore(why)) = &result {
+            self.warn(channel_id, why.clone());
+        }
+        self.after_channel_call(channel_id, result);
+    }
+
     /// Applies the result of a channel call: queues its messages, or handles its error.
+    /// A refused call of our own (`Ignore`) leaves the channel as it was and tells the
+    /// peer nothing: it did nothing wrong.
     pub(crate) fn after_channel_call(&mut self, channel_id: &ChannelId, result: Result<Vec<Message>, ChannelError>) {
         match result {
             Ok(messages) => {
@@ -421,7 +432,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 }
                 self.persist_updates(channel_id);
             }
-            Err(ChannelError::Ignore(why)) => self.warn(channel_id, why),
+            Err(ChannelError::Ignore(_)) => {}
             Err(ChannelError::Close(why)) => self.fail_channel(channel_id, why, true),
             Err(ChannelError::DataLoss(why)) => self.fail_channel(channel_id, why, false),
         }
