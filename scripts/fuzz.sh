@@ -25,7 +25,9 @@ work="target/fuzz-work/${engine}/${target}"
 findings="target/fuzz-findings/${target}"
 mkdir -p "${work}" "${findings}"
 log=$(mktemp)
-trap 'rm -f "${log}"' EXIT
+# Marks when the run started: findings newer than it are this run's.
+started=$(mktemp)
+trap 'rm -f "${log}" "${started}"' EXIT
 
 case "${engine}" in
   libfuzzer)
@@ -65,14 +67,15 @@ case "${engine}" in
     ;;
 esac
 
-found=$(find "${findings}" -type f | wc -l | tr -d ' ')
+# Only this run's findings; older ones stay on disk until promoted.
+new_findings=$(find "${findings}" -type f -newer "${started}" | sort)
+found=$(echo -n "${new_findings}" | grep -c . || true)
 if [ "${status}" -ne 0 ] && [ "${found}" = 0 ]; then
   echo "the ${engine} run failed without a finding:" >&2
   tail -20 "${log}" >&2
   exit 3
 fi
-for file in "${findings}"/*; do
-  [ -f "${file}" ] || continue
+for file in ${new_findings}; do
   echo "finding ${file}:"
   od -An -tx1 -v "${file}" | tr -d ' \n' | fold -w 64
   echo
