@@ -1,8 +1,6 @@
 //! Two peer managers wired to each other, and a raw BOLT 8 peer that misbehaves.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lightning::transport::{DisconnectReason, HandlerAction, HandshakeError, PeerId, PeerManagerConfig};
 use lightning::wire::{
     ChannelId, DecodeError, Feature, FeatureError, Features, Init, InitTlvs, Message, Networks, NoTlvs, Ping, UpdateFee,

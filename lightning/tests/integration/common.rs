@@ -1,7 +1,6 @@
 //! Test doubles for the peer manager: seeded entropy, a recording handler, a raw BOLT 8
 //! peer that can send any bytes, and a pipe that moves bytes between two managers in
 //! chosen chunk sizes.
-#![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::rc::Rc;
