@@ -211,6 +211,7 @@ impl Decode for CounterpartyCommitmentSecrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use proptest::prelude::*;
 
     proptest! {
@@ -224,5 +225,59 @@ mod tests {
             let index = INITIAL_COMMITMENT_NUMBER - steps_down;
             prop_assert_eq!(CommitmentSecretGenerator::new(seed).secret(index), build_commitment_secret(&seed, index));
         }
+    }
+
+    /// One stored entry as `encode` writes it: bucket, index, secret.
+    fn entry(bucket: u8, index: u64, secret: [u8; 32]) -> Vec<u8> {
+        let mut out = vec![bucket];
+        index.encode(&mut out);
+        out.extend_from_slice(&secret);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<CounterpartyCommitmentSecrets, DecodeError> {
+        CounterpartyCommitmentSecrets::decode(&mut Reader::new(bytes))
+    }
+
+    #[test]
+    fn stored_secrets_read_back_and_still_answer() {
+        let seed = [7; 32];
+        let mut secrets = CounterpartyCommitmentSecrets::new();
+        for index in (INITIAL_COMMITMENT_NUMBER - 5..=INITIAL_COMMITMENT_NUMBER).rev() {
+            secrets
+                .insert(index, build_commitment_secret(&seed, index))
+                .expect("in order");
+        }
+        let mut bytes = Vec::new();
+        secrets.encode(&mut bytes);
+        let read = decode(&bytes).expect("valid");
+        assert!(read == secrets);
+        let index = INITIAL_COMMITMENT_NUMBER - 3;
+        assert_eq!(read.get(index), Some(build_commitment_secret(&seed, index)));
+        assert_eq!(read.next_index(), INITIAL_COMMITMENT_NUMBER - 6);
+    }
+
+    /// Stored bytes that put a secret in a bucket its index does not belong in, repeat a
+    /// bucket, or name a bucket past 48 are corrupt: refused, never trusted or indexed.
+    #[test]
+    fn corrupt_stored_secrets_are_refused() {
+        let secret = [1; 32];
+        let cases = [
+            // Index 5 (odd) belongs in bucket 0, not 1.
+            [vec![1], entry(1, 5, secret)].concat(),
+            // Index 4 belongs in bucket 2, not 0.
+            [vec![1], entry(0, 4, secret)].concat(),
+            [vec![2], entry(0, 5, secret), entry(0, 3, secret)].concat(),
+            [vec![1], entry(49, 0, secret)].concat(),
+            [vec![1], entry(200, 1 << 50, secret)].concat(),
+        ];
+        for bytes in cases {
+            assert!(
+                matches!(decode(&bytes), Err(DecodeError::InvalidValue { .. })),
+                "{bytes:02x?}"
+            );
+        }
+        // Index 0 is the one entry of bucket 48.
+        assert!(decode(&[vec![1], entry(48, 0, secret)].concat()).is_ok());
     }
 }

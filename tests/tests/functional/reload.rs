@@ -94,6 +94,37 @@ fn corrupt_or_truncated_channel_bytes_are_an_error() {
     assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
 }
 
+/// A saved channel whose monitor-update counter reads 0 (ids start at 1, so no channel
+/// can have written it) is refused rather than trusted: the next update would reuse an
+/// id the monitor has already applied.
+#[test]
+fn a_zero_monitor_update_counter_is_refused() {
+    let mut pair = open_pair(0);
+    pair.pay(0, 1_000_000, 1);
+    let saved = pair.save(0);
+    let channel = &pair.nodes[0].channel;
+    // The counter follows the one-byte awaiting-revoke flag (clear when settled) and is
+    // followed by the one-byte last-sent tag (0 to 2) and the count of held onions.
+    let next_id = channel.latest_monitor_update_id() + 1;
+    let counter_at = saved
+        .channel
+        .windows(9)
+        .enumerate()
+        .filter(|(_, w)| w[0] == 0 && w[1..] == next_id.to_be_bytes())
+        .map(|(i, _)| i + 1)
+        .filter(|at| saved.channel.get(at + 8).is_some_and(|tag| *tag <= 2))
+        .collect::<Vec<_>>();
+    assert_eq!(counter_at.len(), 1, "the counter is found once: {counter_at:?}");
+    let mut zeroed = saved.channel.clone();
+    zeroed[counter_at[0]..counter_at[0] + 8].fill(0);
+    assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
+    let refused = Chan::read(&zeroed, signer_for(0)).err().map(|e| e.to_string());
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("channel counters")),
+        "{refused:?}"
+    );
+}
+
 mod corrupted {
     use super::*;
     use lightning::chain::ChannelMonitor;
