@@ -426,3 +426,82 @@ proptest! {
         }
     }
 }
+
+/// The buffer limit is inclusive: a peer with exactly `max_buffered_bytes` waiting is
+/// kept, one byte more and it is dropped.
+#[test]
+fn the_buffer_limit_is_inclusive() {
+    let big_ping = Message::Ping(Ping {
+        num_pong_bytes: 65531,
+        ignored: vec![],
+        extension: NoTlvs::default(),
+    });
+    let read_one_ping = |max_buffered_bytes: usize| {
+        let mut config = PeerManagerConfig::new(chain());
+        config.max_buffered_bytes = max_buffered_bytes;
+        let mut a = node_with(1, config);
+        let mut raw = raw_after_init(&mut a);
+        let frame = raw.frame(&big_ping.encode_to_vec());
+        a.pm.read(A, &frame)
+    };
+    // One pong waiting: learn its size from the overflow a small limit reports (one that
+    // the handshake and `init` fit in).
+    let Err(DisconnectReason::OutboundOverflow { buffered_bytes }) = read_one_ping(1_000) else {
+        panic!("a 1,000-byte limit drops the peer");
+    };
+    assert!(buffered_bytes > 65531, "the pong is waiting: {buffered_bytes}");
+    assert!(read_one_ping(buffered_bytes).is_ok());
+    assert!(matches!(
+        read_one_ping(buffered_bytes - 1),
+        Err(DisconnectReason::OutboundOverflow { buffered_bytes: b }) if b == buffered_bytes
+    ));
+}
+
+/// A handler's message for a peer whose handshake finished but whose `init` has not
+/// arrived is not sent: nothing but `init` may come first (BOLT 1). So is one for a peer
+/// being disconnected.
+#[test]
+fn handler_messages_wait_for_init_and_stop_at_disconnect() {
+    let mut a = node(1);
+    let mut raw = RawPeer::connect(&mut a.pm, A, 9);
+    let ping = |n: u16| {
+        Message::Ping(Ping {
+            num_pong_bytes: n,
+            ignored: vec![],
+            extension: NoTlvs::default(),
+        })
+    };
+    let raw_id = raw.node_id();
+    let send = |a: &Node, message: Message| {
+        a.channel.borrow_mut().pending_actions.push(HandlerAction::Send {
+            node_id: raw_id,
+            message,
+        })
+    };
+    send(&a, ping(1));
+    let received = raw.receive(&a.pm.take_outbound(A));
+    assert!(matches!(received.as_slice(), [Message::Init(_)]), "{received:?}");
+
+    let frame = raw.frame(&RawPeer::init_bytes());
+    a.pm.read(A, &frame).expect("init accepted");
+    send(&a, ping(2));
+    let received = raw.receive(&a.pm.take_outbound(A));
+    assert!(
+        matches!(received.as_slice(), [Message::Ping(p)] if p.num_pong_bytes == 2),
+        "{received:?}"
+    );
+
+    a.channel.borrow_mut().pending_actions.extend([
+        HandlerAction::Disconnect {
+            node_id: raw.node_id(),
+            message: None,
+            reason: "done".into(),
+        },
+        HandlerAction::Send {
+            node_id: raw.node_id(),
+            message: ping(3),
+        },
+    ]);
+    let received = raw.receive(&a.pm.take_outbound(A));
+    assert!(received.is_empty(), "{received:?}");
+}
