@@ -163,6 +163,26 @@ fn bolt3_key_derivation_revocation_pubkey() {
     );
 }
 
+/// The same vector through the derivation a signer makes with the secret of one of the
+/// two points (either one).
+#[test]
+fn bolt3_key_derivation_revocation_pubkey_with_either_secret() {
+    let secp = Secp256k1::new();
+    let base_point = PublicKey::from_secret_key(&secp, &secret(BASE_SECRET));
+    let per_commitment_point = PublicKey::from_secret_key(&secp, &secret(PER_COMMITMENT_SECRET));
+    let expected = appendix_e(
+        "derivation of revocation pubkey from basepoint and per_commitment_point",
+        "revocationpubkey",
+    );
+    for known in [
+        KnownRevocationSecret::RevocationBasepoint(&secret(BASE_SECRET)),
+        KnownRevocationSecret::PerCommitment(&secret(PER_COMMITMENT_SECRET)),
+    ] {
+        let derived = derive_revocation_public_key_with_secret(&secp, &per_commitment_point, &base_point, known);
+        assert_eq!(derived.map(|k| to_hex(&k.serialize())), Ok(expected.clone()));
+    }
+}
+
 #[test]
 fn bolt3_key_derivation_revocation_private_key() {
     let secp = Secp256k1::new();

@@ -80,13 +80,29 @@ impl CommitmentKeys {
         broadcaster: &ChannelPublicKeys,
         countersignatory: &ChannelPublicKeys,
     ) -> Result<Self, KeyDerivationError> {
+        let revocation_key =
+            derive_revocation_public_key(secp, per_commitment_point, &countersignatory.revocation_basepoint)?;
+        Self::derive_with_revocation_key(
+            secp,
+            per_commitment_point,
+            revocation_key,
+            broadcaster,
+            countersignatory,
+        )
+    }
+
+    /// [`CommitmentKeys::derive`] with the revocation key already derived (by a signer
+    /// that holds one of its secrets: see [`crate::sign::ChannelSigner::revocation_key`]).
+    pub fn derive_with_revocation_key<C: Verification>(
+        secp: &Secp256k1<C>,
+        per_commitment_point: &PublicKey,
+        revocation_key: PublicKey,
+        broadcaster: &ChannelPublicKeys,
+        countersignatory: &ChannelPublicKeys,
+    ) -> Result<Self, KeyDerivationError> {
         Ok(CommitmentKeys {
             per_commitment_point: *per_commitment_point,
-            revocation_key: derive_revocation_public_key(
-                secp,
-                per_commitment_point,
-                &countersignatory.revocation_basepoint,
-            )?,
+            revocation_key,
             broadcaster_htlc_key: derive_public_key(secp, per_commitment_point, &broadcaster.htlc_basepoint)?,
             countersignatory_htlc_key: derive_public_key(secp, per_commitment_point, &countersignatory.htlc_basepoint)?,
             broadcaster_delayed_payment_key: derive_public_key(

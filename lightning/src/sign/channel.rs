@@ -13,7 +13,9 @@ use bitcoin::{OutPoint, ScriptBuf, Transaction};
 use super::SignerError;
 use crate::chan::commitment::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction};
 use crate::chan::htlc_tx::build_htlc_transaction;
-use crate::chan::keys::derive_private_key_from_basepoint;
+use crate::chan::keys::{
+    derive_private_key_from_basepoint, derive_revocation_public_key_with_secret, KnownRevocationSecret,
+};
 use crate::chan::script::funding_redeem_script;
 use crate::chan::secrets::{CommitmentSecretGenerator, INITIAL_COMMITMENT_NUMBER};
 use crate::chan::signing::{sign_p2wsh_input, verify_p2wsh_input};
@@ -35,6 +37,15 @@ pub struct ChannelTransactionParameters {
     pub counterparty_to_self_delay: u16,
 }
 
+/// Whose commitment a key or signature is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitmentOwner {
+    /// The holder's commitment with this number.
+    Holder(u64),
+    /// The counterparty's.
+    Counterparty,
+}
+
 /// Signs for one channel. Commitment numbers count up from 0, as in the transactions'
 /// obscured commitment number; the per-commitment secret index is
 /// [`INITIAL_COMMITMENT_NUMBER`] minus the commitment number.
@@ -47,6 +58,17 @@ pub trait ChannelSigner {
 
     /// The per-commitment point of the holder's commitment `commitment_number`.
     fn per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignerError>;
+
+    /// The revocation key of `owner`'s commitment, whose broadcaster's per-commitment
+    /// point is `per_commitment_point` and countersignatory's revocation basepoint is
+    /// `revocation_basepoint`. The signer holds the secret of one of the two (ours), which
+    /// makes it cheaper than deriving from the points alone; the key is the same.
+    fn revocation_key(
+        &self,
+        owner: CommitmentOwner,
+        per_commitment_point: &PublicKey,
+        revocation_basepoint: &PublicKey,
+    ) -> Result<PublicKey, SignerError>;
 
     /// Revokes the holder's commitment `commitment_number` by releasing its secret. Only
     /// in order, and only once the next holder commitment has been validated: a node must
@@ -243,6 +265,25 @@ impl ChannelSigner for InMemoryChannelSigner {
         let secret = self.commitment_secret(commitment_number)?;
         let secret = SecretKey::from_slice(&secret).map_err(|_| SignerError::Refused)?;
         Ok(PublicKey::from_secret_key(&self.secp, &secret))
+    }
+
+    fn revocation_key(
+        &self,
+        owner: CommitmentOwner,
+        per_commitment_point: &PublicKey,
+        revocation_basepoint: &PublicKey,
+    ) -> Result<PublicKey, SignerError> {
+        let per_commitment_secret;
+        let known = match owner {
+            CommitmentOwner::Holder(commitment_number) => {
+                per_commitment_secret = SecretKey::from_slice(&self.commitment_secret(commitment_number)?)
+                    .map_err(|_| SignerError::Refused)?;
+                KnownRevocationSecret::PerCommitment(&per_commitment_secret)
+            }
+            CommitmentOwner::Counterparty => KnownRevocationSecret::RevocationBasepoint(&self.revocation_base_key),
+        };
+        derive_revocation_public_key_with_secret(&self.secp, per_commitment_point, revocation_basepoint, known)
+            .map_err(|_| SignerError::Refused)
     }
 
     fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignerError> {

@@ -11,7 +11,7 @@ mod keys_manager;
 mod node;
 mod test_signer;
 
-pub use channel::{ChannelSigner, ChannelTransactionParameters, InMemoryChannelSigner};
+pub use channel::{ChannelSigner, ChannelTransactionParameters, CommitmentOwner, InMemoryChannelSigner};
 pub use keys_manager::{KeysManager, SignerProvider};
 pub use node::{EntropySource, InMemoryNodeSigner, NodeSigner};
 pub use test_signer::{SignerOp, TestChannelSigner, TestSignerControl};

@@ -11,7 +11,7 @@ use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Transaction;
 
-use super::channel::{ChannelSigner, ChannelTransactionParameters};
+use super::channel::{ChannelSigner, ChannelTransactionParameters, CommitmentOwner};
 use super::SignerError;
 use crate::chan::commitment::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentTransaction};
 
@@ -102,6 +102,20 @@ impl<S: ChannelSigner> ChannelSigner for TestChannelSigner<S> {
     fn per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignerError> {
         self.check(SignerOp::PerCommitmentPoint)?;
         self.inner.per_commitment_point(commitment_number)
+    }
+
+    fn revocation_key(
+        &self,
+        owner: CommitmentOwner,
+        per_commitment_point: &PublicKey,
+        revocation_basepoint: &PublicKey,
+    ) -> Result<PublicKey, SignerError> {
+        // Our own commitment's key comes from its per-commitment secret, as its point does.
+        if matches!(owner, CommitmentOwner::Holder(_)) {
+            self.check(SignerOp::PerCommitmentPoint)?;
+        }
+        self.inner
+            .revocation_key(owner, per_commitment_point, revocation_basepoint)
     }
 
     fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignerError> {

@@ -25,7 +25,7 @@ use super::commitment::{
 use super::ledger::{ChannelLedger, CommitmentView, Coverage, Side};
 use super::monitor_update::{ChannelMonitorUpdate, FundingInfo, MonitorStep};
 use super::secrets::CounterpartyCommitmentSecrets;
-use crate::sign::{ChannelSigner, SignerError};
+use crate::sign::{ChannelSigner, CommitmentOwner, SignerError};
 use crate::wire::ChannelId;
 
 /// BOLT 2: no commitment may carry more than 483 HTLCs per side, so a `commitment_signed`
@@ -275,9 +275,18 @@ impl<S: ChannelSigner> Channel<S> {
             Side::Holder => (holder_keys, counterparty_keys),
             Side::Counterparty => (counterparty_keys, holder_keys),
         };
-        let keys = CommitmentKeys::derive(
+        let owner = match broadcaster {
+            Side::Holder => CommitmentOwner::Holder(commitment_number),
+            Side::Counterparty => CommitmentOwner::Counterparty,
+        };
+        let revocation_key = self
+            .signer
+            .revocation_key(owner, per_commitment_point, &countersignatory_keys.revocation_basepoint)
+            .map_err(|e| signer_error("revocation key", e))?;
+        let keys = CommitmentKeys::derive_with_revocation_key(
             &self.secp,
             per_commitment_point,
+            revocation_key,
             broadcaster_keys,
             countersignatory_keys,
         )
