@@ -770,3 +770,26 @@ impl ChannelLedger {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod codec_tests {
+    use super::*;
+
+    /// Fee updates are the shortest (5 bytes), the bound the decoder checks a count
+    /// against: a log of them that fills its bytes exactly decodes, one byte less does not.
+    #[test]
+    fn a_log_that_fills_its_bytes_exactly_decodes() {
+        let log: VecDeque<Update> = [253, 300]
+            .into_iter()
+            .map(|feerate_per_kw| Update::Fee { feerate_per_kw })
+            .collect();
+        let mut bytes = Vec::new();
+        encode_log(&log, &mut bytes);
+        assert_eq!(bytes.len(), 4 + 2 * 5);
+        assert_eq!(decode_log(&mut Reader::new(&bytes)), Ok(log));
+        assert_eq!(
+            decode_log(&mut Reader::new(&bytes[..bytes.len() - 1])),
+            Err(DecodeError::ShortRead)
+        );
+    }
+}

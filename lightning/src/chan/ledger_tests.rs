@@ -220,9 +220,14 @@ proptest! {
         prop_assert_eq!(a_own.htlcs.len(), b_own.htlcs.len());
         prop_assert_eq!(&a_theirs, &b_own_mirrored(&b_own));
         prop_assert_eq!(a.ledger.holder_commitment(), b.ledger.counterparty_commitment().mirrored());
-        // Once quiet, every update is folded away.
+        // Once quiet, every update is folded away, and each side's latest commitments are
+        // the ones the last revocations made current.
         prop_assert_eq!(a.ledger.pending_updates(), 0);
         prop_assert_eq!(b.ledger.pending_updates(), 0);
+        for ledger in [&a.ledger, &b.ledger] {
+            prop_assert_eq!(ledger.holder_commitment_revoked_to(), ledger.holder_commitment());
+            prop_assert_eq!(ledger.counterparty_commitment_revoked_to(), ledger.counterparty_commitment());
+        }
     }
 }
 

@@ -327,3 +327,22 @@ impl Decode for ChannelMonitorUpdate {
         Ok(ChannelMonitorUpdate { update_id, steps })
     }
 }
+
+#[cfg(test)]
+mod codec_tests {
+    use super::*;
+
+    /// The length the decoder bounds HTLC counts with is an HTLC's encoded length.
+    #[test]
+    fn htlc_len_is_an_encoded_htlc() {
+        let htlc = CommitmentHtlc {
+            offered: true,
+            amount_msat: 5_000_000,
+            cltv_expiry: 500_000,
+            payment_hash: PaymentHash([7; 32]),
+        };
+        let mut bytes = Vec::new();
+        htlc.encode(&mut bytes);
+        assert_eq!(bytes.len(), HTLC_LEN);
+    }
+}
