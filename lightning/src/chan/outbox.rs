@@ -103,7 +103,9 @@ mod tests {
         outbox.push(1, "commitment_signed");
         outbox.push(1, "update_add_htlc 2");
         outbox.push(3, "revoke_and_ack");
+        assert_eq!(outbox.len(), 4);
         assert_eq!(outbox.take_ready(), vec!["update_add_htlc"]);
+        assert_eq!(outbox.len(), 3);
         // Update 3 completes first: nothing moves, 1 and 2 are not durable.
         outbox.update_completed(3);
         assert!(outbox.take_ready().is_empty());
