@@ -12,7 +12,7 @@ use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use super::crypto::{generate_key, AMMAG, UM};
 use super::*;
 use crate::sign::InMemoryNodeSigner;
-use crate::wire::{BigSize, Decode, Encode, OnionPacket, Reader};
+use crate::wire::{BigSize, Decode, Encode, OnionPacket, Reader, ShortChannelId};
 
 const ONION_TEST: &str = include_str!("vectors/onion-test.json");
 const ONION_ERROR_TEST: &str = include_str!("vectors/onion-error-test.json");
@@ -230,4 +230,15 @@ fn bolt4_payload_round_trip() {
     }
     let payload = HopPayload::receive(1000, 800_000, [7; 32], 1000);
     assert_eq!(HopPayload::decode_exact(&payload.encode_to_vec()), Ok(payload));
+}
+
+/// The vector's plain forwarding hops are what `HopPayload::forward` builds.
+#[test]
+fn bolt4_forward_payloads_match_the_vector() {
+    let (_, hops) = onion_test_route();
+    let forwards = [(0, 1, 15_000, 1_500), (2, 3, 12_500, 1_250), (3, 4, 10_000, 1_000)];
+    for (hop, short_channel_id, amount_msat, cltv) in forwards {
+        let payload = HopPayload::forward(ShortChannelId(short_channel_id), amount_msat, cltv);
+        assert_eq!(payload.encode_to_vec(), hops[hop].payload, "hop {hop}");
+    }
 }

@@ -156,6 +156,27 @@ mod code_tests {
         }
     }
 
+    /// The HMAC, not the length, proves where a return packet came from: one its erring
+    /// hop left unpadded (BOLT 4 says it must pad, but says nothing against reading one
+    /// that did not) is still attributed, however short.
+    #[test]
+    fn an_unpadded_packet_is_still_attributed() {
+        let route = [[7u8; 32], [8; 32]];
+        let failure_message = INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS.to_be_bytes();
+        let mut packet = alloc::vec![0u8; 32];
+        packet.extend_from_slice(&(failure_message.len() as u16).to_be_bytes());
+        packet.extend_from_slice(&failure_message);
+        packet.extend_from_slice(&0u16.to_be_bytes());
+        let hmac = hmac_parts(&generate_key(UM, &route[1]), &[&packet[32..]]);
+        packet[..32].copy_from_slice(&hmac);
+        wrap_failure_packet(&route[1], &mut packet);
+        wrap_failure_packet(&route[0], &mut packet);
+        assert_eq!(packet.len(), 38);
+        let decoded = decode_failure_packet(&route, &packet).expect("attributed");
+        assert_eq!(decoded.hop_index, 1);
+        assert_eq!(decoded.failure_code(), Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS));
+    }
+
     /// A return packet too short to hold an HMAC and a length attributes to no one.
     #[test]
     fn short_packets_decode_to_nothing() {
