@@ -7,6 +7,8 @@ use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::secp256k1::{All, Secp256k1};
 use lightning::bitcoin::{OutPoint, ScriptBuf, Txid};
 use lightning::chan::commitment::commitment_number_obscure_factor;
+use lightning::chan::htlc_tx::build_htlc_transaction;
+use lightning::chan::signing::verify_p2wsh_input;
 use lightning::chan::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction};
 use lightning::sign::{
     ChannelSigner, ChannelTransactionParameters, InMemoryChannelSigner, KeysManager, SignerError, SignerOp,
@@ -293,6 +295,24 @@ fn check_direction(
             .validate_holder_commitment(number, &own, &own_htlcs, &own_keys, feerate, &sig, &htlc_sigs),
         Ok(())
     );
+    // The holder signs the second-stage transaction of each of its HTLC outputs with its
+    // own HTLC key, over the HTLC's value, as it will to claim them on chain.
+    let txid = own.txid();
+    for &(htlc_index, vout) in &own.htlc_outputs {
+        let htlc = &own_htlcs[htlc_index];
+        let delay = validator_view.holder_to_self_delay;
+        let htlc_tx = build_htlc_transaction(&txid, vout, htlc, feerate, delay, &own_keys);
+        let signature = validator
+            .signer
+            .sign_holder_htlc_transaction(number, &htlc_tx, htlc, &own_keys)
+            .expect("signs");
+        let script = htlc.witness_script(&own_keys);
+        let value_sat = htlc.amount_msat / 1000;
+        let key = own_keys.broadcaster_htlc_key;
+        prop_assert!(verify_p2wsh_input(
+            &secp, &htlc_tx, 0, &script, value_sat, &signature, &key
+        ));
+    }
     if !htlc_sigs.is_empty() {
         // A signature from the wrong key is refused.
         let mut wrong = htlc_sigs.clone();
