@@ -350,6 +350,19 @@ mod tests {
     use super::*;
     use alloc::vec;
 
+    /// Each feature has its own BOLT 9 name (errors and logs name features by it).
+    #[test]
+    fn every_feature_has_its_own_bolt9_name() {
+        let names: alloc::collections::BTreeSet<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), Feature::ALL.len());
+        assert!(names
+            .iter()
+            .all(|n| n.len() > 5 && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        assert_eq!(Feature::DataLossProtect.name(), "option_data_loss_protect");
+        assert_eq!(Feature::VarOnionOptin.name(), "var_onion_optin");
+        assert_eq!(Feature::Splice.name(), "option_splice");
+    }
+
     #[test]
     fn bits_are_numbered_from_the_last_byte() {
         let mut f = Features::empty();

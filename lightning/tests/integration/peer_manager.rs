@@ -505,3 +505,53 @@ fn handler_messages_wait_for_init_and_stop_at_disconnect() {
     let received = raw.receive(&a.pm.take_outbound(A));
     assert!(received.is_empty(), "{received:?}");
 }
+
+/// BOLT 1: a ping asking for fewer than 65,532 bytes is answered with that many; one
+/// asking for 65,532 or more is not answered.
+#[test]
+fn pings_asking_for_65532_bytes_or_more_are_not_answered() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    for (num_pong_bytes, answered) in [(65_531, true), (65_532, false), (65_535, false)] {
+        let ping = Message::Ping(Ping {
+            num_pong_bytes,
+            ignored: vec![],
+            extension: NoTlvs::default(),
+        });
+        let frame = raw.frame(&ping.encode_to_vec());
+        a.pm.read(A, &frame).expect("a ping is fine");
+        let received = raw.receive(&a.pm.take_outbound(A));
+        let pongs: Vec<usize> = received
+            .iter()
+            .filter_map(|m| match m {
+                Message::Pong(p) => Some(p.ignored.len()),
+                _ => None,
+            })
+            .collect();
+        let expected = if answered {
+            vec![usize::from(num_pong_bytes)]
+        } else {
+            vec![]
+        };
+        assert_eq!(pongs, expected, "ping for {num_pong_bytes} bytes");
+    }
+}
+
+/// A length header that fails its MAC drops the peer as soon as the header is in, without
+/// waiting for a body.
+#[test]
+fn a_forged_length_header_alone_drops_the_peer() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    let mut frame = raw.frame(
+        &Message::Ping(Ping {
+            num_pong_bytes: 1,
+            ignored: vec![],
+            extension: NoTlvs::default(),
+        })
+        .encode_to_vec(),
+    );
+    frame[0] ^= 1;
+    let reason = a.pm.read(A, &frame[..18]).expect_err("a forged header");
+    assert!(matches!(reason, DisconnectReason::Decrypt(_)), "{reason:?}");
+}

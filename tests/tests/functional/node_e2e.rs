@@ -726,7 +726,9 @@ fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
     connect(&mut a, &mut b, LINK);
     let channel_id = open(&mut a, &mut b);
     pay(&mut a, &mut b, 900_000_000);
-    a.take_message_log();
+    // The log records what the payment sent, so an empty one below means nothing was sent.
+    let paid = a.take_message_log();
+    assert!(paid.iter().any(|r| r.sent && r.name == "UpdateAddHtlc"));
     a.channel_handler_mut().feerate_updated(1_000_000);
     pump(&mut a, &mut b, LINK);
     let sent: Vec<&str> = a.take_message_log().iter().filter(|r| r.sent).map(|r| r.name).collect();
@@ -734,4 +736,74 @@ fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
     let view = a.channel_handler().channel(&channel_id).expect("open").holder_view();
     assert_eq!(view.feerate_per_kw, 253);
     assert!(events(&mut a).is_empty() && events(&mut b).is_empty());
+}
+
+/// Opens and confirms a second channel from a to b, funded at `txid_byte`'s outpoint.
+fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> ChannelId {
+    let temporary = a
+        .channel_handler_mut()
+        .open_channel(b.node_id(), 500_000, 0)
+        .expect("peer connected");
+    pump(a, b, LINK);
+    events(a);
+    let outpoint = OutPoint {
+        txid: Txid::from_byte_array([txid_byte; 32]),
+        vout: 0,
+    };
+    let channel_id = a
+        .channel_handler_mut()
+        .funding_transaction_generated(&temporary, outpoint)
+        .expect("funded");
+    pump(a, b, LINK);
+    for n in [&mut *a, &mut *b] {
+        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 104);
+        n.channel_handler_mut().best_block_updated(106);
+    }
+    pump(a, b, LINK);
+    events(a);
+    events(b);
+    channel_id
+}
+
+/// The peer's `error` naming a channel fails that channel only; one with the all-zero
+/// channel id fails every channel with that peer (BOLT 1).
+#[test]
+fn an_error_fails_the_channel_it_names_or_all_of_them() {
+    use lightning::transport::MessageHandler;
+    use lightning::wire::{ErrorMessage, Message, NoTlvs};
+
+    let (mut a, mut b, first) = connected_channel();
+    let second = open_another(&mut a, &mut b, 9);
+    let error = |channel_id: ChannelId| {
+        Message::Error(ErrorMessage {
+            channel_id,
+            data: b"test".to_vec(),
+            extension: NoTlvs::default(),
+        })
+    };
+    let a_id = a.node_id();
+    b.channel_handler_mut().handle_message(&a_id, error(first));
+    let failed: Vec<ChannelId> = events(&mut b)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::ChannelClosed { channel_id, .. } => Some(channel_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, vec![first]);
+    assert!(b.channel_handler().channel(&second).is_some());
+
+    let third = open_another(&mut a, &mut b, 10);
+    b.channel_handler_mut().handle_message(&a_id, error(ChannelId::ALL));
+    let mut failed: Vec<ChannelId> = events(&mut b)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::ChannelClosed { channel_id, .. } => Some(channel_id),
+            _ => None,
+        })
+        .collect();
+    failed.sort();
+    let mut expected = vec![second, third];
+    expected.sort();
+    assert_eq!(failed, expected);
 }
