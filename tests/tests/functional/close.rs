@@ -206,3 +206,100 @@ fn shutdown_scripts_take_the_four_standard_forms() {
         assert!(!is_acceptable_shutdown_script(script), "{script}");
     }
 }
+
+/// Both `shutdown`s exchanged, no `closing_signed` yet: a channel with 300,000 sat of
+/// node 0's 1,000,000 pushed to node 1.
+fn shut_down_both_ways() -> Pair {
+    let mut pair = open_pair(300_000_000);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.deliver(1).expect("node 1 answers");
+    pair.deliver(0).expect("node 0 reads the answer");
+    assert!(pair.nodes.iter().all(|n| n.channel.ready_for_closing_signed()));
+    pair
+}
+
+/// Only the funder opens the fee negotiation, and only once both `shutdown`s are in.
+#[test]
+fn only_the_funder_proposes_and_only_when_clear() {
+    let mut open = open_pair(300_000_000);
+    assert!(matches!(
+        open.nodes[0].channel.propose_closing_signed(),
+        Err(ChannelError::Ignore(_))
+    ));
+    let mut ready = shut_down_both_ways();
+    assert!(matches!(
+        ready.nodes[1].channel.propose_closing_signed(),
+        Err(ChannelError::Ignore(_))
+    ));
+    assert!(ready.nodes[0].channel.propose_closing_signed().is_ok());
+    // Once proposed, not again.
+    assert!(matches!(
+        ready.nodes[0].channel.propose_closing_signed(),
+        Err(ChannelError::Ignore(_))
+    ));
+}
+
+/// A funder's first proposal below the fundee's minimum fee (properly signed, with a fee
+/// range reaching into the fundee's) is countered with the lowest fee the fundee accepts,
+/// never accepted: the fundee has not agreed to anything yet.
+#[test]
+fn a_first_proposal_below_our_range_is_countered() {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::{OutPoint, Txid};
+    use lightning::chan::closing::{build_closing_transaction, ClosingParams};
+    use lightning::sign::{ChannelSigner, ChannelTransactionParameters};
+    use lightning::wire::{ClosingSigned, ClosingSignedTlvs, FeeRange};
+
+    let mut pair = shut_down_both_ways();
+    let funding_outpoint = OutPoint {
+        txid: Txid::from_byte_array([5; 32]),
+        vout: 1,
+    };
+    let (funder_script, fundee_script) = (shutdown_script(0), shutdown_script(1));
+    let low_fee_satoshis = 10;
+    let tx = build_closing_transaction(&ClosingParams {
+        funding_outpoint,
+        to_funder_msat: 700_000_000,
+        to_fundee_msat: 300_000_000,
+        funder_script: &funder_script,
+        fundee_script: &fundee_script,
+        fee_satoshis: low_fee_satoshis,
+        dust_limit_satoshis: 546,
+    });
+    let mut funder_signer = signer_for(0);
+    let fundee_keys = *signer_for(1).pubkeys();
+    funder_signer.provide_channel_parameters(&ChannelTransactionParameters {
+        holder_is_funder: true,
+        funding_outpoint,
+        funding_satoshis: FUNDING_SATOSHIS,
+        counterparty_pubkeys: fundee_keys,
+        holder_to_self_delay: 144,
+        counterparty_to_self_delay: 144,
+    });
+    let signature = funder_signer.sign_closing_transaction(&tx).expect("signs");
+    let proposal = ClosingSigned {
+        channel_id: pair.nodes[1].channel.channel_id(),
+        fee_satoshis: low_fee_satoshis,
+        signature,
+        tlvs: ClosingSignedTlvs {
+            fee_range: Some(FeeRange {
+                min_fee_satoshis: low_fee_satoshis,
+                max_fee_satoshis: 700_000,
+            }),
+            ..ClosingSignedTlvs::default()
+        },
+    };
+    let counter = pair.nodes[1]
+        .channel
+        .closing_signed(&proposal)
+        .expect("a valid proposal")
+        .expect("countered");
+    let min = counter.tlvs.fee_range.expect("our range").min_fee_satoshis;
+    assert!(min > low_fee_satoshis);
+    assert_eq!(counter.fee_satoshis, min);
+    assert_ne!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}

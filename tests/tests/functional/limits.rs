@@ -435,3 +435,108 @@ fn a_channel_id_is_the_funding_txid_xor_the_output_index() {
     expected[31] = 0xfd;
     assert_eq!(channel_id_from_outpoint(&outpoint).0, expected);
 }
+
+/// The edges of the opening checks: a reserve exactly at the other side's dust limit is
+/// fine; a peer reusing our funding key, a push over the channel, and funding messages
+/// for another channel are refused.
+#[test]
+fn opening_edges() {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::{OutPoint, Txid};
+    use lightning::chan::channel::establish::OpenChannelParams;
+    use lightning::wire::ChannelId;
+
+    let good = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    let params = OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: FUNDING_SATOSHIS,
+        push_msat: 0,
+        feerate_per_kw: 1000,
+        limits: good,
+        upfront_shutdown: committed_upfront(0),
+    };
+    let (funder, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
+    let inbound = |open: &lightning::wire::OpenChannel| {
+        Chan::new_inbound(signer_for(1), chain(), good, 3, &committed_upfront(1), open)
+    };
+    let (_, accept) = inbound(&open).expect("accept");
+    let accept_with = |patch: &dyn Fn(&mut lightning::wire::AcceptChannel)| {
+        let mut funder = funder.clone();
+        let mut accept = accept.clone();
+        patch(&mut accept);
+        funder.accept_channel(&accept)
+    };
+    // Exactly at the other side's dust limit, each way (ours 546; our reserve 10,000).
+    assert!(accept_with(&|a| a.channel_reserve_satoshis = 546).is_ok());
+    assert!(accept_with(&|a| a.dust_limit_satoshis = 10_000).is_ok());
+    // The fundee answering with the funder's own funding key.
+    assert!(matches!(
+        accept_with(&|a| a.funding_pubkey = open.funding_pubkey),
+        Err(ChannelError::Close(_))
+    ));
+
+    // The funder offering a channel whose funding key is the fundee's own.
+    let (_, fundee_accept) = inbound(&open).expect("accept");
+    let mut reused = open.clone();
+    reused.funding_pubkey = fundee_accept.funding_pubkey;
+    assert!(matches!(inbound(&reused), Err(ChannelError::Close(_))));
+    // A push of the whole channel is allowed by this check (the fee check then refuses a
+    // funder left with nothing); one msat more is refused outright.
+    let mut over = open.clone();
+    over.push_msat = FUNDING_SATOSHIS * 1000 + 1;
+    let refused = inbound(&over).err().map(|e| e.to_string());
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("push_msat exceeds")),
+        "{refused:?}"
+    );
+
+    // Funding messages naming another channel.
+    let (mut fundee, accept) = inbound(&open).expect("accept");
+    let mut funder = funder.clone();
+    funder.accept_channel(&accept).expect("accepted");
+    let outpoint = OutPoint {
+        txid: Txid::from_byte_array([5; 32]),
+        vout: 1,
+    };
+    let created = funder.funding_transaction_generated(outpoint).expect("funding_created");
+    let mut stranger = created.clone();
+    stranger.temporary_channel_id = ChannelId([1; 32]);
+    assert!(matches!(
+        fundee.clone().funding_created(&stranger),
+        Err(ChannelError::Close(_))
+    ));
+    let signed = fundee.funding_created(&created).expect("funding_signed");
+    let mut stranger = signed.clone();
+    stranger.channel_id = ChannelId([1; 32]);
+    assert!(matches!(
+        funder.clone().funding_signed(&stranger),
+        Err(ChannelError::Close(_))
+    ));
+    assert!(funder.funding_signed(&signed).is_ok());
+}
+
+/// The HTLC limits hold at their exact edges: in flight up to the cap, and a balance down
+/// to exactly the reserve plus the commitment fee (BOLT 3: 724 weight units plus 172 per
+/// HTLC at 1,000 sat/kw, so 896 sat with one HTLC).
+#[test]
+fn htlc_limits_at_their_exact_edges() {
+    let b_limits = limits(|l| l.max_htlc_value_in_flight_msat = 10_000_000);
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    for (id, amount_msat) in [(0, 6_000_000), (1, 4_000_000)] {
+        let add = raw_add(&pair, id, amount_msat);
+        assert_eq!(pair.nodes[1].channel.update_add_htlc(&add), Ok(()), "HTLC {id}");
+    }
+
+    let b_limits = limits(|l| l.channel_reserve_satoshis = 100_000);
+    let edge_msat = 1_000_000_000 - 100_000_000 - 896_000;
+    let pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    let mut fundee = pair.nodes[1].channel.clone();
+    assert_eq!(fundee.update_add_htlc(&raw_add(&pair, 0, edge_msat)), Ok(()));
+    let mut fundee = pair.nodes[1].channel.clone();
+    assert!(matches!(
+        fundee.update_add_htlc(&raw_add(&pair, 0, edge_msat + 1)),
+        Err(ChannelError::Close(_))
+    ));
+    assert_eq!(largest_affordable(&pair, 0), edge_msat);
+}
