@@ -342,3 +342,37 @@ impl<S: ChannelSigner> Channel<S> {
         Err(mismatch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every phase a channel can be saved in reads back as itself.
+    #[test]
+    fn every_phase_reads_back() {
+        let phases = [
+            ChannelPhase::AwaitingAccept,
+            ChannelPhase::AwaitingFundingTransaction,
+            ChannelPhase::AwaitingFundingCreated,
+            ChannelPhase::AwaitingFundingSigned,
+            ChannelPhase::AwaitingChannelReady {
+                sent: true,
+                received: false,
+            },
+            ChannelPhase::AwaitingChannelReady {
+                sent: false,
+                received: true,
+            },
+            ChannelPhase::Normal,
+            ChannelPhase::ShuttingDown,
+            ChannelPhase::Closed,
+            ChannelPhase::Failed,
+        ];
+        for phase in phases {
+            let mut bytes = Vec::new();
+            encode_phase(phase, &mut bytes);
+            assert_eq!(decode_phase(&mut Reader::new(&bytes)), Ok(phase));
+        }
+        assert!(decode_phase(&mut Reader::new(&[9, 0, 0])).is_err());
+    }
+}
