@@ -807,3 +807,54 @@ fn an_error_fails_the_channel_it_names_or_all_of_them() {
     expected.sort();
     assert_eq!(failed, expected);
 }
+
+/// A `channel_ready` lost to a disconnect is sent again on reconnection (BOLT 2: while
+/// no commitment has moved past 0), and the channel opens once the peer confirms too.
+#[test]
+fn a_channel_ready_lost_to_a_disconnect_is_sent_again() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    a.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+    a.channel_handler_mut().best_block_updated(103);
+    // a's channel_ready is queued; the connection drops before it is written.
+    assert!(a.peers_with_outbound().contains(&LINK));
+    a.disconnected(LINK);
+    b.disconnected(LINK);
+    connect(&mut a, &mut b, LINK);
+    b.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+    b.channel_handler_mut().best_block_updated(103);
+    pump(&mut a, &mut b, LINK);
+    for n in [&a, &b] {
+        let phase = n.channel_handler().channel(&channel_id).map(|c| c.phase());
+        assert_eq!(phase, Some(ChannelPhase::Normal));
+    }
+}
+
+/// The cap on unfunded channels is per peer: one peer at the cap does not stop another.
+#[test]
+fn the_unfunded_channel_cap_is_per_peer() {
+    use lightning::chan::manager::handler::MAX_UNFUNDED_CHANNELS_PER_PEER;
+
+    let (mut a, mut b, mut c) = (node(1), node(2), node(3));
+    connect(&mut a, &mut b, LINK);
+    let b_id = b.node_id();
+    for _ in 0..MAX_UNFUNDED_CHANNELS_PER_PEER {
+        a.channel_handler_mut()
+            .open_channel(b_id, 1_000_000, 0)
+            .expect("peer connected");
+    }
+    pump(&mut a, &mut b, LINK);
+    let other = PeerId(2);
+    connect(&mut c, &mut b, other);
+    c.channel_handler_mut()
+        .open_channel(b_id, 1_000_000, 0)
+        .expect("peer connected");
+    pump(&mut c, &mut b, other);
+    assert!(
+        events(&mut c)
+            .iter()
+            .any(|e| matches!(e, Event::FundingGenerationReady { .. })),
+        "the second peer's channel is accepted"
+    );
+}
