@@ -5,7 +5,10 @@
 //!
 //! An accepted survivor is named by its file and description, without line and column,
 //! so it stays accepted when code above it moves; it then covers every mutant with that
-//! description in that file.
+//! description in that file. One whose reason starts with `equivalent:` is a mutant no
+//! test could catch (it computes the same thing): it is reported apart and left out of
+//! the score, as mutation scores usually are. Every other accepted survivor still counts
+//! as missed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -211,6 +214,8 @@ pub struct Tally {
     pub missed: usize,
     /// Did not build.
     pub unviable: usize,
+    /// Survived, but accepted as equivalent: left out of the score.
+    pub equivalent: usize,
 }
 
 impl Tally {
@@ -223,7 +228,8 @@ impl Tally {
         }
     }
 
-    /// Caught (timeouts included) over viable mutants, in percent; `None` with none.
+    /// Caught (timeouts included) over viable mutants that are not equivalent, in
+    /// percent; `None` with none.
     pub fn score_percent(&self) -> Option<f64> {
         let viable = self.caught + self.timeout + self.missed;
         (viable > 0).then(|| 100.0 * (self.caught + self.timeout) as f64 / viable as f64)
@@ -250,22 +256,31 @@ impl Report {
         }
     }
 
-    /// Tallies by a key of each mutant's file.
-    pub fn tally_by(&self, key: impl Fn(&str) -> String) -> BTreeMap<String, Tally> {
+    /// Tallies by a key of each mutant's file; survivors accepted as equivalent are
+    /// counted apart.
+    pub fn tally_by(
+        &self,
+        accepted: &BTreeMap<AcceptedKey, String>,
+        key: impl Fn(&str) -> String,
+    ) -> BTreeMap<String, Tally> {
         let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
         for (mutant, outcome) in &self.outcomes {
-            tallies.entry(key(&mutant.file)).or_default().add(*outcome);
+            let tally = tallies.entry(key(&mutant.file)).or_default();
+            if is_equivalent(accepted, mutant, *outcome) {
+                tally.equivalent += 1;
+            } else {
+                tally.add(*outcome);
+            }
         }
         tallies
     }
 
     /// The whole run's tally.
-    pub fn total(&self) -> Tally {
-        let mut total = Tally::default();
-        for outcome in self.outcomes.values() {
-            total.add(*outcome);
-        }
-        total
+    pub fn total(&self, accepted: &BTreeMap<AcceptedKey, String>) -> Tally {
+        self.tally_by(accepted, |_| String::new())
+            .into_values()
+            .next()
+            .unwrap_or_default()
     }
 
     /// Survivors not in `accepted`.
@@ -289,6 +304,14 @@ impl Report {
     }
 }
 
+/// Whether `mutant` survived and `accepted` names it as equivalent.
+fn is_equivalent(accepted: &BTreeMap<AcceptedKey, String>, mutant: &Mutant, outcome: Outcome) -> bool {
+    outcome == Outcome::Missed
+        && accepted
+            .get(&mutant.key())
+            .is_some_and(|reason| reason.starts_with("equivalent:"))
+}
+
 /// The report as Markdown: totals, per area, per file, new survivors.
 pub fn render(report: &Report, accepted: &BTreeMap<AcceptedKey, String>) -> String {
     let mut out = String::new();
@@ -297,20 +320,21 @@ pub fn render(report: &Report, accepted: &BTreeMap<AcceptedKey, String>) -> Stri
             .score_percent()
             .map_or_else(|| "-".to_string(), |s| format!("{s:.1}%"));
         format!(
-            "| {name} | {score} | {} | {} | {} | {} |\n",
-            t.caught, t.timeout, t.missed, t.unviable
+            "| {name} | {score} | {} | {} | {} | {} | {} |\n",
+            t.caught, t.timeout, t.missed, t.equivalent, t.unviable
         )
     };
-    let header = "| | score | caught | timeout | missed | unviable |\n|---|---:|---:|---:|---:|---:|\n";
+    let header =
+        "| | score | caught | timeout | missed | equivalent | unviable |\n|---|---:|---:|---:|---:|---:|---:|\n";
     out.push_str("## By area\n\n");
     out.push_str(header);
-    for (area, tally) in report.tally_by(|f| area_of(f).to_string()) {
+    for (area, tally) in report.tally_by(accepted, |f| area_of(f).to_string()) {
         out.push_str(&row(&area, &tally));
     }
-    out.push_str(&row("**all**", &report.total()));
+    out.push_str(&row("**all**", &report.total(accepted)));
     out.push_str("\n## By file\n\n");
     out.push_str(header);
-    for (file, tally) in report.tally_by(str::to_string) {
+    for (file, tally) in report.tally_by(accepted, str::to_string) {
         out.push_str(&row(&format!("`{file}`"), &tally));
     }
     let survivors: BTreeSet<&Mutant> = report
@@ -392,9 +416,32 @@ mod tests {
         report.add(Outcome::Timeout, vec![mutant(file, "c")]);
         report.add(Outcome::Missed, vec![mutant(file, "d")]);
         report.add(Outcome::Unviable, vec![mutant(file, "e")]);
-        let by_area = report.tally_by(|f| area_of(f).to_string());
+        let by_area = report.tally_by(&BTreeMap::new(), |f| area_of(f).to_string());
         assert_eq!(by_area["wire"].score_percent(), Some(75.0));
         assert_eq!(Tally::default().score_percent(), None);
+    }
+
+    /// A survivor accepted as equivalent leaves the score; one accepted for another
+    /// reason still counts as missed.
+    #[test]
+    fn equivalent_survivors_leave_the_score_and_others_stay_in_it() {
+        let mut report = Report::default();
+        let file = "lightning/src/wire/tlv.rs";
+        report.add(Outcome::Caught, vec![mutant(file, "a")]);
+        report.add(Outcome::Missed, vec![mutant(file, "b"), mutant(file, "c")]);
+        let accepted = BTreeMap::from([
+            (key(file, "b"), "equivalent: the same value".to_string()),
+            (key(file, "c"), "not worth a test".to_string()),
+        ]);
+        let total = report.total(&accepted);
+        assert_eq!((total.caught, total.missed, total.equivalent), (1, 1, 1));
+        assert_eq!(total.score_percent(), Some(50.0));
+        assert!(report.new_survivors(&accepted).is_empty());
+        let markdown = render(&report, &accepted);
+        assert!(
+            markdown.contains("| **all** | 50.0% | 1 | 0 | 1 | 1 | 0 |"),
+            "{markdown}"
+        );
     }
 
     #[test]
@@ -434,7 +481,7 @@ mod tests {
         let a = mutant("lightning/src/wire/tlv.rs", "replace == with != in f");
         let b = Mutant { line: 2, ..a.clone() };
         report.add(Outcome::Caught, vec![a, b]);
-        assert_eq!(report.total().caught, 2);
+        assert_eq!(report.total(&BTreeMap::new()).caught, 2);
     }
 
     #[test]

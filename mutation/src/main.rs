@@ -67,19 +67,19 @@ fn run(args: Vec<String>) -> Result<bool, String> {
         std::fs::write(path, &markdown_text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     println!(
-        "{:<34} {:>7} {:>7} {:>7} {:>7} {:>8}",
-        "area", "score", "caught", "timeout", "missed", "unviable"
+        "{:<34} {:>7} {:>7} {:>7} {:>7} {:>10} {:>8}",
+        "area", "score", "caught", "timeout", "missed", "equivalent", "unviable"
     );
     let mut rows: Vec<(String, mutation::Tally)> = report
-        .tally_by(|f| mutation::area_of(f).to_string())
+        .tally_by(&accepted, |f| mutation::area_of(f).to_string())
         .into_iter()
         .collect();
-    rows.push(("all".into(), report.total()));
+    rows.push(("all".into(), report.total(&accepted)));
     for (area, t) in rows {
         let score = t.score_percent().map_or_else(|| "-".into(), |s| format!("{s:.1}%"));
         println!(
-            "{area:<34} {score:>7} {:>7} {:>7} {:>7} {:>8}",
-            t.caught, t.timeout, t.missed, t.unviable
+            "{area:<34} {score:>7} {:>7} {:>7} {:>7} {:>10} {:>8}",
+            t.caught, t.timeout, t.missed, t.equivalent, t.unviable
         );
     }
     for stale in report.stale_acceptances(&accepted) {
