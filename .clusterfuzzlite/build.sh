@@ -16,7 +16,7 @@ for entry in fuzz/fuzz_targets/*.rs; do
   # package's other binaries (the replayer), which cannot link without libFuzzer.
   RUSTFLAGS=${base_rustflags}
   fuzz_env "${name}"
-  cargo fuzz build -O --target-dir "${BUILD_DIR}" --features libfuzzer \
+  cargo fuzz build -O ${CARGO_FUZZ_FLAGS} --target-dir "${BUILD_DIR}" --features libfuzzer \
     ${SANITIZER:+--sanitizer "${SANITIZER/undefined/none}"} "${name}"
   cp "${BUILD_DIR}/${triple}/release/${name}" "${OUT}/"
   if [ -d "corpora/${name}" ] && [ -n "$(ls -A "corpora/${name}")" ]; then

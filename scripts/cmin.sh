@@ -20,7 +20,7 @@ for target in "${targets[@]}"; do
   RUSTFLAGS=${base_rustflags}
   fuzz_env "${target}"
   before=$(ls "corpora/${target}" | wc -l)
-  cargo fuzz cmin --sanitizer none --target-dir "${BUILD_DIR}" --features libfuzzer \
+  cargo fuzz cmin --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${BUILD_DIR}" --features libfuzzer \
     "${target}" "corpora/${target}" > /dev/null 2>&1
   printf '%-22s %5s -> %5s inputs\n' "${target}" "${before}" "$(ls "corpora/${target}" | wc -l)"
 done

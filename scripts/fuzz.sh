@@ -33,9 +33,9 @@ case "${engine}" in
   libfuzzer)
     command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
     # Stable Rust: no sanitizer (the address sanitizer needs nightly or RUSTC_BOOTSTRAP=1).
-    cargo fuzz build --sanitizer none --target-dir "${build_dir}" --features libfuzzer "${target}" 2>&1 | tail -1 >&2
+    cargo fuzz build --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" 2>&1 | tail -1 >&2
     set +e
-    cargo fuzz run --sanitizer none --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
+    cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
       -max_total_time="${seconds}" -max_len="${MAX_LEN:-4096}" -print_final_stats=1 -artifact_prefix="${findings}/" \
       > "${log}" 2>&1
     status=$?

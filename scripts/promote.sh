@@ -23,7 +23,7 @@ dest="corpora/regressions/${target}/${name}"
 mkdir -p "$(dirname "${dest}")"
 minimized=$(mktemp)
 trap 'rm -f "${minimized}"' EXIT
-if cargo fuzz run --sanitizer none --target-dir "${BUILD_DIR}" --features libfuzzer "${target}" "${file}" -- \
+if cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${BUILD_DIR}" --features libfuzzer "${target}" "${file}" -- \
     -minimize_crash=1 -max_total_time=60 -exact_artifact_path="${minimized}" > /dev/null 2>&1 \
     && [ -s "${minimized}" ]; then
   cp "${minimized}" "${dest}"
