@@ -23,6 +23,9 @@ use lightning::wire::{ChannelId, Decode, Encode};
 pub struct TestPersister {
     /// Whether new updates complete at once.
     pub hold: bool,
+    /// Whether new updates fail for good (storage refused them), which must fail the
+    /// channel.
+    pub fail: bool,
     /// The monitors as stored, updated in id order as updates complete.
     pub monitors: BTreeMap<ChannelId, ChannelMonitor>,
     /// Updates handed over and not completed: (channel, id, bytes).
@@ -69,6 +72,9 @@ impl TestPersister {
 
 impl Persist for TestPersister {
     fn persist(&mut self, channel_id: &ChannelId, update: &ChannelMonitorUpdate) -> PersistStatus {
+        if self.fail {
+            return PersistStatus::Failed;
+        }
         let bytes = update.encode_to_vec();
         if self.hold {
             self.in_progress.push((*channel_id, update.update_id, bytes));

@@ -336,6 +336,72 @@ fn removals_of_unknown_or_uncommitted_htlcs_are_refused() {
     );
 }
 
+/// A removal needs the HTLC in both current commitments, and only one removal per HTLC.
+#[test]
+fn removals_need_the_htlc_in_both_commitments_and_come_once() {
+    let mut ledger = ChannelLedger::new(5_000_000, 5_000_000, 253);
+    let htlc = Htlc {
+        id: 0,
+        amount_msat: 1_000,
+        payment_hash: PaymentHash([0; 32]),
+        cltv_expiry: 1,
+    };
+    let fail = || Update::RemoveHtlc {
+        htlc_id: 0,
+        removal: Removal::Fail(Vec::new()),
+    };
+    let unknown = Err(LedgerError::UnknownHtlc {
+        offerer: Side::Holder,
+        htlc_id: 0,
+    });
+    ledger.propose(Side::Holder, Update::AddHtlc(htlc)).expect("add");
+    // Signed into their commitment only: not yet removable.
+    ledger.sent_commitment_signed();
+    assert_eq!(ledger.propose(Side::Counterparty, fail()), unknown);
+    // In both once they revoke and sign ours back.
+    ledger.received_revoke_and_ack();
+    ledger.received_commitment_signed();
+    ledger.sent_revoke_and_ack();
+    assert_eq!(ledger.propose(Side::Counterparty, fail()), Ok(()));
+    assert_eq!(ledger.propose(Side::Counterparty, fail()), unknown);
+}
+
+/// Every kind of update survives the ledger's own encoding.
+#[test]
+fn every_update_kind_reads_back() {
+    use crate::wire::{Decode, Encode, Reader};
+
+    let updates = [
+        Update::AddHtlc(Htlc {
+            id: 3,
+            amount_msat: 1_000,
+            payment_hash: PaymentHash([1; 32]),
+            cltv_expiry: 500_000,
+        }),
+        Update::RemoveHtlc {
+            htlc_id: 4,
+            removal: Removal::Fulfill(PaymentPreimage([2; 32])),
+        },
+        Update::RemoveHtlc {
+            htlc_id: 5,
+            removal: Removal::Fail(alloc::vec![3; 40]),
+        },
+        Update::RemoveHtlc {
+            htlc_id: 6,
+            removal: Removal::FailMalformed {
+                sha256_of_onion: [4; 32],
+                failure_code: 0xc005,
+            },
+        },
+        Update::Fee { feerate_per_kw: 1_234 },
+    ];
+    for update in updates {
+        let mut bytes = Vec::new();
+        update.encode(&mut bytes);
+        assert_eq!(Update::decode(&mut Reader::new(&bytes)), Ok(update));
+    }
+}
+
 #[test]
 fn an_htlc_its_offerer_cannot_afford_is_refused() {
     // Found by `random_dances_agree_and_conserve_value`: adds summing to one msat more

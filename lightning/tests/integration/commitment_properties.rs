@@ -450,3 +450,47 @@ fn overflowing_amounts_are_refused() {
         );
     }
 }
+
+/// Balances one msat off the funding are refused either way; exact ones build, and the
+/// commitment number comes back from locktime and sequence by XOR with the obscuring
+/// factor, also where the two share bits (BOLT 3).
+#[test]
+fn balances_must_add_up_and_the_number_is_obscured_by_xor() {
+    let view = plain_view();
+    let secp = Secp256k1::new();
+    let (a, b) = parties(&view);
+    let (a_keys, b_keys) = (*a.signer.pubkeys(), *b.signer.pubkeys());
+    let keys = CommitmentKeys::derive(&secp, &a_keys.revocation_basepoint, &a_keys, &b_keys).expect("derives");
+    let commitment_number = 0x0000_f0f0_f0f0_f0f0;
+    let obscure_factor = 0x0000_ffff_0000_ffff;
+    let params = |to_broadcaster_msat: u64| CommitmentParams {
+        funding_outpoint: OutPoint {
+            txid: Txid::from_byte_array(FUNDING_TXID),
+            vout: 1,
+        },
+        funding_satoshis: 10_000_000,
+        commitment_number,
+        obscure_factor,
+        broadcaster_is_funder: true,
+        to_broadcaster_msat,
+        to_countersignatory_msat: 4_000_000_000,
+        feerate_per_kw: 253,
+        dust_limit_satoshis: 546,
+        to_self_delay: 144,
+        keys: &keys,
+        countersignatory_payment_point: &b_keys.payment_basepoint,
+        htlcs: &[],
+    };
+    for off_by_one in [5_999_999_999, 6_000_000_001] {
+        assert_eq!(
+            CommitmentTransaction::build(&params(off_by_one)),
+            Err(lightning::chan::commitment::CommitmentError::ValueNotConserved)
+        );
+    }
+    let tx = CommitmentTransaction::build(&params(6_000_000_000))
+        .expect("adds up")
+        .tx;
+    let low = u64::from(tx.lock_time.to_consensus_u32() & 0xff_ffff);
+    let high = u64::from(tx.input[0].sequence.0 & 0xff_ffff);
+    assert_eq!(((high << 24) | low) ^ obscure_factor, commitment_number);
+}

@@ -255,3 +255,16 @@ fn settled_payments_do_not_grow_the_persisted_channel() {
     // so a few bytes of growth are expected; an onion per payment is not.
     assert!(last <= first + 200, "channel bytes after each payment: {sizes:?}");
 }
+
+/// An HTLC is offered on its offerer's commitment and received on the other's (BOLT 3:
+/// the two take different scripts), as each monitor records it.
+#[test]
+fn an_htlc_is_offered_by_its_sender_and_received_by_the_other() {
+    let mut pair = open_pair(0);
+    pair.pay(0, 20_000_000, 7);
+    for (node, offered) in [(0, true), (1, false)] {
+        let holder = pair.nodes[node].monitor.holder_commitment().expect("commitment");
+        let flags: Vec<(bool, u64)> = holder.htlcs.iter().map(|h| (h.offered, h.amount_msat)).collect();
+        assert_eq!(flags, vec![(offered, 20_000_000)], "node {node}");
+    }
+}

@@ -858,3 +858,52 @@ fn the_unfunded_channel_cap_is_per_peer() {
         "the second peer's channel is accepted"
     );
 }
+
+/// A monitor update the user's storage refuses for good fails the channel: it could no
+/// longer be enforced on chain.
+#[test]
+fn a_monitor_update_that_cannot_be_persisted_fails_the_channel() {
+    let (mut a, mut b, channel_id) = connected_channel();
+    a.channel_handler_mut().persister_mut().fail = true;
+    start_payment(&mut a, &mut b, 5_000_000, None);
+    assert_channel_failed(&mut a, channel_id, "persistence failed");
+}
+
+/// A confirmation counts only for the channel whose funding it is, and only the first
+/// time it is reported.
+#[test]
+fn a_confirmation_counts_for_its_own_funding_only_and_once() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (first, first_outpoint) = fund(&mut a, &mut b);
+    let temporary = a
+        .channel_handler_mut()
+        .open_channel(b.node_id(), 500_000, 0)
+        .expect("peer connected");
+    pump(&mut a, &mut b, LINK);
+    events(&mut a);
+    let second_outpoint = OutPoint {
+        txid: Txid::from_byte_array([9; 32]),
+        vout: 0,
+    };
+    let second = a
+        .channel_handler_mut()
+        .funding_transaction_generated(&temporary, second_outpoint)
+        .expect("funded");
+    pump(&mut a, &mut b, LINK);
+    let phase = |n: &Node, id: &ChannelId| n.channel_handler().channel(id).map(|c| c.phase());
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 101);
+        n.channel_handler_mut().best_block_updated(102);
+        // Reported again a block later: the depth still counts from 101.
+        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 102);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(phase(&a, &first), Some(ChannelPhase::Normal));
+    assert_ne!(
+        phase(&a, &second),
+        Some(ChannelPhase::Normal),
+        "its funding never confirmed"
+    );
+}
