@@ -177,6 +177,19 @@ mod code_tests {
         assert_eq!(decoded.failure_code(), Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS));
     }
 
+    /// The shortest packet that holds an HMAC, an empty failure message and a zero
+    /// padding length (36 bytes) is still attributed.
+    #[test]
+    fn the_shortest_whole_packet_is_attributed() {
+        let route = [[7u8; 32]];
+        let mut packet = alloc::vec![0u8; 36];
+        let hmac = hmac_parts(&generate_key(UM, &route[0]), &[&packet[32..]]);
+        packet[..32].copy_from_slice(&hmac);
+        wrap_failure_packet(&route[0], &mut packet);
+        let decoded = decode_failure_packet(&route, &packet).expect("attributed");
+        assert_eq!((decoded.hop_index, decoded.failure_code()), (0, None));
+    }
+
     /// A return packet too short to hold an HMAC and a length attributes to no one.
     #[test]
     fn short_packets_decode_to_nothing() {

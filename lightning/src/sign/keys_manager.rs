@@ -145,4 +145,16 @@ mod tests {
         // Draws within a session never repeat either.
         assert_ne!(drawn[0], drawn[1]);
     }
+
+    /// Every new channel gets its own keys.
+    #[test]
+    fn each_channel_gets_its_own_keys() {
+        let mut keys = KeysManager::new(&[7; 32], &[1; 32]);
+        let (first, second) = (keys.generate_channel_keys_id(), keys.generate_channel_keys_id());
+        assert_ne!(first, second);
+        assert_ne!(
+            keys.derive_channel_signer(&first).pubkeys().funding_pubkey,
+            keys.derive_channel_signer(&second).pubkeys().funding_pubkey
+        );
+    }
 }

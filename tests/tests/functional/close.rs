@@ -281,6 +281,13 @@ fn a_first_proposal_below_our_range_is_countered() {
         counterparty_to_self_delay: 144,
     });
     let signature = funder_signer.sign_closing_transaction(&tx).expect("signs");
+    // The signer signs nothing but a spend of the funding output.
+    let mut elsewhere = tx.clone();
+    elsewhere.input[0].previous_output.vout = 0;
+    assert_eq!(
+        funder_signer.sign_closing_transaction(&elsewhere),
+        Err(lightning::sign::SignerError::Refused)
+    );
     let proposal = ClosingSigned {
         channel_id: pair.nodes[1].channel.channel_id(),
         fee_satoshis: low_fee_satoshis,
