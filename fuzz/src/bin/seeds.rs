@@ -79,13 +79,21 @@ fn onion_seeds(encoded: &[u8], corpus: &mut Corpus) {
     let Ok(Message::UpdateAddHtlc(add)) = Message::decode(encoded) else {
         return;
     };
-    let mut seed = add.onion_routing_packet.encode_to_vec();
+    // The onion target's first byte picks the mode: even for a raw packet.
+    let mut seed = vec![0];
+    seed.extend_from_slice(&add.onion_routing_packet.encode_to_vec());
     seed.extend_from_slice(&add.payment_hash.0);
     corpus.add("onion_peel", "update_add_htlc", &seed);
     let keys = KeysManager::new(&[3; 32], &[4; 32]);
     if let Ok(peeled) = peel_onion_packet(&Secp256k1::new(), &add.onion_routing_packet, &keys, &add.payment_hash.0) {
         corpus.add("hop_payload", "final", &peeled.payload);
         corpus.add("tlv_stream", "hop payload", &peeled.payload);
+        // Odd: the sender's plaintext, a final hop (length, payload, a zero HMAC).
+        let mut plaintext = vec![1];
+        lightning::wire::BigSize(peeled.payload.len() as u64).encode(&mut plaintext);
+        plaintext.extend_from_slice(&peeled.payload);
+        plaintext.extend_from_slice(&[0; 32]);
+        corpus.add("onion_peel", "sender plaintext", &plaintext);
     }
 }
 

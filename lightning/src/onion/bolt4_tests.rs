@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 
-use super::crypto::{generate_key, AMMAG, UM};
+use super::crypto::{generate_key, hmac_parts, xor_stream, AMMAG, MU, RHO, UM};
 use super::*;
 use crate::sign::InMemoryNodeSigner;
 use crate::wire::{BigSize, Decode, Encode, OnionPacket, Reader, ShortChannelId};
@@ -241,4 +241,48 @@ fn bolt4_forward_payloads_match_the_vector() {
         let payload = HopPayload::forward(ShortChannelId(short_channel_id), amount_msat, cltv);
         assert_eq!(payload.encode_to_vec(), hops[hop].payload, "hop {hop}");
     }
+}
+
+/// An onion whose sender (who knows the shared secret, so the HMAC verifies) claims a
+/// payload longer than the packet can hold beside the next HMAC. `fits` is the largest
+/// length that fits: 1300 bytes less the 32-byte HMAC and the 3-byte length prefix.
+fn onion_claiming_payload_of(payload_len: usize) -> (OnionPacket, InMemoryNodeSigner) {
+    let secp = Secp256k1::new();
+    let node = InMemoryNodeSigner::new(SecretKey::from_slice(&[0x41; 32]).expect("key"));
+    let session_key = SecretKey::from_slice(&[0x42; 32]).expect("key");
+    let node_id = PublicKey::from_secret_key(&secp, &SecretKey::from_slice(&[0x41; 32]).expect("key"));
+    let shared_secret = bitcoin::secp256k1::ecdh::SharedSecret::new(&node_id, &session_key).secret_bytes();
+    let mut hop_payloads = [0x5a_u8; 1300];
+    let mut prefix = Vec::new();
+    BigSize(payload_len as u64).encode(&mut prefix);
+    hop_payloads[..prefix.len()].copy_from_slice(&prefix);
+    xor_stream(&generate_key(RHO, &shared_secret), 0, &mut hop_payloads);
+    let hmac = hmac_parts(&generate_key(MU, &shared_secret), &[&hop_payloads, &[7; 32]]);
+    let packet = OnionPacket {
+        version: 0,
+        public_key: PublicKey::from_secret_key(&secp, &session_key).serialize(),
+        hop_payloads,
+        hmac,
+    };
+    (packet, node)
+}
+
+/// A payload that leaves no room for the next HMAC is refused (it used to be read into
+/// the stream's extension and the next packet sliced past its end: a panic a sender
+/// could trigger). The largest that fits is read.
+#[test]
+fn bolt4_a_payload_longer_than_the_packet_is_refused() {
+    let secp = Secp256k1::new();
+    let fits = 1300 - 32 - 3;
+    for payload_len in [fits + 1, fits + 35, 1300, 1301, 2600] {
+        let (packet, node) = onion_claiming_payload_of(payload_len);
+        assert_eq!(
+            peel_onion_packet(&secp, &packet, &node, &[7; 32]).map(|p| p.payload.len()),
+            Err(OnionError::InvalidPayload),
+            "payload of {payload_len} bytes"
+        );
+    }
+    let (packet, node) = onion_claiming_payload_of(fits);
+    let peeled = peel_onion_packet(&secp, &packet, &node, &[7; 32]).expect("fits");
+    assert_eq!(peeled.payload.len(), fits);
 }

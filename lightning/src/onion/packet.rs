@@ -193,7 +193,10 @@ pub fn peel_onion_packet<C: Verification, S: NodeSigner + ?Sized>(
 
     let mut r = Reader::new(&unwrapped);
     let payload_len = BigSize::decode(&mut r).map_err(|_| OnionError::InvalidPayload)?.0;
-    if payload_len < 2 || payload_len > ONION_HOP_PAYLOADS_LEN as u64 {
+    // Length prefix, payload and the next HMAC must fit in the packet: what lies beyond
+    // is only the stream's extension, and the next packet is cut from just after them.
+    let room = ONION_HOP_PAYLOADS_LEN - HMAC_LEN - BigSize::encoded_len(payload_len);
+    if payload_len < 2 || payload_len > room as u64 {
         return Err(OnionError::InvalidPayload);
     }
     let payload = r
