@@ -146,6 +146,22 @@ mod tests {
         assert_ne!(drawn[0], drawn[1]);
     }
 
+    /// Commitment numbers run from 0 to 2^48 - 1 (secret index 2^48 - 1 down to 0); a
+    /// point past them is refused.
+    #[test]
+    fn points_exist_for_every_commitment_number_and_no_further() {
+        use crate::chan::INITIAL_COMMITMENT_NUMBER;
+
+        let keys = KeysManager::new(&[7; 32], &[1; 32]);
+        let signer = keys.derive_channel_signer(&[3; 32]);
+        assert!(signer.per_commitment_point(0).is_ok());
+        assert!(signer.per_commitment_point(INITIAL_COMMITMENT_NUMBER).is_ok());
+        assert_eq!(
+            signer.per_commitment_point(INITIAL_COMMITMENT_NUMBER + 1),
+            Err(crate::sign::SignerError::Refused)
+        );
+    }
+
     /// Every new channel gets its own keys.
     #[test]
     fn each_channel_gets_its_own_keys() {

@@ -555,3 +555,38 @@ fn a_forged_length_header_alone_drops_the_peer() {
     let reason = a.pm.read(A, &frame[..18]).expect_err("a forged header");
     assert!(matches!(reason, DisconnectReason::Decrypt(_)), "{reason:?}");
 }
+
+/// `take_outbound` stops encrypting once `max_take_bytes` are ready: a bound of exactly
+/// one frame hands out one frame, then the next. And what was handed out no longer
+/// counts as waiting: a peer that reads keeps being served.
+#[test]
+fn take_outbound_stops_at_the_bound_and_forgets_what_it_handed_out() {
+    // A pong for 10 bytes is a 14-byte message: an 18 + 14 + 16 = 48-byte frame.
+    let frame_len = 48;
+    let mut config = PeerManagerConfig::new(chain());
+    config.max_take_bytes = frame_len;
+    config.max_buffered_bytes = 2 * frame_len;
+    let mut a = node_with(1, config);
+    let mut raw = raw_after_init(&mut a);
+    let ping = |n: u16| {
+        Message::Ping(Ping {
+            num_pong_bytes: n,
+            ignored: vec![],
+            extension: NoTlvs::default(),
+        })
+        .encode_to_vec()
+    };
+    for _ in 0..2 {
+        let frame = raw.frame(&ping(10));
+        a.pm.read(A, &frame).expect("within limits");
+    }
+    assert_eq!(a.pm.take_outbound(A).len(), frame_len);
+    assert_eq!(a.pm.take_outbound(A).len(), frame_len);
+    assert!(!a.pm.has_outbound(A));
+    // Many more rounds, each within the limit once the last was taken.
+    for _ in 0..10 {
+        let frame = raw.frame(&ping(10));
+        a.pm.read(A, &frame).expect("what was taken is not waiting any more");
+        assert_eq!(a.pm.take_outbound(A).len(), frame_len);
+    }
+}

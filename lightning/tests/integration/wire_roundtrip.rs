@@ -515,3 +515,24 @@ fn unknown_odd_records_are_kept_and_even_ones_refused() {
     assert_eq!(unknown.keep(8, &[]), Err(DecodeError::UnknownEvenTlv { tlv_type: 8 }));
     assert_eq!(unknown.0.len(), 1);
 }
+
+/// BOLT 1's type ranges: 0-31 setup and control, 32-255 channel, 256-511 routing.
+#[test]
+fn messages_fall_in_their_bolt1_groups() {
+    let ping = Message::Ping(Ping {
+        num_pong_bytes: 1,
+        ignored: vec![],
+        extension: NoTlvs::default(),
+    });
+    let fee = Message::UpdateFee(UpdateFee {
+        channel_id: ChannelId([1; 32]),
+        feerate_per_kw: 253,
+        extension: NoTlvs::default(),
+    });
+    let unknown = |msg_type: u16| Message::decode(&[&msg_type.to_be_bytes()[..], &[0; 4]].concat()).expect("odd: kept");
+    assert_eq!(ping.group(), MessageGroup::SetupAndControl);
+    assert_eq!(fee.group(), MessageGroup::Channel);
+    assert_eq!(unknown(255).group(), MessageGroup::Channel);
+    assert_eq!(unknown(261).group(), MessageGroup::Routing);
+    assert_eq!(unknown(32_769).group(), MessageGroup::Other);
+}
