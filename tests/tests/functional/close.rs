@@ -305,8 +305,11 @@ fn a_first_proposal_below_our_range_is_countered() {
         .closing_signed(&proposal)
         .expect("a valid proposal")
         .expect("countered");
-    let min = counter.tlvs.fee_range.expect("our range").min_fee_satoshis;
+    let range = counter.tlvs.fee_range.expect("our range");
+    let min = range.min_fee_satoshis;
     assert!(min > low_fee_satoshis);
+    // The most the funder can pay: all it has (700,000 sat).
+    assert_eq!(range.max_fee_satoshis, 700_000);
     assert_eq!(counter.fee_satoshis, min);
     assert_ne!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
 }
