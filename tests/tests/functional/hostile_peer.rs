@@ -1,5 +1,6 @@
 //! A hostile peer's messages, decoded from arbitrary bytes and aimed at a live channel,
-//! never panic the channel manager; and the honest peer's channel keeps its value.
+//! never panic the channel manager; and the honest peer's channel keeps its value. A
+//! peer played by a bare channel state machine offers HTLCs with unreadable onions.
 
 use lightning::bitcoin::secp256k1::{ecdsa::Signature, PublicKey, Secp256k1, SecretKey};
 use lightning::transport::{MessageHandler, PeerId};
@@ -166,5 +167,139 @@ proptest! {
         if let Some(channel) = b.channel_handler().channel(&channel_id) {
             prop_assert_eq!(channel.holder_view().total_msat(), 1_000_000_000);
         }
+    }
+}
+
+/// A node's channel manager with its peer played by a bare channel state machine, so the
+/// peer can put anything in its HTLCs' onions while signing real commitments.
+mod hand_driven_peer {
+    use super::*;
+    use lightning::bitcoin::hashes::Hash as _;
+    use lightning::bitcoin::{OutPoint, Txid};
+    use lightning::chan::channel::establish::OpenChannelParams;
+    use lightning::chan::channel::ChannelLimits;
+    use lightning::onion::errors::{INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION};
+    use lightning::transport::HandlerAction;
+    use lightning::wire::{OnionPacket, UpdateFailMalformedHtlc};
+    use tests::channel_pair::{chain, committed_upfront, preimage, signer_for, Chan, FUNDING_SATOSHIS};
+
+    /// The messages among a handler's actions.
+    fn sent(actions: Vec<HandlerAction>) -> Vec<Message> {
+        actions
+            .into_iter()
+            .filter_map(|action| match action {
+                HandlerAction::Send { message, .. } => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Hands `message` to `b`'s manager as if `a_id` sent it; returns what it sends back.
+    fn to_manager(b: &mut Node, a_id: &PublicKey, message: Message) -> Vec<Message> {
+        let manager = b.channel_handler_mut();
+        manager.handle_message(a_id, message);
+        sent(manager.take_actions())
+    }
+
+    fn only<T>(messages: Vec<Message>, pick: impl Fn(Message) -> Option<T>) -> T {
+        let found: Vec<T> = messages.into_iter().filter_map(pick).collect();
+        assert_eq!(found.len(), 1, "expected exactly one");
+        found.into_iter().next().expect("one")
+    }
+
+    /// An open channel from the bare peer to node `b`; returns them.
+    fn open() -> (Chan, Node, PublicKey) {
+        let (mut a, mut b) = (node(1), node(2));
+        connect(&mut a, &mut b, LINK);
+        let a_id = a.node_id();
+        let params = OpenChannelParams {
+            chain_hash: chain(),
+            temporary_channel_id: ChannelId([9; 32]),
+            funding_satoshis: FUNDING_SATOSHIS,
+            push_msat: 0,
+            feerate_per_kw: 1000,
+            limits: ChannelLimits::default_for(FUNDING_SATOSHIS),
+            upfront_shutdown: committed_upfront(0),
+        };
+        let (mut peer, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
+        let replies = to_manager(&mut b, &a_id, Message::OpenChannel(open));
+        let accept = only(replies, |m| match m {
+            Message::AcceptChannel(m) => Some(m),
+            _ => None,
+        });
+        peer.accept_channel(&accept).expect("accepted");
+        let outpoint = OutPoint {
+            txid: Txid::from_byte_array([5; 32]),
+            vout: 1,
+        };
+        let created = peer.funding_transaction_generated(outpoint).expect("funding_created");
+        let replies = to_manager(&mut b, &a_id, Message::FundingCreated(created));
+        let signed = only(replies, |m| match m {
+            Message::FundingSigned(m) => Some(m),
+            _ => None,
+        });
+        peer.funding_signed(&signed).expect("commitment 0 verified");
+        let manager = b.channel_handler_mut();
+        manager.transaction_confirmed(&outpoint.txid, 101);
+        manager.best_block_updated(103);
+        let b_ready = only(sent(manager.take_actions()), |m| match m {
+            Message::ChannelReady(m) => Some(m),
+            _ => None,
+        });
+        let ready = peer.funding_confirmed().expect("ready");
+        to_manager(&mut b, &a_id, Message::ChannelReady(ready));
+        peer.channel_ready(&b_ready).expect("ready");
+        let _ = peer.take_monitor_updates();
+        (peer, b, a_id)
+    }
+
+    /// The peer offers an HTLC with `onion` and completes the dance; returns what `b`
+    /// answers once the HTLC is irrevocably committed.
+    fn offer(onion: OnionPacket) -> Vec<Message> {
+        let (mut peer, mut b, a_id) = open();
+        let add = peer.send_htlc(5_000_000, preimage(1).1, 800_000, onion).expect("add");
+        to_manager(&mut b, &a_id, Message::UpdateAddHtlc(Box::new(add)));
+        let signed = peer.send_commitment().expect("signs").expect("something to sign");
+        let replies = to_manager(&mut b, &a_id, Message::CommitmentSigned(signed));
+        let mut answers = Vec::new();
+        for reply in replies {
+            match reply {
+                Message::RevokeAndAck(m) => peer.revoke_and_ack(&m).expect("valid revocation"),
+                Message::CommitmentSigned(m) => {
+                    let revoke = peer.commitment_signed(&m).expect("valid commitment");
+                    answers.extend(to_manager(&mut b, &a_id, Message::RevokeAndAck(revoke)));
+                }
+                other => answers.push(other),
+            }
+        }
+        answers
+    }
+
+    fn malformed_code(answers: Vec<Message>) -> u16 {
+        let failed: UpdateFailMalformedHtlc = only(answers, |m| match m {
+            Message::UpdateFailMalformedHtlc(m) => Some(m),
+            _ => None,
+        });
+        failed.failure_code
+    }
+
+    /// BOLT 2/4: an onion the node cannot read is failed back as malformed, with the
+    /// code naming what was wrong: an unknown version, a key that is not a point, or an
+    /// HMAC that does not verify.
+    #[test]
+    fn unreadable_onions_are_failed_as_malformed_with_their_codes() {
+        let mut onion = lightning::wire::OnionPacket {
+            version: 1,
+            public_key: [2; 33],
+            hop_payloads: [0; 1300],
+            hmac: [0; 32],
+        };
+        assert_eq!(malformed_code(offer(onion.clone())), INVALID_ONION_VERSION);
+        onion.version = 0;
+        onion.public_key = [4; 33];
+        assert_eq!(malformed_code(offer(onion.clone())), INVALID_ONION_KEY);
+        onion.public_key =
+            PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[3; 32]).expect("key")).serialize();
+        assert_eq!(malformed_code(offer(onion)), INVALID_ONION_HMAC);
     }
 }
