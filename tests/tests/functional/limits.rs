@@ -457,6 +457,9 @@ fn opening_edges() {
         upfront_shutdown: committed_upfront(0),
     };
     let (funder, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
+    // The channel type is exactly option_static_remotekey (bit 12), required.
+    let channel_type = open.tlvs.channel_type.clone().expect("channel_type");
+    assert_eq!(channel_type.set_bits().collect::<Vec<_>>(), vec![12]);
     let inbound = |open: &lightning::wire::OpenChannel| {
         Chan::new_inbound(signer_for(1), chain(), good, 3, &committed_upfront(1), open)
     };
