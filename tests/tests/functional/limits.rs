@@ -416,6 +416,24 @@ fn channels_of_two_to_the_24_satoshis_are_refused() {
     };
     assert!(open(16_777_215).is_ok());
     assert!(matches!(open(16_777_216), Err(ChannelError::Close(_))));
+    // The fundee takes the largest channel and refuses one satoshi more.
+    let params = OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: 16_777_215,
+        push_msat: 0,
+        feerate_per_kw: 1000,
+        limits: ChannelLimits::default_for(16_777_215),
+        upfront_shutdown: committed_upfront(0),
+    };
+    let (_, mut open_message) = Chan::new_outbound(signer_for(0), &params).expect("open");
+    let fundee_limits = ChannelLimits::default_for(16_777_215);
+    let inbound = |open: &lightning::wire::OpenChannel| {
+        Chan::new_inbound(signer_for(1), chain(), fundee_limits, 3, &committed_upfront(1), open).map(|_| ())
+    };
+    assert!(inbound(&open_message).is_ok());
+    open_message.funding_satoshis += 1;
+    assert!(matches!(inbound(&open_message), Err(ChannelError::Close(_))));
 }
 
 /// BOLT 2: the channel id is the funding txid with the output index XORed into its last
