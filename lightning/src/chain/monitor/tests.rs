@@ -114,6 +114,17 @@ fn updates_apply_in_id_order_only() {
     assert!(monitor.holder_commitment().is_none());
 }
 
+/// One update cannot fund a channel twice either.
+#[test]
+fn a_first_update_with_two_fundings_is_refused() {
+    let mut monitor = ChannelMonitor::new();
+    assert_eq!(
+        monitor.update(&update(1, vec![funding(), funding()])),
+        Err(MonitorError::Inconsistent("second funding"))
+    );
+    assert_eq!(monitor, ChannelMonitor::new());
+}
+
 #[test]
 fn a_contradicting_update_changes_nothing() {
     let mut monitor = funded();
