@@ -286,3 +286,25 @@ fn bolt4_a_payload_longer_than_the_packet_is_refused() {
     let peeled = peel_onion_packet(&secp, &packet, &node, &[7; 32]).expect("fits");
     assert_eq!(peeled.payload.len(), fits);
 }
+
+/// A route whose payloads fill the 1,300 bytes exactly is built, and its payload peels;
+/// one byte more is refused when building.
+#[test]
+fn bolt4_payloads_filling_the_packet_exactly() {
+    let secp = Secp256k1::new();
+    let node_secret = SecretKey::from_slice(&[0x41; 32]).expect("key");
+    let node = InMemoryNodeSigner::new(node_secret);
+    let session_key = SecretKey::from_slice(&[0x42; 32]).expect("key");
+    let hop = |payload_len: usize| OnionHop {
+        node_id: PublicKey::from_secret_key(&secp, &node_secret),
+        payload: alloc::vec![0x11; payload_len],
+    };
+    // 3-byte length prefix + 1,265 bytes + 32-byte HMAC = 1,300.
+    let (packet, _) = construct_onion_packet(&secp, &session_key, &[hop(1265)], &[7; 32]).expect("fits");
+    let peeled = peel_onion_packet(&secp, &packet, &node, &[7; 32]).expect("peels");
+    assert_eq!(peeled.payload.len(), 1265);
+    assert_eq!(
+        construct_onion_packet(&secp, &session_key, &[hop(1266)], &[7; 32]).map(|_| ()),
+        Err(OnionError::PayloadsTooLong)
+    );
+}

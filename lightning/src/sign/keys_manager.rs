@@ -168,6 +168,10 @@ mod tests {
         let mut keys = KeysManager::new(&[7; 32], &[1; 32]);
         let (first, second) = (keys.generate_channel_keys_id(), keys.generate_channel_keys_id());
         assert_ne!(first, second);
+        // Through the trait the manager uses, too.
+        let through_trait = |keys: &mut KeysManager| <KeysManager as SignerProvider>::generate_channel_keys_id(keys);
+        let (third, fourth) = (through_trait(&mut keys), through_trait(&mut keys));
+        assert!(third != fourth && third != first && third != second);
         assert_ne!(
             keys.derive_channel_signer(&first).pubkeys().funding_pubkey,
             keys.derive_channel_signer(&second).pubkeys().funding_pubkey

@@ -464,10 +464,17 @@ fn the_funder_follows_the_fee_estimate() {
     a.channel_handler_mut().feerate_updated(2_000);
     pump(&mut a, &mut b, LINK);
     assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
+    // A fifth is the threshold: 15% is not worth it, 25% is.
+    a.channel_handler_mut().feerate_updated(2_300);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
+    a.channel_handler_mut().feerate_updated(2_500);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!((feerate(&a), feerate(&b)), (2_500, 2_500));
     // The fundee never sends update_fee.
     b.channel_handler_mut().feerate_updated(10_000);
     pump(&mut a, &mut b, LINK);
-    assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
+    assert_eq!((feerate(&a), feerate(&b)), (2_500, 2_500));
 }
 
 #[test]

@@ -237,3 +237,20 @@ fn a_monitor_reads_back_as_written() {
         })
     );
 }
+
+/// A step type this version does not know is skipped when odd (a later version's
+/// optional step) and refused when even.
+#[test]
+fn unknown_odd_steps_are_skipped_and_even_ones_refused() {
+    use crate::wire::{BigSize, Decode, Encode};
+
+    let known = update(1, vec![funding()]);
+    for (step_type, readable) in [(99u64, true), (98, false)] {
+        let mut bytes = known.encode_to_vec();
+        BigSize(step_type).encode(&mut bytes);
+        BigSize(3).encode(&mut bytes);
+        bytes.extend_from_slice(&[1, 2, 3]);
+        let read = ChannelMonitorUpdate::decode_exact(&bytes);
+        assert_eq!(read.as_ref().ok(), readable.then_some(&known), "step type {step_type}");
+    }
+}
