@@ -914,3 +914,17 @@ fn a_confirmation_counts_for_its_own_funding_only_and_once() {
         "its funding never confirmed"
     );
 }
+
+/// The keys id the manager hands out for a channel re-derives that channel's signer.
+#[test]
+fn a_channels_keys_id_derives_its_signer() {
+    use lightning::sign::ChannelSigner as _;
+    use lightning::sign::KeysManager;
+
+    let (a, _b, channel_id) = connected_channel();
+    let keys_id = a.channel_handler().channel_keys_id(&channel_id).expect("known channel");
+    // Node 1's keys come from seed [1; 32] (node_pair::node).
+    let derived = KeysManager::new(&[1; 32], &[0; 32]).derive_channel_signer(&keys_id);
+    let channel = a.channel_handler().channel(&channel_id).expect("open");
+    assert_eq!(derived.pubkeys(), channel.signer().pubkeys());
+}
