@@ -153,6 +153,11 @@ fn raw_after_init(a: &mut Node) -> RawPeer {
     a.pm.read(A, &frame).expect("init accepted");
     let received = raw.receive(&a.pm.take_outbound(A));
     assert!(matches!(received.as_slice(), [Message::Init(_)]), "{received:?}");
+    // Our init names the chain we are on (BOLT 1 `networks`), so the peer can check it.
+    let Message::Init(init) = &received[0] else {
+        panic!("not an init")
+    };
+    assert_eq!(init.tlvs.networks.as_ref().map(|n| n.0.clone()), Some(vec![chain()]));
     raw
 }
 
