@@ -457,24 +457,26 @@ fn the_funder_follows_the_fee_estimate() {
             .holder_view()
             .feerate_per_kw
     };
-    // A small move is not worth a commitment round.
-    a.channel_handler_mut().feerate_updated(300);
-    pump(&mut a, &mut b, LINK);
-    assert_eq!((feerate(&a), feerate(&b)), (253, 253));
-    a.channel_handler_mut().feerate_updated(2_000);
-    pump(&mut a, &mut b, LINK);
-    assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
-    // A fifth is the threshold: 15% is not worth it, 25% is.
-    a.channel_handler_mut().feerate_updated(2_300);
-    pump(&mut a, &mut b, LINK);
-    assert_eq!((feerate(&a), feerate(&b)), (2_000, 2_000));
-    a.channel_handler_mut().feerate_updated(2_500);
-    pump(&mut a, &mut b, LINK);
-    assert_eq!((feerate(&a), feerate(&b)), (2_500, 2_500));
-    // The fundee never sends update_fee.
-    b.channel_handler_mut().feerate_updated(10_000);
-    pump(&mut a, &mut b, LINK);
-    assert_eq!((feerate(&a), feerate(&b)), (2_500, 2_500));
+    // (who estimates, the estimate, the feerate both ends hold after): a move by more than
+    // a fifth is worth a commitment round (300 and 2,300 are not), and only the funder
+    // ever sends update_fee.
+    let steps = [
+        (0, 300, 253),
+        (0, 2_000, 2_000),
+        (0, 2_300, 2_000),
+        (0, 2_500, 2_500),
+        (1, 10_000, 2_500),
+    ];
+    for (by, estimate, expected) in steps {
+        let estimator = if by == 0 { &mut a } else { &mut b };
+        estimator.channel_handler_mut().feerate_updated(estimate);
+        pump(&mut a, &mut b, LINK);
+        assert_eq!(
+            (feerate(&a), feerate(&b)),
+            (expected, expected),
+            "estimate {estimate} at node {by}"
+        );
+    }
 }
 
 #[test]
