@@ -40,26 +40,31 @@ fn open(a: &mut Node, b: &mut Node) -> ChannelId {
 
 /// A channel from a to b, funded (both signed commitment 0) but not yet confirmed.
 fn fund(a: &mut Node, b: &mut Node) -> (ChannelId, OutPoint) {
+    fund_with(a, b, 1_000_000, 8)
+}
+
+/// [`fund`] with `funding_satoshis`, at the outpoint of txid `[txid_byte; 32]`.
+fn fund_with(a: &mut Node, b: &mut Node, funding_satoshis: u64, txid_byte: u8) -> (ChannelId, OutPoint) {
     let b_id = b.node_id();
     let temporary = a
         .channel_handler_mut()
-        .open_channel(b_id, 1_000_000, 0)
+        .open_channel(b_id, funding_satoshis, 0)
         .expect("peer connected");
     pump(a, b, LINK);
     let ready = events(a);
     let Some(Event::FundingGenerationReady {
         temporary_channel_id,
-        funding_satoshis,
+        funding_satoshis: to_fund,
         output_script,
         ..
     }) = ready.first()
     else {
         panic!("{ready:?}")
     };
-    assert_eq!((*temporary_channel_id, *funding_satoshis), (temporary, 1_000_000));
+    assert_eq!((*temporary_channel_id, *to_fund), (temporary, funding_satoshis));
     assert!(output_script.is_p2wsh());
     let outpoint = OutPoint {
-        txid: Txid::from_byte_array([8; 32]),
+        txid: Txid::from_byte_array([txid_byte; 32]),
         vout: 0,
     };
     let channel_id = a
@@ -747,23 +752,9 @@ fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
     assert!(events(&mut a).is_empty() && events(&mut b).is_empty());
 }
 
-/// Opens and confirms a second channel from a to b, funded at `txid_byte`'s outpoint.
+/// Opens and confirms another channel from a to b, funded at `txid_byte`'s outpoint.
 fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> ChannelId {
-    let temporary = a
-        .channel_handler_mut()
-        .open_channel(b.node_id(), 500_000, 0)
-        .expect("peer connected");
-    pump(a, b, LINK);
-    events(a);
-    let outpoint = OutPoint {
-        txid: Txid::from_byte_array([txid_byte; 32]),
-        vout: 0,
-    };
-    let channel_id = a
-        .channel_handler_mut()
-        .funding_transaction_generated(&temporary, outpoint)
-        .expect("funded");
-    pump(a, b, LINK);
+    let (channel_id, outpoint) = fund_with(a, b, 500_000, txid_byte);
     for n in [&mut *a, &mut *b] {
         n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 104);
         n.channel_handler_mut().best_block_updated(106);
@@ -885,21 +876,7 @@ fn a_confirmation_counts_for_its_own_funding_only_and_once() {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
     let (first, first_outpoint) = fund(&mut a, &mut b);
-    let temporary = a
-        .channel_handler_mut()
-        .open_channel(b.node_id(), 500_000, 0)
-        .expect("peer connected");
-    pump(&mut a, &mut b, LINK);
-    events(&mut a);
-    let second_outpoint = OutPoint {
-        txid: Txid::from_byte_array([9; 32]),
-        vout: 0,
-    };
-    let second = a
-        .channel_handler_mut()
-        .funding_transaction_generated(&temporary, second_outpoint)
-        .expect("funded");
-    pump(&mut a, &mut b, LINK);
+    let (second, _) = fund_with(&mut a, &mut b, 500_000, 9);
     let phase = |n: &Node, id: &ChannelId| n.channel_handler().channel(id).map(|c| c.phase());
     for n in [&mut a, &mut b] {
         n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 101);
