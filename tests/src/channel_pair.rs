@@ -345,7 +345,7 @@ impl Pair {
     fn propose_close(&mut self) {
         let funder = if self.nodes[0].channel.is_funder() { 0 } else { 1 };
         let channel = &mut self.nodes[funder].channel;
-        if channel.ready_for_closing_signed() && channel.close_state().last_sent_fee_satoshis.is_none() {
+        if channel.closing_proposal_due() {
             let proposal = channel.propose_closing_signed().expect("funder proposes");
             self.send(funder, Message::ClosingSigned(proposal));
         }

@@ -666,10 +666,8 @@ fn encode_log(log: &VecDeque<Update>, out: &mut Vec<u8>) {
 
 fn decode_log(r: &mut Reader<'_>) -> Result<VecDeque<Update>, DecodeError> {
     let count = u32::decode(r)?;
-    // Each update takes at least 5 bytes: never reserve more than the input can hold.
-    if u64::from(count) * 5 > r.remaining() as u64 {
-        return Err(DecodeError::ShortRead);
-    }
+    // Each update takes at least 5 bytes (tag and a 4-byte field).
+    r.ensure_room_for(u64::from(count), 5)?;
     (0..count).map(|_| Update::decode(r)).collect()
 }
 

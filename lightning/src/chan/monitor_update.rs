@@ -116,10 +116,7 @@ fn decode_list<T>(
     each: impl Fn(&mut Reader<'_>) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
     let count = BigSize::decode(r)?.0;
-    // Never reserve more than the bytes left could hold.
-    if count.saturating_mul(min_item_len as u64) > r.remaining() as u64 {
-        return Err(DecodeError::ShortRead);
-    }
+    r.ensure_room_for(count, min_item_len)?;
     (0..count).map(|_| each(r)).collect()
 }
 

@@ -115,6 +115,15 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    /// Refuses `count` items of at least `min_item_len` bytes each when the bytes left
+    /// cannot hold them: a corrupt count fails at once, before any loop or reservation.
+    pub fn ensure_room_for(&self, count: u64, min_item_len: usize) -> Result<(), DecodeError> {
+        if count.saturating_mul(min_item_len as u64) > self.remaining() as u64 {
+            return Err(DecodeError::ShortRead);
+        }
+        Ok(())
+    }
+
     /// Takes everything that is left.
     pub fn take_rest(&mut self) -> &'a [u8] {
         core::mem::take(&mut self.buf)
@@ -247,6 +256,21 @@ mod tests {
         assert_eq!(r.array::<1>(), Ok([3]));
         assert!(r.is_empty());
         assert_eq!(u8::decode(&mut r), Err(DecodeError::ShortRead));
+    }
+
+    #[test]
+    fn a_count_is_checked_against_the_bytes_left() {
+        let r = Reader::new(&[0; 12]);
+        assert_eq!(r.ensure_room_for(3, 4), Ok(()), "exactly enough");
+        assert_eq!(r.ensure_room_for(4, 3), Ok(()));
+        assert_eq!(r.ensure_room_for(3, 5), Err(DecodeError::ShortRead));
+        assert_eq!(r.ensure_room_for(13, 1), Err(DecodeError::ShortRead));
+        assert_eq!(
+            r.ensure_room_for(u64::MAX, 2),
+            Err(DecodeError::ShortRead),
+            "no overflow"
+        );
+        assert_eq!(r.ensure_room_for(u64::MAX, 0), Ok(()), "items of no bytes always fit");
     }
 
     #[test]

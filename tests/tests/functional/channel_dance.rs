@@ -85,6 +85,63 @@ fn update_fee_changes_both_commitments() {
     ));
 }
 
+/// While the peer is disconnected nothing can be settled or changed: fulfill, fail and
+/// `update_fee` are refused and leave the channel as it was; after reconnecting they work.
+#[test]
+fn nothing_settles_while_the_peer_is_disconnected() {
+    let mut pair = open_pair(0);
+    let id = pair.pay(0, 10_000_000, 7);
+    pair.disconnect();
+    let before: Vec<ChannelSnapshot> = pair.nodes.iter().map(|n| ChannelSnapshot::of(&n.channel)).collect();
+    let payee = &mut pair.nodes[1].channel;
+    assert!(matches!(
+        payee.fulfill_htlc(id, preimage(7).0),
+        Err(ChannelError::Ignore(_))
+    ));
+    assert!(matches!(
+        payee.fail_htlc(id, vec![0; 292]),
+        Err(ChannelError::Ignore(_))
+    ));
+    assert!(matches!(
+        payee.fail_malformed_htlc(id, [0; 32], lightning::onion::errors::BADONION | 5),
+        Err(ChannelError::Ignore(_))
+    ));
+    assert!(matches!(
+        pair.nodes[0].channel.send_update_fee(5_000),
+        Err(ChannelError::Ignore(_))
+    ));
+    let after: Vec<ChannelSnapshot> = pair.nodes.iter().map(|n| ChannelSnapshot::of(&n.channel)).collect();
+    assert_eq!(before, after);
+    assert_eq!(pair.nodes[1].channel.ledger().pending_updates(), 0);
+    pair.reconnect().expect("reestablished");
+    pair.settle();
+    let fulfill = pair.nodes[1]
+        .channel
+        .fulfill_htlc(id, preimage(7).0)
+        .expect("connected");
+    pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+    pair.settle();
+    assert_eq!(pair.balances(), (990_000_000, 10_000_000));
+}
+
+/// The funder may set the feerate down to the relay floor of 253 sat/kw, not below.
+#[test]
+fn update_fee_stops_at_the_relay_floor() {
+    let mut pair = open_pair(0);
+    let floor = lightning::chan::channel::operation::MIN_FEERATE_PER_KW;
+    assert!(matches!(
+        pair.nodes[0].channel.send_update_fee(floor - 1),
+        Err(ChannelError::Ignore(_))
+    ));
+    let fee = pair.nodes[0].channel.send_update_fee(5_000).expect("above the floor");
+    pair.send(0, Message::UpdateFee(fee));
+    pair.settle();
+    let fee = pair.nodes[0].channel.send_update_fee(floor).expect("at the floor");
+    pair.send(0, Message::UpdateFee(fee));
+    pair.settle();
+    assert_eq!(pair.nodes[1].channel.holder_view().feerate_per_kw, floor);
+}
+
 #[test]
 fn limit_violations_by_the_peer_fail_the_channel() {
     let mut pair = open_pair(0);

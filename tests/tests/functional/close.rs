@@ -226,21 +226,81 @@ fn shut_down_both_ways() -> Pair {
 #[test]
 fn only_the_funder_proposes_and_only_when_clear() {
     let mut open = open_pair(300_000_000);
+    assert!(!open.nodes[0].channel.closing_proposal_due());
     assert!(matches!(
         open.nodes[0].channel.propose_closing_signed(),
         Err(ChannelError::Ignore(_))
     ));
     let mut ready = shut_down_both_ways();
+    assert!(!ready.nodes[1].channel.closing_proposal_due(), "not the funder");
     assert!(matches!(
         ready.nodes[1].channel.propose_closing_signed(),
         Err(ChannelError::Ignore(_))
     ));
+    assert!(ready.nodes[0].channel.closing_proposal_due());
     assert!(ready.nodes[0].channel.propose_closing_signed().is_ok());
     // Once proposed, not again.
+    assert!(!ready.nodes[0].channel.closing_proposal_due());
     assert!(matches!(
         ready.nodes[0].channel.propose_closing_signed(),
         Err(ChannelError::Ignore(_))
     ));
+}
+
+/// A `closing_signed` from node `from` at `fee_satoshis` with the fee range
+/// `min_fee_satoshis..=700,000`, properly signed with its channel keys: what a peer
+/// negotiating its own way could send.
+fn closing_signed_by(from: usize, fee_satoshis: u64, min_fee_satoshis: u64) -> lightning::wire::ClosingSigned {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::{OutPoint, Txid};
+    use lightning::chan::channel::establish::channel_id_from_outpoint;
+    use lightning::chan::closing::{build_closing_transaction, ClosingParams};
+    use lightning::sign::{ChannelSigner, ChannelTransactionParameters};
+    use lightning::wire::{ClosingSigned, ClosingSignedTlvs, FeeRange};
+
+    let funding_outpoint = OutPoint {
+        txid: Txid::from_byte_array([5; 32]),
+        vout: 1,
+    };
+    let (funder_script, fundee_script) = (shutdown_script(0), shutdown_script(1));
+    let tx = build_closing_transaction(&ClosingParams {
+        funding_outpoint,
+        to_funder_msat: 700_000_000,
+        to_fundee_msat: 300_000_000,
+        funder_script: &funder_script,
+        fundee_script: &fundee_script,
+        fee_satoshis,
+        dust_limit_satoshis: 546,
+    });
+    let mut signer = signer_for(from);
+    signer.provide_channel_parameters(&ChannelTransactionParameters {
+        holder_is_funder: from == 0,
+        funding_outpoint,
+        funding_satoshis: FUNDING_SATOSHIS,
+        counterparty_pubkeys: *signer_for(1 - from).pubkeys(),
+        holder_to_self_delay: 144,
+        counterparty_to_self_delay: 144,
+    });
+    let signature = signer.sign_closing_transaction(&tx).expect("signs");
+    // The signer signs nothing but a spend of the funding output.
+    let mut elsewhere = tx.clone();
+    elsewhere.input[0].previous_output.vout = 0;
+    assert_eq!(
+        signer.sign_closing_transaction(&elsewhere),
+        Err(lightning::sign::SignerError::Refused)
+    );
+    ClosingSigned {
+        channel_id: channel_id_from_outpoint(&funding_outpoint),
+        fee_satoshis,
+        signature,
+        tlvs: ClosingSignedTlvs {
+            fee_range: Some(FeeRange {
+                min_fee_satoshis,
+                max_fee_satoshis: 700_000,
+            }),
+            ..ClosingSignedTlvs::default()
+        },
+    }
 }
 
 /// A funder's first proposal below the fundee's minimum fee (properly signed, with a fee
@@ -248,58 +308,10 @@ fn only_the_funder_proposes_and_only_when_clear() {
 /// never accepted: the fundee has not agreed to anything yet.
 #[test]
 fn a_first_proposal_below_our_range_is_countered() {
-    use lightning::bitcoin::hashes::Hash;
-    use lightning::bitcoin::{OutPoint, Txid};
-    use lightning::chan::closing::{build_closing_transaction, ClosingParams};
-    use lightning::sign::{ChannelSigner, ChannelTransactionParameters};
-    use lightning::wire::{ClosingSigned, ClosingSignedTlvs, FeeRange};
-
     let mut pair = shut_down_both_ways();
-    let funding_outpoint = OutPoint {
-        txid: Txid::from_byte_array([5; 32]),
-        vout: 1,
-    };
-    let (funder_script, fundee_script) = (shutdown_script(0), shutdown_script(1));
     let low_fee_satoshis = 10;
-    let tx = build_closing_transaction(&ClosingParams {
-        funding_outpoint,
-        to_funder_msat: 700_000_000,
-        to_fundee_msat: 300_000_000,
-        funder_script: &funder_script,
-        fundee_script: &fundee_script,
-        fee_satoshis: low_fee_satoshis,
-        dust_limit_satoshis: 546,
-    });
-    let mut funder_signer = signer_for(0);
-    let fundee_keys = *signer_for(1).pubkeys();
-    funder_signer.provide_channel_parameters(&ChannelTransactionParameters {
-        holder_is_funder: true,
-        funding_outpoint,
-        funding_satoshis: FUNDING_SATOSHIS,
-        counterparty_pubkeys: fundee_keys,
-        holder_to_self_delay: 144,
-        counterparty_to_self_delay: 144,
-    });
-    let signature = funder_signer.sign_closing_transaction(&tx).expect("signs");
-    // The signer signs nothing but a spend of the funding output.
-    let mut elsewhere = tx.clone();
-    elsewhere.input[0].previous_output.vout = 0;
-    assert_eq!(
-        funder_signer.sign_closing_transaction(&elsewhere),
-        Err(lightning::sign::SignerError::Refused)
-    );
-    let proposal = ClosingSigned {
-        channel_id: pair.nodes[1].channel.channel_id(),
-        fee_satoshis: low_fee_satoshis,
-        signature,
-        tlvs: ClosingSignedTlvs {
-            fee_range: Some(FeeRange {
-                min_fee_satoshis: low_fee_satoshis,
-                max_fee_satoshis: 700_000,
-            }),
-            ..ClosingSignedTlvs::default()
-        },
-    };
+    let proposal = closing_signed_by(0, low_fee_satoshis, low_fee_satoshis);
+    assert_eq!(proposal.channel_id, pair.nodes[1].channel.channel_id());
     let counter = pair.nodes[1]
         .channel
         .closing_signed(&proposal)
@@ -312,4 +324,22 @@ fn a_first_proposal_below_our_range_is_countered() {
     assert_eq!(range.max_fee_satoshis, 700_000);
     assert_eq!(counter.fee_satoshis, min);
     assert_ne!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}
+
+/// A fundee answering the funder's proposal with a fee below the funder's range (signed,
+/// its own range overlapping) is not accepted: the funder, having proposed, only takes
+/// fees inside the overlap, and anything else fails the channel.
+#[test]
+fn a_fundee_counter_outside_the_overlap_is_refused() {
+    let mut pair = shut_down_both_ways();
+    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let funder_min = proposal.tlvs.fee_range.expect("range").min_fee_satoshis;
+    let low_fee_satoshis = 10;
+    assert!(low_fee_satoshis < funder_min);
+    let counter = closing_signed_by(1, low_fee_satoshis, low_fee_satoshis);
+    assert!(matches!(
+        pair.nodes[0].channel.closing_signed(&counter),
+        Err(ChannelError::Close(why)) if why.contains("outside the agreed range")
+    ));
+    assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
 }

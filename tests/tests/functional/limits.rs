@@ -329,6 +329,15 @@ fn opening_amounts_and_reserves_are_checked() {
         )
     };
     assert!(refused(FUNDING_SATOSHIS * 1000 + 1, 1000), "a push over the channel");
+    // A push of the whole channel passes the push check; the fee check refuses it.
+    let whole = Chan::new_outbound(signer_for(0), &params(FUNDING_SATOSHIS * 1000, 1000)).err();
+    let whole = whole.map(|e| e.to_string());
+    assert!(
+        whole
+            .as_deref()
+            .is_some_and(|e| e.contains("cannot pay the initial commitment fee")),
+        "{whole:?}"
+    );
     // At 10,000 sat/kw the first commitment (724 WU) costs 7,240 sat.
     assert!(
         refused((FUNDING_SATOSHIS - 7_239) * 1000, 10_000),
@@ -454,8 +463,8 @@ fn a_channel_id_is_the_funding_txid_xor_the_output_index() {
     assert_eq!(channel_id_from_outpoint(&outpoint).0, expected);
 }
 
-/// The edges of the opening checks: a reserve exactly at the other side's dust limit is
-/// fine; a peer reusing our funding key, a push over the channel, and funding messages
+/// The edges of the opening checks: a reserve exactly at the other side's dust limit, or
+/// a dust limit exactly at one's own reserve, is fine; a peer reusing our funding key, a push over the channel, and funding messages
 /// for another channel are refused.
 #[test]
 fn opening_edges() {
@@ -502,9 +511,23 @@ fn opening_edges() {
     let mut reused = open.clone();
     reused.funding_pubkey = fundee_accept.funding_pubkey;
     assert!(matches!(inbound(&reused), Err(ChannelError::Close(_))));
+    // The funder's dust limit may equal its own reserve (10,000), not exceed it.
+    let mut dust_at_reserve = open.clone();
+    dust_at_reserve.dust_limit_satoshis = open.channel_reserve_satoshis;
+    assert!(inbound(&dust_at_reserve).is_ok());
+    dust_at_reserve.dust_limit_satoshis += 1;
+    assert!(matches!(inbound(&dust_at_reserve), Err(ChannelError::Close(_))));
     // A push of the whole channel is allowed by this check (the fee check then refuses a
     // funder left with nothing); one msat more is refused outright.
     let mut over = open.clone();
+    over.push_msat = FUNDING_SATOSHIS * 1000;
+    let refused = inbound(&over).err().map(|e| e.to_string());
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("cannot pay the initial commitment fee")),
+        "{refused:?}"
+    );
     over.push_msat = FUNDING_SATOSHIS * 1000 + 1;
     let refused = inbound(&over).err().map(|e| e.to_string());
     assert!(

@@ -249,6 +249,39 @@ fn a_payment_with_the_wrong_secret_fails_back_to_the_payer() {
     assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0));
 }
 
+/// A final HTLC carrying less than the invoice asks, or arriving with fewer than the 18
+/// blocks of expiry a final hop needs, is failed back with the payment details error,
+/// even though the onion agrees with the HTLC (BOLT 4).
+#[test]
+fn an_underpaying_or_nearly_expired_final_htlc_fails_back() {
+    // (invoice amount, amount paid, the payee's height when the HTLC arrives)
+    let cases = [
+        ("underpays", Some(5_000_000), 4_999_999, 103),
+        // Sent at height 103 with 40 blocks: expiry 143, and 126 + 18 > 143.
+        ("expires too soon", None, 5_000_000, 126),
+    ];
+    for (context, invoice_msat, paid_msat, payee_height) in cases {
+        let (mut a, mut b, channel_id) = connected_channel();
+        let b_id = b.node_id();
+        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(invoice_msat);
+        b.channel_handler_mut().best_block_updated(payee_height);
+        a.channel_handler_mut()
+            .send_payment(b_id, hash, secret, paid_msat)
+            .expect("usable channel");
+        pump(&mut a, &mut b, LINK);
+        assert!(events(&mut b).is_empty(), "{context}: nothing claimable");
+        assert_eq!(
+            events(&mut a),
+            vec![Event::PaymentFailed {
+                payment_hash: hash,
+                failure_code: Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
+            }],
+            "{context}"
+        );
+        assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0), "{context}");
+    }
+}
+
 #[test]
 fn several_payments_failed_back_together_leave_the_channel_open() {
     // Found by the consistency fuzz target: failing one HTLC back re-entered the inbound
@@ -356,6 +389,44 @@ fn a_crash_that_loses_in_flight_monitor_updates_hands_them_over_again() {
         claim_and_check(&mut a, &mut b, hash, 6_000_000, &context);
         assert_eq!(balances(&b, &channel_id), (6_000_000, 994_000_000), "{context}");
     }
+}
+
+/// With two channels, each channel gets back exactly its own lost updates: neither
+/// another channel's nor none.
+#[test]
+fn a_crash_losing_updates_of_two_channels_hands_each_its_own() {
+    let (mut a, mut b, first) = connected_channel();
+    let second = open_another(&mut a, &mut b, 9);
+    b.channel_handler_mut().persister_mut().hold = true;
+    // The fee update moves both channels, so both have updates in flight at B.
+    a.channel_handler_mut().feerate_updated(2_000);
+    pump(&mut a, &mut b, LINK);
+    a.disconnected(LINK);
+    let held = &b.channel_handler().persister().in_progress;
+    for id in [first, second] {
+        assert!(
+            held.iter().any(|(channel, _, _)| *channel == id),
+            "{id:?} has nothing in flight"
+        );
+    }
+    let durable = b.channel_handler().persister().monitors.clone();
+    let (mut b, mismatches) = restart(&b, 2, &durable);
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    for id in [first, second] {
+        let latest = b
+            .channel_handler()
+            .channel(&id)
+            .expect("still open")
+            .latest_monitor_update_id();
+        assert_eq!(b.channel_handler().persister().monitors[&id].latest_update_id(), latest);
+    }
+    connect(&mut a, &mut b, LINK);
+    pump(&mut a, &mut b, LINK);
+    for id in [first, second] {
+        let view = b.channel_handler().channel(&id).expect("open").holder_view();
+        assert_eq!(view.feerate_per_kw, 2_000);
+    }
+    pay(&mut a, &mut b, 1_000_000);
 }
 
 #[test]
@@ -482,6 +553,30 @@ fn the_funder_follows_the_fee_estimate() {
             "estimate {estimate} at node {by}"
         );
     }
+}
+
+/// Once the channel is shutting down the funder leaves its feerate alone: the close
+/// negotiates its own fee, and the pending HTLC settles on the commitments as they are.
+#[test]
+fn a_channel_shutting_down_ignores_the_fee_estimate() {
+    let (mut a, mut b, channel_id) = connected_channel();
+    let hash = start_payment(&mut a, &mut b, 2_000_000, None);
+    pump(&mut a, &mut b, LINK);
+    a.channel_handler_mut().close_channel(&channel_id).expect("open");
+    pump(&mut a, &mut b, LINK);
+    for n in [&a, &b] {
+        let channel = n.channel_handler().channel(&channel_id).expect("HTLC pending");
+        assert_eq!(channel.phase(), ChannelPhase::ShuttingDown);
+    }
+    a.channel_handler_mut().feerate_updated(5_000);
+    pump(&mut a, &mut b, LINK);
+    for n in [&a, &b] {
+        let view = n.channel_handler().channel(&channel_id).expect("open").holder_view();
+        assert_eq!(view.feerate_per_kw, 253);
+    }
+    claim_and_check(&mut a, &mut b, hash, 2_000_000, "shutting down");
+    let phase = a.channel_handler().channel(&channel_id).map(|c| c.phase());
+    assert_eq!(phase, Some(ChannelPhase::Closed), "closed once clear");
 }
 
 #[test]

@@ -227,9 +227,16 @@ impl<S: ChannelSigner> Channel<S> {
         })
     }
 
-    /// The funder's opening proposal, once [`Channel::ready_for_closing_signed`].
+    /// Whether we are the funder, the channel is [ready](Channel::ready_for_closing_signed)
+    /// and we have not proposed a closing fee yet: the moment for
+    /// [`Channel::propose_closing_signed`].
+    pub fn closing_proposal_due(&self) -> bool {
+        self.holder_is_funder && self.ready_for_closing_signed() && self.close.last_sent_fee_satoshis.is_none()
+    }
+
+    /// The funder's opening proposal, once [`Channel::closing_proposal_due`].
     pub fn propose_closing_signed(&mut self) -> Result<ClosingSigned, ChannelError> {
-        if !self.holder_is_funder || !self.ready_for_closing_signed() || self.close.last_sent_fee_satoshis.is_some() {
+        if !self.closing_proposal_due() {
             return Err(ignore("not the funder's turn to propose a closing fee"));
         }
         let view = self.holder_view();

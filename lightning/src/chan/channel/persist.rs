@@ -218,9 +218,8 @@ impl<S: ChannelSigner> Channel<S> {
             _ => return Err(DecodeError::InvalidValue { field: "last_sent" }),
         };
         let onion_count = u32::decode(&mut r)?;
-        if u64::from(onion_count) * (8 + 1366) > r.remaining() as u64 {
-            return Err(DecodeError::ShortRead);
-        }
+        // Each pending onion is an 8-byte HTLC id and a 1,366-byte packet.
+        r.ensure_room_for(u64::from(onion_count), 1_374)?;
         let mut pending_onions = BTreeMap::new();
         for _ in 0..onion_count {
             pending_onions.insert(u64::decode(&mut r)?, OnionPacket::decode(&mut r)?);

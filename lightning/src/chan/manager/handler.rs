@@ -198,12 +198,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let Some(managed) = self.channels.get_mut(channel_id) else {
             return;
         };
-        let channel = &mut managed.channel;
-        if channel.is_funder()
-            && channel.ready_for_closing_signed()
-            && channel.close_state().last_sent_fee_satoshis.is_none()
-        {
-            let result = channel
+        if managed.channel.closing_proposal_due() {
+            let result = managed
+                .channel
                 .propose_closing_signed()
                 .map(|m| vec_of(Message::ClosingSigned(m)));
             self.after_channel_call(channel_id, result);

@@ -62,7 +62,7 @@ impl TlvValue for InFlightUpdates {
     fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let mut updates = Vec::new();
-        for _ in 0..count(&mut r, 32 + 4)? {
+        for _ in 0..count(&mut r, IN_FLIGHT_RECORD_MIN_LEN)? {
             let channel_id = ChannelId::decode(&mut r)?;
             let len = u32::decode(&mut r)? as usize;
             updates.push((channel_id, ChannelMonitorUpdate::decode_exact(r.take(len)?)?));
@@ -76,11 +76,16 @@ impl TlvValue for InFlightUpdates {
     }
 }
 
+/// The smallest in-flight update record: a channel id (32) and a length (4).
+const IN_FLIGHT_RECORD_MIN_LEN: usize = 36;
+/// The smallest channel record: keys id (32), node id (33), two option tags (1 + 1), the
+/// minimum depth (4) and the channel's length (4).
+const CHANNEL_RECORD_MIN_LEN: usize = 75;
+
+/// Reads a count of records at least `min_item_len` bytes long each.
 fn count(r: &mut Reader<'_>, min_item_len: usize) -> Result<u32, DecodeError> {
     let n = u32::decode(r)?;
-    if u64::from(n) * min_item_len as u64 > r.remaining() as u64 {
-        return Err(DecodeError::ShortRead);
-    }
+    r.ensure_room_for(u64::from(n), min_item_len)?;
     Ok(n)
 }
 
@@ -263,7 +268,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let mut manager = ChannelManager::new(config, keys, persister, broadcaster, best_height);
         // Channels are checked once the trailing records (their in-flight updates) are read.
         let mut read_channels = Vec::new();
-        for _ in 0..count(&mut r, 32 + 33 + 1 + 1 + 4 + 4)? {
+        for _ in 0..count(&mut r, CHANNEL_RECORD_MIN_LEN)? {
             let keys_id = <[u8; 32]>::decode(&mut r)?;
             let counterparty = PublicKey::decode(&mut r)?;
             let funding_txid = decode_opt::<Txid>(&mut r)?;
