@@ -316,7 +316,10 @@ fn paused_persistence_holds_the_payment_until_it_completes() {
     pump(&mut a, &mut b, LINK);
     // B holds its revoke_and_ack: the HTLC is not irrevocable, nothing is claimable.
     assert!(events(&mut b).is_empty());
-    assert!(!b.channel_handler().persister().in_progress.is_empty());
+    let held = b.channel_handler().persister().in_progress.len();
+    assert!(held > 0);
+    // The manager keeps every update not yet durable, to hand over again after a crash.
+    assert_eq!(b.channel_handler().in_flight_monitor_updates(&channel_id), held);
     let completed = b.channel_handler_mut().persister_mut().complete_all();
     b.channel_handler_mut().persister_mut().hold = false;
     for (id, update_id) in completed {
@@ -330,7 +333,14 @@ fn paused_persistence_holds_the_payment_until_it_completes() {
             amount_msat: 5_000_000
         }]
     );
-    let _ = channel_id;
+    // Every update is durable now: the manager forgot them all.
+    assert_eq!(b.channel_handler().in_flight_monitor_updates(&channel_id), 0);
+    assert_eq!(b.channel_handler().counterparty_of(&channel_id), Some(a.node_id()));
+    assert_eq!(
+        b.channel_handler()
+            .counterparty_of(&lightning::wire::ChannelId([7; 32])),
+        None
+    );
 }
 
 #[test]
@@ -534,12 +544,13 @@ fn the_funder_follows_the_fee_estimate() {
             .feerate_per_kw
     };
     // (who estimates, the estimate, the feerate both ends hold after): a move by more than
-    // a fifth is worth a commitment round (300 and 2,300 are not), and only the funder
-    // ever sends update_fee.
+    // a fifth is worth a commitment round (300, 2,300 and exactly a fifth, 2,400, are
+    // not), and only the funder ever sends update_fee.
     let steps = [
         (0, 300, 253),
         (0, 2_000, 2_000),
         (0, 2_300, 2_000),
+        (0, 2_400, 2_000),
         (0, 2_500, 2_500),
         (1, 10_000, 2_500),
     ];

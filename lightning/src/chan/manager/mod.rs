@@ -207,6 +207,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         self.channels.get(channel_id).map(|m| m.counterparty)
     }
 
+    /// How many of a channel's monitor updates the manager still holds because they, or
+    /// an earlier one, are not yet durable (it hands them over again after a crash).
+    pub fn in_flight_monitor_updates(&self, channel_id: &ChannelId) -> usize {
+        self.channels.get(channel_id).map_or(0, |m| m.in_flight_updates.len())
+    }
+
     /// The keys id of a channel's signer (persist it: the signer is re-derived from it).
     pub fn channel_keys_id(&self, channel_id: &ChannelId) -> Option<[u8; 32]> {
         self.channels.get(channel_id).map(|m| m.keys_id)
