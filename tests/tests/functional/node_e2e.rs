@@ -238,15 +238,28 @@ fn a_payment_with_the_wrong_secret_fails_back_to_the_payer() {
     let (mut a, mut b, channel_id) = connected_channel();
     let hash = start_payment(&mut a, &mut b, 1_000_000, Some([0xee; 32]));
     pump(&mut a, &mut b, LINK);
-    assert!(events(&mut b).is_empty(), "nothing claimable");
+    assert_failed_back_for_details(&mut a, &mut b, hash, channel_id, "wrong secret");
+}
+
+/// Nothing reached `payee`; `payer` learned that payment `hash` failed for its payment
+/// details, and has all its funds in `channel_id` again.
+fn assert_failed_back_for_details(
+    payer: &mut Node,
+    payee: &mut Node,
+    hash: PaymentHash,
+    channel_id: ChannelId,
+    context: &str,
+) {
+    assert!(events(payee).is_empty(), "{context}: nothing claimable");
     assert_eq!(
-        events(&mut a),
+        events(payer),
         vec![Event::PaymentFailed {
             payment_hash: hash,
             failure_code: Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
-        }]
+        }],
+        "{context}"
     );
-    assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0));
+    assert_eq!(balances(payer, &channel_id), (1_000_000_000, 0), "{context}");
 }
 
 /// A final HTLC carrying less than the invoice asks, or arriving with fewer than the 18
@@ -269,16 +282,7 @@ fn an_underpaying_or_nearly_expired_final_htlc_fails_back() {
             .send_payment(b_id, hash, secret, paid_msat)
             .expect("usable channel");
         pump(&mut a, &mut b, LINK);
-        assert!(events(&mut b).is_empty(), "{context}: nothing claimable");
-        assert_eq!(
-            events(&mut a),
-            vec![Event::PaymentFailed {
-                payment_hash: hash,
-                failure_code: Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
-            }],
-            "{context}"
-        );
-        assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0), "{context}");
+        assert_failed_back_for_details(&mut a, &mut b, hash, channel_id, context);
     }
 }
 
