@@ -232,6 +232,25 @@ fn bolt4_payload_round_trip() {
     assert_eq!(HopPayload::decode_exact(&payload.encode_to_vec()), Ok(payload));
 }
 
+/// `payment_data` is the 32-byte secret then a truncated `total_msat`: 32 bytes (a total
+/// of zero, truncated to nothing) is the shortest valid value, 31 bytes is too short.
+#[test]
+fn bolt4_payment_data_needs_its_32_byte_secret() {
+    use crate::wire::TlvValue;
+    let zero_total = PaymentData::decode_value(&[7; 32]);
+    assert_eq!(
+        zero_total,
+        Ok(PaymentData {
+            payment_secret: [7; 32],
+            total_msat: 0
+        })
+    );
+    assert!(PaymentData::decode_value(&[7; 31]).is_err());
+    let mut with_total = [7u8; 34].to_vec();
+    with_total[32..].copy_from_slice(&[0x01, 0x02]);
+    assert_eq!(PaymentData::decode_value(&with_total).map(|d| d.total_msat), Ok(0x0102));
+}
+
 /// The vector's plain forwarding hops are what `HopPayload::forward` builds.
 #[test]
 fn bolt4_forward_payloads_match_the_vector() {

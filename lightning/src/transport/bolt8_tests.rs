@@ -291,3 +291,22 @@ fn bolt8_tampered_messages_are_rejected() {
         Err(super::cipher::DecryptError::BadLengthTag)
     );
 }
+
+/// A message of zero bytes is a frame of a header and a bare MAC, and decrypts to
+/// nothing; a body shorter than its MAC is refused, not read past.
+#[test]
+fn bolt8_an_empty_message_decrypts_and_a_body_shorter_than_its_mac_is_refused() {
+    use super::cipher::DecryptError;
+    let (ck, k1, k2) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    let mut sender = TransportCipher::new(ck, k1, k2);
+    let mut receiver = TransportCipher::new(ck, k2, k1);
+    let frame = encrypt(&mut sender, &[]);
+    assert_eq!(frame.len(), LENGTH_HEADER_LEN + 16);
+    let mut header = [0u8; LENGTH_HEADER_LEN];
+    header.copy_from_slice(&frame[..LENGTH_HEADER_LEN]);
+    assert_eq!(receiver.decrypt_length(&header), Ok(16));
+    let mut body = frame[LENGTH_HEADER_LEN..].to_vec();
+    assert_eq!(receiver.decrypt_body(&mut body), Ok(&[][..]));
+    let mut short = [0u8; 15];
+    assert_eq!(receiver.decrypt_body(&mut short), Err(DecryptError::BadMessageTag));
+}

@@ -313,7 +313,24 @@ fn check_direction(
             &secp, &htlc_tx, 0, &script, value_sat, &signature, &key
         ));
     }
+    // One HTLC signature too many, or one too few, is refused (the funding signature
+    // alone does not make a commitment whose HTLC outputs the holder could not claim).
+    let mut extra = htlc_sigs.clone();
+    extra.push(sig);
+    prop_assert_eq!(
+        validator
+            .signer
+            .validate_holder_commitment(number, &own, &own_htlcs, &own_keys, feerate, &sig, &extra),
+        Err(SignerError::Refused)
+    );
     if !htlc_sigs.is_empty() {
+        let short = &htlc_sigs[..htlc_sigs.len() - 1];
+        prop_assert_eq!(
+            validator
+                .signer
+                .validate_holder_commitment(number, &own, &own_htlcs, &own_keys, feerate, &sig, short),
+            Err(SignerError::Refused)
+        );
         // A signature from the wrong key is refused.
         let mut wrong = htlc_sigs.clone();
         wrong[0] = sig;
@@ -392,6 +409,13 @@ fn a_revoked_commitment_is_never_signed() {
         Err(SignerError::Refused)
     );
     assert_eq!(control.borrow().revoked_sign_attempts, 1);
+    // The in-memory signer underneath refuses on its own too (the wrapper's count reset
+    // lets the call through to it).
+    control.borrow_mut().revoked_count = 0;
+    assert_eq!(
+        a_signer.sign_holder_commitment(0, &holder_commitments[0]),
+        Err(SignerError::Refused)
+    );
     assert!(a_signer.sign_holder_commitment(1, &holder_commitments[1]).is_ok());
     // Operations can be delayed and refused on command.
     control.borrow_mut().unavailable.insert(SignerOp::SignHolderCommitment);

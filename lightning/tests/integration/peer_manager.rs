@@ -595,3 +595,69 @@ fn take_outbound_stops_at_the_bound_and_forgets_what_it_handed_out() {
         assert_eq!(a.pm.take_outbound(A).len(), frame_len);
     }
 }
+
+/// After a bounded `take_outbound`, what it left queued still counts as waiting: reads
+/// pause again as soon as that and the next answer reach the limit.
+#[test]
+fn what_a_bounded_take_leaves_queued_still_counts() {
+    // A pong for 10 bytes is a 14-byte message (a 48-byte frame).
+    let mut config = PeerManagerConfig::new(chain());
+    config.max_take_bytes = 48;
+    config.pause_read_bytes = 2 * 14;
+    let mut a = node_with(1, config);
+    let mut raw = raw_after_init(&mut a);
+    let ping = Message::Ping(Ping {
+        num_pong_bytes: 10,
+        ignored: vec![],
+        extension: NoTlvs::default(),
+    })
+    .encode_to_vec();
+    let mut read_ping = |a: &mut Node| a.pm.read(A, &raw.frame(&ping)).expect("within limits").pause_read;
+    assert!(!read_ping(&mut a), "one pong waiting");
+    assert!(read_ping(&mut a), "two pongs waiting: the limit");
+    assert_eq!(a.pm.take_outbound(A).len(), 48, "one frame handed out");
+    // One pong still queued, and the answer to this ping: the limit again.
+    assert!(read_ping(&mut a), "the pong left queued is still waiting");
+}
+
+/// Gossip (BOLT 7's routing messages) goes to the gossip handler, not the channel one.
+#[test]
+fn gossip_reaches_the_gossip_handler() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    // node_announcement: signature, no features, timestamp, node id, colour, alias, no
+    // addresses.
+    let mut plaintext = 257u16.to_be_bytes().to_vec();
+    plaintext.extend_from_slice(&[0x11; 64]);
+    plaintext.extend_from_slice(&[0, 0]);
+    plaintext.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+    plaintext.extend_from_slice(&raw.node_id().serialize());
+    plaintext.extend_from_slice(&[1, 2, 3]);
+    plaintext.extend_from_slice(&[b'a'; 32]);
+    plaintext.extend_from_slice(&[0, 0]);
+    let announcement = Message::decode(&plaintext).expect("a node_announcement");
+    assert!(matches!(announcement, Message::NodeAnnouncement(_)));
+    let frame = raw.frame(&plaintext);
+    a.pm.read(A, &frame).expect("valid");
+    assert_eq!(a.gossip.borrow().messages, vec![(raw.node_id(), announcement)]);
+    assert!(a.channel.borrow().messages.is_empty());
+}
+
+/// A peer whose pong is late but that keeps sending is alive: only a tick with no bytes
+/// at all after the ping drops it (an empty read is no sign of life).
+#[test]
+fn a_peer_still_sending_is_kept_while_its_pong_is_late() {
+    let mut a = node(1);
+    let mut raw = raw_after_init(&mut a);
+    a.pm.timer_tick();
+    let ping = raw.receive(&a.pm.take_outbound(A));
+    assert!(matches!(ping.as_slice(), [Message::Ping(_)]), "{ping:?}");
+    // An unknown odd message (ignored), instead of the pong.
+    let frame = raw.frame(&[0x80, 0x01, 0xaa]);
+    a.pm.read(A, &frame).expect("ignored");
+    a.pm.timer_tick();
+    assert!(a.pm.take_disconnects().is_empty(), "bytes arrived since the last tick");
+    a.pm.read(A, &[]).expect("nothing to read");
+    a.pm.timer_tick();
+    assert_eq!(a.pm.take_disconnects(), vec![(A, DisconnectReason::PingTimeout)]);
+}
