@@ -121,3 +121,14 @@ fn a_long_session_keeps_only_the_frame_being_read() {
     );
     assert_eq!(a.pm.connected_peers(), vec![(id, raw.node_id())]);
 }
+
+/// A signature count the bytes cannot hold is refused before any room is reserved.
+#[test]
+fn a_short_signature_list_is_refused_before_reserving_room() {
+    use lightning::wire::{DecodeError, Reader};
+    let mut bytes = 65_535u16.to_be_bytes().to_vec();
+    bytes.extend_from_slice(&signature(1).serialize_compact());
+    let (decoded, allocations) = allocations_during(|| Vec::<Signature>::decode(&mut Reader::new(&bytes)));
+    assert_eq!(decoded, Err(DecodeError::ShortRead));
+    assert_eq!(allocations, 0);
+}

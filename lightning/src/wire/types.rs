@@ -185,9 +185,7 @@ impl Decode for Vec<Signature> {
         let count = usize::from(u16::decode(r)?);
         // Check the length before allocating, so a short message cannot make us reserve
         // room for 65535 signatures.
-        if r.remaining() < count * 64 {
-            return Err(DecodeError::ShortRead);
-        }
+        r.ensure_room_for(count as u64, 64)?;
         let mut sigs = Vec::with_capacity(count);
         for _ in 0..count {
             sigs.push(Signature::decode(r)?);
