@@ -85,8 +85,8 @@ fn update_fee_changes_both_commitments() {
     ));
 }
 
-/// While the peer is disconnected nothing can be settled or changed: fulfill, fail and
-/// `update_fee` are refused and leave the channel as it was; after reconnecting they work.
+/// While the peer is disconnected nothing can be settled or changed: fulfill, fail, a new
+/// HTLC and `update_fee` are refused and leave the channel as it was; after reconnecting they work.
 #[test]
 fn nothing_settles_while_the_peer_is_disconnected() {
     let mut pair = open_pair(0);
@@ -108,6 +108,12 @@ fn nothing_settles_while_the_peer_is_disconnected() {
     ));
     assert!(matches!(
         pair.nodes[0].channel.send_update_fee(5_000),
+        Err(ChannelError::Ignore(_))
+    ));
+    assert!(matches!(
+        pair.nodes[0]
+            .channel
+            .send_htlc(1_000_000, preimage(8).1, 800_000, onion()),
         Err(ChannelError::Ignore(_))
     ));
     let after: Vec<ChannelSnapshot> = pair.nodes.iter().map(|n| ChannelSnapshot::of(&n.channel)).collect();

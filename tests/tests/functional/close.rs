@@ -50,6 +50,12 @@ fn a_close_with_no_htlcs() {
     // The funder pays the fee; the fundee gets its balance.
     assert!(outputs.contains(&(700_000 - fee, shutdown_script(0))), "{outputs:?}");
     assert!(outputs.contains(&(300_000, shutdown_script(1))), "{outputs:?}");
+    // Closed: nothing changes any more.
+    let mut pair = pair;
+    assert!(matches!(
+        pair.nodes[0].channel.send_update_fee(5_000),
+        Err(ChannelError::Ignore(_))
+    ));
 }
 
 #[test]
@@ -248,9 +254,14 @@ fn only_the_funder_proposes_and_only_when_clear() {
 }
 
 /// A `closing_signed` from node `from` at `fee_satoshis` with the fee range
-/// `min_fee_satoshis..=700,000`, properly signed with its channel keys: what a peer
-/// negotiating its own way could send.
-fn closing_signed_by(from: usize, fee_satoshis: u64, min_fee_satoshis: u64) -> lightning::wire::ClosingSigned {
+/// `min_fee_satoshis..=max_fee_satoshis`, properly signed with its channel keys: what a
+/// peer negotiating its own way could send.
+fn closing_signed_by(
+    from: usize,
+    fee_satoshis: u64,
+    min_fee_satoshis: u64,
+    max_fee_satoshis: u64,
+) -> lightning::wire::ClosingSigned {
     use lightning::bitcoin::hashes::Hash;
     use lightning::bitcoin::{OutPoint, Txid};
     use lightning::chan::channel::establish::channel_id_from_outpoint;
@@ -296,7 +307,7 @@ fn closing_signed_by(from: usize, fee_satoshis: u64, min_fee_satoshis: u64) -> l
         tlvs: ClosingSignedTlvs {
             fee_range: Some(FeeRange {
                 min_fee_satoshis,
-                max_fee_satoshis: 700_000,
+                max_fee_satoshis,
             }),
             ..ClosingSignedTlvs::default()
         },
@@ -310,7 +321,7 @@ fn closing_signed_by(from: usize, fee_satoshis: u64, min_fee_satoshis: u64) -> l
 fn a_first_proposal_below_our_range_is_countered() {
     let mut pair = shut_down_both_ways();
     let low_fee_satoshis = 10;
-    let proposal = closing_signed_by(0, low_fee_satoshis, low_fee_satoshis);
+    let proposal = closing_signed_by(0, low_fee_satoshis, low_fee_satoshis, 700_000);
     assert_eq!(proposal.channel_id, pair.nodes[1].channel.channel_id());
     let counter = pair.nodes[1]
         .channel
@@ -336,10 +347,47 @@ fn a_fundee_counter_outside_the_overlap_is_refused() {
     let funder_min = proposal.tlvs.fee_range.expect("range").min_fee_satoshis;
     let low_fee_satoshis = 10;
     assert!(low_fee_satoshis < funder_min);
-    let counter = closing_signed_by(1, low_fee_satoshis, low_fee_satoshis);
+    let counter = closing_signed_by(1, low_fee_satoshis, low_fee_satoshis, 700_000);
     assert!(matches!(
         pair.nodes[0].channel.closing_signed(&counter),
         Err(ChannelError::Close(why)) if why.contains("outside the agreed range")
     ));
     assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
+}
+
+/// Fee ranges that meet at a single fee overlap at that fee: a proposal of it closes the
+/// channel.
+#[test]
+fn ranges_meeting_at_one_fee_agree_on_it() {
+    // The fundee's minimum, from its counter to a proposal below its range.
+    let mut probe = shut_down_both_ways();
+    let counter = probe.nodes[1]
+        .channel
+        .closing_signed(&closing_signed_by(0, 10, 10, 700_000))
+        .expect("valid")
+        .expect("countered");
+    let fundee_min = counter.tlvs.fee_range.expect("range").min_fee_satoshis;
+
+    let mut pair = shut_down_both_ways();
+    let proposal = closing_signed_by(0, fundee_min, 10, fundee_min);
+    let reply = pair.nodes[1]
+        .channel
+        .closing_signed(&proposal)
+        .expect("the one fee both accept");
+    assert_eq!(reply.map(|r| r.fee_satoshis), Some(fundee_min));
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}
+
+/// A fundee that has countered takes only fees inside the overlap from then on: a second
+/// proposal outside it fails the channel instead of another counter.
+#[test]
+fn a_second_proposal_outside_the_overlap_fails_the_channel() {
+    let mut pair = shut_down_both_ways();
+    let low = closing_signed_by(0, 10, 10, 700_000);
+    let counter = pair.nodes[1].channel.closing_signed(&low).expect("valid");
+    assert!(counter.is_some(), "countered");
+    assert!(matches!(
+        pair.nodes[1].channel.closing_signed(&low),
+        Err(ChannelError::Close(why)) if why.contains("outside the agreed range")
+    ));
 }

@@ -584,3 +584,97 @@ fn htlc_limits_at_their_exact_edges() {
     ));
     assert_eq!(largest_affordable(&pair, 0), edge_msat);
 }
+
+/// The fundee refuses a channel where both sides would start at or below the reserve it
+/// demands, counting the funder's balance after the first commitment's fee; one where
+/// either starts above it is fine.
+#[test]
+fn a_channel_where_nobody_starts_above_the_reserve_is_refused() {
+    use lightning::chan::channel::establish::OpenChannelParams;
+    use lightning::wire::ChannelId;
+
+    let funding_satoshis = 20_000;
+    // The funder keeps 15,100 sat and pays a 183-sat fee at 253 sat/kw: 14,917 sat left.
+    let open_with_push = |push_msat: u64| {
+        let params = OpenChannelParams {
+            chain_hash: chain(),
+            temporary_channel_id: ChannelId([9; 32]),
+            funding_satoshis,
+            push_msat,
+            feerate_per_kw: 253,
+            limits: ChannelLimits::default_for(funding_satoshis),
+            upfront_shutdown: committed_upfront(0),
+        };
+        Chan::new_outbound(signer_for(0), &params).expect("open").1
+    };
+    let accepted_with_reserve = |push_msat: u64, reserve_satoshis: u64| {
+        let mut ours = ChannelLimits::default_for(funding_satoshis);
+        ours.channel_reserve_satoshis = reserve_satoshis;
+        Chan::new_inbound(
+            signer_for(1),
+            chain(),
+            ours,
+            3,
+            &committed_upfront(1),
+            &open_with_push(push_msat),
+        )
+        .map(|_| ())
+    };
+    let refused = accepted_with_reserve(4_900_000, 15_000).err().map(|e| e.to_string());
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("at or below the reserve")),
+        "{refused:?}"
+    );
+    // The funder above the reserve after the fee, or the pushed side above it, is fine.
+    assert_eq!(accepted_with_reserve(4_900_000, 14_916), Ok(()));
+    assert_eq!(accepted_with_reserve(16_000_000, 15_000), Ok(()));
+}
+
+/// `accept_channel` comes once, for the channel we opened: a second one, or one naming
+/// another temporary id, fails the channel. A reserve of the whole channel is allowed
+/// (BOLT 2 refuses only one greater than the funding); one satoshi more is not.
+#[test]
+fn accept_channel_is_checked_against_the_open() {
+    use lightning::chan::channel::establish::OpenChannelParams;
+    use lightning::wire::ChannelId;
+
+    let params = OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis: FUNDING_SATOSHIS,
+        push_msat: 0,
+        feerate_per_kw: 1000,
+        limits: ChannelLimits::default_for(FUNDING_SATOSHIS),
+        upfront_shutdown: committed_upfront(0),
+    };
+    let (funder, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
+    let (_, accept) = Chan::new_inbound(
+        signer_for(1),
+        chain(),
+        ChannelLimits::default_for(FUNDING_SATOSHIS),
+        3,
+        &committed_upfront(1),
+        &open,
+    )
+    .expect("accept");
+    let accept_with = |patch: &dyn Fn(&mut lightning::wire::AcceptChannel)| {
+        let mut funder = funder.clone();
+        let mut accept = accept.clone();
+        patch(&mut accept);
+        funder.accept_channel(&accept)
+    };
+    assert!(matches!(
+        accept_with(&|a| a.temporary_channel_id = ChannelId([8; 32])),
+        Err(ChannelError::Close(_))
+    ));
+    assert!(accept_with(&|a| a.channel_reserve_satoshis = FUNDING_SATOSHIS).is_ok());
+    assert!(matches!(
+        accept_with(&|a| a.channel_reserve_satoshis = FUNDING_SATOSHIS + 1),
+        Err(ChannelError::Close(_))
+    ));
+    let mut twice = funder.clone();
+    twice.accept_channel(&accept).expect("the first");
+    assert!(matches!(twice.accept_channel(&accept), Err(ChannelError::Close(_))));
+}

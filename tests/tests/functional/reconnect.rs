@@ -127,3 +127,33 @@ fn a_channel_knows_when_its_peer_is_away() {
     pair.settle();
     assert!(pair.nodes.iter().all(|n| n.channel.is_connected()));
 }
+
+/// An HTLC added while the previous commitment awaits its revocation keeps its onion when
+/// that revocation arrives: the add is still ours to retransmit if the connection drops
+/// before the peer has it.
+#[test]
+fn an_add_sent_while_awaiting_a_revocation_is_retransmitted_with_its_onion() {
+    use lightning::wire::Message;
+
+    let mut pair = open_pair(0);
+    let add = |pair: &mut Pair, n: u8| {
+        let add = pair.nodes[0]
+            .channel
+            .send_htlc(1_000_000 * u64::from(n), preimage(n).1, 800_000, onion())
+            .expect("add");
+        pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
+    };
+    add(&mut pair, 1);
+    pair.commit(0);
+    // Node 1 gets the first add and its commitment_signed, and revokes.
+    assert!(pair.deliver(1).expect("add") && pair.deliver(1).expect("commitment_signed"));
+    add(&mut pair, 2);
+    // The revocation reaches node 0 after it sent the second add.
+    assert!(pair.deliver(0).expect("revoke_and_ack"));
+    pair.commit(0);
+    // The connection drops before node 1 has the second add and its commitment.
+    pair.disconnect();
+    pair.reconnect().expect("the add is retransmitted with its onion");
+    pair.settle();
+    assert_eq!(pair.nodes[1].channel.holder_view().htlcs.len(), 2);
+}
