@@ -50,6 +50,15 @@ fn a_close_with_no_htlcs() {
     // The funder pays the fee; the fundee gets its balance.
     assert!(outputs.contains(&(700_000 - fee, shutdown_script(0))), "{outputs:?}");
     assert!(outputs.contains(&(300_000, shutdown_script(1))), "{outputs:?}");
+    // The saved channel keeps its closing transaction.
+    for (i, node) in pair.nodes.iter().enumerate() {
+        let read = Chan::read(&pair.save(i).channel, signer_for(i)).expect("reads back");
+        assert_eq!(
+            read.close_state().closing_transaction,
+            node.channel.close_state().closing_transaction
+        );
+        assert!(read.close_state().closing_transaction.is_some());
+    }
     // Closed: nothing changes any more.
     let mut pair = pair;
     assert!(matches!(
