@@ -45,12 +45,17 @@ fn fund(a: &mut Node, b: &mut Node) -> (ChannelId, OutPoint) {
 
 /// [`fund`] with `funding_satoshis`, at the outpoint of txid `[txid_byte; 32]`.
 fn fund_with(a: &mut Node, b: &mut Node, funding_satoshis: u64, txid_byte: u8) -> (ChannelId, OutPoint) {
+    fund_over(a, b, LINK, funding_satoshis, txid_byte)
+}
+
+/// [`fund_with`] over the connection `link`.
+fn fund_over(a: &mut Node, b: &mut Node, link: PeerId, funding_satoshis: u64, txid_byte: u8) -> (ChannelId, OutPoint) {
     let b_id = b.node_id();
     let temporary = a
         .channel_handler_mut()
         .open_channel(b_id, funding_satoshis, 0)
         .expect("peer connected");
-    pump(a, b, LINK);
+    pump(a, b, link);
     let ready = events(a);
     let Some(Event::FundingGenerationReady {
         temporary_channel_id,
@@ -71,7 +76,7 @@ fn fund_with(a: &mut Node, b: &mut Node, funding_satoshis: u64, txid_byte: u8) -
         .channel_handler_mut()
         .funding_transaction_generated(&temporary, outpoint)
         .expect("funded");
-    pump(a, b, LINK);
+    pump(a, b, link);
     assert_eq!(events(a), vec![Event::FundingSigned { channel_id }]);
     (channel_id, outpoint)
 }
@@ -864,12 +869,17 @@ fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
 
 /// Opens and confirms another channel from a to b, funded at `txid_byte`'s outpoint.
 fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> ChannelId {
-    let (channel_id, outpoint) = fund_with(a, b, 500_000, txid_byte);
+    open_another_over(a, b, LINK, txid_byte)
+}
+
+/// [`open_another`] over the connection `link`.
+fn open_another_over(a: &mut Node, b: &mut Node, link: PeerId, txid_byte: u8) -> ChannelId {
+    let (channel_id, outpoint) = fund_over(a, b, link, 500_000, txid_byte);
     for n in [&mut *a, &mut *b] {
         n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 104);
         n.channel_handler_mut().best_block_updated(106);
     }
-    pump(a, b, LINK);
+    pump(a, b, link);
     events(a);
     events(b);
     channel_id
@@ -939,6 +949,88 @@ fn a_channel_ready_lost_to_a_disconnect_is_sent_again() {
         let phase = n.channel_handler().channel(&channel_id).map(|c| c.phase());
         assert_eq!(phase, Some(ChannelPhase::Normal));
     }
+}
+
+/// A node already using the channel (it sent its `channel_ready` and got the peer's)
+/// sends `channel_ready` again when the peer's reestablish shows it never got it.
+#[test]
+fn a_node_already_open_resends_a_channel_ready_its_peer_lost() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    // b's channel_ready reaches a; a's is lost with the connection.
+    let to_a = b.take_outbound(LINK);
+    a.read(LINK, &to_a).expect("valid bytes");
+    let _lost = a.take_outbound(LINK);
+    let phase = |n: &Node| n.channel_handler().channel(&channel_id).map(|c| c.phase());
+    assert_eq!(phase(&a), Some(ChannelPhase::Normal));
+    assert_ne!(phase(&b), Some(ChannelPhase::Normal));
+    a.disconnected(LINK);
+    b.disconnected(LINK);
+    connect(&mut a, &mut b, LINK);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(phase(&b), Some(ChannelPhase::Normal));
+}
+
+/// A channel message naming a channel we do not have is answered with an `error` naming
+/// it (BOLT 1), and changes nothing.
+#[test]
+fn a_message_for_an_unknown_channel_is_answered_with_an_error() {
+    use lightning::transport::{HandlerAction, MessageHandler};
+    use lightning::wire::{Message, NoTlvs, UpdateFee};
+
+    let (a, mut b, channel_id) = connected_channel();
+    b.channel_handler_mut().take_actions();
+    let unknown = ChannelId([7; 32]);
+    let update = Message::UpdateFee(UpdateFee {
+        channel_id: unknown,
+        feerate_per_kw: 1_000,
+        extension: NoTlvs::default(),
+    });
+    b.channel_handler_mut().handle_message(&a.node_id(), update);
+    let actions = b.channel_handler_mut().take_actions();
+    assert!(
+        matches!(actions.as_slice(), [HandlerAction::Send { node_id, message: Message::Error(e) }]
+            if *node_id == a.node_id() && e.channel_id == unknown && e.data == b"unknown channel"),
+        "{actions:?}"
+    );
+    assert_eq!(
+        b.channel_handler().channel(&channel_id).map(|c| c.phase()),
+        Some(ChannelPhase::Normal)
+    );
+}
+
+/// A payment to a peer goes over the channel with that peer, not over the first usable
+/// channel with anyone.
+#[test]
+fn a_payment_takes_the_channel_with_its_payee() {
+    let (mut a, mut b, to_b) = connected_channel();
+    let mut c = node(3);
+    let other = PeerId(2);
+    connect(&mut c, &mut a, other);
+    // The channel with c sorts after the one with b.
+    let to_c = open_another_over(&mut a, &mut c, other, 9);
+    assert!(to_b < to_c);
+    let c_id = c.node_id();
+    let (hash, secret) = c.channel_handler_mut().create_inbound_payment(Some(2_000_000));
+    a.channel_handler_mut()
+        .send_payment(c_id, hash, secret, 2_000_000)
+        .expect("a channel with c");
+    pump(&mut a, &mut c, other);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(
+        events(&mut c),
+        vec![Event::PaymentClaimable {
+            payment_hash: hash,
+            amount_msat: 2_000_000
+        }]
+    );
+    assert!(events(&mut b).is_empty());
+    assert_eq!(balances(&a, &to_b), (1_000_000_000, 0));
 }
 
 /// The cap on unfunded channels is per peer: one peer at the cap does not stop another.
