@@ -275,6 +275,113 @@ mod hand_driven_peer {
         answers
     }
 
+    /// A channel from node `b` to the bare peer, which plays the fundee; returns them.
+    fn open_from_node() -> (Chan, Node, PublicKey) {
+        let (mut a, mut b) = (node(1), node(2));
+        connect(&mut a, &mut b, LINK);
+        let a_id = a.node_id();
+        let manager = b.channel_handler_mut();
+        let temporary = manager.open_channel(a_id, FUNDING_SATOSHIS, 0).expect("connected");
+        let open = only(sent(manager.take_actions()), |m| match m {
+            Message::OpenChannel(m) => Some(m),
+            _ => None,
+        });
+        let limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
+        let (mut peer, accept) =
+            Chan::new_inbound(signer_for(1), chain(), limits, 3, &committed_upfront(1), &open).expect("accepted");
+        to_manager(&mut b, &a_id, Message::AcceptChannel(accept));
+        let outpoint = OutPoint {
+            txid: Txid::from_byte_array([5; 32]),
+            vout: 1,
+        };
+        let manager = b.channel_handler_mut();
+        manager
+            .funding_transaction_generated(&temporary, outpoint)
+            .expect("funded");
+        let created = only(sent(manager.take_actions()), |m| match m {
+            Message::FundingCreated(m) => Some(m),
+            _ => None,
+        });
+        let signed = peer.funding_created(&created).expect("commitment 0 verified");
+        to_manager(&mut b, &a_id, Message::FundingSigned(signed));
+        let manager = b.channel_handler_mut();
+        manager.transaction_confirmed(&outpoint.txid, 101);
+        manager.best_block_updated(103);
+        let b_ready = only(sent(manager.take_actions()), |m| match m {
+            Message::ChannelReady(m) => Some(m),
+            _ => None,
+        });
+        let ready = peer.funding_confirmed().expect("ready");
+        to_manager(&mut b, &a_id, Message::ChannelReady(ready));
+        peer.channel_ready(&b_ready).expect("ready");
+        b.channel_handler_mut().take_events();
+        (peer, b, a_id)
+    }
+
+    /// Delivers `messages` from `b` to the peer and what each side answers, the peer
+    /// signing whenever it has something to sign, until both are quiet.
+    fn settle_with(peer: &mut Chan, b: &mut Node, a_id: &PublicKey, mut messages: Vec<Message>) {
+        for _ in 0..20 {
+            let mut to_b = Vec::new();
+            for message in messages.drain(..) {
+                match message {
+                    Message::UpdateAddHtlc(m) => peer.update_add_htlc(&m).expect("a valid add"),
+                    Message::CommitmentSigned(m) => {
+                        let revoke = peer.commitment_signed(&m).expect("a valid commitment");
+                        to_b.push(Message::RevokeAndAck(revoke));
+                    }
+                    Message::RevokeAndAck(m) => peer.revoke_and_ack(&m).expect("a valid revocation"),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            if let Some(signed) = peer.send_commitment().expect("signs") {
+                to_b.push(Message::CommitmentSigned(signed));
+            }
+            if to_b.is_empty() {
+                return;
+            }
+            for message in to_b {
+                messages.extend(to_manager(b, a_id, message));
+            }
+        }
+        panic!("did not settle");
+    }
+
+    /// The peer failing our HTLC as malformed fails the payment, with the peer's code.
+    #[test]
+    fn a_malformed_failure_from_the_peer_fails_the_payment_with_its_code() {
+        use lightning::events::Event;
+
+        let (mut peer, mut b, a_id) = open_from_node();
+        let hash = preimage(1).1;
+        let manager = b.channel_handler_mut();
+        manager
+            .send_payment(a_id, hash, [3; 32], 5_000_000)
+            .expect("a usable channel");
+        let messages = sent(manager.take_actions());
+        let add_id = messages
+            .iter()
+            .find_map(|m| match m {
+                Message::UpdateAddHtlc(add) => Some(add.id),
+                _ => None,
+            })
+            .expect("an add");
+        settle_with(&mut peer, &mut b, &a_id, messages);
+        let failed = peer
+            .fail_malformed_htlc(add_id, [0; 32], INVALID_ONION_HMAC)
+            .expect("committed");
+        let answers = to_manager(&mut b, &a_id, Message::UpdateFailMalformedHtlc(failed));
+        settle_with(&mut peer, &mut b, &a_id, answers);
+        assert_eq!(
+            b.channel_handler_mut().take_events(),
+            vec![Event::PaymentFailed {
+                payment_hash: hash,
+                failure_code: Some(INVALID_ONION_HMAC)
+            }]
+        );
+        assert!(peer.holder_view().htlcs.is_empty());
+    }
+
     fn malformed_code(answers: Vec<Message>) -> u16 {
         let failed: UpdateFailMalformedHtlc = only(answers, |m| match m {
             Message::UpdateFailMalformedHtlc(m) => Some(m),
