@@ -448,6 +448,108 @@ fn a_crash_losing_updates_of_two_channels_hands_each_its_own() {
     pay(&mut a, &mut b, 1_000_000);
 }
 
+/// The manager was saved while an update was in flight, and the update became durable
+/// before the crash: the monitor already has it, so only the updates after it are handed
+/// over again, and the channel goes on.
+#[test]
+fn a_manager_saved_before_an_update_completed_hands_over_only_what_follows() {
+    use lightning::chan::manager::ChannelManagerConfig;
+
+    let (mut a, mut b, channel_id) = connected_channel();
+    b.channel_handler_mut().persister_mut().hold = true;
+    let hash = start_payment(&mut a, &mut b, 3_000_000, None);
+    exchange_rounds(&mut a, &mut b, LINK, 2);
+    let held = b.channel_handler().persister().in_progress.len();
+    assert!(held >= 2, "{held} updates in flight");
+    let saved_manager = b.channel_handler().encode();
+    // The first update becomes durable after the manager was saved.
+    b.channel_handler_mut()
+        .persister_mut()
+        .complete_at(0)
+        .expect("in flight");
+    a.disconnected(LINK);
+    let durable = b.channel_handler().persister().monitors.clone();
+    let (mut b, mismatches) = restart_from(
+        &saved_manager,
+        [2; 32],
+        [102; 32],
+        &durable,
+        ChannelManagerConfig::new(regtest()),
+        false,
+    )
+    .expect("reads back");
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    let latest = b
+        .channel_handler()
+        .channel(&channel_id)
+        .expect("open")
+        .latest_monitor_update_id();
+    assert_eq!(
+        b.channel_handler().persister().monitors[&channel_id].latest_update_id(),
+        latest
+    );
+    connect(&mut a, &mut b, LINK);
+    pump(&mut a, &mut b, LINK);
+    claim_and_check(&mut a, &mut b, hash, 3_000_000, "saved before completion");
+}
+
+/// Updates in flight that do not reach back to a stale monitor cannot fill its gap: the
+/// channel is failed as out of step, not patched with half the updates.
+#[test]
+fn in_flight_updates_cannot_cover_an_older_gap() {
+    let (mut a, mut b, channel_id) = connected_channel();
+    let stale = b.channel_handler().persister().monitors.clone();
+    pay(&mut a, &mut b, 1_000_000);
+    b.channel_handler_mut().persister_mut().hold = true;
+    start_payment(&mut a, &mut b, 2_000_000, None);
+    pump(&mut a, &mut b, LINK);
+    assert!(b.channel_handler().in_flight_monitor_updates(&channel_id) > 0);
+    a.disconnected(LINK);
+    let (mut b, mismatches) = restart(&b, 2, &stale);
+    assert!(
+        matches!(
+            mismatches.as_slice(),
+            [(id, lightning::chan::channel::persist::MonitorMismatch::MonitorBehind { .. })] if *id == channel_id
+        ),
+        "{mismatches:?}"
+    );
+    assert_channel_failed(&mut b, channel_id, "not broadcasting");
+}
+
+/// Updates handed over again at a restart that the storage now refuses fail the channel,
+/// as any refused update does.
+#[test]
+fn a_refused_replay_at_restart_fails_the_channel() {
+    use lightning::chan::manager::{ChannelManager, ChannelManagerConfig};
+    use lightning::sign::KeysManager;
+    use tests::node_pair::{RecordingBroadcaster, TestPersister};
+
+    let (mut a, mut b, channel_id) = connected_channel();
+    b.channel_handler_mut().persister_mut().hold = true;
+    start_payment(&mut a, &mut b, 2_000_000, None);
+    pump(&mut a, &mut b, LINK);
+    assert!(b.channel_handler().in_flight_monitor_updates(&channel_id) > 0);
+    let durable = b.channel_handler().persister().monitors.clone();
+    let mut refusing = TestPersister::default();
+    refusing.fail = true;
+    refusing.monitors = durable.clone();
+    let (mut manager, mismatches) = ChannelManager::read(
+        &b.channel_handler().encode(),
+        ChannelManagerConfig::new(regtest()),
+        KeysManager::new(&[2; 32], &[102; 32]),
+        refusing,
+        RecordingBroadcaster::default(),
+        &durable,
+    )
+    .expect("reads back");
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    let closed = manager.take_events();
+    assert!(
+        closed.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id: id, reason } if *id == channel_id && reason.contains("persistence failed"))),
+        "{closed:?}"
+    );
+}
+
 #[test]
 fn a_crash_after_an_out_of_order_completion_loses_nothing() {
     // Found by the consistency fuzz target: the manager forgot an update as soon as it
