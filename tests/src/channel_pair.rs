@@ -170,6 +170,20 @@ pub fn committed_upfront(i: usize) -> UpfrontShutdown {
 }
 
 /// [`open_pair`] with the limits each node demands of the other.
+/// Node 0's opening: `funding_satoshis` with `push_msat` at `feerate_per_kw`, the default
+/// limits for that size, temporary id `[9; 32]` and its committed close script.
+pub fn open_params(funding_satoshis: u64, push_msat: u64, feerate_per_kw: u32) -> OpenChannelParams {
+    OpenChannelParams {
+        chain_hash: chain(),
+        temporary_channel_id: ChannelId([9; 32]),
+        funding_satoshis,
+        push_msat,
+        feerate_per_kw,
+        limits: ChannelLimits::default_for(funding_satoshis),
+        upfront_shutdown: committed_upfront(0),
+    }
+}
+
 pub fn open_pair_with(push_msat: u64, a_limits: ChannelLimits, b_limits: ChannelLimits) -> Pair {
     open_pair_full(
         push_msat,

@@ -176,12 +176,12 @@ mod hand_driven_peer {
     use super::*;
     use lightning::bitcoin::hashes::Hash as _;
     use lightning::bitcoin::{OutPoint, Txid};
-    use lightning::chan::channel::establish::OpenChannelParams;
+
     use lightning::chan::channel::ChannelLimits;
     use lightning::onion::errors::{INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION};
     use lightning::transport::HandlerAction;
     use lightning::wire::{OnionPacket, UpdateFailMalformedHtlc};
-    use tests::channel_pair::{chain, committed_upfront, preimage, signer_for, Chan, FUNDING_SATOSHIS};
+    use tests::channel_pair::{chain, committed_upfront, open_params, preimage, signer_for, Chan, FUNDING_SATOSHIS};
 
     /// The messages among a handler's actions.
     fn sent(actions: Vec<HandlerAction>) -> Vec<Message> {
@@ -207,20 +207,26 @@ mod hand_driven_peer {
         found.into_iter().next().expect("one")
     }
 
+    /// The funding `txid` confirms at both ends and they exchange `channel_ready`.
+    fn exchange_channel_ready(peer: &mut Chan, b: &mut Node, a_id: &PublicKey, txid: &Txid) {
+        let manager = b.channel_handler_mut();
+        manager.transaction_confirmed(txid, 101);
+        manager.best_block_updated(103);
+        let b_ready = only(sent(manager.take_actions()), |m| match m {
+            Message::ChannelReady(m) => Some(m),
+            _ => None,
+        });
+        let ready = peer.funding_confirmed().expect("ready");
+        to_manager(b, a_id, Message::ChannelReady(ready));
+        peer.channel_ready(&b_ready).expect("ready");
+    }
+
     /// An open channel from the bare peer to node `b`; returns them.
     fn open() -> (Chan, Node, PublicKey) {
         let (mut a, mut b) = (node(1), node(2));
         connect(&mut a, &mut b, LINK);
         let a_id = a.node_id();
-        let params = OpenChannelParams {
-            chain_hash: chain(),
-            temporary_channel_id: ChannelId([9; 32]),
-            funding_satoshis: FUNDING_SATOSHIS,
-            push_msat: 0,
-            feerate_per_kw: 1000,
-            limits: ChannelLimits::default_for(FUNDING_SATOSHIS),
-            upfront_shutdown: committed_upfront(0),
-        };
+        let params = open_params(FUNDING_SATOSHIS, 0, 1000);
         let (mut peer, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
         let replies = to_manager(&mut b, &a_id, Message::OpenChannel(open));
         let accept = only(replies, |m| match m {
@@ -239,16 +245,7 @@ mod hand_driven_peer {
             _ => None,
         });
         peer.funding_signed(&signed).expect("commitment 0 verified");
-        let manager = b.channel_handler_mut();
-        manager.transaction_confirmed(&outpoint.txid, 101);
-        manager.best_block_updated(103);
-        let b_ready = only(sent(manager.take_actions()), |m| match m {
-            Message::ChannelReady(m) => Some(m),
-            _ => None,
-        });
-        let ready = peer.funding_confirmed().expect("ready");
-        to_manager(&mut b, &a_id, Message::ChannelReady(ready));
-        peer.channel_ready(&b_ready).expect("ready");
+        exchange_channel_ready(&mut peer, &mut b, &a_id, &outpoint.txid);
         let _ = peer.take_monitor_updates();
         (peer, b, a_id)
     }
@@ -304,16 +301,7 @@ mod hand_driven_peer {
         });
         let signed = peer.funding_created(&created).expect("commitment 0 verified");
         to_manager(&mut b, &a_id, Message::FundingSigned(signed));
-        let manager = b.channel_handler_mut();
-        manager.transaction_confirmed(&outpoint.txid, 101);
-        manager.best_block_updated(103);
-        let b_ready = only(sent(manager.take_actions()), |m| match m {
-            Message::ChannelReady(m) => Some(m),
-            _ => None,
-        });
-        let ready = peer.funding_confirmed().expect("ready");
-        to_manager(&mut b, &a_id, Message::ChannelReady(ready));
-        peer.channel_ready(&b_ready).expect("ready");
+        exchange_channel_ready(&mut peer, &mut b, &a_id, &outpoint.txid);
         b.channel_handler_mut().take_events();
         (peer, b, a_id)
     }

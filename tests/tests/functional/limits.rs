@@ -236,7 +236,6 @@ fn concurrent_adds_from_both_sides_are_not_violations() {
 #[test]
 fn unreasonable_channel_limits_are_refused() {
     use lightning::chan::channel::establish::OpenChannelParams;
-    use lightning::wire::ChannelId;
 
     type Patch = fn(&mut ChannelLimits);
     let bad: [(&str, Patch); 5] = [
@@ -255,13 +254,8 @@ fn unreasonable_channel_limits_are_refused() {
         ("dust at 354 sat", |l| l.dust_limit_satoshis = 354),
     ];
     let params = |limits: ChannelLimits| OpenChannelParams {
-        chain_hash: chain(),
-        temporary_channel_id: ChannelId([9; 32]),
-        funding_satoshis: FUNDING_SATOSHIS,
-        push_msat: 0,
-        feerate_per_kw: 1000,
         limits,
-        upfront_shutdown: committed_upfront(0),
+        ..open_params(FUNDING_SATOSHIS, 0, 1000)
     };
     let good = ChannelLimits::default_for(FUNDING_SATOSHIS);
     let opened = |limits: ChannelLimits| Chan::new_outbound(signer_for(0), &params(limits));
@@ -309,19 +303,8 @@ fn unreasonable_channel_limits_are_refused() {
 /// the first commitment's fee, and reserves below the other side's dust limit, each way.
 #[test]
 fn opening_amounts_and_reserves_are_checked() {
-    use lightning::chan::channel::establish::OpenChannelParams;
-    use lightning::wire::ChannelId;
-
     let good = ChannelLimits::default_for(FUNDING_SATOSHIS);
-    let params = |push_msat: u64, feerate_per_kw: u32| OpenChannelParams {
-        chain_hash: chain(),
-        temporary_channel_id: ChannelId([9; 32]),
-        funding_satoshis: FUNDING_SATOSHIS,
-        push_msat,
-        feerate_per_kw,
-        limits: good,
-        upfront_shutdown: committed_upfront(0),
-    };
+    let params = |push_msat: u64, feerate_per_kw: u32| open_params(FUNDING_SATOSHIS, push_msat, feerate_per_kw);
     let refused = |push_msat, feerate_per_kw| {
         matches!(
             Chan::new_outbound(signer_for(0), &params(push_msat, feerate_per_kw)),
@@ -407,34 +390,17 @@ fn a_malformed_failure_needs_the_badonion_bit() {
 /// not offer: the largest plain channel opens, one satoshi more does not.
 #[test]
 fn channels_of_two_to_the_24_satoshis_are_refused() {
-    use lightning::chan::channel::establish::{OpenChannelParams, MAX_FUNDING_SATOSHIS_NO_LARGE};
-    use lightning::wire::ChannelId;
+    use lightning::chan::channel::establish::MAX_FUNDING_SATOSHIS_NO_LARGE;
 
     assert_eq!(MAX_FUNDING_SATOSHIS_NO_LARGE, 16_777_215);
     let open = |funding_satoshis: u64| {
-        let params = OpenChannelParams {
-            chain_hash: chain(),
-            temporary_channel_id: ChannelId([9; 32]),
-            funding_satoshis,
-            push_msat: 0,
-            feerate_per_kw: 1000,
-            limits: ChannelLimits::default_for(funding_satoshis),
-            upfront_shutdown: committed_upfront(0),
-        };
+        let params = open_params(funding_satoshis, 0, 1000);
         Chan::new_outbound(signer_for(0), &params).map(|_| ())
     };
     assert!(open(16_777_215).is_ok());
     assert!(matches!(open(16_777_216), Err(ChannelError::Close(_))));
     // The fundee takes the largest channel and refuses one satoshi more.
-    let params = OpenChannelParams {
-        chain_hash: chain(),
-        temporary_channel_id: ChannelId([9; 32]),
-        funding_satoshis: 16_777_215,
-        push_msat: 0,
-        feerate_per_kw: 1000,
-        limits: ChannelLimits::default_for(16_777_215),
-        upfront_shutdown: committed_upfront(0),
-    };
+    let params = open_params(16_777_215, 0, 1000);
     let (_, mut open_message) = Chan::new_outbound(signer_for(0), &params).expect("open");
     let fundee_limits = ChannelLimits::default_for(16_777_215);
     let inbound = |open: &lightning::wire::OpenChannel| {
@@ -470,19 +436,11 @@ fn a_channel_id_is_the_funding_txid_xor_the_output_index() {
 fn opening_edges() {
     use lightning::bitcoin::hashes::Hash;
     use lightning::bitcoin::{OutPoint, Txid};
-    use lightning::chan::channel::establish::OpenChannelParams;
+
     use lightning::wire::ChannelId;
 
     let good = ChannelLimits::default_for(FUNDING_SATOSHIS);
-    let params = OpenChannelParams {
-        chain_hash: chain(),
-        temporary_channel_id: ChannelId([9; 32]),
-        funding_satoshis: FUNDING_SATOSHIS,
-        push_msat: 0,
-        feerate_per_kw: 1000,
-        limits: good,
-        upfront_shutdown: committed_upfront(0),
-    };
+    let params = open_params(FUNDING_SATOSHIS, 0, 1000);
     let (funder, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
     // The channel type is exactly option_static_remotekey (bit 12), required.
     let channel_type = open.tlvs.channel_type.clone().expect("channel_type");
@@ -590,21 +548,10 @@ fn htlc_limits_at_their_exact_edges() {
 /// either starts above it is fine.
 #[test]
 fn a_channel_where_nobody_starts_above_the_reserve_is_refused() {
-    use lightning::chan::channel::establish::OpenChannelParams;
-    use lightning::wire::ChannelId;
-
     let funding_satoshis = 20_000;
     // The funder keeps 15,100 sat and pays a 183-sat fee at 253 sat/kw: 14,917 sat left.
     let open_with_push = |push_msat: u64| {
-        let params = OpenChannelParams {
-            chain_hash: chain(),
-            temporary_channel_id: ChannelId([9; 32]),
-            funding_satoshis,
-            push_msat,
-            feerate_per_kw: 253,
-            limits: ChannelLimits::default_for(funding_satoshis),
-            upfront_shutdown: committed_upfront(0),
-        };
+        let params = open_params(funding_satoshis, push_msat, 253);
         Chan::new_outbound(signer_for(0), &params).expect("open").1
     };
     let accepted_with_reserve = |push_msat: u64, reserve_satoshis: u64| {
@@ -637,18 +584,9 @@ fn a_channel_where_nobody_starts_above_the_reserve_is_refused() {
 /// (BOLT 2 refuses only one greater than the funding); one satoshi more is not.
 #[test]
 fn accept_channel_is_checked_against_the_open() {
-    use lightning::chan::channel::establish::OpenChannelParams;
     use lightning::wire::ChannelId;
 
-    let params = OpenChannelParams {
-        chain_hash: chain(),
-        temporary_channel_id: ChannelId([9; 32]),
-        funding_satoshis: FUNDING_SATOSHIS,
-        push_msat: 0,
-        feerate_per_kw: 1000,
-        limits: ChannelLimits::default_for(FUNDING_SATOSHIS),
-        upfront_shutdown: committed_upfront(0),
-    };
+    let params = open_params(FUNDING_SATOSHIS, 0, 1000);
     let (funder, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
     let (_, accept) = Chan::new_inbound(
         signer_for(1),
