@@ -26,14 +26,21 @@ fn closing_outputs(pair: &Pair) -> Vec<(u64, lightning::bitcoin::ScriptBuf)> {
         .collect()
 }
 
-/// A channel with 300,000 sat pushed to node 1, closed by node 0 with no HTLC pending.
-fn closed_without_htlcs() -> Pair {
+/// A channel with 300,000 sat of node 0's 1,000,000 pushed to node 1, and node 0's
+/// `shutdown` on its way.
+fn shutdown_sent_by_node_0() -> Pair {
     let mut pair = open_pair(300_000_000);
     let shutdown = pair.nodes[0]
         .channel
         .send_shutdown(shutdown_script(0))
         .expect("shutdown");
     pair.send(0, Message::Shutdown(shutdown));
+    pair
+}
+
+/// [`shutdown_sent_by_node_0`], closed with no HTLC pending.
+fn closed_without_htlcs() -> Pair {
+    let mut pair = shutdown_sent_by_node_0();
     pair.settle();
     pair
 }
@@ -222,15 +229,9 @@ fn shutdown_scripts_take_the_four_standard_forms() {
     }
 }
 
-/// Both `shutdown`s exchanged, no `closing_signed` yet: a channel with 300,000 sat of
-/// node 0's 1,000,000 pushed to node 1.
+/// [`shutdown_sent_by_node_0`] with both `shutdown`s exchanged, no `closing_signed` yet.
 fn shut_down_both_ways() -> Pair {
-    let mut pair = open_pair(300_000_000);
-    let shutdown = pair.nodes[0]
-        .channel
-        .send_shutdown(shutdown_script(0))
-        .expect("shutdown");
-    pair.send(0, Message::Shutdown(shutdown));
+    let mut pair = shutdown_sent_by_node_0();
     pair.deliver(1).expect("node 1 answers");
     pair.deliver(0).expect("node 0 reads the answer");
     assert!(pair.nodes.iter().all(|n| n.channel.ready_for_closing_signed()));
