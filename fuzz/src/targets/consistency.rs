@@ -15,14 +15,15 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use lightning::bitcoin::Txid;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
-use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;
 use lightning::transport::PeerId;
 use lightning::wire::{ChannelId, PaymentHash};
-use sim::node::{regtest, restart_from, Node, START_HEIGHT};
+use sim::node::{restart_from, Node, START_HEIGHT};
 
-use super::whole_node::{complete_persistence, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT};
+use super::whole_node::{
+    complete_persistence, config, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT,
+};
 
 /// Both nodes see each other as this connection.
 const LINK: PeerId = PeerId(0);
@@ -273,7 +274,7 @@ impl Harness {
         let party = &mut self.parties[i];
         party.starts = party.starts.wrapping_add(1);
         let session = session_seed(party.keys_seed, party.starts);
-        let config = ChannelManagerConfig::new(regtest());
+        let config = config();
         let (node, mismatches) =
             restart_from(&bytes, party.keys_seed, session, &monitors, config, true).expect("its own bytes read back");
         party.node = node;

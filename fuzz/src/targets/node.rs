@@ -18,13 +18,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 use lightning::bitcoin::{Transaction, Txid};
 use lightning::chain::ChannelMonitor;
-use lightning::chan::manager::ChannelManagerConfig;
 use lightning::events::Event;
 use lightning::transport::{MessageHandler, PeerId};
 use lightning::wire::{ChannelId, Message};
-use sim::node::{regtest, restart_from, Node, START_HEIGHT};
+use sim::node::{restart_from, Node, START_HEIGHT};
 
-use super::whole_node::{complete_persistence, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT};
+use super::whole_node::{
+    complete_persistence, config, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT,
+};
 
 /// Index of the node under test; 1 and 2 are its peers.
 const V: usize = 0;
@@ -243,7 +244,7 @@ impl Harness {
         }
         self.v_starts = self.v_starts.wrapping_add(1);
         let session = session_seed(self.keys_seeds[V], self.v_starts);
-        let config = ChannelManagerConfig::new(regtest());
+        let config = config();
         let (node, _) = restart_from(&bytes, self.keys_seeds[V], session, &monitors, config, false)
             .expect("a manager's own bytes read back");
         self.nodes[V] = node;

@@ -182,6 +182,7 @@ impl<S: ChannelSigner> Channel<S> {
             connected: true,
             last_sent: None,
             pending_onions: alloc::collections::BTreeMap::new(),
+            holder_point_cache: None,
             close: super::close::CloseState::default(),
         }
     }

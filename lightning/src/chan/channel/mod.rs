@@ -183,6 +183,11 @@ pub struct Channel<S: ChannelSigner> {
     /// Onions of our HTLCs not yet irrevocably committed, kept for retransmission.
     pub(crate) pending_onions: alloc::collections::BTreeMap<u64, crate::wire::OnionPacket>,
     pub(crate) close: close::CloseState,
+    /// Our per-commitment point last asked of the signer, by commitment number: the next
+    /// point `revoke_and_ack` announces is the one the following `commitment_signed`
+    /// checks against, and asking twice costs a secret derivation and a point
+    /// multiplication (or a round trip to a remote signer). Not persisted.
+    pub(crate) holder_point_cache: Option<(u64, PublicKey)>,
 }
 
 impl<S: ChannelSigner> fmt::Debug for Channel<S> {
@@ -250,6 +255,22 @@ impl<S: ChannelSigner> Channel<S> {
     /// The signer (for the test signer's controls, or persistence of its keys id).
     pub fn signer(&self) -> &S {
         &self.signer
+    }
+
+    /// Our per-commitment point for `commitment_number`, from the cache if it was the
+    /// last one asked for.
+    pub(crate) fn holder_per_commitment_point(&mut self, commitment_number: u64) -> Result<PublicKey, ChannelError> {
+        if let Some((number, point)) = self.holder_point_cache {
+            if number == commitment_number {
+                return Ok(point);
+            }
+        }
+        let point = self
+            .signer
+            .per_commitment_point(commitment_number)
+            .map_err(|e| signer_error("per-commitment point", e))?;
+        self.holder_point_cache = Some((commitment_number, point));
+        Ok(point)
     }
 
     pub(crate) fn counterparty_pubkeys(&self) -> Result<&ChannelPublicKeys, ChannelError> {

@@ -431,10 +431,7 @@ impl<S: ChannelSigner> Channel<S> {
             return Err(close("commitment_signed without any update"));
         }
         let number = self.holder_commitment_number + 1;
-        let point = self
-            .signer
-            .per_commitment_point(number)
-            .map_err(|e| signer_error("per-commitment point", e))?;
+        let point = self.holder_per_commitment_point(number)?;
         let built = self.build_commitment(Side::Holder, number, &point, coverage)?;
         self.signer
             .validate_holder_commitment(
@@ -461,10 +458,7 @@ impl<S: ChannelSigner> Channel<S> {
             .signer
             .release_commitment_secret(number - 1)
             .map_err(|e| signer_error("revocation", e))?;
-        let next_point = self
-            .signer
-            .per_commitment_point(number + 1)
-            .map_err(|e| signer_error("per-commitment point", e))?;
+        let next_point = self.holder_per_commitment_point(number + 1)?;
         self.ledger.sent_revoke_and_ack();
         self.last_sent = Some(super::LastSent::RevokeAndAck);
         Ok(RevokeAndAck {

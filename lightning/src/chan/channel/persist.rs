@@ -289,6 +289,7 @@ impl<S: ChannelSigner> Channel<S> {
             connected: false,
             last_sent,
             pending_onions,
+            holder_point_cache: None,
             close,
         };
         if channel.holder_view().total_msat() != funding_satoshis.saturating_mul(1000) {

@@ -38,6 +38,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         ScriptBuf::new_p2wpkh(&CompressedPublicKey(self.keys.node_id()).wpubkey_hash())
     }
 
+    /// What we demand of the peer on a new channel of `funding_satoshis`.
+    pub(crate) fn channel_limits(&self, funding_satoshis: u64) -> ChannelLimits {
+        ChannelLimits {
+            max_accepted_htlcs: self.config.max_accepted_htlcs,
+            ..ChannelLimits::default_for(funding_satoshis)
+        }
+    }
+
     /// Every channel commits at opening to the one script this manager closes to, so a
     /// compromised peer link cannot redirect our balance at close.
     pub(crate) fn upfront_shutdown(&self, peer_offers_upfront_shutdown: bool) -> UpfrontShutdown {
@@ -73,7 +81,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         let keys_id = self.keys.generate_channel_keys_id();
         let signer = self.keys.derive_channel_signer(&keys_id);
-        let limits = ChannelLimits::default_for(open.funding_satoshis);
+        let limits = self.channel_limits(open.funding_satoshis);
         let peer_offers_upfront_shutdown = self.connected_peers.get(node_id).copied().unwrap_or(false);
         let upfront_shutdown = self.upfront_shutdown(peer_offers_upfront_shutdown);
         let (chain_hash, minimum_depth) = (self.config.chain_hash, self.config.minimum_depth);

@@ -19,7 +19,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, Txid};
 
 use super::channel::establish::OpenChannelParams;
-use super::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase};
+use super::channel::{Channel, ChannelError, ChannelPhase, MAX_HTLCS_PER_SIDE};
 use super::monitor_update::ChannelMonitorUpdate;
 use super::outbox::MonitorGatedOutbox;
 use crate::chain::{Broadcaster, Persist, PersistStatus};
@@ -41,6 +41,10 @@ pub struct ChannelManagerConfig {
     /// receiver to claim on chain if it must (BOLT 11's default `min_final_cltv_expiry`
     /// is 18; we add margin).
     pub final_cltv_expiry_delta: u32,
+    /// The most HTLCs a peer may offer us at once on each new channel: 1 to 483 (BOLT 2's
+    /// cap; opening a channel with anything else is refused). Fewer bounds what one
+    /// commitment costs to build, sign and enforce on chain.
+    pub max_accepted_htlcs: u16,
     /// A deliberate bug, switched on by harnesses that must show they catch it.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
@@ -57,13 +61,15 @@ pub enum PlantedBug {
 }
 
 impl ChannelManagerConfig {
-    /// Defaults: 3 confirmations, 1 sat/vbyte commitments, 40 blocks of final CLTV delta.
+    /// Defaults: 3 confirmations, 1 sat/vbyte commitments, 40 blocks of final CLTV delta,
+    /// 483 HTLCs.
     pub fn new(chain_hash: ChainHash) -> Self {
         ChannelManagerConfig {
             chain_hash,
             minimum_depth: 3,
             feerate_per_kw: 253,
             final_cltv_expiry_delta: 40,
+            max_accepted_htlcs: MAX_HTLCS_PER_SIDE,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -241,7 +247,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             funding_satoshis,
             push_msat,
             feerate_per_kw: self.config.feerate_per_kw,
-            limits: ChannelLimits::default_for(funding_satoshis),
+            limits: self.channel_limits(funding_satoshis),
             upfront_shutdown: self.upfront_shutdown(peer_offers_upfront_shutdown),
         };
         let signer = self.keys.derive_channel_signer(&keys_id);
