@@ -746,6 +746,53 @@ fn a_peer_cannot_pile_up_unfunded_channels() {
     );
 }
 
+/// A node configured to accept few HTLCs asks that of the peer at opening, and the peer
+/// keeps to it: the adds past the cap are refused at the sender.
+#[test]
+fn the_configured_htlc_cap_binds_the_peer() {
+    use lightning::chan::manager::{ApiError, ChannelManagerConfig};
+
+    let config = ChannelManagerConfig {
+        max_accepted_htlcs: 2,
+        ..ChannelManagerConfig::new(regtest())
+    };
+    let (mut a, mut b) = (node(1), node_with_config([2; 32], [2; 32], config, false));
+    connect(&mut a, &mut b, LINK);
+    open(&mut a, &mut b);
+    let b_id = b.node_id();
+    let mut results = Vec::new();
+    for _ in 0..3 {
+        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+        results.push(a.channel_handler_mut().send_payment(b_id, hash, secret, 1_000_000));
+    }
+    assert!(results[..2].iter().all(Result::is_ok), "{results:?}");
+    assert!(
+        matches!(&results[2], Err(ApiError::Channel(reason)) if reason.contains("max_accepted_htlcs")),
+        "{results:?}"
+    );
+}
+
+/// A cap outside BOLT 2's 1 to 483 is refused when opening, not sent to the peer.
+#[test]
+fn an_htlc_cap_outside_the_protocol_range_is_refused_at_opening() {
+    use lightning::chan::manager::{ApiError, ChannelManagerConfig};
+
+    for cap in [0, 484] {
+        let config = ChannelManagerConfig {
+            max_accepted_htlcs: cap,
+            ..ChannelManagerConfig::new(regtest())
+        };
+        let (mut a, mut b) = (node_with_config([1; 32], [1; 32], config, false), node(2));
+        connect(&mut a, &mut b, LINK);
+        let result = a.channel_handler_mut().open_channel(b.node_id(), 1_000_000, 0);
+        assert!(
+            matches!(&result, Err(ApiError::Channel(reason)) if reason.contains("max_accepted_htlcs")),
+            "cap {cap}: {result:?}"
+        );
+        assert!(a.channel_handler().channel_ids().is_empty(), "cap {cap}");
+    }
+}
+
 #[test]
 fn a_closing_negotiation_that_stalls_fails_the_channel_after_six_blocks() {
     let (mut a, mut b, channel_id) = connected_channel();
