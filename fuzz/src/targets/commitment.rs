@@ -191,7 +191,7 @@ fn check_commitment(params: &CommitmentParams<'_>, built: &CommitmentTransaction
         let htlc = &params.htlcs[index];
         let output = &tx.output[vout as usize];
         assert_eq!(output.value.to_sat(), htlc.amount_msat / 1000);
-        let script = htlc.witness_script(params.keys);
+        let script = htlc.witness_script(params.keys).expect("derive makes the HTLC keys");
         assert_eq!(output.script_pubkey, ScriptBuf::new_p2wsh(&script.wscript_hash()));
         // Its second stage spends it, pays less than it holds, and stays above dust.
         let second = build_htlc_transaction(

@@ -417,12 +417,13 @@ fn appendix_c() -> AppendixC {
     );
 
     let keys = CommitmentKeys::derive(&secp, &per_commitment_point, &local, &remote).expect("derives");
+    let htlc_keys = keys.htlc.expect("derive makes the HTLC keys");
     assert_eq!(
-        keys.broadcaster_htlc_key,
+        htlc_keys.broadcaster_htlc_key,
         point("030d417a46946384f88d5f3337267c5e579765875dc4daca813e21734b140639e7")
     );
     assert_eq!(
-        keys.countersignatory_htlc_key,
+        htlc_keys.countersignatory_htlc_key,
         point("0394854aa6eab5b2a8122cc726e9dded053a2184d88256816826d6231c068d4a5b")
     );
     assert_eq!(
@@ -590,7 +591,7 @@ fn check_commitment_vector(name: &str) {
             "{name}: output {vout}"
         );
         let mut tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, 144, &c.keys);
-        let script = htlc.witness_script(&c.keys);
+        let script = htlc.witness_script(&c.keys).expect("the vectors' keys have HTLC keys");
         let value = htlc.amount_msat / 1000;
         let remote = sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.remote_htlc_key).expect("input 0");
         let local = sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.local_htlc_key).expect("input 0");

@@ -64,16 +64,25 @@ pub struct CommitmentKeys {
     pub per_commitment_point: PublicKey,
     /// Spends every broadcaster output once the commitment is revoked.
     pub revocation_key: PublicKey,
+    /// The broadcaster's delayed payment key.
+    pub broadcaster_delayed_payment_key: PublicKey,
+    /// The two HTLC keys, derived only for a commitment with HTLCs: each costs a point
+    /// multiplication that a commitment without HTLCs never uses.
+    pub htlc: Option<HtlcKeys>,
+}
+
+/// Both sides' HTLC keys for one commitment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HtlcKeys {
     /// The broadcaster's HTLC key.
     pub broadcaster_htlc_key: PublicKey,
     /// The countersignatory's HTLC key.
     pub countersignatory_htlc_key: PublicKey,
-    /// The broadcaster's delayed payment key.
-    pub broadcaster_delayed_payment_key: PublicKey,
 }
 
 impl CommitmentKeys {
-    /// Derives the keys for the commitment whose broadcaster uses `per_commitment_point`.
+    /// Derives every key (the HTLC keys too) for the commitment whose broadcaster uses
+    /// `per_commitment_point`.
     pub fn derive<C: Verification>(
         secp: &Secp256k1<C>,
         per_commitment_point: &PublicKey,
@@ -88,28 +97,42 @@ impl CommitmentKeys {
             revocation_key,
             broadcaster,
             countersignatory,
+            true,
         )
     }
 
     /// [`CommitmentKeys::derive`] with the revocation key already derived (by a signer
-    /// that holds one of its secrets: see [`crate::sign::ChannelSigner::revocation_key`]).
+    /// that holds one of its secrets: see [`crate::sign::ChannelSigner::revocation_key`]),
+    /// and the HTLC keys only if `with_htlc_keys`.
     pub fn derive_with_revocation_key<C: Verification>(
         secp: &Secp256k1<C>,
         per_commitment_point: &PublicKey,
         revocation_key: PublicKey,
         broadcaster: &ChannelPublicKeys,
         countersignatory: &ChannelPublicKeys,
+        with_htlc_keys: bool,
     ) -> Result<Self, KeyDerivationError> {
+        let htlc = if with_htlc_keys {
+            Some(HtlcKeys {
+                broadcaster_htlc_key: derive_public_key(secp, per_commitment_point, &broadcaster.htlc_basepoint)?,
+                countersignatory_htlc_key: derive_public_key(
+                    secp,
+                    per_commitment_point,
+                    &countersignatory.htlc_basepoint,
+                )?,
+            })
+        } else {
+            None
+        };
         Ok(CommitmentKeys {
             per_commitment_point: *per_commitment_point,
             revocation_key,
-            broadcaster_htlc_key: derive_public_key(secp, per_commitment_point, &broadcaster.htlc_basepoint)?,
-            countersignatory_htlc_key: derive_public_key(secp, per_commitment_point, &countersignatory.htlc_basepoint)?,
             broadcaster_delayed_payment_key: derive_public_key(
                 secp,
                 per_commitment_point,
                 &broadcaster.delayed_payment_basepoint,
             )?,
+            htlc,
         })
     }
 }
@@ -152,24 +175,25 @@ impl CommitmentHtlc {
         self.amount_msat / 1000 < dust_limit_satoshis.saturating_add(second_stage_fee)
     }
 
-    /// The output's witness script under `keys`.
-    pub fn witness_script(&self, keys: &CommitmentKeys) -> ScriptBuf {
-        if self.offered {
+    /// The output's witness script under `keys`; `None` if `keys` has no HTLC keys.
+    pub fn witness_script(&self, keys: &CommitmentKeys) -> Option<ScriptBuf> {
+        let htlc_keys = keys.htlc.as_ref()?;
+        Some(if self.offered {
             offered_htlc_script(
                 &keys.revocation_key,
-                &keys.broadcaster_htlc_key,
-                &keys.countersignatory_htlc_key,
+                &htlc_keys.broadcaster_htlc_key,
+                &htlc_keys.countersignatory_htlc_key,
                 &self.payment_hash,
             )
         } else {
             received_htlc_script(
                 &keys.revocation_key,
-                &keys.broadcaster_htlc_key,
-                &keys.countersignatory_htlc_key,
+                &htlc_keys.broadcaster_htlc_key,
+                &htlc_keys.countersignatory_htlc_key,
                 &self.payment_hash,
                 self.cltv_expiry,
             )
-        }
+        })
     }
 }
 
@@ -223,6 +247,8 @@ pub struct CommitmentTransaction {
 pub enum CommitmentError {
     /// Balances and HTLCs do not add up to the funding value.
     ValueNotConserved,
+    /// An HTLC gets an output but the keys were derived without HTLC keys.
+    MissingHtlcKeys,
 }
 
 impl CommitmentTransaction {
@@ -259,7 +285,7 @@ impl CommitmentTransaction {
         let mut outputs: Vec<(TxOut, u32, Option<usize>)> = Vec::with_capacity(untrimmed.len() + 2);
         for &i in &untrimmed {
             let htlc = &params.htlcs[i];
-            let script = htlc.witness_script(params.keys);
+            let script = htlc.witness_script(params.keys).ok_or(CommitmentError::MissingHtlcKeys)?;
             let txout = TxOut {
                 value: Amount::from_sat(htlc.amount_msat / 1000),
                 script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash()),

@@ -325,7 +325,7 @@ impl ChannelSigner for InMemoryChannelSigner {
         for &(htlc_index, vout) in &commitment.htlc_outputs {
             let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
             let htlc_tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, delay, keys);
-            let script = htlc.witness_script(keys);
+            let script = htlc.witness_script(keys).ok_or(SignerError::Refused)?;
             let sig = sign_p2wsh_input(&self.secp, &htlc_tx, 0, &script, htlc.amount_msat / 1000, &htlc_key)
                 .ok_or(SignerError::Refused)?;
             htlc_signatures.push(sig);
@@ -362,7 +362,8 @@ impl ChannelSigner for InMemoryChannelSigner {
             let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
             let htlc_tx =
                 build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, parameters.holder_to_self_delay, keys);
-            let script = htlc.witness_script(keys);
+            let script = htlc.witness_script(keys).ok_or(SignerError::Refused)?;
+            let countersignatory_htlc_key = keys.htlc.as_ref().ok_or(SignerError::Refused)?.countersignatory_htlc_key;
             let value = htlc.amount_msat / 1000;
             if !verify_p2wsh_input(
                 &self.secp,
@@ -371,7 +372,7 @@ impl ChannelSigner for InMemoryChannelSigner {
                 &script,
                 value,
                 sig,
-                &keys.countersignatory_htlc_key,
+                &countersignatory_htlc_key,
             ) {
                 return Err(SignerError::Refused);
             }
@@ -405,7 +406,7 @@ impl ChannelSigner for InMemoryChannelSigner {
             return Err(SignerError::Refused);
         }
         let key = self.holder_htlc_key(commitment_number)?;
-        let script = htlc.witness_script(keys);
+        let script = htlc.witness_script(keys).ok_or(SignerError::Refused)?;
         sign_p2wsh_input(&self.secp, htlc_tx, 0, &script, htlc.amount_msat / 1000, &key).ok_or(SignerError::Refused)
     }
 

@@ -232,7 +232,7 @@ proptest! {
             let (_, vout) = commitment.htlc_outputs.iter().find(|(h, _)| *h == i).copied().expect("untrimmed HTLC has an output");
             let output = &commitment.tx.output[vout as usize];
             prop_assert_eq!(output.value.to_sat(), htlcs[i].amount_msat / 1000);
-            prop_assert_eq!(&output.script_pubkey, &ScriptBuf::new_p2wsh(&htlcs[i].witness_script(&keys).wscript_hash()));
+            prop_assert_eq!(&output.script_pubkey, &ScriptBuf::new_p2wsh(&htlcs[i].witness_script(&keys).expect("HTLC keys").wscript_hash()));
         }
         // Outputs are in BIP 69 order.
         for pair in commitment.tx.output.windows(2) {
@@ -306,9 +306,9 @@ fn check_direction(
             .signer
             .sign_holder_htlc_transaction(number, &htlc_tx, htlc, &own_keys)
             .expect("signs");
-        let script = htlc.witness_script(&own_keys);
+        let script = htlc.witness_script(&own_keys).expect("HTLC keys");
         let value_sat = htlc.amount_msat / 1000;
-        let key = own_keys.broadcaster_htlc_key;
+        let key = own_keys.htlc.expect("HTLC keys").broadcaster_htlc_key;
         prop_assert!(verify_p2wsh_input(
             &secp, &htlc_tx, 0, &script, value_sat, &signature, &key
         ));
@@ -517,4 +517,69 @@ fn balances_must_add_up_and_the_number_is_obscured_by_xor() {
     let low = u64::from(tx.lock_time.to_consensus_u32() & 0xff_ffff);
     let high = u64::from(tx.input[0].sequence.0 & 0xff_ffff);
     assert_eq!(((high << 24) | low) ^ obscure_factor, commitment_number);
+}
+
+/// Keys derived without the HTLC keys serve a commitment whose HTLCs are all trimmed (or
+/// that has none) exactly as the full keys do; an HTLC output needs them, so the builder
+/// and the signer refuse rather than guess.
+#[test]
+fn keys_without_htlc_keys_serve_only_commitments_without_htlc_outputs() {
+    let secp = Secp256k1::new();
+    let (mut a, b) = parties(&plain_view());
+    let (a_keys, b_keys) = (*a.signer.pubkeys(), *b.signer.pubkeys());
+    let point = b.signer.per_commitment_point(3).expect("point");
+    let full = CommitmentKeys::derive(&secp, &point, &b_keys, &a_keys).expect("derives");
+    let lean = CommitmentKeys::derive_with_revocation_key(&secp, &point, full.revocation_key, &b_keys, &a_keys, false)
+        .expect("derives");
+    assert_eq!(lean.htlc, None);
+    assert_eq!(CommitmentKeys { htlc: full.htlc, ..lean }, full);
+
+    let params = |keys: &CommitmentKeys, htlcs: &[CommitmentHtlc], to_broadcaster_msat: u64| {
+        CommitmentTransaction::build(&CommitmentParams {
+            funding_outpoint: OutPoint {
+                txid: Txid::from_byte_array(FUNDING_TXID),
+                vout: 1,
+            },
+            funding_satoshis: 10_000_000,
+            commitment_number: 3,
+            obscure_factor: 0,
+            broadcaster_is_funder: false,
+            to_broadcaster_msat,
+            to_countersignatory_msat: 4_000_000_000,
+            feerate_per_kw: 253,
+            dust_limit_satoshis: 546,
+            to_self_delay: 144,
+            keys,
+            countersignatory_payment_point: &a_keys.payment_basepoint,
+            htlcs,
+        })
+    };
+    let htlc = |amount_msat| CommitmentHtlc {
+        offered: true,
+        amount_msat,
+        cltv_expiry: 500,
+        payment_hash: PaymentHash([3; 32]),
+    };
+    let trimmed = [htlc(500_000)];
+    let untrimmed = [htlc(5_000_000)];
+    assert_eq!(params(&lean, &[], 6_000_000_000), params(&full, &[], 6_000_000_000));
+    let with_trimmed = params(&lean, &trimmed, 5_999_500_000).expect("builds");
+    assert_eq!(Ok(&with_trimmed), params(&full, &trimmed, 5_999_500_000).as_ref());
+    assert!(with_trimmed.htlc_outputs.is_empty());
+    assert_eq!(
+        params(&lean, &untrimmed, 5_995_000_000),
+        Err(lightning::chan::commitment::CommitmentError::MissingHtlcKeys)
+    );
+
+    // The signer, handed the lean keys for a commitment with an HTLC output.
+    let with_output = params(&full, &untrimmed, 5_995_000_000).expect("builds");
+    assert_eq!(with_output.htlc_outputs.len(), 1);
+    assert_eq!(
+        a.signer.sign_counterparty_commitment(3, &with_output, &untrimmed, &lean, 253),
+        Err(SignerError::Refused)
+    );
+    assert!(a
+        .signer
+        .sign_counterparty_commitment(3, &with_output, &untrimmed, &full, 253)
+        .is_ok());
 }

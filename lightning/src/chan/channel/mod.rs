@@ -300,18 +300,6 @@ impl<S: ChannelSigner> Channel<S> {
             Side::Holder => CommitmentOwner::Holder(commitment_number),
             Side::Counterparty => CommitmentOwner::Counterparty,
         };
-        let revocation_key = self
-            .signer
-            .revocation_key(owner, per_commitment_point, &countersignatory_keys.revocation_basepoint)
-            .map_err(|e| signer_error("revocation key", e))?;
-        let keys = CommitmentKeys::derive_with_revocation_key(
-            &self.secp,
-            per_commitment_point,
-            revocation_key,
-            broadcaster_keys,
-            countersignatory_keys,
-        )
-        .map_err(|_| close("per-commitment key derivation failed"))?;
         let view = self.ledger.view(coverage);
         let htlcs: Vec<CommitmentHtlc> = view
             .htlcs
@@ -323,6 +311,19 @@ impl<S: ChannelSigner> Channel<S> {
                 payment_hash: htlc.payment_hash,
             })
             .collect();
+        let revocation_key = self
+            .signer
+            .revocation_key(owner, per_commitment_point, &countersignatory_keys.revocation_basepoint)
+            .map_err(|e| signer_error("revocation key", e))?;
+        let keys = CommitmentKeys::derive_with_revocation_key(
+            &self.secp,
+            per_commitment_point,
+            revocation_key,
+            broadcaster_keys,
+            countersignatory_keys,
+            !htlcs.is_empty(),
+        )
+        .map_err(|_| close("per-commitment key derivation failed"))?;
         let (opener, accepter) = if self.holder_is_funder {
             (holder_keys, counterparty_keys)
         } else {
