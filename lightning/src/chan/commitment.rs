@@ -285,7 +285,9 @@ impl CommitmentTransaction {
         let mut outputs: Vec<(TxOut, u32, Option<usize>)> = Vec::with_capacity(untrimmed.len() + 2);
         for &i in &untrimmed {
             let htlc = &params.htlcs[i];
-            let script = htlc.witness_script(params.keys).ok_or(CommitmentError::MissingHtlcKeys)?;
+            let script = htlc
+                .witness_script(params.keys)
+                .ok_or(CommitmentError::MissingHtlcKeys)?;
             let txout = TxOut {
                 value: Amount::from_sat(htlc.amount_msat / 1000),
                 script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash()),

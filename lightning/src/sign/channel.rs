@@ -363,17 +363,13 @@ impl ChannelSigner for InMemoryChannelSigner {
             let htlc_tx =
                 build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, parameters.holder_to_self_delay, keys);
             let script = htlc.witness_script(keys).ok_or(SignerError::Refused)?;
-            let countersignatory_htlc_key = keys.htlc.as_ref().ok_or(SignerError::Refused)?.countersignatory_htlc_key;
+            let countersignatory_htlc_key = keys
+                .htlc
+                .as_ref()
+                .ok_or(SignerError::Refused)?
+                .countersignatory_htlc_key;
             let value = htlc.amount_msat / 1000;
-            if !verify_p2wsh_input(
-                &self.secp,
-                &htlc_tx,
-                0,
-                &script,
-                value,
-                sig,
-                &countersignatory_htlc_key,
-            ) {
+            if !verify_p2wsh_input(&self.secp, &htlc_tx, 0, &script, value, sig, &countersignatory_htlc_key) {
                 return Err(SignerError::Refused);
             }
         }

@@ -532,7 +532,13 @@ fn keys_without_htlc_keys_serve_only_commitments_without_htlc_outputs() {
     let lean = CommitmentKeys::derive_with_revocation_key(&secp, &point, full.revocation_key, &b_keys, &a_keys, false)
         .expect("derives");
     assert_eq!(lean.htlc, None);
-    assert_eq!(CommitmentKeys { htlc: full.htlc, ..lean }, full);
+    assert_eq!(
+        CommitmentKeys {
+            htlc: full.htlc,
+            ..lean
+        },
+        full
+    );
 
     let params = |keys: &CommitmentKeys, htlcs: &[CommitmentHtlc], to_broadcaster_msat: u64| {
         CommitmentTransaction::build(&CommitmentParams {
@@ -575,7 +581,8 @@ fn keys_without_htlc_keys_serve_only_commitments_without_htlc_outputs() {
     let with_output = params(&full, &untrimmed, 5_995_000_000).expect("builds");
     assert_eq!(with_output.htlc_outputs.len(), 1);
     assert_eq!(
-        a.signer.sign_counterparty_commitment(3, &with_output, &untrimmed, &lean, 253),
+        a.signer
+            .sign_counterparty_commitment(3, &with_output, &untrimmed, &lean, 253),
         Err(SignerError::Refused)
     );
     assert!(a
