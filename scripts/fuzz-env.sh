@@ -1,8 +1,8 @@
 # Sourced by the fuzz scripts: `fuzz_env TARGET` sets RUSTFLAGS, BUILD_DIR and
 # CARGO_FUZZ_FLAGS (extra `cargo fuzz` options) for it.
 #
-# Every target gets cheap signatures; hashes stay real (fake hashes make distinct
-# channels share an id). Whole-node targets make their own traffic, so none of their
+# Every target gets cheap signatures; hashes stay real (a fake SHA-256 takes only 256
+# values, so distinct channels share an id). Whole-node targets make their own traffic, so none of their
 # seeds needs the real transport cipher: they also get the unencrypted one
 # (lightning_cheap_aead), built in a target directory of their own so the two builds do
 # not undo each other. Their input is an opcode stream, not bytes the library compares
