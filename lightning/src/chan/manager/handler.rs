@@ -34,8 +34,8 @@ pub fn channel_manager_features() -> Features {
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// Where our balance goes on a cooperative close: a P2WPKH of the node key.
-    fn shutdown_script(&self) -> ScriptBuf {
-        ScriptBuf::new_p2wpkh(&CompressedPublicKey(self.keys.node_id()).wpubkey_hash())
+    pub(crate) fn shutdown_script_of(keys: &K) -> ScriptBuf {
+        ScriptBuf::new_p2wpkh(&CompressedPublicKey(keys.node_id()).wpubkey_hash())
     }
 
     /// What we demand of the peer on a new channel of `funding_satoshis`.
@@ -50,7 +50,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// compromised peer link cannot redirect our balance at close.
     pub(crate) fn upfront_shutdown(&self, peer_offers_upfront_shutdown: bool) -> UpfrontShutdown {
         UpfrontShutdown {
-            holder_script: Some(self.shutdown_script()),
+            holder_script: Some(self.shutdown_script.clone()),
             negotiated: peer_offers_upfront_shutdown,
         }
     }
@@ -107,7 +107,6 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         if matches!(message, Message::Warning(_)) {
             return;
         }
-        let shutdown_script = self.shutdown_script();
         let Some(managed) = self
             .channels
             .get_mut(&channel_id)
@@ -179,7 +178,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             Message::UpdateFee(m) => channel.update_fee(&m).map(|()| Vec::new()),
             Message::ChannelReestablish(m) => channel.channel_reestablish(&m),
             Message::Shutdown(m) => channel
-                .shutdown(&m, shutdown_script)
+                .shutdown(&m, self.shutdown_script.clone())
                 .map(|reply| reply.map(Message::Shutdown).into_iter().collect()),
             Message::ClosingSigned(m) => {
                 let already_closed = channel.phase() == ChannelPhase::Closed;
@@ -217,7 +216,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
 
     /// Starts a cooperative close of `channel_id` to the node key's P2WPKH.
     pub fn close_channel(&mut self, channel_id: &ChannelId) -> Result<(), super::ApiError> {
-        let script = self.shutdown_script();
+        let script = self.shutdown_script.clone();
         let managed = self
             .channels
             .get_mut(channel_id)

@@ -158,12 +158,16 @@ pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Per
     pub(crate) payments: payments::Payments,
     pub(crate) events: Vec<Event>,
     pub(crate) actions: Vec<HandlerAction>,
+    /// Where our balance goes on a cooperative close, computed once: every channel
+    /// commits to it at opening.
+    pub(crate) shutdown_script: bitcoin::ScriptBuf,
 }
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
     /// A manager with no channels.
     pub fn new(config: ChannelManagerConfig, keys: K, persister: P, broadcaster: B, best_height: u32) -> Self {
         ChannelManager {
+            shutdown_script: Self::shutdown_script_of(&keys),
             keys,
             persister,
             broadcaster,
