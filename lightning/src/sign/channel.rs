@@ -224,6 +224,15 @@ impl InMemoryChannelSigner {
             .secret(INITIAL_COMMITMENT_NUMBER - commitment_number))
     }
 
+    /// Keeps the secrets the next `commitment_signed` asks for cheap: with holder
+    /// commitment `revoked_count` current, it builds `revoked_count + 1`, revokes
+    /// `revoked_count` and announces the point of `revoked_count + 2`.
+    fn focus_commitment_secrets(&mut self) {
+        if let Some(index) = INITIAL_COMMITMENT_NUMBER.checked_sub(self.revoked_count + 1) {
+            self.commitment_secrets.focus(index);
+        }
+    }
+
     fn is_revoked(&self, commitment_number: u64) -> bool {
         commitment_number < self.revoked_count
     }
@@ -297,6 +306,7 @@ impl ChannelSigner for InMemoryChannelSigner {
         }
         let secret = self.commitment_secret(commitment_number)?;
         self.revoked_count = commitment_number + 1;
+        self.focus_commitment_secrets();
         Ok(secret)
     }
 
@@ -417,5 +427,6 @@ impl ChannelSigner for InMemoryChannelSigner {
                 .map_or(validated_holder, |v| v.max(validated_holder)),
         );
         self.revoked_count = self.revoked_count.max(revoked_count);
+        self.focus_commitment_secrets();
     }
 }
