@@ -2,6 +2,7 @@
 //! our own sends that would break the peer's limits are refused with the channel intact.
 
 use lightning::chan::channel::{ChannelError, ChannelLimits};
+use lightning::chan::ledger::Side;
 use lightning::wire::{Message, UpdateAddHtlc};
 use tests::channel_pair::*;
 
@@ -53,6 +54,45 @@ fn more_htlcs_than_max_accepted_htlcs() {
         .channel
         .send_htlc(1_000_000, preimage(3).1, 800_000, onion());
     assert!(matches!(refused, Err(ChannelError::Ignore(_))));
+    pair.settle();
+}
+
+/// The onion of an HTLC the channel refuses is never made; one the channel takes is made
+/// once, and a failure to make it refuses the HTLC with the channel untouched.
+#[test]
+fn an_onion_is_made_only_for_an_htlc_the_channel_takes() {
+    let b_limits = limits(|l| l.max_accepted_htlcs = 1);
+    let mut pair = open_pair_with(0, ChannelLimits::default_for(FUNDING_SATOSHIS), b_limits);
+    let mut made = 0;
+    let failed = pair.nodes[0]
+        .channel
+        .send_htlc_with(1_000_000, preimage(0).1, 800_000, || {
+            made += 1;
+            Err(ChannelError::Ignore("no onion".into()))
+        });
+    assert!(matches!(failed, Err(ChannelError::Ignore(reason)) if reason == "no onion"));
+    assert_eq!(
+        pair.nodes[0].channel.ledger().next_htlc_id(Side::Holder),
+        0,
+        "untouched"
+    );
+    let add = pair.nodes[0]
+        .channel
+        .send_htlc_with(1_000_000, preimage(0).1, 800_000, || {
+            made += 1;
+            Ok(onion())
+        })
+        .expect("fits");
+    assert_eq!(add.onion_routing_packet, onion());
+    let refused = pair.nodes[0]
+        .channel
+        .send_htlc_with(1_000_000, preimage(1).1, 800_000, || {
+            made += 1;
+            Ok(onion())
+        });
+    assert!(matches!(refused, Err(ChannelError::Ignore(_))));
+    assert_eq!(made, 2, "one failed attempt and one onion, none for the refused HTLC");
+    pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
     pair.settle();
 }
 

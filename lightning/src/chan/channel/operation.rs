@@ -175,6 +175,20 @@ impl<S: ChannelSigner> Channel<S> {
         cltv_expiry: u32,
         onion_routing_packet: OnionPacket,
     ) -> Result<UpdateAddHtlc, ChannelError> {
+        self.send_htlc_with(amount_msat, payment_hash, cltv_expiry, || Ok(onion_routing_packet))
+    }
+
+    /// [`Channel::send_htlc`] with the onion made by `make_onion` only once the HTLC
+    /// passed every check: an onion costs an ECDH per hop and ChaCha20 and HMAC passes
+    /// over 1,300 bytes, wasted on an HTLC the channel refuses (as it does every one past
+    /// the peer's HTLC cap). An error from `make_onion` refuses the HTLC the same way.
+    pub fn send_htlc_with(
+        &mut self,
+        amount_msat: u64,
+        payment_hash: PaymentHash,
+        cltv_expiry: u32,
+        make_onion: impl FnOnce() -> Result<OnionPacket, ChannelError>,
+    ) -> Result<UpdateAddHtlc, ChannelError> {
         self.require_normal()?;
         self.check_htlc_fields(Side::Holder, amount_msat, cltv_expiry)
             .map_err(ignore)?;
@@ -191,6 +205,7 @@ impl<S: ChannelSigner> Channel<S> {
             .propose(Side::Holder, Update::AddHtlc(htlc))
             .map_err(|e| ignore(alloc::format!("{e:?}")))?;
         self.check_offerer_limits(&ledger, Side::Holder).map_err(ignore)?;
+        let onion_routing_packet = make_onion()?;
         self.ledger = ledger;
         self.pending_onions.insert(id, onion_routing_packet.clone());
         Ok(UpdateAddHtlc {

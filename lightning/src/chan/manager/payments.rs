@@ -159,12 +159,17 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 break key;
             }
         };
-        let (onion, shared_secrets) = construct_onion_packet(&self.secp, &session_key, &[hop], &payment_hash.0)
-            .map_err(|e| ApiError::Channel(e.to_string()))?;
+        let secp = &self.secp;
+        let mut shared_secrets = Vec::new();
         let managed = self.channels.get_mut(&channel_id).ok_or(ApiError::UnknownChannel)?;
         let add = managed
             .channel
-            .send_htlc(amount_msat, payment_hash, cltv_expiry, onion)
+            .send_htlc_with(amount_msat, payment_hash, cltv_expiry, || {
+                let (onion, secrets) = construct_onion_packet(secp, &session_key, &[hop], &payment_hash.0)
+                    .map_err(|e| ChannelError::Ignore(e.to_string()))?;
+                shared_secrets = secrets;
+                Ok(onion)
+            })
             .map_err(|e| ApiError::Channel(e.to_string()))?;
         self.payments.outbound.insert(
             (channel_id, add.id),
