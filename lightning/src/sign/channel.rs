@@ -228,7 +228,7 @@ impl InMemoryChannelSigner {
     /// commitment `revoked_count` current, it builds `revoked_count + 1`, revokes
     /// `revoked_count` and announces the point of `revoked_count + 2`.
     fn focus_commitment_secrets(&mut self) {
-        if let Some(index) = INITIAL_COMMITMENT_NUMBER.checked_sub(self.revoked_count + 1) {
+        if let Some(index) = INITIAL_COMMITMENT_NUMBER.checked_sub(self.revoked_count.saturating_add(1)) {
             self.commitment_secrets.focus(index);
         }
     }
