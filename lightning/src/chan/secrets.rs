@@ -76,12 +76,19 @@ impl CommitmentSecretGenerator {
 
     /// The secret at `index`: `build_commitment_secret(seed, index)`.
     pub fn secret(&self, index: u64) -> [u8; 32] {
+        let (start, bits_left) = self.walk_from(index);
+        derive_secret_bits(start, 0..bits_left, index)
+    }
+
+    /// Where the walk to `index` starts: the nearest kept point covering it, and how many
+    /// low bits are left to walk from there.
+    pub(crate) fn walk_from(&self, index: u64) -> ([u8; 32], u32) {
         if index >> 8 == self.block.0 {
-            derive_secret_bits(self.block.1, 0..8, index)
+            (self.block.1, 8)
         } else if index >> 16 == self.high.0 {
-            derive_secret_bits(self.high.1, 0..16, index)
+            (self.high.1, 16)
         } else {
-            build_commitment_secret(&self.seed, index)
+            (self.seed, 48)
         }
     }
 }
@@ -232,6 +239,26 @@ mod tests {
     use super::*;
     use alloc::vec;
     use proptest::prelude::*;
+
+    /// What the generator promises: a secret in the focused block walks at most 8 bits,
+    /// one elsewhere in its 65,536 at most 16, and focusing moves both.
+    #[test]
+    fn focusing_keeps_the_walk_short_where_the_channel_is() {
+        let mut generator = CommitmentSecretGenerator::new([7; 32]);
+        let bits_left = |g: &CommitmentSecretGenerator, index: u64| g.walk_from(index).1;
+        let start = INITIAL_COMMITMENT_NUMBER;
+        assert_eq!(bits_left(&generator, start), 8);
+        assert_eq!(bits_left(&generator, start - 255), 8);
+        assert_eq!(bits_left(&generator, start - 256), 16);
+        assert_eq!(bits_left(&generator, start - 65_536), 48);
+        for index in [start - 256, start - 70_000, 12_345] {
+            generator.focus(index);
+            assert_eq!(bits_left(&generator, index), 8, "focused on {index}");
+            assert_eq!(bits_left(&generator, index ^ 0x100), 16, "beside {index}");
+            assert_eq!(bits_left(&generator, index ^ 0x1_0000), 48, "past {index}");
+            assert_eq!(generator.secret(index), build_commitment_secret(&[7; 32], index));
+        }
+    }
 
     proptest! {
         /// The kept walk points give `generate_from_seed`'s secret inside their ranges, at

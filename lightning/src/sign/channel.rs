@@ -430,3 +430,34 @@ impl ChannelSigner for InMemoryChannelSigner {
         self.focus_commitment_secrets();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::KeysManager;
+
+    /// A resumed signer keeps the secret walk short for the commitments the channel asks
+    /// about next, and still gives BOLT 3's secrets.
+    #[test]
+    fn a_resumed_signer_keeps_the_next_secrets_cheap() {
+        let mut signer = KeysManager::new(&[1; 32], &[0; 32]).derive_channel_signer(&[3; 32]);
+        let counterparty = *KeysManager::new(&[2; 32], &[0; 32])
+            .derive_channel_signer(&[4; 32])
+            .pubkeys();
+        let parameters = ChannelTransactionParameters {
+            holder_is_funder: true,
+            funding_outpoint: OutPoint::null(),
+            funding_satoshis: 1_000_000,
+            counterparty_pubkeys: counterparty,
+            holder_to_self_delay: 144,
+            counterparty_to_self_delay: 144,
+        };
+        let before = signer.commitment_secret(301).expect("secret");
+        signer.resume(&parameters, 300, 300);
+        assert_eq!(
+            signer.commitment_secrets.walk_from(INITIAL_COMMITMENT_NUMBER - 301).1,
+            8
+        );
+        assert_eq!(signer.commitment_secret(301), Ok(before));
+    }
+}
