@@ -186,6 +186,18 @@ fn assert_channel_failed(n: &mut Node, channel_id: ChannelId, reason_part: &str)
     assert!(n.channel_handler().channel(&channel_id).is_none());
 }
 
+/// Node `n`'s stored monitor for `channel_id` holds every update its channel made: what
+/// a restart handed over again has reached it.
+fn assert_monitor_caught_up(n: &Node, channel_id: &ChannelId, context: &str) {
+    let latest = n
+        .channel_handler()
+        .channel(channel_id)
+        .expect("still open")
+        .latest_monitor_update_id();
+    let monitor = &n.channel_handler().persister().monitors[channel_id];
+    assert_eq!(monitor.latest_update_id(), latest, "{context}");
+}
+
 fn balances(n: &Node, channel_id: &ChannelId) -> (u64, u64) {
     let view = n.channel_handler().channel(channel_id).expect("channel").holder_view();
     (view.holder_balance_msat, view.counterparty_balance_msat)
@@ -396,13 +408,7 @@ fn a_crash_that_loses_in_flight_monitor_updates_hands_them_over_again() {
         let (mut b, mismatches) = restart(&b, 2, &durable);
         // The restarted manager still had the lost updates and handed them over again.
         assert!(mismatches.is_empty(), "{context} ({lost} lost): {mismatches:?}");
-        let latest = b
-            .channel_handler()
-            .channel(&channel_id)
-            .expect("still open")
-            .latest_monitor_update_id();
-        let monitor = &b.channel_handler().persister().monitors[&channel_id];
-        assert_eq!(monitor.latest_update_id(), latest, "{context}");
+        assert_monitor_caught_up(&b, &channel_id, &context);
         connect(&mut a, &mut b, LINK);
         pump(&mut a, &mut b, LINK);
         claim_and_check(&mut a, &mut b, hash, 6_000_000, &context);
@@ -432,12 +438,7 @@ fn a_crash_losing_updates_of_two_channels_hands_each_its_own() {
     let (mut b, mismatches) = restart(&b, 2, &durable);
     assert!(mismatches.is_empty(), "{mismatches:?}");
     for id in [first, second] {
-        let latest = b
-            .channel_handler()
-            .channel(&id)
-            .expect("still open")
-            .latest_monitor_update_id();
-        assert_eq!(b.channel_handler().persister().monitors[&id].latest_update_id(), latest);
+        assert_monitor_caught_up(&b, &id, &format!("{id:?}"));
     }
     connect(&mut a, &mut b, LINK);
     pump(&mut a, &mut b, LINK);
@@ -479,15 +480,7 @@ fn a_manager_saved_before_an_update_completed_hands_over_only_what_follows() {
     )
     .expect("reads back");
     assert!(mismatches.is_empty(), "{mismatches:?}");
-    let latest = b
-        .channel_handler()
-        .channel(&channel_id)
-        .expect("open")
-        .latest_monitor_update_id();
-    assert_eq!(
-        b.channel_handler().persister().monitors[&channel_id].latest_update_id(),
-        latest
-    );
+    assert_monitor_caught_up(&b, &channel_id, "saved before completion");
     connect(&mut a, &mut b, LINK);
     pump(&mut a, &mut b, LINK);
     claim_and_check(&mut a, &mut b, hash, 3_000_000, "saved before completion");
