@@ -3,7 +3,8 @@
 #
 # Seeds come from corpora/TARGET (read only); what the fuzzer learns goes to
 # target/fuzz-work/ENGINE/TARGET, findings to target/fuzz-findings/TARGET. The last
-# line printed is a summary: target, engine, execs/s, coverage, findings.
+# line printed is a summary: target, engine, execs/s, coverage, findings. MAX_LEN sets
+# libFuzzer's longest input (default per target, from scripts/fuzz-env.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +37,8 @@ case "${engine}" in
     cargo fuzz build --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" 2>&1 | tail -1 >&2
     set +e
     cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
-      -max_total_time="${seconds}" -max_len="${MAX_LEN:-4096}" -print_final_stats=1 -artifact_prefix="${findings}/" \
+      -max_total_time="${seconds}" -max_len="${MAX_LEN:-${DEFAULT_MAX_LEN}}" ${LIBFUZZER_FLAGS} \
+      -print_final_stats=1 -artifact_prefix="${findings}/" \
       > "${log}" 2>&1
     status=$?
     set -e

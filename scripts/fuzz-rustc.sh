@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# rustc for this workspace's own crates in fuzz builds (`RUSTC_WORKSPACE_WRAPPER`, set by
+# scripts/fuzz-env.sh): debug assertions and overflow checks on. The fuzz builds are
+# `cargo fuzz build -O`, so dependencies (secp256k1, the hashes, bitcoin) run as their
+# release builds: their assertions check their own internals, which these targets do not
+# aim at, and cost the whole-node targets an eighth of each run.
+exec "$@" -C debug-assertions=on -C overflow-checks=on
