@@ -14,7 +14,9 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
 
 use super::keys::{derive_public_key, derive_revocation_public_key, KeyDerivationError};
-use super::script::{offered_htlc_script, received_htlc_script, to_local_script, to_remote_script_pubkey};
+use super::script::{
+    offered_htlc_script_with, received_htlc_script_with, to_local_script, to_remote_script_pubkey, HtlcScriptKeys,
+};
 use crate::wire::PaymentHash;
 
 /// Expected weight of a commitment transaction without HTLC outputs.
@@ -81,6 +83,16 @@ pub struct HtlcKeys {
 }
 
 impl CommitmentKeys {
+    /// What the commitment's HTLC scripts share; `None` without HTLC keys.
+    pub fn htlc_script_keys(&self) -> Option<HtlcScriptKeys> {
+        let htlc = self.htlc.as_ref()?;
+        Some(HtlcScriptKeys::new(
+            &self.revocation_key,
+            &htlc.broadcaster_htlc_key,
+            &htlc.countersignatory_htlc_key,
+        ))
+    }
+
     /// Derives every key (the HTLC keys too) for the commitment whose broadcaster uses
     /// `per_commitment_point`.
     pub fn derive<C: Verification>(
@@ -177,23 +189,17 @@ impl CommitmentHtlc {
 
     /// The output's witness script under `keys`; `None` if `keys` has no HTLC keys.
     pub fn witness_script(&self, keys: &CommitmentKeys) -> Option<ScriptBuf> {
-        let htlc_keys = keys.htlc.as_ref()?;
-        Some(if self.offered {
-            offered_htlc_script(
-                &keys.revocation_key,
-                &htlc_keys.broadcaster_htlc_key,
-                &htlc_keys.countersignatory_htlc_key,
-                &self.payment_hash,
-            )
+        Some(self.witness_script_with(&keys.htlc_script_keys()?))
+    }
+
+    /// The output's witness script from its commitment's [`CommitmentKeys::htlc_script_keys`]
+    /// (for the loops over every HTLC of one commitment).
+    pub fn witness_script_with(&self, keys: &HtlcScriptKeys) -> ScriptBuf {
+        if self.offered {
+            offered_htlc_script_with(keys, &self.payment_hash)
         } else {
-            received_htlc_script(
-                &keys.revocation_key,
-                &htlc_keys.broadcaster_htlc_key,
-                &htlc_keys.countersignatory_htlc_key,
-                &self.payment_hash,
-                self.cltv_expiry,
-            )
-        })
+            received_htlc_script_with(keys, &self.payment_hash, self.cltv_expiry)
+        }
     }
 }
 
@@ -283,16 +289,18 @@ impl CommitmentTransaction {
 
         // (output, cltv for ordering, htlc index)
         let mut outputs: Vec<(TxOut, u32, Option<usize>)> = Vec::with_capacity(untrimmed.len() + 2);
-        for &i in &untrimmed {
-            let htlc = &params.htlcs[i];
-            let script = htlc
-                .witness_script(params.keys)
-                .ok_or(CommitmentError::MissingHtlcKeys)?;
-            let txout = TxOut {
-                value: Amount::from_sat(htlc.amount_msat / 1000),
-                script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash()),
-            };
-            outputs.push((txout, htlc.cltv_expiry, Some(i)));
+        // Only HTLC outputs need the HTLC keys.
+        if !untrimmed.is_empty() {
+            let script_keys = params.keys.htlc_script_keys().ok_or(CommitmentError::MissingHtlcKeys)?;
+            for &i in &untrimmed {
+                let htlc = &params.htlcs[i];
+                let script = htlc.witness_script_with(&script_keys);
+                let txout = TxOut {
+                    value: Amount::from_sat(htlc.amount_msat / 1000),
+                    script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash()),
+                };
+                outputs.push((txout, htlc.cltv_expiry, Some(i)));
+            }
         }
         let mut to_local = None;
         if to_broadcaster_sat >= params.dust_limit_satoshis {

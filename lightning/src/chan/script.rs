@@ -43,12 +43,29 @@ pub fn to_remote_script_pubkey(payment_point: &PublicKey) -> ScriptBuf {
     ScriptBuf::new_p2wpkh(&CompressedPublicKey(*payment_point).wpubkey_hash())
 }
 
-fn revocation_hash(revocation_key: &PublicKey) -> [u8; 20] {
-    hash160::Hash::hash(&revocation_key.serialize()).to_byte_array()
-}
-
 fn payment_hash160(payment_hash: &PaymentHash) -> [u8; 20] {
     ripemd160::Hash::hash(&payment_hash.0).to_byte_array()
+}
+
+/// What every HTLC output script of one commitment shares, encoded once per commitment
+/// instead of once per HTLC: the revocation key's HASH160 and both HTLC keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HtlcScriptKeys {
+    revocation_key_hash: [u8; 20],
+    local_htlc_key: [u8; 33],
+    remote_htlc_key: [u8; 33],
+}
+
+impl HtlcScriptKeys {
+    /// The shared part of a commitment's HTLC scripts: `local` is the broadcaster's HTLC
+    /// key, `remote` the countersignatory's.
+    pub fn new(revocation_key: &PublicKey, local_htlc_key: &PublicKey, remote_htlc_key: &PublicKey) -> Self {
+        HtlcScriptKeys {
+            revocation_key_hash: hash160::Hash::hash(&revocation_key.serialize()).to_byte_array(),
+            local_htlc_key: local_htlc_key.serialize(),
+            remote_htlc_key: remote_htlc_key.serialize(),
+        }
+    }
 }
 
 /// The script of an HTLC the commitment's owner offered: the remote side takes it with
@@ -60,15 +77,23 @@ pub fn offered_htlc_script(
     remote_htlc_key: &PublicKey,
     payment_hash: &PaymentHash,
 ) -> ScriptBuf {
+    offered_htlc_script_with(
+        &HtlcScriptKeys::new(revocation_key, local_htlc_key, remote_htlc_key),
+        payment_hash,
+    )
+}
+
+/// [`offered_htlc_script`] from the commitment's shared [`HtlcScriptKeys`].
+pub fn offered_htlc_script_with(keys: &HtlcScriptKeys, payment_hash: &PaymentHash) -> ScriptBuf {
     Builder::new()
         .push_opcode(OP_DUP)
         .push_opcode(OP_HASH160)
-        .push_slice(revocation_hash(revocation_key))
+        .push_slice(keys.revocation_key_hash)
         .push_opcode(OP_EQUAL)
         .push_opcode(OP_IF)
         .push_opcode(OP_CHECKSIG)
         .push_opcode(OP_ELSE)
-        .push_slice(remote_htlc_key.serialize())
+        .push_slice(keys.remote_htlc_key)
         .push_opcode(OP_SWAP)
         .push_opcode(OP_SIZE)
         .push_int(32)
@@ -77,7 +102,7 @@ pub fn offered_htlc_script(
         .push_opcode(OP_DROP)
         .push_int(2)
         .push_opcode(OP_SWAP)
-        .push_slice(local_htlc_key.serialize())
+        .push_slice(keys.local_htlc_key)
         .push_int(2)
         .push_opcode(OP_CHECKMULTISIG)
         .push_opcode(OP_ELSE)
@@ -100,15 +125,24 @@ pub fn received_htlc_script(
     payment_hash: &PaymentHash,
     cltv_expiry: u32,
 ) -> ScriptBuf {
+    received_htlc_script_with(
+        &HtlcScriptKeys::new(revocation_key, local_htlc_key, remote_htlc_key),
+        payment_hash,
+        cltv_expiry,
+    )
+}
+
+/// [`received_htlc_script`] from the commitment's shared [`HtlcScriptKeys`].
+pub fn received_htlc_script_with(keys: &HtlcScriptKeys, payment_hash: &PaymentHash, cltv_expiry: u32) -> ScriptBuf {
     Builder::new()
         .push_opcode(OP_DUP)
         .push_opcode(OP_HASH160)
-        .push_slice(revocation_hash(revocation_key))
+        .push_slice(keys.revocation_key_hash)
         .push_opcode(OP_EQUAL)
         .push_opcode(OP_IF)
         .push_opcode(OP_CHECKSIG)
         .push_opcode(OP_ELSE)
-        .push_slice(remote_htlc_key.serialize())
+        .push_slice(keys.remote_htlc_key)
         .push_opcode(OP_SWAP)
         .push_opcode(OP_SIZE)
         .push_int(32)
@@ -119,7 +153,7 @@ pub fn received_htlc_script(
         .push_opcode(OP_EQUALVERIFY)
         .push_int(2)
         .push_opcode(OP_SWAP)
-        .push_slice(local_htlc_key.serialize())
+        .push_slice(keys.local_htlc_key)
         .push_int(2)
         .push_opcode(OP_CHECKMULTISIG)
         .push_opcode(OP_ELSE)

@@ -237,6 +237,16 @@ impl InMemoryChannelSigner {
         commitment_number < self.revoked_count
     }
 
+    /// Holder commitment `commitment_number` had valid signatures: the one before it may
+    /// now be revoked.
+    fn note_validated(&mut self, commitment_number: u64) -> Result<(), SignerError> {
+        self.validated_holder = Some(
+            self.validated_holder
+                .map_or(commitment_number, |v| v.max(commitment_number)),
+        );
+        Ok(())
+    }
+
     fn sign_funding_input(&self, tx: &Transaction) -> Result<Signature, SignerError> {
         let parameters = self.parameters()?;
         let script = self.funding_script()?;
@@ -332,10 +342,11 @@ impl ChannelSigner for InMemoryChannelSigner {
         )
         .map_err(|_| SignerError::Refused)?;
         let txid = commitment.txid();
+        let script_keys = keys.htlc_script_keys().ok_or(SignerError::Refused)?;
         for &(htlc_index, vout) in &commitment.htlc_outputs {
             let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
             let htlc_tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, delay, keys);
-            let script = htlc.witness_script(keys).ok_or(SignerError::Refused)?;
+            let script = htlc.witness_script_with(&script_keys);
             let sig = sign_p2wsh_input(&self.secp, &htlc_tx, 0, &script, htlc.amount_msat / 1000, &htlc_key)
                 .ok_or(SignerError::Refused)?;
             htlc_signatures.push(sig);
@@ -367,27 +378,27 @@ impl ChannelSigner for InMemoryChannelSigner {
         if !funding_valid || counterparty_htlc_signatures.len() != commitment.htlc_outputs.len() {
             return Err(SignerError::Refused);
         }
+        if commitment.htlc_outputs.is_empty() {
+            return self.note_validated(commitment_number);
+        }
         let txid = commitment.txid();
+        let script_keys = keys.htlc_script_keys().ok_or(SignerError::Refused)?;
+        let countersignatory_htlc_key = keys
+            .htlc
+            .as_ref()
+            .ok_or(SignerError::Refused)?
+            .countersignatory_htlc_key;
         for (&(htlc_index, vout), sig) in commitment.htlc_outputs.iter().zip(counterparty_htlc_signatures) {
             let htlc = htlcs.get(htlc_index).ok_or(SignerError::Refused)?;
             let htlc_tx =
                 build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, parameters.holder_to_self_delay, keys);
-            let script = htlc.witness_script(keys).ok_or(SignerError::Refused)?;
-            let countersignatory_htlc_key = keys
-                .htlc
-                .as_ref()
-                .ok_or(SignerError::Refused)?
-                .countersignatory_htlc_key;
+            let script = htlc.witness_script_with(&script_keys);
             let value = htlc.amount_msat / 1000;
             if !verify_p2wsh_input(&self.secp, &htlc_tx, 0, &script, value, sig, &countersignatory_htlc_key) {
                 return Err(SignerError::Refused);
             }
         }
-        self.validated_holder = Some(
-            self.validated_holder
-                .map_or(commitment_number, |v| v.max(commitment_number)),
-        );
-        Ok(())
+        self.note_validated(commitment_number)
     }
 
     fn sign_holder_commitment(
