@@ -19,15 +19,8 @@ for entry in fuzz/fuzz_targets/*.rs; do
   cargo fuzz build ${CARGO_FUZZ_FLAGS} --target-dir "${BUILD_DIR}" --features libfuzzer \
     ${SANITIZER:+--sanitizer "${SANITIZER/undefined/none}"} "${name}"
   cp "${BUILD_DIR}/${triple}/release/${name}" "${OUT}/"
-  # The run options fuzz.sh passes, for ClusterFuzzLite's runs of this target.
-  {
-    echo "[libfuzzer]"
-    echo "max_len = ${DEFAULT_MAX_LEN}"
-    for flag in ${LIBFUZZER_FLAGS}; do
-      flag=${flag#-}
-      echo "${flag%%=*} = ${flag#*=}"
-    done
-  } > "${OUT}/${name}.options"
+  # The longest input fuzz.sh allows, for ClusterFuzzLite's runs of this target.
+  printf '[libfuzzer]\nmax_len = %s\n' "${DEFAULT_MAX_LEN}" > "${OUT}/${name}.options"
   if [ -d "corpora/${name}" ] && [ -n "$(ls -A "corpora/${name}")" ]; then
     (cd "corpora/${name}" && zip -q -r "${OUT}/${name}_seed_corpus.zip" .)
   fi

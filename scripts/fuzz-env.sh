@@ -1,6 +1,6 @@
 # Sourced by the fuzz scripts: `fuzz_env TARGET` sets RUSTFLAGS, BUILD_DIR,
-# CARGO_FUZZ_FLAGS (extra `cargo fuzz` options), LIBFUZZER_FLAGS (extra libFuzzer
-# options for runs) and DEFAULT_MAX_LEN for it.
+# CARGO_FUZZ_FLAGS (extra `cargo fuzz` options) and DEFAULT_MAX_LEN (libFuzzer's longest
+# input) for it.
 #
 # Every target builds with `-O` and scripts/fuzz-rustc.sh as the workspace's rustc
 # wrapper: our crates keep debug assertions and overflow checks, dependencies run as
@@ -11,24 +11,21 @@
 # the two builds do not undo each other. Their input is an opcode stream, not bytes the
 # library compares with its constants, so comparison tracing
 # (`-sanitizer-coverage-trace-compares`) has nothing to guide and took more than half of
-# each run: they build without it, and run without libFuzzer's memcmp hook
-# (`-use_memcmp=0`) for the same reason. `consistency` runs at inputs up to 256 bytes
-# unless MAX_LEN says otherwise: its findings so far needed fewer, and its throughput
-# target is set at that size.
+# each run: they build without it. `consistency` runs at inputs up to 256 bytes unless
+# MAX_LEN says otherwise: its findings so far needed fewer, and its throughput target is
+# set at that size.
 fuzz_env() {
   export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
   export RUSTC_WORKSPACE_WRAPPER
   RUSTC_WORKSPACE_WRAPPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/fuzz-rustc.sh"
   BUILD_DIR=target/fuzz-build
   CARGO_FUZZ_FLAGS="-O"
-  LIBFUZZER_FLAGS=""
   DEFAULT_MAX_LEN=4096
   case "$1" in
     consistency | node)
       RUSTFLAGS="${RUSTFLAGS} --cfg=lightning_cheap_aead"
       BUILD_DIR=target/fuzz-build-whole-node
       CARGO_FUZZ_FLAGS="${CARGO_FUZZ_FLAGS} --no-trace-compares"
-      LIBFUZZER_FLAGS="-use_memcmp=0"
       ;;
   esac
   case "$1" in
