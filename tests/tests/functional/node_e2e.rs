@@ -4,6 +4,7 @@
 use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::{OutPoint, Txid};
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::ApiError;
 use lightning::events::Event;
 use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
 use lightning::transport::PeerId;
@@ -743,7 +744,7 @@ fn a_peer_cannot_pile_up_unfunded_channels() {
 /// keeps to it: the adds past the cap are refused at the sender.
 #[test]
 fn the_configured_htlc_cap_binds_the_peer() {
-    use lightning::chan::manager::{ApiError, ChannelManagerConfig};
+    use lightning::chan::manager::ChannelManagerConfig;
 
     let config = ChannelManagerConfig {
         max_accepted_htlcs: 2,
@@ -1025,6 +1026,60 @@ fn open_another_over(a: &mut Node, b: &mut Node, link: PeerId, txid_byte: u8) ->
     events(a);
     events(b);
     channel_id
+}
+
+/// A payment too large for the first channel with the peer (by id) goes over the next
+/// one that can carry it, and leaves the first as it was.
+#[test]
+fn a_payment_too_large_for_the_first_channel_takes_the_next() {
+    let (mut a, mut b, large) = connected_channel();
+    // Funded at txid [3; 32], the 500,000-sat channel sorts before the 1,000,000-sat one.
+    let small = open_another(&mut a, &mut b, 3);
+    assert!(small < large, "the small channel must be tried first");
+    let (small_before, large_before) = (balances(&a, &small), balances(&a, &large));
+    pay(&mut a, &mut b, 700_000_000);
+    assert_eq!(balances(&a, &small), small_before);
+    assert_eq!(balances(&a, &large).0, large_before.0 - 700_000_000);
+    // Nothing takes an amount no channel holds; the refusal says why.
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, 2_000_000_000);
+    assert!(matches!(refused, Err(ApiError::Channel(_))), "{refused:?}");
+    assert_eq!(balances(&a, &small), small_before);
+}
+
+/// `send_payment_over` pays over the channel it names, and only an open channel with a
+/// connected peer.
+#[test]
+fn a_payment_can_name_its_channel() {
+    let (mut a, mut b, first) = connected_channel();
+    let second = open_another(&mut a, &mut b, 9);
+    let b_id = b.node_id();
+    let first_before = balances(&a, &first);
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(Some(5_000_000));
+    a.channel_handler_mut()
+        .send_payment_over(&second, hash, secret, 5_000_000)
+        .expect("the second channel takes it");
+    pump(&mut a, &mut b, LINK);
+    let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
+    b.channel_handler_mut().claim_payment(preimage).expect("claimable");
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(balances(&a, &second).1, 5_000_000);
+    assert_eq!(balances(&a, &first), first_before);
+
+    let unknown = ChannelId([0xee; 32]);
+    let attempt = |a: &mut Node, channel_id: &ChannelId| {
+        a.channel_handler_mut()
+            .send_payment_over(channel_id, PaymentHash([7; 32]), [0; 32], 1_000_000)
+    };
+    assert_eq!(attempt(&mut a, &unknown), Err(ApiError::UnknownChannel));
+    a.disconnected(LINK);
+    assert_eq!(attempt(&mut a, &first), Err(ApiError::NoUsableChannel));
+    assert_eq!(
+        a.channel_handler_mut()
+            .send_payment(b_id, PaymentHash([7; 32]), [0; 32], 1_000_000),
+        Err(ApiError::NoUsableChannel)
+    );
 }
 
 /// The peer's `error` naming a channel fails that channel only; one with the all-zero

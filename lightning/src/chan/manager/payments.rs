@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{PublicKey, SecretKey};
 
-use super::{ApiError, ChannelManager};
+use super::{ApiError, ChannelManager, ManagedChannel};
 use crate::chain::{Broadcaster, Persist};
 use crate::chan::channel::{ChannelError, ChannelPhase};
 use crate::chan::ledger::Side;
@@ -132,7 +132,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         self.payments.inbound.get(payment_hash).map(|p| p.preimage)
     }
 
-    /// Pays a direct peer over a channel with it.
+    /// Pays a direct peer over the first of our channels with it that takes the HTLC
+    /// (in channel id order). If none does, the error is the last channel's refusal, or
+    /// `NoUsableChannel` when no channel with the peer is open and connected.
     pub fn send_payment(
         &mut self,
         counterparty: PublicKey,
@@ -140,14 +142,37 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         payment_secret: [u8; 32],
         amount_msat: u64,
     ) -> Result<(), ApiError> {
-        let channel_id = self
+        let candidates: Vec<ChannelId> = self
             .channels
             .iter()
-            .find(|(_, m)| {
-                m.counterparty == counterparty && m.channel.phase() == ChannelPhase::Normal && m.channel.is_connected()
-            })
+            .filter(|(_, m)| m.counterparty == counterparty && Self::can_carry_payments(m))
             .map(|(id, _)| *id)
-            .ok_or(ApiError::NoUsableChannel)?;
+            .collect();
+        let mut refusal = ApiError::NoUsableChannel;
+        for channel_id in candidates {
+            match self.send_payment_over(&channel_id, payment_hash, payment_secret, amount_msat) {
+                Ok(()) => return Ok(()),
+                Err(e) => refusal = e,
+            }
+        }
+        Err(refusal)
+    }
+
+    /// Pays the peer of `channel_id` over that channel: `UnknownChannel` if there is no
+    /// such channel, `NoUsableChannel` if it is not open or its peer not connected, and
+    /// the channel's refusal if it does not take the HTLC (the channel is then as before).
+    pub fn send_payment_over(
+        &mut self,
+        channel_id: &ChannelId,
+        payment_hash: PaymentHash,
+        payment_secret: [u8; 32],
+        amount_msat: u64,
+    ) -> Result<(), ApiError> {
+        let managed = self.channels.get(channel_id).ok_or(ApiError::UnknownChannel)?;
+        if !Self::can_carry_payments(managed) {
+            return Err(ApiError::NoUsableChannel);
+        }
+        let (channel_id, counterparty) = (*channel_id, managed.counterparty);
         let cltv_expiry = self.best_height + self.config.final_cltv_expiry_delta;
         let payload = HopPayload::receive(amount_msat, cltv_expiry, payment_secret, amount_msat);
         let hop = OnionHop {
@@ -181,6 +206,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         self.send(&channel_id, Message::UpdateAddHtlc(alloc::boxed::Box::new(add)));
         self.process_channel(&channel_id);
         Ok(())
+    }
+
+    fn can_carry_payments(managed: &ManagedChannel<K::Signer>) -> bool {
+        managed.channel.phase() == ChannelPhase::Normal && managed.channel.is_connected()
     }
 
     /// Claims every HTLC paying `preimage`'s hash.
