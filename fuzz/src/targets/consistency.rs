@@ -242,17 +242,19 @@ impl Harness {
         self.collect();
     }
 
-    fn pay(&mut self, from: usize, amount_msat: u64) {
+    /// Node `from` pays the other `amount_msat`, over `channel_id` if given.
+    fn pay(&mut self, from: usize, amount_msat: u64, channel_id: Option<&ChannelId>) {
         let payee = self.parties[1 - from].node.node_id();
         let (hash, secret) = self
             .node(1 - from)
             .channel_handler_mut()
             .create_inbound_payment(Some(amount_msat));
+        let manager = self.node(from).channel_handler_mut();
         // Refused at once (no usable channel, not enough balance) is fine.
-        let _ = self
-            .node(from)
-            .channel_handler_mut()
-            .send_payment(payee, hash, secret, amount_msat);
+        let _ = match channel_id {
+            Some(channel_id) => manager.send_payment_over(channel_id, hash, secret, amount_msat),
+            None => manager.send_payment(payee, hash, secret, amount_msat),
+        };
         self.collect();
     }
 
@@ -292,7 +294,7 @@ impl Harness {
         match op {
             0x00..=0x1f => {
                 let amount_msat = AMOUNTS_MSAT[usize::from((op >> 1) & 7)];
-                self.pay(usize::from(op & 1), amount_msat);
+                self.pay(usize::from(op & 1), amount_msat, None);
             }
             0x20..=0x27 => {
                 self.deliver_one(usize::from(op & 1));
@@ -381,13 +383,19 @@ impl Harness {
                 );
             }
         }
-        // Every channel still carries a payment each way.
-        if !open.is_empty() && !self.stale_restarted {
-            for from in 0..2 {
+        // Every channel still carries a payment, and each node still pays: node k % 2
+        // pays over the k-th channel.
+        if !self.stale_restarted {
+            for (k, channel_id) in open.iter().enumerate() {
+                let from = k % 2;
                 let before = self.sent.len();
-                self.pay(from, 1_000);
+                self.pay(from, 1_000, Some(channel_id));
                 self.pump();
-                assert_eq!(self.sent.len(), before + 1, "node {from} can no longer pay");
+                assert_eq!(
+                    self.sent.len(),
+                    before + 1,
+                    "node {from} can no longer pay over {channel_id:?}"
+                );
             }
         }
     }
