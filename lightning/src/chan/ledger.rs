@@ -737,10 +737,29 @@ impl Decode for ChannelLedger {
     }
 }
 
+/// Above any count a channel reaches (a few updates per payment, at most 2^48
+/// commitments): persisted counts must stay below it.
+const MAX_PERSISTED_COUNT: u64 = 1 << 62;
+
 impl ChannelLedger {
     /// Checks what every method relies on: every coverage lies between the base and the
     /// ends of the logs. A ledger read from corrupt bytes fails here, not later.
     fn check_consistent(&self) -> Result<(), &'static str> {
+        // Every count must leave room to grow: a count near the end of u64 comes only
+        // from corrupt bytes, and the channel's next update would overflow it.
+        for side in [Side::Holder, Side::Counterparty] {
+            let base = match side {
+                Side::Holder => self.base_coverage.holder_updates,
+                Side::Counterparty => self.base_coverage.counterparty_updates,
+            };
+            let end = base.checked_add(self.log(side).len() as u64);
+            if end.is_none_or(|end| end >= MAX_PERSISTED_COUNT) {
+                return Err("ledger update count");
+            }
+        }
+        if self.next_holder_htlc_id.max(self.next_counterparty_htlc_id) >= MAX_PERSISTED_COUNT {
+            return Err("ledger htlc id");
+        }
         let ends = Coverage {
             holder_updates: self.log_end(Side::Holder),
             counterparty_updates: self.log_end(Side::Counterparty),
@@ -772,6 +791,49 @@ impl ChannelLedger {
 #[cfg(test)]
 mod codec_tests {
     use super::*;
+
+    /// Persisted counts so large that the next update would overflow them are refused
+    /// when read (they come only from corrupt bytes), instead of panicking or wrapping.
+    #[test]
+    fn counts_with_no_room_to_grow_are_refused_when_read() {
+        let fee = Update::Fee { feerate_per_kw: 253 };
+        let corrupt = |tweak: &dyn Fn(&mut ChannelLedger)| {
+            let mut ledger = ChannelLedger::new(1_000, 2_000, 253);
+            tweak(&mut ledger);
+            ChannelLedger::decode_exact(&ledger.encode_to_vec())
+        };
+        let at_the_end = |ledger: &mut ChannelLedger| {
+            ledger.base_coverage.holder_updates = u64::MAX;
+            ledger.holder_commitment.holder_updates = u64::MAX;
+            ledger.counterparty_commitment.holder_updates = u64::MAX;
+            ledger.holder_commitment_revoked_to.holder_updates = u64::MAX;
+            ledger.counterparty_commitment_revoked_to.holder_updates = u64::MAX;
+            ledger.holder_updates_acked = u64::MAX;
+        };
+        assert_eq!(
+            corrupt(&|l| {
+                at_the_end(l);
+                l.holder_log.push_back(fee.clone());
+            }),
+            Err(DecodeError::InvalidValue {
+                field: "ledger update count"
+            })
+        );
+        assert_eq!(
+            corrupt(&at_the_end),
+            Err(DecodeError::InvalidValue {
+                field: "ledger update count"
+            })
+        );
+        assert_eq!(
+            corrupt(&|l| l.next_counterparty_htlc_id = u64::MAX),
+            Err(DecodeError::InvalidValue {
+                field: "ledger htlc id"
+            })
+        );
+        let fine = ChannelLedger::new(1_000, 2_000, 253);
+        assert_eq!(ChannelLedger::decode_exact(&fine.encode_to_vec()), Ok(fine));
+    }
 
     /// Fee updates are the shortest (5 bytes), the bound the decoder checks a count
     /// against: a log of them that fills its bytes exactly decodes, one byte less does not.
