@@ -44,3 +44,8 @@ regression!(
     "consistency",
     "own_fee_update_refusal_warned_the_peer"
 );
+regression!(
+    channel_read_persisted_update_count_at_the_end_of_u64,
+    "channel_read",
+    "persisted_update_count_at_the_end_of_u64"
+);
