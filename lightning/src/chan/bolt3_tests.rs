@@ -592,6 +592,19 @@ fn check_commitment_vector(name: &str) {
         );
         let mut tx = build_htlc_transaction(&txid, vout, htlc, feerate_per_kw, 144, &c.keys);
         let script = htlc.witness_script(&c.keys).expect("the vectors' keys have HTLC keys");
+        // The script from its keys, as a caller without a commitment builds it.
+        let htlc_keys = c.keys.htlc.expect("the vectors' keys have HTLC keys");
+        let (rk, local_key, remote_key) = (
+            &c.keys.revocation_key,
+            &htlc_keys.broadcaster_htlc_key,
+            &htlc_keys.countersignatory_htlc_key,
+        );
+        let from_keys = if htlc.offered {
+            offered_htlc_script(rk, local_key, remote_key, &htlc.payment_hash)
+        } else {
+            received_htlc_script(rk, local_key, remote_key, &htlc.payment_hash, htlc.cltv_expiry)
+        };
+        assert_eq!(from_keys, script, "{name}: HTLC #{vector_htlc}'s script from its keys");
         let value = htlc.amount_msat / 1000;
         let remote = sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.remote_htlc_key).expect("input 0");
         let local = sign_p2wsh_input(&c.secp, &tx, 0, &script, value, &c.local_htlc_key).expect("input 0");
