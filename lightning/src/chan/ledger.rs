@@ -216,13 +216,17 @@ impl ChannelLedger {
         }
     }
 
-    /// How many updates `side` has proposed since the channel opened.
-    pub fn log_end(&self, side: Side) -> u64 {
-        let base = match side {
+    /// How many of `side`'s updates were compacted into the base.
+    fn log_base(&self, side: Side) -> u64 {
+        match side {
             Side::Holder => self.base_coverage.holder_updates,
             Side::Counterparty => self.base_coverage.counterparty_updates,
-        };
-        base + self.log(side).len() as u64
+        }
+    }
+
+    /// How many updates `side` has proposed since the channel opened.
+    pub fn log_end(&self, side: Side) -> u64 {
+        self.log_base(side) + self.log(side).len() as u64
     }
 
     /// The id the next HTLC `side` offers must have.
@@ -748,11 +752,7 @@ impl ChannelLedger {
         // Every count must leave room to grow: a count near the end of u64 comes only
         // from corrupt bytes, and the channel's next update would overflow it.
         for side in [Side::Holder, Side::Counterparty] {
-            let base = match side {
-                Side::Holder => self.base_coverage.holder_updates,
-                Side::Counterparty => self.base_coverage.counterparty_updates,
-            };
-            let end = base.checked_add(self.log(side).len() as u64);
+            let end = self.log_base(side).checked_add(self.log(side).len() as u64);
             if end.is_none_or(|end| end >= MAX_PERSISTED_COUNT) {
                 return Err("ledger update count");
             }
