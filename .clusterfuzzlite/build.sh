@@ -19,8 +19,11 @@ for entry in fuzz/fuzz_targets/*.rs; do
   cargo fuzz build ${CARGO_FUZZ_FLAGS} --target-dir "${BUILD_DIR}" --features libfuzzer \
     ${SANITIZER:+--sanitizer "${SANITIZER/undefined/none}"} "${name}"
   cp "${BUILD_DIR}/${triple}/release/${name}" "${OUT}/"
-  # The longest input fuzz.sh allows, for ClusterFuzzLite's runs of this target.
-  printf '[libfuzzer]\nmax_len = %s\n' "${DEFAULT_MAX_LEN}" > "${OUT}/${name}.options"
+  # The options fuzz.sh gives this target, for ClusterFuzzLite's runs of it.
+  {
+    printf '[libfuzzer]\nmax_len = %s\n' "${DEFAULT_MAX_LEN}"
+    for option in ${LIBFUZZER_OPTIONS}; do printf '%s = %s\n' "${option%%=*}" "${option#*=}"; done
+  } > "${OUT}/${name}.options"
   if [ -d "corpora/${name}" ] && [ -n "$(ls -A "corpora/${name}")" ]; then
     (cd "corpora/${name}" && zip -q -r "${OUT}/${name}_seed_corpus.zip" .)
   fi

@@ -37,7 +37,7 @@ case "${engine}" in
     cargo fuzz build --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" 2>&1 | tail -1 >&2
     set +e
     cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
-      -max_total_time="${seconds}" -max_len="${MAX_LEN:-${DEFAULT_MAX_LEN}}" \
+      -max_total_time="${seconds}" -max_len="${MAX_LEN:-${DEFAULT_MAX_LEN}}" ${LIBFUZZER_OPTIONS:+$(printf -- '-%s ' ${LIBFUZZER_OPTIONS})} \
       -print_final_stats=1 -artifact_prefix="${findings}/" \
       > "${log}" 2>&1
     status=$?
