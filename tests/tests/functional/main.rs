@@ -5,6 +5,7 @@
 
 mod channel_dance;
 mod close;
+mod fail_channel;
 mod hostile_peer;
 mod limits;
 mod monitor_pause;

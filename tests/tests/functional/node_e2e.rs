@@ -11,7 +11,7 @@ use lightning::transport::PeerId;
 use lightning::wire::{ChannelId, PaymentHash};
 use tests::node_pair::*;
 
-const LINK: PeerId = PeerId(1);
+pub(super) const LINK: PeerId = PeerId(1);
 
 /// Opens a funded, confirmed channel from a to b; returns its id.
 fn open(a: &mut Node, b: &mut Node) -> ChannelId {
@@ -83,7 +83,7 @@ fn fund_over(a: &mut Node, b: &mut Node, link: PeerId, funding_satoshis: u64, tx
 }
 
 /// Two connected nodes with an open channel from the first to the second.
-fn connected_channel() -> (Node, Node, ChannelId) {
+pub(super) fn connected_channel() -> (Node, Node, ChannelId) {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
     let channel_id = open(&mut a, &mut b);
@@ -92,7 +92,12 @@ fn connected_channel() -> (Node, Node, ChannelId) {
 
 /// `payee` creates an invoice for `amount_msat` (any amount if `None`) and `payer` pays
 /// it, with `secret` overriding the invoice's secret if given; nothing is delivered yet.
-fn start_payment(payer: &mut Node, payee: &mut Node, amount_msat: u64, secret: Option<[u8; 32]>) -> PaymentHash {
+pub(super) fn start_payment(
+    payer: &mut Node,
+    payee: &mut Node,
+    amount_msat: u64,
+    secret: Option<[u8; 32]>,
+) -> PaymentHash {
     let payee_id = payee.node_id();
     let (hash, invoice_secret) = payee.channel_handler_mut().create_inbound_payment(None);
     payer
@@ -142,7 +147,7 @@ fn crash_restart_and_finish(a: &mut Node, b: Node, hash: PaymentHash, amount_msa
 }
 
 /// `payer` pays `payee` through the whole flow; returns whether it was sent.
-fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
+pub(super) fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
     let payee_id = payee.node_id();
     let (hash, secret) = payee.channel_handler_mut().create_inbound_payment(Some(amount_msat));
     payer
@@ -178,7 +183,7 @@ fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
 
 /// Node `n`'s only new event is the failure of `channel_id` for a reason containing
 /// `reason_part`, and the channel is gone.
-fn assert_channel_failed(n: &mut Node, channel_id: ChannelId, reason_part: &str) {
+pub(super) fn assert_channel_failed(n: &mut Node, channel_id: ChannelId, reason_part: &str) {
     let closed = events(n);
     assert!(
         matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, reason }] if *id == channel_id && reason.contains(reason_part)),
@@ -1011,7 +1016,7 @@ fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
 }
 
 /// Opens and confirms another channel from a to b, funded at `txid_byte`'s outpoint.
-fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> ChannelId {
+pub(super) fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> ChannelId {
     open_another_over(a, b, LINK, txid_byte)
 }
 

@@ -261,13 +261,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .unwrap_or("(unprintable)")
             .to_string();
         for id in ids {
-            if let Some(managed) = self.channels.remove(&id) {
-                self.events.push(Event::ChannelClosed {
-                    channel_id: id,
-                    reason: alloc::format!("peer error: {why}"),
-                });
-                drop(managed);
-            }
+            self.fail_channel_on_peer_error(&id, alloc::format!("peer error: {why}"));
         }
     }
 }

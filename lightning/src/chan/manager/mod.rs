@@ -469,22 +469,45 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
     }
 
-    /// Fails a channel: tells the peer with `error` and the user with an event. The
-    /// monitor (not the manager) closes on chain; `may_broadcast` is false when our own
-    /// state is known stale.
+    /// Fails a channel (BOLT 5 "Failing a Channel"): broadcasts our latest commitment
+    /// unless `may_broadcast` is false (our own state is known stale), tells the peer
+    /// with `error` and the user with an event.
     pub(crate) fn fail_channel(&mut self, channel_id: &ChannelId, why: String, may_broadcast: bool) {
-        let Some(managed) = self.channels.remove(channel_id) else {
+        self.close_failed_channel(channel_id, why, may_broadcast, true);
+    }
+
+    /// The channel leaves the manager (its monitor stays with the persister). Unless our
+    /// state is known stale, the latest commitment the peer signed for us goes on chain
+    /// with both signatures, after the monitor's close: BOLT 5 requires it whenever the
+    /// commitment holds anything of ours, and only the manager can sign it. Nothing goes
+    /// out before the peer signed a commitment of ours (there is nothing at stake to
+    /// claim), nor when the channel already closed (a force close broadcast already).
+    /// The peer is told with `error` unless `tell_peer` is false (it told us).
+    fn close_failed_channel(&mut self, channel_id: &ChannelId, why: String, may_broadcast: bool, tell_peer: bool) {
+        let Some(mut managed) = self.channels.remove(channel_id) else {
             return;
         };
-        let error = ErrorMessage {
-            channel_id: *channel_id,
-            data: why.clone().into_bytes(),
-            extension: NoTlvs::default(),
-        };
-        self.actions.push(HandlerAction::Send {
-            node_id: managed.counterparty,
-            message: Message::Error(error),
-        });
+        if may_broadcast {
+            if let Ok(commitment) = managed.channel.force_close() {
+                for update in managed.channel.take_monitor_updates() {
+                    // The channel is gone from here either way; a storage that refuses
+                    // the close still gets the commitment broadcast.
+                    let _ = self.persister.persist(channel_id, &update);
+                }
+                self.broadcaster.broadcast(&commitment);
+            }
+        }
+        if tell_peer {
+            let error = ErrorMessage {
+                channel_id: *channel_id,
+                data: why.clone().into_bytes(),
+                extension: NoTlvs::default(),
+            };
+            self.actions.push(HandlerAction::Send {
+                node_id: managed.counterparty,
+                message: Message::Error(error),
+            });
+        }
         let reason = if may_broadcast {
             why
         } else {
@@ -494,6 +517,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             channel_id: *channel_id,
             reason,
         });
+    }
+
+    /// The peer's `error` fails the channel (BOLT 1): as [`Self::fail_channel`], without
+    /// answering.
+    pub(crate) fn fail_channel_on_peer_error(&mut self, channel_id: &ChannelId, why: String) {
+        self.close_failed_channel(channel_id, why, true, false);
     }
 
     /// After anything that may have changed a channel: commit what is pending, process
