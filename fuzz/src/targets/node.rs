@@ -12,7 +12,9 @@
 //! spends the channel's funding output, creates no value (outputs never exceed the
 //! funding; the channel's books still hold exactly the funding), is the commitment V's
 //! monitor holds once persistence catches up, and, while the peer's monitor lives, is
-//! one the peer signed and never saw revoked.
+//! one the peer signed and never saw revoked. Whatever else V broadcasts (a channel
+//! failed on an error, a mutual close) spends a channel's funding with both signatures
+//! and creates no value, and a commitment among it is one the peer never saw revoked.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -55,6 +57,8 @@ struct Harness {
     height: u32,
     /// Funding transactions, with the height they confirm at.
     fundings: Vec<(Txid, u32)>,
+    /// How many of V's broadcasts (since its last start) were checked.
+    v_broadcasts_checked: usize,
 }
 
 impl Harness {
@@ -71,6 +75,7 @@ impl Harness {
             links: [link.clone(), link],
             height: START_HEIGHT,
             fundings: Vec::new(),
+            v_broadcasts_checked: 0,
         };
         for peer in 1..=2 {
             h.reconnect(peer);
@@ -114,6 +119,40 @@ impl Harness {
                 wires[1].push_back(to_v);
             }
         }
+        self.check_v_broadcasts();
+    }
+
+    /// Whatever closed the channel (a command, a protocol error, the peer's `error`, an
+    /// expired HTLC), what V broadcasts spends a funding output of one of its channels
+    /// with both signatures and creates no value; a commitment among them is one the peer
+    /// signed and never saw revoked. Every channel is set up before the stream, so the
+    /// peer's monitor (persisted synchronously) knows each.
+    fn check_v_broadcasts(&mut self) {
+        let broadcast = &self.nodes[V].channel_handler().broadcaster().transactions;
+        for tx in &broadcast[self.v_broadcasts_checked..] {
+            let spent = tx.input.first().map(|input| input.previous_output);
+            let peer_monitor = (1..=2)
+                .flat_map(|p| self.nodes[p].channel_handler().persister().monitors.values())
+                .find(|m| m.funding().map(|f| f.funding_outpoint) == spent);
+            let Some(peer_monitor) = peer_monitor else {
+                panic!("V broadcast a transaction that spends no channel's funding: {tx:?}")
+            };
+            let funding = peer_monitor.funding().expect("found by its funding");
+            assert_eq!(tx.input.len(), 1, "{tx:?}");
+            assert_eq!(tx.input[0].witness.len(), 4, "not signed by both: {tx:?}");
+            let outputs_sat: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
+            assert!(outputs_sat <= funding.funding_satoshis, "V's broadcast creates value");
+            // A commitment's sequence carries 0x80 in its top byte (BOLT 3); a mutual
+            // close's is final.
+            if tx.input[0].sequence.0 >> 24 == 0x80 {
+                let txid = tx.compute_txid();
+                assert!(
+                    peer_monitor.counterparty_commitments().values().any(|c| c.txid == txid),
+                    "V broadcast a commitment its peer never signed or saw revoked"
+                );
+            }
+        }
+        self.v_broadcasts_checked = broadcast.len();
     }
 
     fn handle_events(&mut self, i: usize) {
@@ -248,6 +287,7 @@ impl Harness {
         let (node, _) = restart_from(&bytes, self.keys_seeds[V], session, &monitors, config, false)
             .expect("a manager's own bytes read back");
         self.nodes[V] = node;
+        self.v_broadcasts_checked = 0;
         let height = self.height;
         self.nodes[V].channel_handler_mut().best_block_updated(height);
         self.collect();
