@@ -2,6 +2,9 @@
 //! manager's [`MessageHandler`](crate::transport::MessageHandler), hands each channel's
 //! monitor updates to the user's [`Persist`], holds back what depends on updates in
 //! progress, drives the commitment dance, and makes and receives single-hop payments.
+//! A channel it fails (a protocol error, the peer's `error`, an HTLC expiring
+//! unresolved, refused persistence) goes on chain through the user's [`Broadcaster`]
+//! with the latest commitment the peer signed, unless our own state is known stale.
 //!
 //! - [`handler`]: peer messages in, messages and events out.
 //! - [`payments`]: inbound payments, onions, claims and failures.
