@@ -68,6 +68,28 @@ impl TestPersister {
         }
         completed
     }
+
+    /// `channel_id`'s monitor as it will be once every update handed over is durable:
+    /// what the channel has told its monitor so far. `None` without a stored monitor.
+    pub fn monitor_with_pending(&self, channel_id: &ChannelId) -> Option<ChannelMonitor> {
+        let mut monitor = self.monitors.get(channel_id)?.clone();
+        let mut pending: BTreeMap<u64, &[u8]> = self
+            .in_progress
+            .iter()
+            .filter(|(id, _, _)| id == channel_id)
+            .map(|(_, update_id, bytes)| (*update_id, bytes.as_slice()))
+            .collect();
+        pending.extend(
+            self.durable_waiting
+                .range((*channel_id, 0)..=(*channel_id, u64::MAX))
+                .map(|((_, update_id), bytes)| (*update_id, bytes.as_slice())),
+        );
+        while let Some(bytes) = pending.remove(&(monitor.latest_update_id() + 1)) {
+            let update = ChannelMonitorUpdate::decode_exact(bytes).expect("stored update reads back");
+            monitor.update(&update).expect("updates apply in id order");
+        }
+        Some(monitor)
+    }
 }
 
 impl Persist for TestPersister {

@@ -8,7 +8,8 @@
 //! A finding is: a panic in the library, a channel closed or an `error`/`warning` sent
 //! that no stale restart explains, or, after settling, an HTLC still pending, two ends
 //! that disagree, a claimed payment its sender never learned was sent, or a channel that
-//! can no longer carry a payment.
+//! can no longer carry a payment; and at any time, a node broadcasting a commitment its
+//! peer never signed or saw revoked.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -57,6 +58,8 @@ struct Harness {
     /// Payments their payer learned were sent.
     sent: BTreeSet<PaymentHash>,
     fundings: Vec<Txid>,
+    /// How many of each node's broadcasts (since its last start) were checked.
+    broadcasts_checked: [usize; 2],
 }
 
 impl Harness {
@@ -77,6 +80,7 @@ impl Harness {
             claimed: BTreeMap::new(),
             sent: BTreeSet::new(),
             fundings: Vec::new(),
+            broadcasts_checked: [0; 2],
         };
         h.reconnect();
         h.pump();
@@ -119,7 +123,39 @@ impl Harness {
                 }
             }
             self.check_messages(i);
+            self.check_broadcasts(i);
         }
+    }
+
+    /// What node `i` broadcasts spends a channel's funding output, and a commitment among
+    /// it is one its peer signed and never saw revoked: whatever failed the channel, a
+    /// stale restart included, a node never puts a revoked state on chain (the peer
+    /// would take everything). The peer's monitor is taken with every update its
+    /// channel handed over, durable or not.
+    fn check_broadcasts(&mut self, i: usize) {
+        let broadcast = &self.parties[i].node.channel_handler().broadcaster().transactions;
+        let peer_persister = self.parties[1 - i].node.channel_handler().persister();
+        for tx in &broadcast[self.broadcasts_checked[i]..] {
+            let spent = tx.input.first().map(|input| input.previous_output);
+            let channel_id = peer_persister
+                .monitors
+                .iter()
+                .find(|(_, m)| m.funding().map(|f| f.funding_outpoint) == spent)
+                .map(|(id, _)| *id);
+            let Some(channel_id) = channel_id else {
+                panic!("node {i} broadcast a transaction that spends no channel's funding: {tx:?}")
+            };
+            // A commitment's sequence carries 0x80 in its top byte (BOLT 3).
+            if tx.input[0].sequence.0 >> 24 == 0x80 {
+                let txid = tx.compute_txid();
+                let monitor = peer_persister.monitor_with_pending(&channel_id).expect("found above");
+                assert!(
+                    monitor.counterparty_commitments().values().any(|c| c.txid == txid),
+                    "node {i} broadcast a commitment its peer never signed or saw revoked"
+                );
+            }
+        }
+        self.broadcasts_checked[i] = broadcast.len();
     }
 
     fn handle_events(&mut self, i: usize) {
@@ -280,6 +316,7 @@ impl Harness {
         let (node, mismatches) =
             restart_from(&bytes, party.keys_seed, session, &monitors, config, true).expect("its own bytes read back");
         party.node = node;
+        self.broadcasts_checked[i] = 0;
         if !mismatches.is_empty() {
             assert!(stale, "a restart from the latest state found {mismatches:?}");
             self.stale_restarted = true;
