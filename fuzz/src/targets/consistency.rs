@@ -136,11 +136,13 @@ impl Harness {
         let broadcast = &self.parties[i].node.channel_handler().broadcaster().transactions;
         let peer_persister = self.parties[1 - i].node.channel_handler().persister();
         for tx in &broadcast[self.broadcasts_checked[i]..] {
-            let spent = tx.input.first().map(|input| input.previous_output);
+            let Some(spent) = tx.input.first().map(|input| input.previous_output) else {
+                panic!("node {i} broadcast a transaction without inputs: {tx:?}")
+            };
             let channel_id = peer_persister
                 .monitors
                 .iter()
-                .find(|(_, m)| m.funding().map(|f| f.funding_outpoint) == spent)
+                .find(|(_, m)| m.funding().map(|f| f.funding_outpoint) == Some(spent))
                 .map(|(id, _)| *id);
             let Some(channel_id) = channel_id else {
                 panic!("node {i} broadcast a transaction that spends no channel's funding: {tx:?}")

@@ -130,10 +130,12 @@ impl Harness {
     fn check_v_broadcasts(&mut self) {
         let broadcast = &self.nodes[V].channel_handler().broadcaster().transactions;
         for tx in &broadcast[self.v_broadcasts_checked..] {
-            let spent = tx.input.first().map(|input| input.previous_output);
+            let Some(spent) = tx.input.first().map(|input| input.previous_output) else {
+                panic!("V broadcast a transaction without inputs: {tx:?}")
+            };
             let peer_monitor = (1..=2)
                 .flat_map(|p| self.nodes[p].channel_handler().persister().monitors.values())
-                .find(|m| m.funding().map(|f| f.funding_outpoint) == spent);
+                .find(|m| m.funding().map(|f| f.funding_outpoint) == Some(spent));
             let Some(peer_monitor) = peer_monitor else {
                 panic!("V broadcast a transaction that spends no channel's funding: {tx:?}")
             };
