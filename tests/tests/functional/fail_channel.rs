@@ -9,7 +9,7 @@ use lightning::transport::{HandlerAction, MessageHandler};
 use lightning::wire::{ChannelId, ErrorMessage, Message, NoTlvs, UpdateAddHtlc, UpdateAddHtlcTlvs};
 use tests::node_pair::*;
 
-use super::node_e2e::{assert_channel_failed, connected_channel, pay, start_payment, LINK};
+use super::node_e2e::{accepted_unfunded_channel, assert_channel_failed, connected_channel, pay, start_payment, LINK};
 
 fn error(channel_id: ChannelId) -> Message {
     Message::Error(ErrorMessage {
@@ -146,14 +146,8 @@ fn a_stale_node_does_not_broadcast_but_its_peer_does() {
 /// `error` then just forgets the channel.
 #[test]
 fn a_channel_failed_before_any_signed_commitment_is_forgotten() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
+    let (mut a, b, temporary) = accepted_unfunded_channel();
     let b_id = b.node_id();
-    let temporary = a
-        .channel_handler_mut()
-        .open_channel(b_id, 1_000_000, 0)
-        .expect("peer connected");
-    pump(&mut a, &mut b, LINK);
     let _ = events(&mut a);
     a.channel_handler_mut().handle_message(&b_id, error(temporary));
     assert!(a.channel_handler().channel(&temporary).is_none());

@@ -930,8 +930,9 @@ fn a_force_close_broadcasts_our_current_commitment_signed_by_both() {
     assert_channel_failed(&mut b, channel_id, "force-closed by the user");
 }
 
-#[test]
-fn a_force_close_before_any_signed_commitment_is_refused() {
+/// Two connected nodes, the first having opened a channel to the second that is
+/// accepted but not funded yet; returns its temporary id.
+pub(super) fn accepted_unfunded_channel() -> (Node, Node, ChannelId) {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
     let b_id = b.node_id();
@@ -940,6 +941,12 @@ fn a_force_close_before_any_signed_commitment_is_refused() {
         .open_channel(b_id, 1_000_000, 0)
         .expect("peer connected");
     pump(&mut a, &mut b, LINK);
+    (a, b, temporary)
+}
+
+#[test]
+fn a_force_close_before_any_signed_commitment_is_refused() {
+    let (mut a, _b, temporary) = accepted_unfunded_channel();
     assert!(matches!(
         a.channel_handler_mut().force_close_channel(&temporary),
         Err(lightning::chan::manager::ApiError::Channel(_))
