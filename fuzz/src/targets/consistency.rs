@@ -411,6 +411,19 @@ impl Harness {
                     "node {end} holds the wrong total"
                 );
             }
+            // A channel still open was put on chain by neither end.
+            let funding = self.parties[0].node.channel_handler().persister().monitors[id]
+                .funding()
+                .map(|f| f.funding_outpoint);
+            for (end, party) in self.parties.iter().enumerate() {
+                let broadcast = &party.node.channel_handler().broadcaster().transactions;
+                assert!(
+                    !broadcast
+                        .iter()
+                        .any(|tx| tx.input.first().map(|i| i.previous_output) == funding),
+                    "node {end} broadcast a spend of open channel {id:?}"
+                );
+            }
         }
         // After a stale restart a channel may close with a claimed HTLC in it: only the
         // chain could tell its payer now, and on-chain resolution is not simulated here.
