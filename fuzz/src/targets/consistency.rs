@@ -8,8 +8,9 @@
 //! A finding is: a panic in the library, a channel closed or an `error`/`warning` sent
 //! that no stale restart explains, or, after settling, an HTLC still pending, two ends
 //! that disagree, a claimed payment its sender never learned was sent, or a channel that
-//! can no longer carry a payment; and at any time, a node broadcasting a commitment its
-//! peer never signed or saw revoked.
+//! can no longer carry a payment, or a node that broadcast a spend of a channel still
+//! open; and at any time, a node broadcasting a commitment its peer never signed or saw
+//! revoked.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
