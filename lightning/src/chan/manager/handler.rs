@@ -244,9 +244,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .channel
             .force_close()
             .map_err(|e| super::ApiError::Channel(e.to_string()))?;
-        self.persist_updates(channel_id);
-        self.broadcaster.broadcast(&commitment);
-        self.fail_channel(channel_id, "force-closed by the user".into(), true);
+        self.close_failed_channel(channel_id, "force-closed by the user".into(), Some(commitment), true);
         Ok(())
     }
 

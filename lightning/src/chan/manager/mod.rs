@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 
 use bitcoin::constants::ChainHash;
 use bitcoin::secp256k1::PublicKey;
-use bitcoin::{OutPoint, Txid};
+use bitcoin::{OutPoint, Transaction, Txid};
 
 use super::channel::establish::OpenChannelParams;
 use super::channel::{Channel, ChannelError, ChannelPhase, MAX_HTLCS_PER_SIDE};
@@ -476,29 +476,50 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// unless `may_broadcast` is false (our own state is known stale), tells the peer
     /// with `error` and the user with an event.
     pub(crate) fn fail_channel(&mut self, channel_id: &ChannelId, why: String, may_broadcast: bool) {
-        self.close_failed_channel(channel_id, why, may_broadcast, true);
+        if !may_broadcast {
+            let why = alloc::format!("{why} (our state is stale: not broadcasting)");
+            return self.close_failed_channel(channel_id, why, None, true);
+        }
+        let commitment = self.commitment_for_chain(channel_id);
+        self.close_failed_channel(channel_id, why, commitment, true);
     }
 
-    /// The channel leaves the manager (its monitor stays with the persister). Unless our
-    /// state is known stale, the latest commitment the peer signed for us goes on chain
-    /// with both signatures, after the monitor's close: BOLT 5 requires it whenever the
-    /// commitment holds anything of ours, and only the manager can sign it. Nothing goes
-    /// out before the peer signed a commitment of ours (there is nothing at stake to
-    /// claim), nor when the channel already closed (a force close broadcast already).
-    /// The peer is told with `error` unless `tell_peer` is false (it told us).
-    fn close_failed_channel(&mut self, channel_id: &ChannelId, why: String, may_broadcast: bool, tell_peer: bool) {
+    /// The peer's `error` fails the channel (BOLT 1): as [`Self::fail_channel`], without
+    /// answering.
+    pub(crate) fn fail_channel_on_peer_error(&mut self, channel_id: &ChannelId, why: String) {
+        let commitment = self.commitment_for_chain(channel_id);
+        self.close_failed_channel(channel_id, why, commitment, false);
+    }
+
+    /// Our latest commitment with both signatures, the channel closed and its monitor's
+    /// close queued: what BOLT 5 has a failing channel broadcast whenever it holds
+    /// anything of ours (only the manager can sign it). `None` before the peer signed a
+    /// commitment of ours (nothing is at stake to claim), once closed, or if the signer
+    /// refuses.
+    fn commitment_for_chain(&mut self, channel_id: &ChannelId) -> Option<Transaction> {
+        self.channels.get_mut(channel_id)?.channel.force_close().ok()
+    }
+
+    /// The channel leaves the manager (its monitor stays with the persister); with a
+    /// `commitment` to broadcast, its monitor first gets the close; the peer is told
+    /// with `error` unless `tell_peer` is false (it told us); the user gets an event.
+    fn close_failed_channel(
+        &mut self,
+        channel_id: &ChannelId,
+        why: String,
+        commitment: Option<Transaction>,
+        tell_peer: bool,
+    ) {
         let Some(mut managed) = self.channels.remove(channel_id) else {
             return;
         };
-        if may_broadcast {
-            if let Ok(commitment) = managed.channel.force_close() {
-                for update in managed.channel.take_monitor_updates() {
-                    // The channel is gone from here either way; a storage that refuses
-                    // the close still gets the commitment broadcast.
-                    let _ = self.persister.persist(channel_id, &update);
-                }
-                self.broadcaster.broadcast(&commitment);
+        if let Some(commitment) = commitment {
+            for update in managed.channel.take_monitor_updates() {
+                // The channel is gone from here either way; a storage that refuses the
+                // close still gets the commitment broadcast.
+                let _ = self.persister.persist(channel_id, &update);
             }
+            self.broadcaster.broadcast(&commitment);
         }
         if tell_peer {
             let error = ErrorMessage {
@@ -511,21 +532,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 message: Message::Error(error),
             });
         }
-        let reason = if may_broadcast {
-            why
-        } else {
-            alloc::format!("{why} (our state is stale: not broadcasting)")
-        };
         self.events.push(Event::ChannelClosed {
             channel_id: *channel_id,
-            reason,
+            reason: why,
         });
-    }
-
-    /// The peer's `error` fails the channel (BOLT 1): as [`Self::fail_channel`], without
-    /// answering.
-    pub(crate) fn fail_channel_on_peer_error(&mut self, channel_id: &ChannelId, why: String) {
-        self.close_failed_channel(channel_id, why, true, false);
     }
 
     /// After anything that may have changed a channel: commit what is pending, process
