@@ -24,7 +24,8 @@ use lightning::wire::{ChannelId, PaymentHash};
 use sim::node::{restart_from, Node, START_HEIGHT};
 
 use super::whole_node::{
-    complete_persistence, config, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT,
+    complete_persistence, config, fund, is_commitment, monitor_spent_by, session_seed, start, AMOUNTS_MSAT,
+    CAPACITY_SATOSHIS, PUSH_MSAT,
 };
 
 /// Both nodes see each other as this connection.
@@ -137,19 +138,8 @@ impl Harness {
         let broadcast = &self.parties[i].node.channel_handler().broadcaster().transactions;
         let peer_persister = self.parties[1 - i].node.channel_handler().persister();
         for tx in &broadcast[self.broadcasts_checked[i]..] {
-            let Some(spent) = tx.input.first().map(|input| input.previous_output) else {
-                panic!("node {i} broadcast a transaction without inputs: {tx:?}")
-            };
-            let channel_id = peer_persister
-                .monitors
-                .iter()
-                .find(|(_, m)| m.funding().map(|f| f.funding_outpoint) == Some(spent))
-                .map(|(id, _)| *id);
-            let Some(channel_id) = channel_id else {
-                panic!("node {i} broadcast a transaction that spends no channel's funding: {tx:?}")
-            };
-            // A commitment's sequence carries 0x80 in its top byte (BOLT 3).
-            if tx.input[0].sequence.0 >> 24 == 0x80 {
+            let (channel_id, _) = monitor_spent_by(&peer_persister.monitors, tx, &format!("node {i}"));
+            if is_commitment(tx) {
                 let txid = tx.compute_txid();
                 let monitor = peer_persister.monitor_with_pending(&channel_id).expect("found above");
                 assert!(

@@ -26,7 +26,8 @@ use lightning::wire::{ChannelId, Message};
 use sim::node::{restart_from, Node, START_HEIGHT};
 
 use super::whole_node::{
-    complete_persistence, config, fund, session_seed, start, AMOUNTS_MSAT, CAPACITY_SATOSHIS, PUSH_MSAT,
+    complete_persistence, config, fund, is_commitment, monitor_spent_by, session_seed, start, AMOUNTS_MSAT,
+    CAPACITY_SATOSHIS, PUSH_MSAT,
 };
 
 /// Index of the node under test; 1 and 2 are its peers.
@@ -130,23 +131,14 @@ impl Harness {
     fn check_v_broadcasts(&mut self) {
         let broadcast = &self.nodes[V].channel_handler().broadcaster().transactions;
         for tx in &broadcast[self.v_broadcasts_checked..] {
-            let Some(spent) = tx.input.first().map(|input| input.previous_output) else {
-                panic!("V broadcast a transaction without inputs: {tx:?}")
-            };
-            let peer_monitor = (1..=2)
-                .flat_map(|p| self.nodes[p].channel_handler().persister().monitors.values())
-                .find(|m| m.funding().map(|f| f.funding_outpoint) == Some(spent));
-            let Some(peer_monitor) = peer_monitor else {
-                panic!("V broadcast a transaction that spends no channel's funding: {tx:?}")
-            };
+            let peer_monitors = (1..=2).flat_map(|p| &self.nodes[p].channel_handler().persister().monitors);
+            let (_, peer_monitor) = monitor_spent_by(peer_monitors, tx, "V");
             let funding = peer_monitor.funding().expect("found by its funding");
             assert_eq!(tx.input.len(), 1, "{tx:?}");
             assert_eq!(tx.input[0].witness.len(), 4, "not signed by both: {tx:?}");
             let outputs_sat: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
             assert!(outputs_sat <= funding.funding_satoshis, "V's broadcast creates value");
-            // A commitment's sequence carries 0x80 in its top byte (BOLT 3); a mutual
-            // close's is final.
-            if tx.input[0].sequence.0 >> 24 == 0x80 {
+            if is_commitment(tx) {
                 let txid = tx.compute_txid();
                 assert!(
                     peer_monitor.counterparty_commitments().values().any(|c| c.txid == txid),

@@ -1,8 +1,10 @@
 //! What the whole-node targets (`consistency`, `node`) share: payment sizes, the
-//! channels they open, how a node starts and restarts, and completing its persistence.
+//! channels they open, how a node starts and restarts, completing its persistence, and
+//! reading what it broadcasts.
 
 use lightning::bitcoin::hashes::Hash;
-use lightning::bitcoin::{OutPoint, Txid};
+use lightning::bitcoin::{OutPoint, Transaction, Txid};
+use lightning::chain::ChannelMonitor;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::wire::ChannelId;
 use sim::node::{node_with_config, regtest, Node};
@@ -76,4 +78,29 @@ pub fn complete_persistence(node: &mut Node, which: u8) {
         node.channel_handler_mut()
             .monitor_update_completed(&channel_id, update_id);
     }
+}
+
+/// The monitor, among `monitors`, of the channel whose funding output `tx` spends;
+/// panics (a finding) if `tx` spends none: a node broadcasts only its channels' closes.
+pub fn monitor_spent_by<'a>(
+    monitors: impl IntoIterator<Item = (&'a ChannelId, &'a ChannelMonitor)>,
+    tx: &Transaction,
+    who: &str,
+) -> (ChannelId, &'a ChannelMonitor) {
+    let Some(spent) = tx.input.first().map(|input| input.previous_output) else {
+        panic!("{who} broadcast a transaction without inputs: {tx:?}")
+    };
+    let found = monitors
+        .into_iter()
+        .find(|(_, m)| m.funding().map(|f| f.funding_outpoint) == Some(spent));
+    let Some((channel_id, monitor)) = found else {
+        panic!("{who} broadcast a transaction that spends no channel's funding: {tx:?}")
+    };
+    (*channel_id, monitor)
+}
+
+/// Whether `tx` (spending a funding output) is a commitment: its sequence carries 0x80
+/// in its top byte (BOLT 3), where a mutual close's is final.
+pub fn is_commitment(tx: &Transaction) -> bool {
+    tx.input.first().is_some_and(|input| input.sequence.0 >> 24 == 0x80)
 }
