@@ -296,24 +296,24 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let Some(managed) = self.channels.get(channel_id) else {
             return;
         };
-        let ready: Vec<(u64, OnionPacket)> = self
+        let ready: Vec<u64> = self
             .payments
             .inbound_onions
             .range((*channel_id, 0)..=(*channel_id, u64::MAX))
-            .filter(|((_, id), _)| {
+            .map(|((_, id), _)| *id)
+            .filter(|id| {
                 managed
                     .channel
                     .ledger()
                     .is_irrevocably_committed(Side::Counterparty, *id)
             })
-            .map(|((_, id), onion)| (*id, onion.clone()))
             .collect();
-        for (htlc_id, onion) in ready {
+        for htlc_id in ready {
             // Failing an HTLC back re-enters this processing through the channel call,
             // which may already have handled the rest of `ready`: handle each once.
-            if self.payments.inbound_onions.remove(&(*channel_id, htlc_id)).is_none() {
+            let Some(onion) = self.payments.inbound_onions.remove(&(*channel_id, htlc_id)) else {
                 continue;
-            }
+            };
             self.process_inbound_htlc(channel_id, htlc_id, &onion);
         }
     }
