@@ -31,8 +31,8 @@ pub(super) enum Inbound {
     NeedMore,
     /// A handshake act was processed.
     Handshake(HandshakeStep),
-    /// A message was decrypted and decoded.
-    Message(Message),
+    /// A message was decrypted and decoded; with its plaintext if it was asked for.
+    Message(Message, Option<Vec<u8>>),
 }
 
 #[derive(Clone, Debug)]
@@ -102,7 +102,13 @@ impl Peer {
     }
 
     /// Processes the next complete act or frame, if the buffer holds one.
-    pub fn next_inbound<S: NodeSigner + ?Sized>(&mut self, signer: &S) -> Result<Inbound, DisconnectReason> {
+    /// The next handshake act or message read; a message's plaintext too if
+    /// `keep_plaintext` (for a message log).
+    pub fn next_inbound<S: NodeSigner + ?Sized>(
+        &mut self,
+        signer: &S,
+        keep_plaintext: bool,
+    ) -> Result<Inbound, DisconnectReason> {
         match &mut self.link {
             Link::Handshaking(handshake) => {
                 let needed = handshake.expected_len();
@@ -141,9 +147,10 @@ impl Peer {
                     msg_type: (plaintext.len() >= 2).then(|| u16::from_be_bytes([plaintext[0], plaintext[1]])),
                     error,
                 })?;
+                let plaintext = keep_plaintext.then(|| plaintext.to_vec());
                 self.read_pos += body_len;
                 self.body_len = None;
-                Ok(Inbound::Message(message))
+                Ok(Inbound::Message(message, plaintext))
             }
         }
     }
@@ -155,7 +162,11 @@ impl Peer {
 
     /// Queues a message for encryption.
     pub fn queue(&mut self, message: &Message) {
-        let encoded = message.encode_to_vec();
+        self.queue_encoded(message.encode_to_vec());
+    }
+
+    /// Queues a message already encoded (type, then payload).
+    pub fn queue_encoded(&mut self, encoded: Vec<u8>) {
         self.queued_bytes += encoded.len();
         self.queued.push_back(encoded);
     }

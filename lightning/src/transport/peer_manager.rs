@@ -146,15 +146,14 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
         core::mem::take(&mut self.message_log)
     }
 
-    fn log_message(&mut self, peer: PeerId, sent: bool, message: &Message) {
-        if self.config.record_messages {
-            self.message_log.push(MessageRecord {
-                peer,
-                sent,
-                name: message.name(),
-                encoded: message.encode_to_vec(),
-            });
-        }
+    /// Logs `message` (as `encoded`, its bytes on the wire before encryption).
+    fn log_message(&mut self, peer: PeerId, sent: bool, message: &Message, encoded: Vec<u8>) {
+        self.message_log.push(MessageRecord {
+            peer,
+            sent,
+            name: message.name(),
+            encoded,
+        });
     }
 
     /// This node's id.
@@ -280,10 +279,15 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
             if peer.closing {
                 return Ok(());
             }
-            match peer.next_inbound(&self.signer)? {
+            match peer.next_inbound(&self.signer, self.config.record_messages)? {
                 Inbound::NeedMore => return Ok(()),
                 Inbound::Handshake(step) => self.handshake_step(id, step)?,
-                Inbound::Message(message) => self.handle_message(id, message)?,
+                Inbound::Message(message, plaintext) => {
+                    if let Some(encoded) = plaintext {
+                        self.log_message(id, false, &message, encoded);
+                    }
+                    self.handle_message(id, message)?
+                }
             }
         }
     }
@@ -324,7 +328,6 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
     }
 
     fn handle_message(&mut self, id: PeerId, message: Message) -> Result<(), DisconnectReason> {
-        self.log_message(id, false, &message);
         let peer = self.peers.get_mut(&id).ok_or(DisconnectReason::UnknownPeer)?;
         let node_id = peer.their_node_id.ok_or(DisconnectReason::UnknownPeer)?;
         if !peer.is_initialized() {
@@ -398,14 +401,7 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
         actions.extend(self.gossip_handler.take_actions());
         for action in actions {
             match action {
-                HandlerAction::Send { node_id, message } => {
-                    if let Some(peer) = self.initialized_peer_mut(&node_id) {
-                        peer.queue(&message);
-                        if let Some(&id) = self.node_ids.get(&node_id) {
-                            self.log_message(id, true, &message);
-                        }
-                    }
-                }
+                HandlerAction::Send { node_id, message } => self.send_to(&node_id, &message),
                 HandlerAction::Disconnect {
                     node_id,
                     message,
@@ -414,15 +410,32 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
                     let Some(&id) = self.node_ids.get(&node_id) else {
                         continue;
                     };
-                    if let (Some(peer), Some(message)) = (self.initialized_peer_mut(&node_id), message) {
-                        peer.queue(&message);
-                        self.log_message(id, true, &message);
+                    if let Some(message) = message {
+                        self.send_to(&node_id, &message);
                     }
                     let reason = DisconnectReason::HandlerRequested(reason);
                     self.begin_disconnect(id, &reason);
                     self.disconnects.push((id, reason));
                 }
             }
+        }
+    }
+
+    /// Queues a handler's `message` for `node_id` if it is connected and initialized,
+    /// and logs it as sent. Encoded once: the log keeps a copy of the queued bytes.
+    fn send_to(&mut self, node_id: &PublicKey, message: &Message) {
+        let Some(&id) = self.node_ids.get(node_id) else {
+            return;
+        };
+        let record_messages = self.config.record_messages;
+        let Some(peer) = self.initialized_peer_mut(node_id) else {
+            return;
+        };
+        let encoded = message.encode_to_vec();
+        let logged = record_messages.then(|| encoded.clone());
+        peer.queue_encoded(encoded);
+        if let Some(encoded) = logged {
+            self.log_message(id, true, message, encoded);
         }
     }
 

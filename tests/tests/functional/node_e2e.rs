@@ -1022,6 +1022,41 @@ fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
     assert!(events(&mut a).is_empty() && events(&mut b).is_empty());
 }
 
+#[test]
+fn the_message_log_holds_each_message_as_sent_and_as_received() {
+    use lightning::chan::manager::ChannelManagerConfig;
+    use lightning::wire::Message;
+
+    let recording = |seed: u8| node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true);
+    let (mut a, mut b) = (recording(1), recording(2));
+    connect(&mut a, &mut b, LINK);
+    open(&mut a, &mut b);
+    a.take_message_log();
+    b.take_message_log();
+    pay(&mut a, &mut b, 5_000_000);
+    let (log_a, log_b) = (a.take_message_log(), b.take_message_log());
+    for (sender, receiver) in [(&log_a, &log_b), (&log_b, &log_a)] {
+        let sent: Vec<(&str, &[u8])> = sender
+            .iter()
+            .filter(|r| r.sent)
+            .map(|r| (r.name, r.encoded.as_slice()))
+            .collect();
+        let received: Vec<(&str, &[u8])> = receiver
+            .iter()
+            .filter(|r| !r.sent)
+            .map(|r| (r.name, r.encoded.as_slice()))
+            .collect();
+        assert!(sent.iter().any(|(name, _)| *name == "CommitmentSigned"), "{sent:?}");
+        assert_eq!(
+            sent, received,
+            "each message is logged once each way, as the same bytes"
+        );
+        for (name, encoded) in sent {
+            assert_eq!(Message::decode(encoded).expect("a logged message decodes").name(), name);
+        }
+    }
+}
+
 /// Opens and confirms another channel from a to b, funded at `txid_byte`'s outpoint.
 pub(super) fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> ChannelId {
     open_another_over(a, b, LINK, txid_byte)
