@@ -7,7 +7,8 @@
 
 use alloc::vec::Vec;
 
-use bitcoin::consensus::encode::{deserialize, serialize};
+use bitcoin::consensus::encode::deserialize;
+use bitcoin::consensus::Encodable;
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, Transaction, Txid};
@@ -92,9 +93,13 @@ pub struct ChannelMonitorUpdate {
 }
 
 fn encode_transaction(tx: &Transaction, out: &mut Vec<u8>) {
-    let bytes = serialize(tx);
-    BigSize(bytes.len() as u64).encode(out);
-    out.extend_from_slice(&bytes);
+    // Straight into `out`, after its length: no intermediate copy.
+    let len = tx.total_size();
+    BigSize(len as u64).encode(out);
+    let start = out.len();
+    out.reserve(len);
+    tx.consensus_encode(out).expect("writing to a vector cannot fail");
+    assert_eq!(out.len() - start, len, "a transaction's size is its encoding's length");
 }
 
 fn decode_transaction(r: &mut Reader<'_>) -> Result<Transaction, DecodeError> {
