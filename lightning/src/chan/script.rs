@@ -1,6 +1,8 @@
 //! BOLT 3 scripts: the funding output, `to_local`, offered and received HTLC outputs (the
 //! static_remotekey channel type, without anchors), and the HTLC transactions' output.
 
+use alloc::vec::Vec;
+
 use bitcoin::hashes::{hash160, ripemd160, sha256, Hash};
 use bitcoin::opcodes::all::*;
 use bitcoin::script::Builder;
@@ -9,11 +11,24 @@ use bitcoin::{CompressedPublicKey, ScriptBuf};
 
 use crate::wire::PaymentHash;
 
+/// The longest each script gets: a delay up to `u16::MAX` and an expiry up to `u32::MAX`
+/// take their longest script number encodings.
+const FUNDING_SCRIPT_MAX_LEN: usize = 71;
+const TO_LOCAL_SCRIPT_MAX_LEN: usize = 78;
+const OFFERED_HTLC_SCRIPT_MAX_LEN: usize = 133;
+const RECEIVED_HTLC_SCRIPT_MAX_LEN: usize = 141;
+
+/// A builder with room for `len` bytes: each script below is built in one allocation
+/// (its longest encoding, from BOLT 3) instead of a growing vector's several.
+fn builder_with_capacity(len: usize) -> Builder {
+    Builder::from(Vec::with_capacity(len))
+}
+
 /// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG`, keys in lexicographic order of their
 /// compressed encodings.
 pub fn funding_redeem_script(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
     let (first, second) = if a.serialize() <= b.serialize() { (a, b) } else { (b, a) };
-    Builder::new()
+    builder_with_capacity(FUNDING_SCRIPT_MAX_LEN)
         .push_opcode(OP_PUSHNUM_2)
         .push_slice(first.serialize())
         .push_slice(second.serialize())
@@ -25,7 +40,7 @@ pub fn funding_redeem_script(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
 /// The `to_local` script, also the output script of HTLC transactions: the revocation key
 /// at once, or the delayed key after `to_self_delay` blocks.
 pub fn to_local_script(revocation_key: &PublicKey, to_self_delay: u16, delayed_payment_key: &PublicKey) -> ScriptBuf {
-    Builder::new()
+    builder_with_capacity(TO_LOCAL_SCRIPT_MAX_LEN)
         .push_opcode(OP_IF)
         .push_slice(revocation_key.serialize())
         .push_opcode(OP_ELSE)
@@ -85,7 +100,7 @@ pub fn offered_htlc_script(
 
 /// [`offered_htlc_script`] from the commitment's shared [`HtlcScriptKeys`].
 pub fn offered_htlc_script_with(keys: &HtlcScriptKeys, payment_hash: &PaymentHash) -> ScriptBuf {
-    Builder::new()
+    builder_with_capacity(OFFERED_HTLC_SCRIPT_MAX_LEN)
         .push_opcode(OP_DUP)
         .push_opcode(OP_HASH160)
         .push_slice(keys.revocation_key_hash)
@@ -134,7 +149,7 @@ pub fn received_htlc_script(
 
 /// [`received_htlc_script`] from the commitment's shared [`HtlcScriptKeys`].
 pub fn received_htlc_script_with(keys: &HtlcScriptKeys, payment_hash: &PaymentHash, cltv_expiry: u32) -> ScriptBuf {
-    Builder::new()
+    builder_with_capacity(RECEIVED_HTLC_SCRIPT_MAX_LEN)
         .push_opcode(OP_DUP)
         .push_opcode(OP_HASH160)
         .push_slice(keys.revocation_key_hash)
@@ -170,4 +185,32 @@ pub fn received_htlc_script_with(keys: &HtlcScriptKeys, payment_hash: &PaymentHa
 /// SHA-256 of a preimage, as a payment hash.
 pub fn payment_hash_of(preimage: &[u8; 32]) -> PaymentHash {
     PaymentHash(sha256::Hash::hash(preimage).to_byte_array())
+}
+
+#[cfg(test)]
+mod tests {
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+
+    use super::*;
+
+    #[test]
+    fn the_longest_scripts_fit_the_room_their_builders_start_with() {
+        let secp = Secp256k1::new();
+        let key = |b: u8| PublicKey::from_secret_key(&secp, &SecretKey::from_slice(&[b; 32]).unwrap());
+        let (a, b, c) = (key(1), key(2), key(3));
+        let hash = PaymentHash([7; 32]);
+        let funding = funding_redeem_script(&a, &b);
+        assert_eq!(funding.len(), FUNDING_SCRIPT_MAX_LEN);
+        assert_eq!(to_local_script(&a, u16::MAX, &b).len(), TO_LOCAL_SCRIPT_MAX_LEN);
+        assert!(to_local_script(&a, 144, &b).len() < TO_LOCAL_SCRIPT_MAX_LEN);
+        assert_eq!(
+            offered_htlc_script(&a, &b, &c, &hash).len(),
+            OFFERED_HTLC_SCRIPT_MAX_LEN
+        );
+        assert_eq!(
+            received_htlc_script(&a, &b, &c, &hash, u32::MAX).len(),
+            RECEIVED_HTLC_SCRIPT_MAX_LEN
+        );
+        assert!(received_htlc_script(&a, &b, &c, &hash, 500_000).len() < RECEIVED_HTLC_SCRIPT_MAX_LEN);
+    }
 }
