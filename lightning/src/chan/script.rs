@@ -19,7 +19,7 @@ const OFFERED_HTLC_SCRIPT_MAX_LEN: usize = 133;
 const RECEIVED_HTLC_SCRIPT_MAX_LEN: usize = 141;
 
 /// A builder with room for `len` bytes: each script below is built in one allocation
-/// (its longest encoding, from BOLT 3) instead of a growing vector's several.
+/// (its longest encoding) instead of a growing vector's several.
 fn builder_with_capacity(len: usize) -> Builder {
     Builder::from(Vec::with_capacity(len))
 }

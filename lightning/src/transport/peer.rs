@@ -101,9 +101,8 @@ impl Peer {
         self.read_pos = 0;
     }
 
-    /// Processes the next complete act or frame, if the buffer holds one.
-    /// The next handshake act or message read; a message's plaintext too if
-    /// `keep_plaintext` (for a message log).
+    /// Processes the next complete act or frame, if the buffer holds one; a message
+    /// comes with its plaintext too if `keep_plaintext` (for a message log).
     pub fn next_inbound<S: NodeSigner + ?Sized>(
         &mut self,
         signer: &S,
