@@ -193,24 +193,41 @@ mod tests {
 
     use super::*;
 
+    /// Each script's length at its longest, and the one allocation it is built in.
     #[test]
-    fn the_longest_scripts_fit_the_room_their_builders_start_with() {
+    fn each_script_is_built_in_one_allocation_that_fits_its_longest_form() {
         let secp = Secp256k1::new();
         let key = |b: u8| PublicKey::from_secret_key(&secp, &SecretKey::from_slice(&[b; 32]).unwrap());
         let (a, b, c) = (key(1), key(2), key(3));
         let hash = PaymentHash([7; 32]);
-        let funding = funding_redeem_script(&a, &b);
-        assert_eq!(funding.len(), FUNDING_SCRIPT_MAX_LEN);
-        assert_eq!(to_local_script(&a, u16::MAX, &b).len(), TO_LOCAL_SCRIPT_MAX_LEN);
-        assert!(to_local_script(&a, 144, &b).len() < TO_LOCAL_SCRIPT_MAX_LEN);
-        assert_eq!(
-            offered_htlc_script(&a, &b, &c, &hash).len(),
-            OFFERED_HTLC_SCRIPT_MAX_LEN
-        );
-        assert_eq!(
-            received_htlc_script(&a, &b, &c, &hash, u32::MAX).len(),
-            RECEIVED_HTLC_SCRIPT_MAX_LEN
-        );
-        assert!(received_htlc_script(&a, &b, &c, &hash, 500_000).len() < RECEIVED_HTLC_SCRIPT_MAX_LEN);
+        let cases = [
+            (funding_redeem_script(&a, &b), FUNDING_SCRIPT_MAX_LEN, true),
+            (to_local_script(&a, u16::MAX, &b), TO_LOCAL_SCRIPT_MAX_LEN, true),
+            (to_local_script(&a, 144, &b), TO_LOCAL_SCRIPT_MAX_LEN, false),
+            (
+                offered_htlc_script(&a, &b, &c, &hash),
+                OFFERED_HTLC_SCRIPT_MAX_LEN,
+                true,
+            ),
+            (
+                received_htlc_script(&a, &b, &c, &hash, u32::MAX),
+                RECEIVED_HTLC_SCRIPT_MAX_LEN,
+                true,
+            ),
+            (
+                received_htlc_script(&a, &b, &c, &hash, 500_000),
+                RECEIVED_HTLC_SCRIPT_MAX_LEN,
+                false,
+            ),
+        ];
+        for (i, (script, max_len, longest)) in cases.into_iter().enumerate() {
+            assert_eq!(script.len() == max_len, longest, "case {i}: {} bytes", script.len());
+            assert!(script.len() <= max_len, "case {i}");
+            assert_eq!(
+                script.into_bytes().capacity(),
+                max_len,
+                "case {i}: built in one allocation"
+            );
+        }
     }
 }
