@@ -1001,12 +1001,16 @@ fn channel_ready_waits_for_the_minimum_depth() {
 
 /// A fee estimate the funder cannot afford is not sent, and nothing is said to the peer:
 /// refusing our own update is not the peer's fault.
-#[test]
-fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
+/// A node from `seed` (keys and session) that logs its messages.
+fn recording_node(seed: u8) -> Node {
     use lightning::chan::manager::ChannelManagerConfig;
 
-    let recording = |seed: u8| node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true);
-    let (mut a, mut b) = (recording(1), recording(2));
+    node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true)
+}
+
+#[test]
+fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
+    let (mut a, mut b) = (recording_node(1), recording_node(2));
     connect(&mut a, &mut b, LINK);
     let channel_id = open(&mut a, &mut b);
     pay(&mut a, &mut b, 900_000_000);
@@ -1024,11 +1028,9 @@ fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
 
 #[test]
 fn the_message_log_holds_each_message_as_sent_and_as_received() {
-    use lightning::chan::manager::ChannelManagerConfig;
     use lightning::wire::Message;
 
-    let recording = |seed: u8| node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true);
-    let (mut a, mut b) = (recording(1), recording(2));
+    let (mut a, mut b) = (recording_node(1), recording_node(2));
     connect(&mut a, &mut b, LINK);
     open(&mut a, &mut b);
     a.take_message_log();
