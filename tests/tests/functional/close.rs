@@ -2,6 +2,7 @@
 //! `closing_signed` negotiation ending in one closing transaction both signed.
 
 use lightning::chan::channel::{ChannelError, ChannelPhase};
+use lightning::sign::ChannelSigner;
 use lightning::wire::Message;
 use tests::channel_pair::*;
 
@@ -272,6 +273,32 @@ fn closing_signed_by(
     min_fee_satoshis: u64,
     max_fee_satoshis: u64,
 ) -> lightning::wire::ClosingSigned {
+    closing_signed_over(from, fee_satoshis, min_fee_satoshis, max_fee_satoshis, |_| {})
+}
+
+/// [`closing_signed_by`], signing the closing transaction as `edit` leaves it: a variant
+/// of the one both sides build.
+fn closing_signed_over(
+    from: usize,
+    fee_satoshis: u64,
+    min_fee_satoshis: u64,
+    max_fee_satoshis: u64,
+    edit: impl FnOnce(&mut lightning::bitcoin::Transaction),
+) -> lightning::wire::ClosingSigned {
+    let range = (min_fee_satoshis, max_fee_satoshis);
+    closing_signed_in(from, 300_000_000, 546, fee_satoshis, range, edit)
+}
+
+/// [`closing_signed_over`] for a channel where node 0 pushed `pushed_msat` to node 1,
+/// leaving out outputs below `dust_limit_satoshis`.
+fn closing_signed_in(
+    from: usize,
+    pushed_msat: u64,
+    dust_limit_satoshis: u64,
+    fee_satoshis: u64,
+    (min_fee_satoshis, max_fee_satoshis): (u64, u64),
+    edit: impl FnOnce(&mut lightning::bitcoin::Transaction),
+) -> lightning::wire::ClosingSigned {
     use lightning::bitcoin::hashes::Hash;
     use lightning::bitcoin::{OutPoint, Txid};
     use lightning::chan::channel::establish::channel_id_from_outpoint;
@@ -284,15 +311,16 @@ fn closing_signed_by(
         vout: 1,
     };
     let (funder_script, fundee_script) = (shutdown_script(0), shutdown_script(1));
-    let tx = build_closing_transaction(&ClosingParams {
+    let mut tx = build_closing_transaction(&ClosingParams {
         funding_outpoint,
-        to_funder_msat: 700_000_000,
-        to_fundee_msat: 300_000_000,
+        to_funder_msat: FUNDING_SATOSHIS * 1000 - pushed_msat,
+        to_fundee_msat: pushed_msat,
         funder_script: &funder_script,
         fundee_script: &fundee_script,
         fee_satoshis,
-        dust_limit_satoshis: 546,
+        dust_limit_satoshis,
     });
+    edit(&mut tx);
     let mut signer = signer_for(from);
     signer.provide_channel_parameters(&ChannelTransactionParameters {
         holder_is_funder: from == 0,
@@ -400,4 +428,177 @@ fn a_second_proposal_outside_the_overlap_fails_the_channel() {
         pair.nodes[1].channel.closing_signed(&low),
         Err(ChannelError::Close(why)) if why.contains("outside the agreed range")
     ));
+}
+
+/// BOLT 3 lets the signer of a legacy closing transaction eliminate its own output, and
+/// BOLT 2 has the receiver take a signature valid for either variant: the fundee
+/// answering the funder's fee without its own output closes the channel on that variant,
+/// both signatures on it.
+#[test]
+fn a_peer_that_eliminates_its_own_output_closes_on_that_variant() {
+    let mut pair = shut_down_both_ways();
+    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
+    let fundee_script = shutdown_script(1);
+    let answer = closing_signed_over(1, fee, range.min_fee_satoshis, range.max_fee_satoshis, |tx| {
+        tx.output.retain(|o| o.script_pubkey != fundee_script)
+    });
+    let reply = pair.nodes[0].channel.closing_signed(&answer);
+    assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
+    assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
+    let tx = pair.nodes[0]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    let outputs: Vec<_> = tx
+        .output
+        .iter()
+        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
+        .collect();
+    assert_eq!(outputs, vec![(700_000 - fee, shutdown_script(0))]);
+    assert_witness_signs(&pair, &tx);
+}
+
+/// The fundee taking the funder's first proposal, signed without the funder's own
+/// output, answers with its signature on that same variant and closes on it.
+#[test]
+fn a_first_proposal_without_the_proposers_output_is_signed_as_it_is() {
+    let mut pair = shut_down_both_ways();
+    let probe = shut_down_both_ways().nodes[0]
+        .channel
+        .propose_closing_signed()
+        .expect("the funder's own proposal");
+    let (fee, range) = (probe.fee_satoshis, probe.tlvs.fee_range.expect("range"));
+    let funder_script = shutdown_script(0);
+    let proposal = closing_signed_over(0, fee, range.min_fee_satoshis, range.max_fee_satoshis, |tx| {
+        tx.output.retain(|o| o.script_pubkey != funder_script)
+    });
+    let reply = pair.nodes[1]
+        .channel
+        .closing_signed(&proposal)
+        .expect("a valid variant")
+        .expect("the fundee answers");
+    assert_eq!(reply.fee_satoshis, fee);
+    let tx = pair.nodes[1]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    let outputs: Vec<_> = tx
+        .output
+        .iter()
+        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
+        .collect();
+    assert_eq!(outputs, vec![(300_000, shutdown_script(1))]);
+    assert_witness_signs(&pair, &tx);
+    // The answer signs the variant the funder signed, not the fundee's own build.
+    let mut unsigned = tx.clone();
+    unsigned.input[0].witness = lightning::bitcoin::Witness::new();
+    assert!(signs(&pair, &unsigned, &reply.signature, 1));
+}
+
+/// BOLT 3 has each signer leave out outputs below its own dust limit: a fundee whose
+/// limit is lower keeps its 400-sat output, which the funder's limit (546) would drop, and
+/// the funder takes that signature and closes on the fundee's transaction.
+#[test]
+fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
+    use lightning::chan::channel::ChannelLimits;
+    let pushed_msat = 400_000;
+    let funder_limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    let fundee_limits = ChannelLimits {
+        dust_limit_satoshis: 354,
+        ..funder_limits
+    };
+    let mut pair = open_pair_with(pushed_msat, funder_limits, fundee_limits);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.deliver(1).expect("node 1 answers");
+    pair.deliver(0).expect("node 0 reads the answer");
+    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
+    let answer = closing_signed_in(
+        1,
+        pushed_msat,
+        354,
+        fee,
+        (range.min_fee_satoshis, range.max_fee_satoshis),
+        |_| {},
+    );
+    let reply = pair.nodes[0].channel.closing_signed(&answer);
+    assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
+    let tx = pair.nodes[0]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    let outputs: Vec<_> = tx
+        .output
+        .iter()
+        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
+        .collect();
+    assert_eq!(
+        outputs,
+        vec![
+            (400, shutdown_script(1)),
+            (FUNDING_SATOSHIS - 400 - fee, shutdown_script(0))
+        ]
+    );
+    assert_witness_signs(&pair, &tx);
+}
+
+/// Only the signer's own output may go: a signature over the closing transaction without
+/// ours is refused, whatever the fee.
+#[test]
+fn a_signature_over_a_close_without_our_output_is_refused() {
+    let mut pair = shut_down_both_ways();
+    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
+    let funder_script = shutdown_script(0);
+    let answer = closing_signed_over(1, fee, range.min_fee_satoshis, range.max_fee_satoshis, |tx| {
+        tx.output.retain(|o| o.script_pubkey != funder_script)
+    });
+    assert!(matches!(
+        pair.nodes[0].channel.closing_signed(&answer),
+        Err(ChannelError::Close(why)) if why.contains("invalid closing signature")
+    ));
+    assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
+}
+
+/// Whether `signature` by node `signer`'s funding key signs `tx`'s spend of the pair's
+/// funding output.
+fn signs(
+    pair: &Pair,
+    tx: &lightning::bitcoin::Transaction,
+    signature: &lightning::bitcoin::secp256k1::ecdsa::Signature,
+    signer: usize,
+) -> bool {
+    use lightning::chan::script::funding_redeem_script;
+    use lightning::chan::signing::verify_p2wsh_input;
+    let keys = [0, 1].map(|i| pair.nodes[i].channel.signer().pubkeys().funding_pubkey);
+    let secp = lightning::bitcoin::secp256k1::Secp256k1::verification_only();
+    let script = funding_redeem_script(&keys[0], &keys[1]);
+    verify_p2wsh_input(&secp, tx, 0, &script, FUNDING_SATOSHIS, signature, &keys[signer])
+}
+
+/// The closing transaction's witness holds both nodes' valid signatures on it.
+fn assert_witness_signs(pair: &Pair, tx: &lightning::bitcoin::Transaction) {
+    use lightning::bitcoin::secp256k1::ecdsa::Signature;
+    let witness: Vec<&[u8]> = tx.input[0].witness.iter().collect();
+    assert_eq!(witness.len(), 4, "0, two signatures, the funding script");
+    let mut unsigned = tx.clone();
+    unsigned.input[0].witness = lightning::bitcoin::Witness::new();
+    let mut signed_by = Vec::new();
+    for raw in &witness[1..3] {
+        let signature = Signature::from_der(&raw[..raw.len() - 1]).expect("a DER signature and its sighash byte");
+        signed_by.extend((0..2).filter(|&i| signs(pair, &unsigned, &signature, i)));
+    }
+    signed_by.sort();
+    assert_eq!(signed_by, vec![0, 1], "both nodes' signatures sign this transaction");
 }

@@ -3,6 +3,7 @@
 //! signed by both.
 
 use alloc::vec;
+use alloc::vec::Vec;
 
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::{ScriptBuf, Transaction};
@@ -166,7 +167,50 @@ impl<S: ChannelSigner> Channel<S> {
         }
     }
 
+    /// The closing transaction we sign at `fee_satoshis`: outputs below the larger of both
+    /// dust limits left out (so below our own, as BOLT 3 requires), which two nodes
+    /// following this rule agree on.
     fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
+        let dust_limit_satoshis = self
+            .holder_limits
+            .dust_limit_satoshis
+            .max(self.counterparty_limits.dust_limit_satoshis);
+        self.closing_transaction(fee_satoshis, dust_limit_satoshis, false)
+    }
+
+    /// Every closing transaction at `fee_satoshis` the peer may have signed, ours first.
+    /// BOLT 3 has the signer leave out outputs below its own dust limit and lets it
+    /// eliminate its own output; BOLT 2 has us take a signature valid for either variant.
+    /// Never one without our output: only the signer may give up its own.
+    fn closing_variants_the_peer_may_sign(&self, fee_satoshis: u64) -> Result<Vec<Transaction>, ChannelError> {
+        let ours = self.build_closing(fee_satoshis)?;
+        let max_dust_satoshis = self
+            .holder_limits
+            .dust_limit_satoshis
+            .max(self.counterparty_limits.dust_limit_satoshis);
+        let their_dust_satoshis = self.counterparty_limits.dust_limit_satoshis;
+        let mut variants = vec![ours];
+        for (dust_limit_satoshis, without_theirs) in [
+            (their_dust_satoshis, false),
+            (max_dust_satoshis, true),
+            (their_dust_satoshis, true),
+        ] {
+            let tx = self.closing_transaction(fee_satoshis, dust_limit_satoshis, without_theirs)?;
+            if !variants.contains(&tx) {
+                variants.push(tx);
+            }
+        }
+        Ok(variants)
+    }
+
+    /// The closing transaction at `fee_satoshis` with outputs below `dust_limit_satoshis`
+    /// left out and, if `without_counterparty_output`, the peer's output eliminated.
+    fn closing_transaction(
+        &self,
+        fee_satoshis: u64,
+        dust_limit_satoshis: u64,
+        without_counterparty_output: bool,
+    ) -> Result<Transaction, ChannelError> {
         let view = self.holder_view();
         let holder_script = self
             .close
@@ -193,12 +237,7 @@ impl<S: ChannelSigner> Channel<S> {
                 holder_script,
             )
         };
-        // Both sides build with the larger dust limit, so both sign the same transaction.
-        let dust_limit_satoshis = self
-            .holder_limits
-            .dust_limit_satoshis
-            .max(self.counterparty_limits.dust_limit_satoshis);
-        Ok(build_closing_transaction(&ClosingParams {
+        let mut tx = build_closing_transaction(&ClosingParams {
             funding_outpoint: self.funding_outpoint.ok_or_else(|| close("no funding"))?,
             to_funder_msat,
             to_fundee_msat,
@@ -206,14 +245,34 @@ impl<S: ChannelSigner> Channel<S> {
             fundee_script,
             fee_satoshis,
             dust_limit_satoshis,
-        }))
+        });
+        if without_counterparty_output {
+            let counterparty_sat = if self.holder_is_funder {
+                to_fundee_msat / 1000
+            } else {
+                (to_funder_msat / 1000).saturating_sub(fee_satoshis)
+            };
+            // By value and script: both sides may have given the same script.
+            if let Some(index) = tx
+                .output
+                .iter()
+                .position(|o| o.value.to_sat() == counterparty_sat && o.script_pubkey == *counterparty_script)
+            {
+                tx.output.remove(index);
+            }
+        }
+        Ok(tx)
     }
 
     pub(super) fn sign_closing(&mut self, fee_satoshis: u64) -> Result<ClosingSigned, ChannelError> {
         let tx = self.build_closing(fee_satoshis)?;
+        self.sign_closing_transaction(fee_satoshis, &tx)
+    }
+
+    fn sign_closing_transaction(&mut self, fee_satoshis: u64, tx: &Transaction) -> Result<ClosingSigned, ChannelError> {
         let signature = self
             .signer
-            .sign_closing_transaction(&tx)
+            .sign_closing_transaction(tx)
             .map_err(|e| signer_error("closing", e))?;
         self.close.last_sent_fee_satoshis = Some(fee_satoshis);
         Ok(ClosingSigned {
@@ -278,8 +337,8 @@ impl<S: ChannelSigner> Channel<S> {
         Ok(tx)
     }
 
-    fn complete_close(&mut self, fee_satoshis: u64, their_signature: &Signature) -> Result<(), ChannelError> {
-        let mut tx = self.build_closing(fee_satoshis)?;
+    /// Both signed `tx`, the variant the peer's signature is valid for.
+    fn complete_close(&mut self, mut tx: Transaction, their_signature: &Signature) -> Result<(), ChannelError> {
         let ours = self
             .signer
             .sign_closing_transaction(&tx)
@@ -304,21 +363,23 @@ impl<S: ChannelSigner> Channel<S> {
         if !self.ready_for_closing_signed() {
             return Err(close("closing_signed before the channel is clear"));
         }
-        let tx = self.build_closing(msg.fee_satoshis)?;
         let counterparty_key = self.counterparty_pubkeys()?.funding_pubkey;
         let script = funding_redeem_script(&self.signer.pubkeys().funding_pubkey, &counterparty_key);
-        let valid = verify_p2wsh_input(
-            &self.secp,
-            &tx,
-            0,
-            &script,
-            self.funding_satoshis,
-            &msg.signature,
-            &counterparty_key,
-        );
-        if !valid {
-            return Err(close("invalid closing signature"));
-        }
+        let signed = self
+            .closing_variants_the_peer_may_sign(msg.fee_satoshis)?
+            .into_iter()
+            .find(|tx| {
+                verify_p2wsh_input(
+                    &self.secp,
+                    tx,
+                    0,
+                    &script,
+                    self.funding_satoshis,
+                    &msg.signature,
+                    &counterparty_key,
+                )
+            })
+            .ok_or_else(|| close("invalid closing signature"))?;
         let ours = self.holder_fee_range();
         let theirs = msg
             .tlvs
@@ -337,12 +398,13 @@ impl<S: ChannelSigner> Channel<S> {
             || (in_overlap && self.close.last_sent_fee_satoshis.is_none())
             || (in_overlap && self.holder_is_funder)
         {
+            // Agreeing, we sign the variant the peer signed: both then hold one transaction.
             let reply = if agreed {
                 None
             } else {
-                Some(self.sign_closing(msg.fee_satoshis)?)
+                Some(self.sign_closing_transaction(msg.fee_satoshis, &signed)?)
             };
-            self.complete_close(msg.fee_satoshis, &msg.signature)?;
+            self.complete_close(signed, &msg.signature)?;
             return Ok(reply);
         }
         if self.holder_is_funder || self.close.last_sent_fee_satoshis.is_some() {
