@@ -553,6 +553,88 @@ fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
     assert_witness_signs(&pair, &tx);
 }
 
+/// A channel where node 0 (dust limit 354) pushed 400 sat to node 1 (dust limit 546),
+/// both `shutdown`s exchanged; and node 0's proposal in a copy of it.
+fn shut_down_with_node_1_at_400_sat() -> (Pair, lightning::wire::ClosingSigned) {
+    let proposal = node_1_at_400_sat_shut_down().nodes[0]
+        .channel
+        .propose_closing_signed()
+        .expect("funder proposes");
+    (node_1_at_400_sat_shut_down(), proposal)
+}
+
+fn node_1_at_400_sat_shut_down() -> Pair {
+    use lightning::chan::channel::ChannelLimits;
+    let fundee_limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    let funder_limits = ChannelLimits {
+        dust_limit_satoshis: 354,
+        ..fundee_limits
+    };
+    let mut pair = open_pair_with(400_000, funder_limits, fundee_limits);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.deliver(1).expect("node 1 answers");
+    pair.deliver(0).expect("node 0 reads the answer");
+    pair
+}
+
+/// Both allowances at once: a funder with the lower dust limit (354) that eliminates its
+/// own output leaves only the fundee's 400 sat, which the fundee's own limit (546) would
+/// have dropped; the fundee takes it and closes on that transaction.
+#[test]
+fn a_peer_with_a_lower_dust_limit_may_also_eliminate_its_own_output() {
+    let (mut pair, probe) = shut_down_with_node_1_at_400_sat();
+    let (fee, range) = (probe.fee_satoshis, probe.tlvs.fee_range.expect("range"));
+    let funder_script = shutdown_script(0);
+    let proposal = closing_signed_in(
+        0,
+        400_000,
+        354,
+        fee,
+        (range.min_fee_satoshis, range.max_fee_satoshis),
+        |tx| tx.output.retain(|o| o.script_pubkey != funder_script),
+    );
+    let reply = pair.nodes[1].channel.closing_signed(&proposal);
+    assert!(matches!(reply, Ok(Some(_))), "taken and answered: {reply:?}");
+    let tx = pair.nodes[1]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    let outputs: Vec<_> = tx
+        .output
+        .iter()
+        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
+        .collect();
+    assert_eq!(outputs, vec![(400, shutdown_script(1))]);
+    assert_witness_signs(&pair, &tx);
+}
+
+/// A closing transaction left without outputs (the funder gave up its own, the fundee's
+/// is below the fundee's dust limit) is invalid: a signature over it is refused.
+#[test]
+fn a_signature_over_a_close_without_outputs_is_refused() {
+    let (mut pair, probe) = shut_down_with_node_1_at_400_sat();
+    let (fee, range) = (probe.fee_satoshis, probe.tlvs.fee_range.expect("range"));
+    let proposal = closing_signed_in(
+        0,
+        400_000,
+        546,
+        fee,
+        (range.min_fee_satoshis, range.max_fee_satoshis),
+        |tx| tx.output.clear(),
+    );
+    assert!(matches!(
+        pair.nodes[1].channel.closing_signed(&proposal),
+        Err(ChannelError::Close(why)) if why.contains("invalid closing signature")
+    ));
+    assert_ne!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}
+
 /// Only the signer's own output may go: a signature over the closing transaction without
 /// ours is refused, whatever the fee.
 #[test]

@@ -200,6 +200,8 @@ impl<S: ChannelSigner> Channel<S> {
                 variants.push(tx);
             }
         }
+        // A transaction without outputs is invalid: signed, it would only strand the funds.
+        variants.retain(|tx| !tx.output.is_empty());
         Ok(variants)
     }
 
