@@ -635,6 +635,55 @@ fn a_signature_over_a_close_without_outputs_is_refused() {
     assert_ne!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
 }
 
+/// Both nodes may close to one script: the peer's output is then told from ours by its
+/// value too. The funder's first proposal without its own output, when both close to
+/// node 0's script, leaves the fundee its 300,000 sat (the smaller, first in order).
+#[test]
+fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
+    use lightning::chan::channel::establish::UpfrontShutdown;
+    let shared = UpfrontShutdown {
+        holder_script: Some(shutdown_script(0)),
+        negotiated: true,
+    };
+    let shut_down = || {
+        let limits = lightning::chan::channel::ChannelLimits::default_for(FUNDING_SATOSHIS);
+        let mut pair = open_pair_full(300_000_000, [limits, limits], [shared.clone(), shared.clone()]);
+        let shutdown = pair.nodes[0]
+            .channel
+            .send_shutdown(shutdown_script(0))
+            .expect("shutdown");
+        pair.send(0, Message::Shutdown(shutdown));
+        pair.deliver(1).expect("node 1 answers");
+        pair.deliver(0).expect("node 0 reads the answer");
+        pair
+    };
+    let probe = shut_down().nodes[0]
+        .channel
+        .propose_closing_signed()
+        .expect("funder proposes");
+    let (fee, range) = (probe.fee_satoshis, probe.tlvs.fee_range.expect("range"));
+    let script = shutdown_script(0);
+    let proposal = closing_signed_over(0, fee, range.min_fee_satoshis, range.max_fee_satoshis, |tx| {
+        tx.output.retain(|o| o.value.to_sat() == 300_000);
+        tx.output[0].script_pubkey = script.clone();
+    });
+    let mut pair = shut_down();
+    let reply = pair.nodes[1].channel.closing_signed(&proposal);
+    assert!(matches!(reply, Ok(Some(_))), "taken and answered: {reply:?}");
+    let tx = pair.nodes[1]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    let outputs: Vec<_> = tx
+        .output
+        .iter()
+        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
+        .collect();
+    assert_eq!(outputs, vec![(300_000, shutdown_script(0))]);
+}
+
 /// Only the signer's own output may go: a signature over the closing transaction without
 /// ours is refused, whatever the fee.
 #[test]
