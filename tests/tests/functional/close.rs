@@ -684,6 +684,27 @@ fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
     assert_eq!(outputs, vec![(300_000, shutdown_script(0))]);
 }
 
+/// BOLT 2: fee ranges without overlap are answered with a `warning` (the channel refuses
+/// the message and goes on), and the channel fails only if no satisfying range comes in
+/// time; a later proposal inside the overlap still closes it.
+#[test]
+fn closing_ranges_without_overlap_are_warned_about_not_failed() {
+    let mut pair = shut_down_both_ways();
+    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
+    let low = range.min_fee_satoshis - 1;
+    let apart = closing_signed_by(1, low, 1, low);
+    assert!(matches!(
+        pair.nodes[0].channel.closing_signed(&apart),
+        Err(ChannelError::Ignore(why)) if why.contains("no overlap")
+    ));
+    assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
+    let satisfying = closing_signed_by(1, fee, range.min_fee_satoshis, range.max_fee_satoshis);
+    let reply = pair.nodes[0].channel.closing_signed(&satisfying);
+    assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
+    assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
+}
+
 /// Only the signer's own output may go: a signature over the closing transaction without
 /// ours is refused, whatever the fee.
 #[test]

@@ -392,7 +392,9 @@ impl<S: ChannelSigner> Channel<S> {
             ours.max_fee_satoshis.min(theirs.max_fee_satoshis),
         );
         if overlap.0 > overlap.1 {
-            return Err(close("no overlap between the closing fee ranges"));
+            // BOLT 2: warn, and fail only if no satisfying range comes in time (the
+            // manager's closing negotiation timeout).
+            return Err(ignore("no overlap between the closing fee ranges"));
         }
         let agreed = Some(msg.fee_satoshis) == self.close.last_sent_fee_satoshis;
         let in_overlap = (overlap.0..=overlap.1).contains(&msg.fee_satoshis);
