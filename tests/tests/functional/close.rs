@@ -705,6 +705,33 @@ fn closing_ranges_without_overlap_are_warned_about_not_failed() {
     assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
 }
 
+/// BOLT 2: a `shutdown` whose script is in none of the allowed forms is answered with a
+/// `warning` (refused, the channel goes on), not a failed channel; the same peer's valid
+/// `shutdown` afterwards starts the close.
+#[test]
+fn a_shutdown_to_an_unsupported_script_is_warned_about() {
+    let mut pair = open_pair(300_000_000);
+    let channel_id = pair.nodes[1].channel.channel_id();
+    let shutdown_to = |scriptpubkey| lightning::wire::Shutdown {
+        channel_id,
+        scriptpubkey,
+        extension: Default::default(),
+    };
+    let bad = shutdown_to(lightning::bitcoin::ScriptBuf::new_op_return([5; 4]));
+    assert!(matches!(
+        pair.nodes[1].channel.shutdown(&bad, shutdown_script(1)),
+        Err(ChannelError::Ignore(why)) if why.contains("unsupported shutdown script")
+    ));
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Normal);
+    assert_eq!(pair.nodes[1].channel.close_state().counterparty_script, None);
+    let reply = pair.nodes[1]
+        .channel
+        .shutdown(&shutdown_to(shutdown_script(0)), shutdown_script(1))
+        .expect("a valid shutdown");
+    assert_eq!(reply.map(|r| r.scriptpubkey), Some(shutdown_script(1)));
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::ShuttingDown);
+}
+
 /// Only the signer's own output may go: a signature over the closing transaction without
 /// ours is refused, whatever the fee.
 #[test]

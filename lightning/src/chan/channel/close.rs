@@ -106,8 +106,10 @@ impl<S: ChannelSigner> Channel<S> {
         if self.close.counterparty_script.is_some() {
             return Err(close("a second shutdown with another script"));
         }
+        // BOLT 2: a warning. Refused, the `shutdown` changes nothing; the peer may send
+        // one we accept.
         if !is_acceptable_shutdown_script(&msg.scriptpubkey) {
-            return Err(close("unsupported shutdown script"));
+            return Err(ignore("unsupported shutdown script"));
         }
         // BOLT 2 asks us to fail the connection; failing the channel also ends it, and a
         // peer breaking its own commitment may be compromised.
