@@ -25,6 +25,25 @@ pub struct ClosingParams<'a> {
     pub dust_limit_satoshis: u64,
 }
 
+/// The smallest output to `script` that Bitcoin Core relays (BOLT 3, "Dust Limits"):
+/// P2PKH 546, P2SH 540, P2WPKH 294, P2WSH 330, any other witness program 354; other
+/// scripts are never standard outputs, so no amount makes them relay.
+pub fn relay_dust_threshold_satoshis(script: &bitcoin::Script) -> u64 {
+    if script.is_p2pkh() {
+        546
+    } else if script.is_p2sh() {
+        540
+    } else if script.is_p2wpkh() {
+        294
+    } else if script.is_p2wsh() {
+        330
+    } else if script.is_witness_program() {
+        354
+    } else {
+        u64::MAX
+    }
+}
+
 /// Builds the unsigned closing transaction.
 pub fn build_closing_transaction(params: &ClosingParams<'_>) -> Transaction {
     let to_funder = (params.to_funder_msat / 1000).saturating_sub(params.fee_satoshis);
@@ -88,6 +107,24 @@ mod tests {
         assert_eq!(outputs, vec![(3_500, &funder), (4_000, &fundee)]);
         assert_eq!(tx.input[0].sequence, Sequence::MAX);
         assert_eq!(tx.lock_time, LockTime::ZERO);
+    }
+
+    #[test]
+    fn relay_dust_thresholds_follow_bolt3() {
+        use bitcoin::hashes::Hash;
+        use bitcoin::{PubkeyHash, ScriptHash, WPubkeyHash, WScriptHash};
+        let p2tr = ScriptBuf::from_bytes([vec![0x51, 0x20], vec![7; 32]].concat());
+        let cases = [
+            (ScriptBuf::new_p2pkh(&PubkeyHash::from_byte_array([1; 20])), 546),
+            (ScriptBuf::new_p2sh(&ScriptHash::from_byte_array([2; 20])), 540),
+            (ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([3; 20])), 294),
+            (ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([4; 32])), 330),
+            (p2tr, 354),
+            (ScriptBuf::new_op_return([5; 4]), u64::MAX),
+        ];
+        for (script, threshold) in cases {
+            assert_eq!(relay_dust_threshold_satoshis(&script), threshold, "{script}");
+        }
     }
 
     #[test]

@@ -732,6 +732,91 @@ fn a_shutdown_to_an_unsupported_script_is_warned_about() {
     assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::ShuttingDown);
 }
 
+/// A channel where node 0 (dust limit `funder_dust_satoshis`) pushed 400 sat to node 1,
+/// whose dust limit is 354 and whose `shutdown` script is P2PKH (relayed from 546 sat),
+/// with both `shutdown`s exchanged.
+fn node_1_at_400_sat_to_p2pkh(funder_dust_satoshis: u64) -> Pair {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::PubkeyHash;
+    use lightning::chan::channel::establish::UpfrontShutdown;
+    use lightning::chan::channel::ChannelLimits;
+    let funder_limits = ChannelLimits {
+        dust_limit_satoshis: funder_dust_satoshis,
+        ..ChannelLimits::default_for(FUNDING_SATOSHIS)
+    };
+    let fundee_limits = ChannelLimits {
+        dust_limit_satoshis: 354,
+        ..funder_limits
+    };
+    let p2pkh = UpfrontShutdown {
+        holder_script: Some(lightning::bitcoin::ScriptBuf::new_p2pkh(&PubkeyHash::from_byte_array(
+            [7; 20],
+        ))),
+        negotiated: true,
+    };
+    let mut pair = open_pair_full(400_000, [funder_limits, fundee_limits], [committed_upfront(0), p2pkh]);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.deliver(1).expect("node 1 answers");
+    pair.deliver(0).expect("node 0 reads the answer");
+    pair
+}
+
+/// BOLT 2: a closing transaction with an output below its script's relay threshold fails
+/// the channel, even signed at the signer's own dust limit: here node 1's 400-sat P2PKH
+/// output (above its limit of 354, below P2PKH's 546).
+#[test]
+fn a_closing_output_the_network_would_not_relay_fails_the_channel() {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::PubkeyHash;
+    let mut pair = node_1_at_400_sat_to_p2pkh(546);
+    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
+    let p2pkh = lightning::bitcoin::ScriptBuf::new_p2pkh(&PubkeyHash::from_byte_array([7; 20]));
+    let fundee_script = shutdown_script(1);
+    let answer = closing_signed_in(
+        1,
+        400_000,
+        354,
+        fee,
+        (range.min_fee_satoshis, range.max_fee_satoshis),
+        |tx| {
+            for output in &mut tx.output {
+                if output.script_pubkey == fundee_script {
+                    output.script_pubkey = p2pkh.clone();
+                }
+            }
+        },
+    );
+    assert!(matches!(
+        pair.nodes[0].channel.closing_signed(&answer),
+        Err(ChannelError::Close(why)) if why.contains("relay dust threshold")
+    ));
+}
+
+/// Two nodes of ours agree on a close that leaves such an output out, though both dust
+/// limits (354) are below it.
+#[test]
+fn a_close_leaves_out_an_output_the_network_would_not_relay() {
+    let mut pair = node_1_at_400_sat_to_p2pkh(354);
+    pair.settle();
+    for node in &pair.nodes {
+        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
+    }
+    let tx = pair.nodes[0]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    assert_eq!(tx.output.len(), 1, "only the funder's output: {:?}", tx.output);
+    assert_eq!(tx.output[0].script_pubkey, shutdown_script(0));
+    assert_witness_signs(&pair, &tx);
+}
+
 /// Only the signer's own output may go: a signature over the closing transaction without
 /// ours is refused, whatever the fee.
 #[test]

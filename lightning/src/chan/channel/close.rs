@@ -9,7 +9,7 @@ use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::{ScriptBuf, Transaction};
 
 use super::{close, ignore, signer_error, Channel, ChannelError, ChannelPhase};
-use crate::chan::closing::{build_closing_transaction, ClosingParams};
+use crate::chan::closing::{build_closing_transaction, relay_dust_threshold_satoshis, ClosingParams};
 use crate::chan::commitment::fee_for_weight;
 use crate::chan::monitor_update::MonitorStep;
 use crate::chan::script::funding_redeem_script;
@@ -171,13 +171,18 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The closing transaction we sign at `fee_satoshis`: outputs below the larger of both
     /// dust limits left out (so below our own, as BOLT 3 requires), which two nodes
-    /// following this rule agree on.
+    /// following this rule agree on. Outputs the network would not relay (below their script's threshold, which a P2PKH
+    /// or P2SH output can be above a low dust limit) are left out too: signing them would
+    /// only fail the close.
     fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
         let dust_limit_satoshis = self
             .holder_limits
             .dust_limit_satoshis
             .max(self.counterparty_limits.dust_limit_satoshis);
-        self.closing_transaction(fee_satoshis, dust_limit_satoshis, false)
+        let mut tx = self.closing_transaction(fee_satoshis, dust_limit_satoshis, false)?;
+        tx.output
+            .retain(|o| o.value.to_sat() >= relay_dust_threshold_satoshis(&o.script_pubkey));
+        Ok(tx)
     }
 
     /// Every closing transaction at `fee_satoshis` the peer may have signed, ours first.
@@ -384,6 +389,15 @@ impl<S: ChannelSigner> Channel<S> {
                 )
             })
             .ok_or_else(|| close("invalid closing signature"))?;
+        // BOLT 2: an output the network would not relay fails the channel. A peer whose
+        // dust limit is lower than a script's relay threshold can sign one.
+        if signed
+            .output
+            .iter()
+            .any(|o| o.value.to_sat() < relay_dust_threshold_satoshis(&o.script_pubkey))
+        {
+            return Err(close("a closing output below the relay dust threshold of its script"));
+        }
         let ours = self.holder_fee_range();
         let theirs = msg
             .tlvs
