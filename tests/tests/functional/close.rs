@@ -817,6 +817,78 @@ fn a_close_leaves_out_an_output_the_network_would_not_relay() {
     assert_witness_signs(&pair, &tx);
 }
 
+/// [`closing_signed_by`] without a `fee_range`: what a peer using BOLT 2's older
+/// negotiation sends.
+fn closing_signed_without_range_by(from: usize, fee_satoshis: u64) -> lightning::wire::ClosingSigned {
+    let mut msg = closing_signed_by(from, fee_satoshis, 0, 0);
+    msg.tlvs.fee_range = None;
+    msg
+}
+
+/// A peer without `fee_range` proposing a fee we accept gets it back, and the channel
+/// closes on it.
+#[test]
+fn a_proposal_without_a_fee_range_that_we_accept_closes() {
+    let mut pair = shut_down_both_ways();
+    let probe = shut_down_both_ways().nodes[0]
+        .channel
+        .propose_closing_signed()
+        .expect("funder proposes");
+    let fee = probe.fee_satoshis;
+    let reply = pair.nodes[1]
+        .channel
+        .closing_signed(&closing_signed_without_range_by(0, fee))
+        .expect("valid")
+        .expect("answered");
+    assert_eq!(reply.fee_satoshis, fee);
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}
+
+/// Without `fee_range`, fees move strictly between the last two: the fundee counters a
+/// fee below its minimum with its minimum; a next fee not strictly between the two fails
+/// the channel, and so does one between them but still below the minimum (the fundee has
+/// nothing left to offer); the funder taking the counter closes it.
+#[test]
+fn proposals_without_a_fee_range_move_strictly_between_the_last_two() {
+    let mut pair = shut_down_both_ways();
+    let counter = pair.nodes[1]
+        .channel
+        .closing_signed(&closing_signed_without_range_by(0, 10))
+        .expect("valid")
+        .expect("countered");
+    let fundee_min = counter.fee_satoshis;
+    assert!(fundee_min > 10);
+    assert_eq!(counter.tlvs.fee_range.map(|r| r.min_fee_satoshis), Some(fundee_min));
+    // A fee not strictly between 10 and the counter fails the channel.
+    let mut stuck = shut_down_both_ways();
+    stuck.nodes[1]
+        .channel
+        .closing_signed(&closing_signed_without_range_by(0, 10))
+        .expect("valid");
+    assert!(matches!(
+        stuck.nodes[1].channel.closing_signed(&closing_signed_without_range_by(0, 10)),
+        Err(ChannelError::Close(why)) if why.contains("strictly between")
+    ));
+    // Strictly between but still below the fundee's minimum: countered again would
+    // repeat its offer, so the channel fails.
+    let mut short = shut_down_both_ways();
+    short.nodes[1]
+        .channel
+        .closing_signed(&closing_signed_without_range_by(0, 10))
+        .expect("valid");
+    assert!(matches!(
+        short.nodes[1].channel.closing_signed(&closing_signed_without_range_by(0, fundee_min - 1)),
+        Err(ChannelError::Close(why)) if why.contains("never reach our range")
+    ));
+    // Taking the fundee's counter closes the channel, nothing more to answer.
+    let reply = pair.nodes[1]
+        .channel
+        .closing_signed(&closing_signed_without_range_by(0, fundee_min))
+        .expect("valid");
+    assert!(reply.is_none(), "{reply:?}");
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}
+
 /// Only the signer's own output may go: a signature over the closing transaction without
 /// ours is refused, whatever the fee.
 #[test]

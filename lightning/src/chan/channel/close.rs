@@ -30,6 +30,10 @@ pub struct CloseState {
     pub counterparty_script: Option<ScriptBuf>,
     /// The fee we last proposed.
     pub last_sent_fee_satoshis: Option<u64>,
+    /// The fee the peer last proposed without a `fee_range` (the older negotiation, where
+    /// each fee must fall strictly between the last two). Not persisted: negotiation
+    /// restarts on reconnection.
+    pub last_received_fee_satoshis: Option<u64>,
     /// The fully signed closing transaction, once agreed.
     pub closing_transaction: Option<Transaction>,
     /// The script we committed to at opening (`option_upfront_shutdown_script`): our
@@ -399,10 +403,9 @@ impl<S: ChannelSigner> Channel<S> {
             return Err(close("a closing output below the relay dust threshold of its script"));
         }
         let ours = self.holder_fee_range();
-        let theirs = msg
-            .tlvs
-            .fee_range
-            .ok_or_else(|| close("closing_signed without fee_range"))?;
+        let Some(theirs) = msg.tlvs.fee_range else {
+            return self.closing_signed_without_range(msg, signed, ours);
+        };
         let overlap = (
             ours.min_fee_satoshis.max(theirs.min_fee_satoshis),
             ours.max_fee_satoshis.min(theirs.max_fee_satoshis),
@@ -433,5 +436,39 @@ impl<S: ChannelSigner> Channel<S> {
         // The fundee counters with the closest fee it accepts.
         let fee = msg.fee_satoshis.clamp(overlap.0, overlap.1);
         Ok(Some(self.sign_closing(fee)?))
+    }
+
+    /// BOLT 2's negotiation with a peer that sends no `fee_range`: each fee proposed falls
+    /// strictly between the last two, until one side takes the other's. `signed` is the
+    /// variant the peer's valid signature is on.
+    fn closing_signed_without_range(
+        &mut self,
+        msg: &ClosingSigned,
+        signed: Transaction,
+        ours: FeeRange,
+    ) -> Result<Option<ClosingSigned>, ChannelError> {
+        let fee = msg.fee_satoshis;
+        let previous = self.close.last_received_fee_satoshis.replace(fee);
+        if Some(fee) == self.close.last_sent_fee_satoshis {
+            self.complete_close(signed, &msg.signature)?;
+            return Ok(None);
+        }
+        if let (Some(sent), Some(received)) = (self.close.last_sent_fee_satoshis, previous) {
+            if fee <= sent.min(received) || fee >= sent.max(received) {
+                return Err(close("closing fee not strictly between the last two proposed"));
+            }
+        }
+        if (ours.min_fee_satoshis..=ours.max_fee_satoshis).contains(&fee) {
+            let reply = self.sign_closing_transaction(fee, &signed)?;
+            self.complete_close(signed, &msg.signature)?;
+            return Ok(Some(reply));
+        }
+        // Our closest acceptable fee lies between theirs and ours, unless we offered it
+        // already: then their fees never reach what we accept.
+        let counter = fee.clamp(ours.min_fee_satoshis, ours.max_fee_satoshis);
+        if Some(counter) == self.close.last_sent_fee_satoshis {
+            return Err(close("the peer's closing fees never reach our range"));
+        }
+        Ok(Some(self.sign_closing(counter)?))
     }
 }

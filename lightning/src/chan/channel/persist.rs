@@ -242,6 +242,8 @@ impl<S: ChannelSigner> Channel<S> {
             holder_script,
             counterparty_script,
             last_sent_fee_satoshis,
+            // Negotiation restarts on reconnection, which follows every restart.
+            last_received_fee_satoshis: None,
             closing_transaction,
             holder_upfront_script: tlvs.holder_upfront_script,
             counterparty_upfront_script: tlvs.counterparty_upfront_script,

@@ -30,6 +30,7 @@ impl<S: ChannelSigner> Channel<S> {
         // `closing_signed` negotiation restarts on reconnection (BOLT 2).
         if self.close.closing_transaction.is_none() {
             self.close.last_sent_fee_satoshis = None;
+            self.close.last_received_fee_satoshis = None;
         }
     }
 
