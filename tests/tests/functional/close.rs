@@ -232,7 +232,16 @@ fn shutdown_scripts_take_the_four_standard_forms() {
 
 /// [`shutdown_sent_by_node_0`] with both `shutdown`s exchanged, no `closing_signed` yet.
 fn shut_down_both_ways() -> Pair {
-    let mut pair = shutdown_sent_by_node_0();
+    exchange_shutdowns(open_pair(300_000_000))
+}
+
+/// `pair` after node 0's `shutdown` and node 1's answer, ready for `closing_signed`.
+fn exchange_shutdowns(mut pair: Pair) -> Pair {
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("shutdown");
+    pair.send(0, Message::Shutdown(shutdown));
     pair.deliver(1).expect("node 1 answers");
     pair.deliver(0).expect("node 0 reads the answer");
     assert!(pair.nodes.iter().all(|n| n.channel.ready_for_closing_signed()));
@@ -512,14 +521,7 @@ fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
         dust_limit_satoshis: 354,
         ..funder_limits
     };
-    let mut pair = open_pair_with(pushed_msat, funder_limits, fundee_limits);
-    let shutdown = pair.nodes[0]
-        .channel
-        .send_shutdown(shutdown_script(0))
-        .expect("shutdown");
-    pair.send(0, Message::Shutdown(shutdown));
-    pair.deliver(1).expect("node 1 answers");
-    pair.deliver(0).expect("node 0 reads the answer");
+    let mut pair = exchange_shutdowns(open_pair_with(pushed_msat, funder_limits, fundee_limits));
     let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
     let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
     let answer = closing_signed_in(
@@ -570,15 +572,7 @@ fn node_1_at_400_sat_shut_down() -> Pair {
         dust_limit_satoshis: 354,
         ..fundee_limits
     };
-    let mut pair = open_pair_with(400_000, funder_limits, fundee_limits);
-    let shutdown = pair.nodes[0]
-        .channel
-        .send_shutdown(shutdown_script(0))
-        .expect("shutdown");
-    pair.send(0, Message::Shutdown(shutdown));
-    pair.deliver(1).expect("node 1 answers");
-    pair.deliver(0).expect("node 0 reads the answer");
-    pair
+    exchange_shutdowns(open_pair_with(400_000, funder_limits, fundee_limits))
 }
 
 /// Both allowances at once: a funder with the lower dust limit (354) that eliminates its
@@ -647,15 +641,11 @@ fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
     };
     let shut_down = || {
         let limits = lightning::chan::channel::ChannelLimits::default_for(FUNDING_SATOSHIS);
-        let mut pair = open_pair_full(300_000_000, [limits, limits], [shared.clone(), shared.clone()]);
-        let shutdown = pair.nodes[0]
-            .channel
-            .send_shutdown(shutdown_script(0))
-            .expect("shutdown");
-        pair.send(0, Message::Shutdown(shutdown));
-        pair.deliver(1).expect("node 1 answers");
-        pair.deliver(0).expect("node 0 reads the answer");
-        pair
+        exchange_shutdowns(open_pair_full(
+            300_000_000,
+            [limits, limits],
+            [shared.clone(), shared.clone()],
+        ))
     };
     let probe = shut_down().nodes[0]
         .channel
@@ -754,15 +744,11 @@ fn node_1_at_400_sat_to_p2pkh(funder_dust_satoshis: u64) -> Pair {
         ))),
         negotiated: true,
     };
-    let mut pair = open_pair_full(400_000, [funder_limits, fundee_limits], [committed_upfront(0), p2pkh]);
-    let shutdown = pair.nodes[0]
-        .channel
-        .send_shutdown(shutdown_script(0))
-        .expect("shutdown");
-    pair.send(0, Message::Shutdown(shutdown));
-    pair.deliver(1).expect("node 1 answers");
-    pair.deliver(0).expect("node 0 reads the answer");
-    pair
+    exchange_shutdowns(open_pair_full(
+        400_000,
+        [funder_limits, fundee_limits],
+        [committed_upfront(0), p2pkh],
+    ))
 }
 
 /// BOLT 2: a closing transaction with an output below its script's relay threshold fails

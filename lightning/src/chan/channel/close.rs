@@ -175,9 +175,9 @@ impl<S: ChannelSigner> Channel<S> {
 
     /// The closing transaction we sign at `fee_satoshis`: outputs below the larger of both
     /// dust limits left out (so below our own, as BOLT 3 requires), which two nodes
-    /// following this rule agree on. Outputs the network would not relay (below their script's threshold, which a P2PKH
-    /// or P2SH output can be above a low dust limit) are left out too: signing them would
-    /// only fail the close.
+    /// following this rule agree on. Outputs the network would not relay are left out
+    /// too (a P2PKH or P2SH output can be above a low dust limit and below its script's
+    /// relay threshold): signing them would only fail the close.
     fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
         let dust_limit_satoshis = self
             .holder_limits
