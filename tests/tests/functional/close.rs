@@ -183,12 +183,7 @@ fn a_disconnect_after_shutdown_retransmits_it_and_the_close_finishes() {
 fn the_closing_fee_pays_for_the_closing_transactions_weight() {
     let pair = closed_without_htlcs();
     closing_outputs(&pair);
-    let tx = pair.nodes[0]
-        .channel
-        .close_state()
-        .closing_transaction
-        .clone()
-        .expect("closed");
+    let (tx, _) = closed_on(&pair, 0);
     let outputs_sat: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
     let fee_sat = FUNDING_SATOSHIS - outputs_sat;
     let weight = tx.weight().to_wu();
@@ -455,17 +450,7 @@ fn a_peer_that_eliminates_its_own_output_closes_on_that_variant() {
     let reply = pair.nodes[0].channel.closing_signed(&answer);
     assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
     assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
-    let tx = pair.nodes[0]
-        .channel
-        .close_state()
-        .closing_transaction
-        .clone()
-        .expect("closed");
-    let outputs: Vec<_> = tx
-        .output
-        .iter()
-        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
-        .collect();
+    let (tx, outputs) = closed_on(&pair, 0);
     assert_eq!(outputs, vec![(700_000 - fee, shutdown_script(0))]);
     assert_witness_signs(&pair, &tx);
 }
@@ -490,17 +475,7 @@ fn a_first_proposal_without_the_proposers_output_is_signed_as_it_is() {
         .expect("a valid variant")
         .expect("the fundee answers");
     assert_eq!(reply.fee_satoshis, fee);
-    let tx = pair.nodes[1]
-        .channel
-        .close_state()
-        .closing_transaction
-        .clone()
-        .expect("closed");
-    let outputs: Vec<_> = tx
-        .output
-        .iter()
-        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
-        .collect();
+    let (tx, outputs) = closed_on(&pair, 1);
     assert_eq!(outputs, vec![(300_000, shutdown_script(1))]);
     assert_witness_signs(&pair, &tx);
     // The answer signs the variant the funder signed, not the fundee's own build.
@@ -534,17 +509,7 @@ fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
     );
     let reply = pair.nodes[0].channel.closing_signed(&answer);
     assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
-    let tx = pair.nodes[0]
-        .channel
-        .close_state()
-        .closing_transaction
-        .clone()
-        .expect("closed");
-    let outputs: Vec<_> = tx
-        .output
-        .iter()
-        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
-        .collect();
+    let (tx, outputs) = closed_on(&pair, 0);
     assert_eq!(
         outputs,
         vec![
@@ -593,17 +558,7 @@ fn a_peer_with_a_lower_dust_limit_may_also_eliminate_its_own_output() {
     );
     let reply = pair.nodes[1].channel.closing_signed(&proposal);
     assert!(matches!(reply, Ok(Some(_))), "taken and answered: {reply:?}");
-    let tx = pair.nodes[1]
-        .channel
-        .close_state()
-        .closing_transaction
-        .clone()
-        .expect("closed");
-    let outputs: Vec<_> = tx
-        .output
-        .iter()
-        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
-        .collect();
+    let (tx, outputs) = closed_on(&pair, 1);
     assert_eq!(outputs, vec![(400, shutdown_script(1))]);
     assert_witness_signs(&pair, &tx);
 }
@@ -660,18 +615,9 @@ fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
     let mut pair = shut_down();
     let reply = pair.nodes[1].channel.closing_signed(&proposal);
     assert!(matches!(reply, Ok(Some(_))), "taken and answered: {reply:?}");
-    let tx = pair.nodes[1]
-        .channel
-        .close_state()
-        .closing_transaction
-        .clone()
-        .expect("closed");
-    let outputs: Vec<_> = tx
-        .output
-        .iter()
-        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
-        .collect();
+    let (tx, outputs) = closed_on(&pair, 1);
     assert_eq!(outputs, vec![(300_000, shutdown_script(0))]);
+    assert_witness_signs(&pair, &tx);
 }
 
 /// BOLT 2: fee ranges without overlap are answered with a `warning` (the channel refuses
@@ -792,12 +738,7 @@ fn a_close_leaves_out_an_output_the_network_would_not_relay() {
     for node in &pair.nodes {
         assert_eq!(node.channel.phase(), ChannelPhase::Closed);
     }
-    let tx = pair.nodes[0]
-        .channel
-        .close_state()
-        .closing_transaction
-        .clone()
-        .expect("closed");
+    let (tx, _) = closed_on(&pair, 0);
     assert_eq!(tx.output.len(), 1, "only the funder's output: {:?}", tx.output);
     assert_eq!(tx.output[0].script_pubkey, shutdown_script(0));
     assert_witness_signs(&pair, &tx);
@@ -907,6 +848,28 @@ fn signs(
     let secp = lightning::bitcoin::secp256k1::Secp256k1::verification_only();
     let script = funding_redeem_script(&keys[0], &keys[1]);
     verify_p2wsh_input(&secp, tx, 0, &script, FUNDING_SATOSHIS, signature, &keys[signer])
+}
+
+/// Node `i`'s closing transaction, and its outputs as (amount, script).
+fn closed_on(
+    pair: &Pair,
+    i: usize,
+) -> (
+    lightning::bitcoin::Transaction,
+    Vec<(u64, lightning::bitcoin::ScriptBuf)>,
+) {
+    let tx = pair.nodes[i]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    let outputs = tx
+        .output
+        .iter()
+        .map(|o| (o.value.to_sat(), o.script_pubkey.clone()))
+        .collect();
+    (tx, outputs)
 }
 
 /// The closing transaction's witness holds both nodes' valid signatures on it.
