@@ -672,6 +672,11 @@ fn a_shutdown_to_an_unsupported_script_is_warned_about() {
 /// whose dust limit is 354 and whose `shutdown` script is P2PKH (relayed from 546 sat),
 /// with both `shutdown`s exchanged.
 fn node_1_at_400_sat_to_p2pkh(funder_dust_satoshis: u64) -> Pair {
+    node_1_to_p2pkh(400_000, funder_dust_satoshis)
+}
+
+/// [`node_1_at_400_sat_to_p2pkh`] with `pushed_msat` pushed to node 1.
+fn node_1_to_p2pkh(pushed_msat: u64, funder_dust_satoshis: u64) -> Pair {
     use lightning::bitcoin::hashes::Hash;
     use lightning::bitcoin::PubkeyHash;
     use lightning::chan::channel::establish::UpfrontShutdown;
@@ -691,7 +696,7 @@ fn node_1_at_400_sat_to_p2pkh(funder_dust_satoshis: u64) -> Pair {
         negotiated: true,
     };
     exchange_shutdowns(open_pair_full(
-        400_000,
+        pushed_msat,
         [funder_limits, fundee_limits],
         [committed_upfront(0), p2pkh],
     ))
@@ -814,6 +819,19 @@ fn proposals_without_a_fee_range_move_strictly_between_the_last_two() {
         .expect("valid");
     assert!(reply.is_none(), "{reply:?}");
     assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
+}
+
+/// An output of exactly its script's relay threshold relays: node 1's 546-sat P2PKH output
+/// stays in the close, which both nodes sign.
+#[test]
+fn a_closing_output_at_its_relay_threshold_is_kept() {
+    let mut pair = node_1_to_p2pkh(546_000, 354);
+    pair.settle();
+    let (tx, outputs) = closed_on(&pair, 1);
+    assert_eq!(outputs.len(), 2, "{outputs:?}");
+    assert_eq!(outputs[0].0, 546);
+    assert!(outputs[0].1.is_p2pkh());
+    assert_witness_signs(&pair, &tx);
 }
 
 /// Only the signer's own output may go: a signature over the closing transaction without
