@@ -179,14 +179,16 @@ impl<S: ChannelSigner> Channel<S> {
     /// too (a P2PKH or P2SH output can be above a low dust limit and below its script's
     /// relay threshold): signing them would only fail the close.
     fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
-        let dust_limit_satoshis = self
-            .holder_limits
-            .dust_limit_satoshis
-            .max(self.counterparty_limits.dust_limit_satoshis);
-        let mut tx = self.closing_transaction(fee_satoshis, dust_limit_satoshis, false)?;
+        let mut tx = self.closing_transaction(fee_satoshis, self.larger_dust_limit_satoshis(), false)?;
         tx.output
             .retain(|o| o.value.to_sat() >= relay_dust_threshold_satoshis(&o.script_pubkey));
         Ok(tx)
+    }
+
+    fn larger_dust_limit_satoshis(&self) -> u64 {
+        self.holder_limits
+            .dust_limit_satoshis
+            .max(self.counterparty_limits.dust_limit_satoshis)
     }
 
     /// Every closing transaction at `fee_satoshis` the peer may have signed, ours first.
@@ -195,10 +197,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// Never one without our output: only the signer may give up its own.
     fn closing_variants_the_peer_may_sign(&self, fee_satoshis: u64) -> Result<Vec<Transaction>, ChannelError> {
         let ours = self.build_closing(fee_satoshis)?;
-        let max_dust_satoshis = self
-            .holder_limits
-            .dust_limit_satoshis
-            .max(self.counterparty_limits.dust_limit_satoshis);
+        let max_dust_satoshis = self.larger_dust_limit_satoshis();
         let their_dust_satoshis = self.counterparty_limits.dust_limit_satoshis;
         let mut variants = vec![ours];
         for (dust_limit_satoshis, without_theirs) in [
