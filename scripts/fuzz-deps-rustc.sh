@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# rustc for the whole-node fuzz builds (`RUSTC_WRAPPER`, set by scripts/fuzz-env.sh for
+# `consistency` and `node`): crates from outside this repository (bitcoin, the hashes,
+# libfuzzer-sys) build without coverage instrumentation. Those targets' inputs are
+# opcode streams, so edges inside SHA-256 or transaction encoding say nothing about
+# which input is new; their counters sat in the hottest loops and cost 8% of each run
+# (the same corpus through both builds, `-runs=0`). Generic code instantiated by our
+# crates stays instrumented, as does everything in this repository.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+case "${CARGO_MANIFEST_DIR:-}" in
+  "${root}" | "${root}"/*) exec "$@" ;;
+esac
+
+is_coverage_flag() {
+  case "$1" in
+    passes=sancov-module | passes=sancov | llvm-args=-sanitizer-coverage-*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# Both spellings occur: `-Cpasses=...` (cargo fuzz) and `-C passes=...` (cargo afl).
+args=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = "-C" ] && [ $# -gt 1 ] && is_coverage_flag "$2"; then
+    shift 2
+    continue
+  fi
+  if [ "${1#-C}" != "$1" ] && is_coverage_flag "${1#-C}"; then
+    shift
+    continue
+  fi
+  args+=("$1")
+  shift
+done
+exec "${args[@]}"
