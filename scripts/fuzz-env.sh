@@ -13,7 +13,7 @@
 # library compares with its constants, so comparison tracing
 # (`-sanitizer-coverage-trace-compares`) has nothing to guide and took more than half of
 # each run: they build without it, and their dependencies without coverage counters
-# (scripts/fuzz-deps-rustc.sh as `RUSTC_WRAPPER`, 8% of each run; cargo does not
+# (scripts/fuzz-deps-rustc.sh as `RUSTC_WRAPPER`, up to 9% of each run; cargo does not
 # rebuild for a changed wrapper, so their directory's name changed with it).
 # `consistency` runs at inputs up to 256 bytes unless MAX_LEN says otherwise: its
 # findings so far needed fewer, and its throughput target is set at that size.
