@@ -7,8 +7,11 @@
 # loops: 1.7% of the instructions, and up to 9% of the time (the same corpus through
 # both builds, `-runs=0`). Generic code instantiated by our crates stays instrumented,
 # as does everything in this repository.
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-case "${CARGO_MANIFEST_DIR:-}" in
+# Physical paths on both sides: cargo's are, and a checkout reached through a symlink
+# must not lose its own counters.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+manifest_dir="$(cd "${CARGO_MANIFEST_DIR:-/}" 2> /dev/null && pwd -P)"
+case "${manifest_dir}" in
   "${root}" | "${root}"/*) exec "$@" ;;
 esac
 
