@@ -268,6 +268,17 @@ fn only_the_funder_proposes_and_only_when_clear() {
     ));
 }
 
+/// Asserts that `result` failed the channel for `reason` (a part of its message).
+#[track_caller]
+fn assert_fails_channel<T: std::fmt::Debug>(result: Result<T, ChannelError>, reason: &str) {
+    match result {
+        Err(ChannelError::Close(why)) => {
+            assert!(why.contains(reason), "the channel failed for {why:?}, not {reason:?}")
+        }
+        other => panic!("expected the channel to fail for {reason:?}, got {other:?}"),
+    }
+}
+
 /// A `closing_signed` from node `from` at `fee_satoshis` with the fee range
 /// `min_fee_satoshis..=max_fee_satoshis`, properly signed with its channel keys: what a
 /// peer negotiating its own way could send.
@@ -390,10 +401,10 @@ fn a_fundee_counter_outside_the_overlap_is_refused() {
     let low_fee_satoshis = 10;
     assert!(low_fee_satoshis < funder_min);
     let counter = closing_signed_by(1, low_fee_satoshis, low_fee_satoshis, 700_000);
-    assert!(matches!(
+    assert_fails_channel(
         pair.nodes[0].channel.closing_signed(&counter),
-        Err(ChannelError::Close(why)) if why.contains("outside the agreed range")
-    ));
+        "outside the agreed range",
+    );
     assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
 }
 
@@ -428,10 +439,7 @@ fn a_second_proposal_outside_the_overlap_fails_the_channel() {
     let low = closing_signed_by(0, 10, 10, 700_000);
     let counter = pair.nodes[1].channel.closing_signed(&low).expect("valid");
     assert!(counter.is_some(), "countered");
-    assert!(matches!(
-        pair.nodes[1].channel.closing_signed(&low),
-        Err(ChannelError::Close(why)) if why.contains("outside the agreed range")
-    ));
+    assert_fails_channel(pair.nodes[1].channel.closing_signed(&low), "outside the agreed range");
 }
 
 /// BOLT 3 lets the signer of a legacy closing transaction eliminate its own output, and
@@ -577,10 +585,10 @@ fn a_signature_over_a_close_without_outputs_is_refused() {
         (range.min_fee_satoshis, range.max_fee_satoshis),
         |tx| tx.output.clear(),
     );
-    assert!(matches!(
+    assert_fails_channel(
         pair.nodes[1].channel.closing_signed(&proposal),
-        Err(ChannelError::Close(why)) if why.contains("invalid closing signature")
-    ));
+        "invalid closing signature",
+    );
     assert_ne!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
 }
 
@@ -728,10 +736,7 @@ fn a_closing_output_the_network_would_not_relay_fails_the_channel() {
             }
         },
     );
-    assert!(matches!(
-        pair.nodes[0].channel.closing_signed(&answer),
-        Err(ChannelError::Close(why)) if why.contains("relay dust threshold")
-    ));
+    assert_fails_channel(pair.nodes[0].channel.closing_signed(&answer), "relay dust threshold");
 }
 
 /// Two nodes of ours agree on a close that leaves such an output out, though both dust
@@ -797,10 +802,12 @@ fn proposals_without_a_fee_range_move_strictly_between_the_last_two() {
         .channel
         .closing_signed(&closing_signed_without_range_by(0, 10))
         .expect("valid");
-    assert!(matches!(
-        stuck.nodes[1].channel.closing_signed(&closing_signed_without_range_by(0, 10)),
-        Err(ChannelError::Close(why)) if why.contains("strictly between")
-    ));
+    assert_fails_channel(
+        stuck.nodes[1]
+            .channel
+            .closing_signed(&closing_signed_without_range_by(0, 10)),
+        "strictly between",
+    );
     // Strictly between but still below the fundee's minimum: countered again would
     // repeat its offer, so the channel fails.
     let mut short = shut_down_both_ways();
@@ -808,10 +815,12 @@ fn proposals_without_a_fee_range_move_strictly_between_the_last_two() {
         .channel
         .closing_signed(&closing_signed_without_range_by(0, 10))
         .expect("valid");
-    assert!(matches!(
-        short.nodes[1].channel.closing_signed(&closing_signed_without_range_by(0, fundee_min - 1)),
-        Err(ChannelError::Close(why)) if why.contains("never reach our range")
-    ));
+    assert_fails_channel(
+        short.nodes[1]
+            .channel
+            .closing_signed(&closing_signed_without_range_by(0, fundee_min - 1)),
+        "never reach our range",
+    );
     // Taking the fundee's counter closes the channel, nothing more to answer.
     let reply = pair.nodes[1]
         .channel
@@ -845,10 +854,10 @@ fn a_signature_over_a_close_without_our_output_is_refused() {
     let answer = closing_signed_over(1, fee, range.min_fee_satoshis, range.max_fee_satoshis, |tx| {
         tx.output.retain(|o| o.script_pubkey != funder_script)
     });
-    assert!(matches!(
+    assert_fails_channel(
         pair.nodes[0].channel.closing_signed(&answer),
-        Err(ChannelError::Close(why)) if why.contains("invalid closing signature")
-    ));
+        "invalid closing signature",
+    );
     assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
 }
 
