@@ -23,6 +23,18 @@ pub struct ClosingParams<'a> {
     pub fee_satoshis: u64,
     /// The signer's own dust limit: smaller outputs are left out.
     pub dust_limit_satoshis: u64,
+    /// An output its owner gave up (BOLT 3 lets a signer eliminate its own), left out
+    /// whatever its value.
+    pub eliminated: Option<ClosingOutput>,
+}
+
+/// One of the closing transaction's two outputs, by whose balance it pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClosingOutput {
+    /// The funder's balance, less the fee.
+    Funder,
+    /// The fundee's balance.
+    Fundee,
 }
 
 /// The smallest output to `script` that Bitcoin Core relays (BOLT 3, "Dust Limits"):
@@ -44,18 +56,26 @@ pub fn relay_dust_threshold_satoshis(script: &bitcoin::Script) -> u64 {
     }
 }
 
+/// Whether the network relays `output`: its value reaches its script's threshold.
+pub fn is_relayable(output: &TxOut) -> bool {
+    output.value.to_sat() >= relay_dust_threshold_satoshis(&output.script_pubkey)
+}
+
 /// Builds the unsigned closing transaction.
 pub fn build_closing_transaction(params: &ClosingParams<'_>) -> Transaction {
     let to_funder = (params.to_funder_msat / 1000).saturating_sub(params.fee_satoshis);
     let to_fundee = params.to_fundee_msat / 1000;
-    let mut output: alloc::vec::Vec<TxOut> = [(to_funder, params.funder_script), (to_fundee, params.fundee_script)]
-        .into_iter()
-        .filter(|(value, _)| *value >= params.dust_limit_satoshis)
-        .map(|(value, script)| TxOut {
-            value: Amount::from_sat(value),
-            script_pubkey: script.clone(),
-        })
-        .collect();
+    let mut output: alloc::vec::Vec<TxOut> = [
+        (ClosingOutput::Funder, to_funder, params.funder_script),
+        (ClosingOutput::Fundee, to_fundee, params.fundee_script),
+    ]
+    .into_iter()
+    .filter(|(side, value, _)| Some(*side) != params.eliminated && *value >= params.dust_limit_satoshis)
+    .map(|(_, value, script)| TxOut {
+        value: Amount::from_sat(value),
+        script_pubkey: script.clone(),
+    })
+    .collect();
     output.sort_by(|a, b| {
         a.value
             .cmp(&b.value)
@@ -94,6 +114,7 @@ mod tests {
             fundee_script: fundee,
             fee_satoshis,
             dust_limit_satoshis: dust,
+            eliminated: None,
         }
     }
 
@@ -125,6 +146,40 @@ mod tests {
         for (script, threshold) in cases {
             assert_eq!(relay_dust_threshold_satoshis(&script), threshold, "{script}");
         }
+    }
+
+    #[test]
+    fn relayable_outputs_reach_their_scripts_threshold() {
+        use bitcoin::hashes::Hash;
+        use bitcoin::PubkeyHash;
+        let p2pkh = ScriptBuf::new_p2pkh(&PubkeyHash::from_byte_array([1; 20]));
+        let output = |sat| TxOut {
+            value: Amount::from_sat(sat),
+            script_pubkey: p2pkh.clone(),
+        };
+        assert!(is_relayable(&output(546)));
+        assert!(!is_relayable(&output(545)));
+    }
+
+    #[test]
+    fn an_eliminated_output_is_left_out_whatever_its_value() {
+        let funder = ScriptBuf::from_bytes(vec![0x00, 0x14, 1]);
+        let fundee = ScriptBuf::from_bytes(vec![0x00, 0x14, 2]);
+        for (eliminated, kept) in [(ClosingOutput::Funder, &fundee), (ClosingOutput::Fundee, &funder)] {
+            let tx = build_closing_transaction(&ClosingParams {
+                eliminated: Some(eliminated),
+                ..params(&funder, &fundee, 500, 546)
+            });
+            let scripts: Vec<&ScriptBuf> = tx.output.iter().map(|o| &o.script_pubkey).collect();
+            assert_eq!(scripts, vec![kept], "{eliminated:?}");
+        }
+        // Both to one script: still the named output goes, told by whose balance it is.
+        let tx = build_closing_transaction(&ClosingParams {
+            eliminated: Some(ClosingOutput::Fundee),
+            ..params(&funder, &funder, 500, 546)
+        });
+        let values: Vec<u64> = tx.output.iter().map(|o| o.value.to_sat()).collect();
+        assert_eq!(values, vec![5_500]);
     }
 
     #[test]

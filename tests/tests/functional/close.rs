@@ -334,6 +334,7 @@ fn closing_signed_in(
         fundee_script: &fundee_script,
         fee_satoshis,
         dust_limit_satoshis,
+        eliminated: None,
     });
     edit(&mut tx);
     let mut signer = signer_for(from);

@@ -9,7 +9,7 @@ use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::{ScriptBuf, Transaction};
 
 use super::{close, ignore, signer_error, Channel, ChannelError, ChannelPhase};
-use crate::chan::closing::{build_closing_transaction, relay_dust_threshold_satoshis, ClosingParams};
+use crate::chan::closing::{build_closing_transaction, is_relayable, ClosingOutput, ClosingParams};
 use crate::chan::commitment::fee_for_weight;
 use crate::chan::monitor_update::MonitorStep;
 use crate::chan::script::funding_redeem_script;
@@ -180,8 +180,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// relay threshold): signing them would only fail the close.
     fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
         let mut tx = self.closing_transaction(fee_satoshis, self.larger_dust_limit_satoshis(), false)?;
-        tx.output
-            .retain(|o| o.value.to_sat() >= relay_dust_threshold_satoshis(&o.script_pubkey));
+        tx.output.retain(is_relayable);
         Ok(tx)
     }
 
@@ -249,7 +248,12 @@ impl<S: ChannelSigner> Channel<S> {
                 holder_script,
             )
         };
-        let mut tx = build_closing_transaction(&ClosingParams {
+        let counterparty_output = if self.holder_is_funder {
+            ClosingOutput::Fundee
+        } else {
+            ClosingOutput::Funder
+        };
+        Ok(build_closing_transaction(&ClosingParams {
             funding_outpoint: self.funding_outpoint.ok_or_else(|| close("no funding"))?,
             to_funder_msat,
             to_fundee_msat,
@@ -257,23 +261,8 @@ impl<S: ChannelSigner> Channel<S> {
             fundee_script,
             fee_satoshis,
             dust_limit_satoshis,
-        });
-        if without_counterparty_output {
-            let counterparty_sat = if self.holder_is_funder {
-                to_fundee_msat / 1000
-            } else {
-                (to_funder_msat / 1000).saturating_sub(fee_satoshis)
-            };
-            // By value and script: both sides may have given the same script.
-            if let Some(index) = tx
-                .output
-                .iter()
-                .position(|o| o.value.to_sat() == counterparty_sat && o.script_pubkey == *counterparty_script)
-            {
-                tx.output.remove(index);
-            }
-        }
-        Ok(tx)
+            eliminated: without_counterparty_output.then_some(counterparty_output),
+        }))
     }
 
     pub(super) fn sign_closing(&mut self, fee_satoshis: u64) -> Result<ClosingSigned, ChannelError> {
@@ -394,11 +383,7 @@ impl<S: ChannelSigner> Channel<S> {
             .ok_or_else(|| close("invalid closing signature"))?;
         // BOLT 2: an output the network would not relay fails the channel. A peer whose
         // dust limit is lower than a script's relay threshold can sign one.
-        if signed
-            .output
-            .iter()
-            .any(|o| o.value.to_sat() < relay_dust_threshold_satoshis(&o.script_pubkey))
-        {
+        if !signed.output.iter().all(is_relayable) {
             return Err(close("a closing output below the relay dust threshold of its script"));
         }
         let ours = self.holder_fee_range();
