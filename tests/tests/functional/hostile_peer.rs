@@ -178,10 +178,14 @@ mod hand_driven_peer {
     use lightning::bitcoin::{OutPoint, Txid};
 
     use lightning::chan::channel::ChannelLimits;
+    use lightning::chan::channel::ChannelPhase;
     use lightning::onion::errors::{INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION};
     use lightning::transport::HandlerAction;
+    use lightning::wire::Shutdown;
     use lightning::wire::{OnionPacket, UpdateFailMalformedHtlc};
-    use tests::channel_pair::{chain, committed_upfront, open_params, preimage, signer_for, Chan, FUNDING_SATOSHIS};
+    use tests::channel_pair::{
+        chain, committed_upfront, open_params, preimage, shutdown_script, signer_for, Chan, FUNDING_SATOSHIS,
+    };
 
     /// The messages among a handler's actions.
     fn sent(actions: Vec<HandlerAction>) -> Vec<Message> {
@@ -396,5 +400,46 @@ mod hand_driven_peer {
         onion.public_key =
             PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[3; 32]).expect("key")).serialize();
         assert_eq!(malformed_code(offer(onion)), INVALID_ONION_HMAC);
+    }
+
+    /// BOLT 2: a `shutdown` to another script than the peer committed to at opening
+    /// fails the connection (a `warning`, then a disconnect), not the channel: nothing
+    /// goes on chain, and the committed script still closes the channel later.
+    #[test]
+    fn a_shutdown_breaking_the_upfront_commitment_fails_the_connection_not_the_channel() {
+        let (peer, mut b, a_id) = open();
+        let channel_id = peer.channel_id();
+        let elsewhere = Shutdown {
+            channel_id,
+            scriptpubkey: shutdown_script(5),
+            extension: NoTlvs::default(),
+        };
+        let manager = b.channel_handler_mut();
+        manager.take_events();
+        manager.handle_message(&a_id, Message::Shutdown(elsewhere));
+        let actions = manager.take_actions();
+        assert!(
+            matches!(
+                actions.as_slice(),
+                [HandlerAction::Disconnect { node_id, message: Some(Message::Warning(w)), .. }]
+                    if *node_id == a_id && w.channel_id == channel_id
+            ),
+            "{actions:?}"
+        );
+        assert!(manager.take_events().is_empty(), "no event: the channel is not closed");
+        assert!(manager.broadcaster().transactions.is_empty(), "nothing on chain");
+        let channel = manager.channel(&channel_id).expect("still managed");
+        assert_eq!(channel.phase(), ChannelPhase::Normal);
+        assert_eq!(channel.close_state().counterparty_script, None);
+        let committed = Shutdown {
+            channel_id,
+            scriptpubkey: shutdown_script(0),
+            extension: NoTlvs::default(),
+        };
+        let reply = only(to_manager(&mut b, &a_id, Message::Shutdown(committed)), |m| match m {
+            Message::Shutdown(m) => Some(m),
+            _ => None,
+        });
+        assert_eq!(reply.channel_id, channel_id);
     }
 }

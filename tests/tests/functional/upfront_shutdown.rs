@@ -56,14 +56,19 @@ fn open_channel_always_carries_the_record_empty_without_a_commitment() {
     assert_eq!(uncommitted.tlvs.upfront_shutdown_script, Some(ScriptBuf::new()));
 }
 
+/// BOLT 2: the receiver "MUST fail the connection", not the channel: nothing changes,
+/// and the channel goes on (the peer may still send the committed script).
 #[test]
-fn a_peer_shutdown_to_another_script_than_committed_fails_the_channel() {
+fn a_peer_shutdown_to_another_script_than_committed_fails_the_connection() {
     let mut pair = open_pair(0);
     let elsewhere = shutdown_to(&pair, shutdown_script(5));
     assert!(matches!(
         pair.nodes[1].channel.shutdown(&elsewhere, shutdown_script(1)),
-        Err(ChannelError::Close(_))
+        Err(ChannelError::Disconnect(_))
     ));
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Normal, "untouched");
+    assert_eq!(pair.nodes[1].channel.close_state().counterparty_script, None);
+    assert_eq!(pair.nodes[1].channel.close_state().holder_script, None);
     // The committed script is accepted.
     let mut pair = open_pair(0);
     let reply = reply_to_committed_shutdown(&mut pair, shutdown_script(1));
@@ -156,6 +161,6 @@ fn the_commitments_survive_a_restart() {
     let elsewhere = shutdown_to(&pair, shutdown_script(5));
     assert!(matches!(
         pair.nodes[1].channel.shutdown(&elsewhere, shutdown_script(1)),
-        Err(ChannelError::Close(_))
+        Err(ChannelError::Disconnect(_))
     ));
 }

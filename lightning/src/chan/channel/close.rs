@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::{ScriptBuf, Transaction};
 
-use super::{close, ignore, signer_error, Channel, ChannelError, ChannelPhase};
+use super::{close, disconnect, ignore, signer_error, Channel, ChannelError, ChannelPhase};
 use crate::chan::closing::{build_closing_transaction, is_relayable, ClosingOutput, ClosingParams};
 use crate::chan::commitment::fee_for_weight;
 use crate::chan::monitor_update::MonitorStep;
@@ -115,15 +115,17 @@ impl<S: ChannelSigner> Channel<S> {
         if !is_acceptable_shutdown_script(&msg.scriptpubkey) {
             return Err(ignore("unsupported shutdown script"));
         }
-        // BOLT 2 asks us to fail the connection; failing the channel also ends it, and a
-        // peer breaking its own commitment may be compromised.
+        // BOLT 2: fail the connection, not the channel. Checked before anything changes,
+        // so the peer may still close to the script it committed to.
         if self
             .close
             .counterparty_upfront_script
             .as_ref()
             .is_some_and(|upfront| *upfront != msg.scriptpubkey)
         {
-            return Err(close("shutdown script differs from the peer's upfront shutdown script"));
+            return Err(disconnect(
+                "shutdown script differs from the peer's upfront shutdown script",
+            ));
         }
         let reply_script = self.close.holder_upfront_script.clone().unwrap_or(reply_script);
         self.close.counterparty_script = Some(msg.scriptpubkey.clone());

@@ -80,6 +80,10 @@ pub enum ChannelError {
     /// The peer proved we lost data: our latest state is revoked. Ask the peer to close
     /// (`error`), and never broadcast our own commitment.
     DataLoss(String),
+    /// The peer broke a rule BOLT 2 answers by failing the connection, not the channel:
+    /// send a `warning` and disconnect. The message changed nothing; the channel stays
+    /// open and resumes on reconnection.
+    Disconnect(String),
 }
 
 impl fmt::Display for ChannelError {
@@ -88,6 +92,7 @@ impl fmt::Display for ChannelError {
             ChannelError::Ignore(why) => write!(f, "refused: {why}"),
             ChannelError::Close(why) => write!(f, "channel failed: {why}"),
             ChannelError::DataLoss(why) => write!(f, "we lost channel data: {why}"),
+            ChannelError::Disconnect(why) => write!(f, "connection failed: {why}"),
         }
     }
 }
@@ -98,6 +103,10 @@ pub(crate) fn close(why: impl Into<String>) -> ChannelError {
 
 pub(crate) fn ignore(why: impl Into<String>) -> ChannelError {
     ChannelError::Ignore(why.into())
+}
+
+pub(crate) fn disconnect(why: impl Into<String>) -> ChannelError {
+    ChannelError::Disconnect(why.into())
 }
 
 fn signer_error(what: &str, e: SignerError) -> ChannelError {

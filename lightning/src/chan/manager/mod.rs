@@ -454,8 +454,27 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             Err(ChannelError::Ignore(_)) => {}
             Err(ChannelError::Close(why)) => self.fail_channel(channel_id, why, true),
             Err(ChannelError::DataLoss(why)) => self.fail_channel(channel_id, why, false),
+            Err(ChannelError::Disconnect(why)) => self.fail_connection(channel_id, why),
         }
         self.process_channel(channel_id);
+    }
+
+    /// Fails the connection to the channel's peer (BOLT 1): a `warning` naming the
+    /// channel and why, then a disconnect. The channel stays as it was.
+    fn fail_connection(&mut self, channel_id: &ChannelId, why: String) {
+        let Some(managed) = self.channels.get(channel_id) else {
+            return;
+        };
+        let warning = Warning {
+            channel_id: *channel_id,
+            data: why.clone().into_bytes(),
+            extension: NoTlvs::default(),
+        };
+        self.actions.push(HandlerAction::Disconnect {
+            node_id: managed.counterparty,
+            message: Some(Message::Warning(warning)),
+            reason: why,
+        });
     }
 
     fn warn(&mut self, channel_id: &ChannelId, why: String) {
