@@ -176,6 +176,52 @@ fn a_disconnect_after_shutdown_retransmits_it_and_the_close_finishes() {
     }
 }
 
+/// BOLT 2: a node must not send `shutdown` while updates of its own are pending on the
+/// peer's commitment, the reply included: it follows the `commitment_signed` that
+/// signs them, and the close then finishes once the HTLC settles.
+#[test]
+fn a_shutdown_reply_waits_until_our_pending_updates_are_signed() {
+    let mut pair = open_pair(300_000_000);
+    let (preimage_4, hash) = preimage(4);
+    let add = pair.nodes[1]
+        .channel
+        .send_htlc(1_000_000, hash, 800_000, onion())
+        .expect("add");
+    let id = add.id;
+    pair.send(1, Message::UpdateAddHtlc(Box::new(add)));
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(shutdown_script(0))
+        .expect("nothing of node 0's is pending");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.deliver(1).expect("a valid shutdown");
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::ShuttingDown);
+    assert_eq!(pair.nodes[1].channel.close_state().holder_script, None, "not yet");
+    assert_eq!(pair.wires[1].len(), 1, "only the add: {:?}", pair.wires[1]);
+    pair.commit(1);
+    assert!(
+        matches!(
+            pair.wires[1].iter().collect::<Vec<_>>().as_slice(),
+            [Message::UpdateAddHtlc(_), Message::CommitmentSigned(_), Message::Shutdown(reply)]
+                if reply.scriptpubkey == shutdown_script(1)
+        ),
+        "{:?}",
+        pair.wires[1]
+    );
+    pair.settle();
+    assert_eq!(
+        pair.nodes[0].channel.phase(),
+        ChannelPhase::ShuttingDown,
+        "the HTLC holds it"
+    );
+    let fulfill = pair.nodes[0].channel.fulfill_htlc(id, preimage_4).expect("committed");
+    pair.send(0, Message::UpdateFulfillHtlc(fulfill));
+    pair.settle();
+    for node in &pair.nodes {
+        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
+    }
+}
+
 /// The closing fee pays for the closing transaction's real weight (BOLT 3): its estimate
 /// counts both signatures at their largest, so it is at most a few weight units above
 /// what the signed transaction weighs, and never below.

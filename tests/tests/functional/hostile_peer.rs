@@ -442,4 +442,55 @@ mod hand_driven_peer {
         });
         assert_eq!(reply.channel_id, channel_id);
     }
+
+    /// BOLT 2: the node answers the peer's `shutdown` only once nothing of its own is
+    /// pending on the peer's commitment. With an HTLC it could not sign yet (awaiting
+    /// the peer's `revoke_and_ack`), its `shutdown` follows the `commitment_signed`
+    /// that the revocation lets it send.
+    #[test]
+    fn a_shutdown_reply_follows_the_commitment_of_our_pending_htlc() {
+        let (mut peer, mut b, a_id) = open_from_node();
+        let channel_id = peer.channel_id();
+        let manager = b.channel_handler_mut();
+        for n in [1, 2] {
+            manager
+                .send_payment_over(&channel_id, preimage(n).1, [0; 32], 1_000_000)
+                .expect("sent");
+        }
+        let first = sent(manager.take_actions());
+        assert!(
+            matches!(
+                first.as_slice(),
+                [
+                    Message::UpdateAddHtlc(_),
+                    Message::CommitmentSigned(_),
+                    Message::UpdateAddHtlc(_)
+                ]
+            ),
+            "the second HTLC waits for a revocation: {first:?}"
+        );
+        let shutdown = peer
+            .send_shutdown(shutdown_script(1))
+            .expect("nothing of the peer's pending");
+        let answers = to_manager(&mut b, &a_id, Message::Shutdown(shutdown));
+        assert!(answers.is_empty(), "no shutdown yet: {answers:?}");
+        let mut to_b = Vec::new();
+        for message in first {
+            match message {
+                Message::UpdateAddHtlc(m) => peer.update_add_htlc(&m).expect("a valid add"),
+                Message::CommitmentSigned(m) => {
+                    to_b.push(Message::RevokeAndAck(peer.commitment_signed(&m).expect("valid")))
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let answers = to_manager(&mut b, &a_id, to_b.remove(0));
+        assert!(
+            matches!(
+                answers.as_slice(),
+                [Message::CommitmentSigned(_), Message::Shutdown(reply)] if reply.channel_id == channel_id
+            ),
+            "{answers:?}"
+        );
+    }
 }

@@ -93,8 +93,9 @@ impl<S: ChannelSigner> Channel<S> {
         })
     }
 
-    /// The peer's `shutdown`. Returns ours if we must answer with it (`reply_script` is
-    /// where our balance goes).
+    /// The peer's `shutdown`. Returns ours if we must answer with it now (`reply_script`
+    /// is where our balance goes); with updates of ours still to sign into the peer's
+    /// commitment, the answer waits for [`Channel::shutdown_reply`].
     pub fn shutdown(&mut self, msg: &Shutdown, reply_script: ScriptBuf) -> Result<Option<Shutdown>, ChannelError> {
         // The peer retransmits its `shutdown` on every reconnection, even once we closed.
         let retransmitted = self.close.counterparty_script.as_ref() == Some(&msg.scriptpubkey);
@@ -127,18 +128,34 @@ impl<S: ChannelSigner> Channel<S> {
                 "shutdown script differs from the peer's upfront shutdown script",
             ));
         }
-        let reply_script = self.close.holder_upfront_script.clone().unwrap_or(reply_script);
         self.close.counterparty_script = Some(msg.scriptpubkey.clone());
         self.phase = ChannelPhase::ShuttingDown;
-        if self.close.holder_script.is_some() {
-            return Ok(None);
+        Ok(self.shutdown_reply(&reply_script))
+    }
+
+    /// Our answer to the peer's `shutdown`, once it is due: BOLT 2 forbids a `shutdown`
+    /// while updates are pending on the receiver's commitment, so it waits until our
+    /// `commitment_signed` covers them (the manager asks after each signing). `None`
+    /// when nothing is owed or not yet. The answer is sent once; a reconnection
+    /// retransmits it.
+    pub fn shutdown_reply(&mut self, reply_script: &ScriptBuf) -> Option<Shutdown> {
+        let owed = self.phase == ChannelPhase::ShuttingDown
+            && self.close.counterparty_script.is_some()
+            && self.close.holder_script.is_none();
+        if !owed || self.ledger.counterparty_commitment_outdated() {
+            return None;
         }
-        self.close.holder_script = Some(reply_script.clone());
-        Ok(Some(Shutdown {
+        let script = self
+            .close
+            .holder_upfront_script
+            .clone()
+            .unwrap_or_else(|| reply_script.clone());
+        self.close.holder_script = Some(script.clone());
+        Some(Shutdown {
             channel_id: self.channel_id,
-            scriptpubkey: reply_script,
+            scriptpubkey: script,
             extension: NoTlvs::default(),
-        }))
+        })
     }
 
     /// Whether both `shutdown`s are exchanged and no HTLC or update remains.

@@ -569,6 +569,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 Ok(None) => {}
                 Err(e) => return self.after_channel_call(channel_id, Err(e)),
             }
+            // Sending may have failed the channel (its monitor update refused).
+            let Some(managed) = self.channels.get_mut(channel_id) else {
+                return;
+            };
+            if let Some(reply) = managed.channel.shutdown_reply(&self.shutdown_script) {
+                self.send(channel_id, Message::Shutdown(reply));
+            }
         }
         self.process_inbound_htlcs(channel_id);
         self.flush(channel_id);
