@@ -349,14 +349,14 @@ impl Pair {
         Ok(())
     }
 
-    /// Node `by` signs what is pending on its peer's commitment, then answers a
+    /// Node `by` signs what is pending on its peer's commitment, then sends a
     /// `shutdown` that waited for that (as the manager does).
     pub fn commit(&mut self, by: usize) {
         if let Some(signed) = self.nodes[by].channel.send_commitment().expect("signs") {
             self.send(by, Message::CommitmentSigned(signed));
         }
-        if let Some(reply) = self.nodes[by].channel.shutdown_reply(&shutdown_script(by)) {
-            self.send(by, Message::Shutdown(reply));
+        if let Some(shutdown) = self.nodes[by].channel.shutdown_due(&shutdown_script(by)) {
+            self.send(by, Message::Shutdown(shutdown));
         }
     }
 

@@ -222,6 +222,81 @@ fn a_shutdown_reply_waits_until_our_pending_updates_are_signed() {
     }
 }
 
+/// A close asked for while an update of ours is unsigned waits for our
+/// `commitment_signed` (BOLT 2), where `send_shutdown` refuses; no HTLC may be added
+/// meanwhile. The request survives a restart: the update is offered again on
+/// reconnection, and the `shutdown` follows its signing.
+#[test]
+fn a_close_asked_for_with_updates_pending_waits_for_them_to_be_signed() {
+    let with_unsigned_add = || {
+        let mut pair = open_pair(300_000_000);
+        let (_, hash) = preimage(5);
+        let add = pair.nodes[0]
+            .channel
+            .send_htlc(1_000_000, hash, 800_000, onion())
+            .expect("add");
+        pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
+        pair
+    };
+    let mut pair = with_unsigned_add();
+    assert!(matches!(
+        pair.nodes[0].channel.send_shutdown(shutdown_script(0)),
+        Err(ChannelError::Ignore(_))
+    ));
+    let requested = pair.nodes[0].channel.request_shutdown(shutdown_script(0));
+    assert!(matches!(requested, Ok(None)), "{requested:?}");
+    assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::ShuttingDown);
+    let (_, hash) = preimage(6);
+    assert!(matches!(
+        pair.nodes[0].channel.send_htlc(1_000_000, hash, 800_000, onion()),
+        Err(ChannelError::Ignore(_))
+    ));
+    pair.commit(0);
+    assert!(
+        matches!(
+            pair.wires[0].iter().collect::<Vec<_>>().as_slice(),
+            [Message::UpdateAddHtlc(_), Message::CommitmentSigned(_), Message::Shutdown(s)]
+                if s.scriptpubkey == shutdown_script(0)
+        ),
+        "{:?}",
+        pair.wires[0]
+    );
+    pair.settle();
+    assert_eq!(
+        pair.nodes[1].channel.phase(),
+        ChannelPhase::ShuttingDown,
+        "the HTLC holds it"
+    );
+
+    let mut pair = with_unsigned_add();
+    assert!(matches!(
+        pair.nodes[0].channel.request_shutdown(shutdown_script(0)),
+        Ok(None)
+    ));
+    let saved = pair.save(0);
+    pair.restart(0, &saved).expect("consistent");
+    assert_eq!(
+        pair.nodes[0].channel.close_state().requested_script,
+        Some(shutdown_script(0)),
+        "the request is kept"
+    );
+    pair.reconnect().expect("reestablished");
+    pair.settle();
+    assert_eq!(
+        pair.nodes[1].channel.close_state().counterparty_script,
+        Some(shutdown_script(0))
+    );
+    let fulfill = pair.nodes[1]
+        .channel
+        .fulfill_htlc(0, preimage(5).0)
+        .expect("the HTLC came again");
+    pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+    pair.settle();
+    for node in &pair.nodes {
+        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
+    }
+}
+
 /// The closing fee pays for the closing transaction's real weight (BOLT 3): its estimate
 /// counts both signatures at their largest, so it is at most a few weight units above
 /// what the signed transaction weighs, and never below.

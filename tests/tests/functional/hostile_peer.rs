@@ -493,4 +493,41 @@ mod hand_driven_peer {
             "{answers:?}"
         );
     }
+
+    /// A close asked for while an HTLC of ours waits for the peer's revocation is taken,
+    /// and the node's `shutdown` follows the `commitment_signed` that the revocation
+    /// lets it send (BOLT 2: never with updates pending on the peer's commitment).
+    #[test]
+    fn a_close_asked_for_with_an_unsigned_htlc_shuts_down_once_it_is_signed() {
+        let (mut peer, mut b, a_id) = open_from_node();
+        let channel_id = peer.channel_id();
+        let manager = b.channel_handler_mut();
+        for n in [1, 2] {
+            manager
+                .send_payment_over(&channel_id, preimage(n).1, [0; 32], 1_000_000)
+                .expect("sent");
+        }
+        let first = sent(manager.take_actions());
+        manager.close_channel(&channel_id).expect("taken, to be sent when due");
+        let actions = manager.take_actions();
+        assert!(actions.is_empty(), "nothing yet: {actions:?}");
+        let mut to_b = Vec::new();
+        for message in first {
+            match message {
+                Message::UpdateAddHtlc(m) => peer.update_add_htlc(&m).expect("a valid add"),
+                Message::CommitmentSigned(m) => {
+                    to_b.push(Message::RevokeAndAck(peer.commitment_signed(&m).expect("valid")))
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let answers = to_manager(&mut b, &a_id, to_b.remove(0));
+        assert!(
+            matches!(
+                answers.as_slice(),
+                [Message::CommitmentSigned(_), Message::Shutdown(s)] if s.channel_id == channel_id
+            ),
+            "{answers:?}"
+        );
+    }
 }

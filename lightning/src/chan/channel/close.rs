@@ -44,6 +44,9 @@ pub struct CloseState {
     /// Both nodes advertised `option_upfront_shutdown_script` (needed until the funder
     /// reads `accept_channel`).
     pub upfront_negotiated: bool,
+    /// Our `shutdown`, asked for while updates of ours were pending on the peer's
+    /// commitment: it goes out once they are signed (see [`Channel::request_shutdown`]).
+    pub requested_script: Option<ScriptBuf>,
 }
 
 /// Whether `script` is a form BOLT 2 allows in `shutdown` (without anysegwit): P2WPKH,
@@ -58,44 +61,68 @@ impl<S: ChannelSigner> Channel<S> {
         &self.close
     }
 
-    /// Starts a cooperative close paying our balance to `script`. No HTLC may be added
-    /// afterwards; existing ones settle first.
+    /// Starts a cooperative close paying our balance to `script`, now: refused while
+    /// updates of ours are pending on the peer's commitment (BOLT 2), where
+    /// [`Channel::request_shutdown`] waits instead. No HTLC may be added afterwards;
+    /// existing ones settle first.
     pub fn send_shutdown(&mut self, script: ScriptBuf) -> Result<Shutdown, ChannelError> {
+        self.check_shutdown_request(&script)?;
+        if self.ledger.counterparty_commitment_outdated() {
+            return Err(ignore("updates are pending on the peer's commitment"));
+        }
+        self.phase = ChannelPhase::ShuttingDown;
+        Ok(self.sent_shutdown(script))
+    }
+
+    /// Starts a cooperative close paying our balance to `script`: our `shutdown` now if
+    /// nothing of ours is pending on the peer's commitment, or `None`, and it waits for
+    /// [`Channel::shutdown_due`] once our `commitment_signed` covers them. Either way no
+    /// HTLC may be added from here on.
+    pub fn request_shutdown(&mut self, script: ScriptBuf) -> Result<Option<Shutdown>, ChannelError> {
+        self.check_shutdown_request(&script)?;
+        self.phase = ChannelPhase::ShuttingDown;
+        if self.ledger.counterparty_commitment_outdated() {
+            self.close.requested_script = Some(script);
+            return Ok(None);
+        }
+        Ok(Some(self.sent_shutdown(script)))
+    }
+
+    fn check_shutdown_request(&self, script: &ScriptBuf) -> Result<(), ChannelError> {
         if !matches!(
             self.phase,
             ChannelPhase::Normal | ChannelPhase::AwaitingChannelReady { .. }
         ) {
             return Err(ignore("the channel cannot be shut down now"));
         }
-        if self.close.holder_script.is_some() {
-            return Err(ignore("shutdown already sent"));
-        }
-        if !is_acceptable_shutdown_script(&script) {
+        if !is_acceptable_shutdown_script(script) {
             return Err(ignore("unsupported shutdown script"));
         }
         if self
             .close
             .holder_upfront_script
             .as_ref()
-            .is_some_and(|upfront| *upfront != script)
+            .is_some_and(|upfront| upfront != script)
         {
             return Err(ignore("shutdown script differs from the upfront shutdown script"));
         }
-        if self.ledger.counterparty_commitment_outdated() {
-            return Err(ignore("updates are pending on the peer's commitment"));
-        }
+        Ok(())
+    }
+
+    /// Our `shutdown` to `script`, recorded as sent (a reconnection retransmits it).
+    fn sent_shutdown(&mut self, script: ScriptBuf) -> Shutdown {
+        self.close.requested_script = None;
         self.close.holder_script = Some(script.clone());
-        self.phase = ChannelPhase::ShuttingDown;
-        Ok(Shutdown {
+        Shutdown {
             channel_id: self.channel_id,
             scriptpubkey: script,
             extension: NoTlvs::default(),
-        })
+        }
     }
 
     /// The peer's `shutdown`. Returns ours if we must answer with it now (`reply_script`
     /// is where our balance goes); with updates of ours still to sign into the peer's
-    /// commitment, the answer waits for [`Channel::shutdown_reply`].
+    /// commitment, the answer waits for [`Channel::shutdown_due`].
     pub fn shutdown(&mut self, msg: &Shutdown, reply_script: ScriptBuf) -> Result<Option<Shutdown>, ChannelError> {
         // The peer retransmits its `shutdown` on every reconnection, even once we closed.
         let retransmitted = self.close.counterparty_script.as_ref() == Some(&msg.scriptpubkey);
@@ -130,32 +157,32 @@ impl<S: ChannelSigner> Channel<S> {
         }
         self.close.counterparty_script = Some(msg.scriptpubkey.clone());
         self.phase = ChannelPhase::ShuttingDown;
-        Ok(self.shutdown_reply(&reply_script))
+        Ok(self.shutdown_due(&reply_script))
     }
 
-    /// Our answer to the peer's `shutdown`, once it is due: BOLT 2 forbids a `shutdown`
-    /// while updates are pending on the receiver's commitment, so it waits until our
-    /// `commitment_signed` covers them (the manager asks after each signing). `None`
-    /// when nothing is owed or not yet. The answer is sent once; a reconnection
-    /// retransmits it.
-    pub fn shutdown_reply(&mut self, reply_script: &ScriptBuf) -> Option<Shutdown> {
-        let owed = self.phase == ChannelPhase::ShuttingDown
-            && self.close.counterparty_script.is_some()
-            && self.close.holder_script.is_none();
-        if !owed || self.ledger.counterparty_commitment_outdated() {
+    /// Our `shutdown`, once it is due: one we asked for ([`Channel::request_shutdown`]),
+    /// or our answer to the peer's (to `reply_script` unless we committed to a script at
+    /// opening). BOLT 2 forbids a `shutdown` while updates are pending on the receiver's
+    /// commitment, so it waits until our `commitment_signed` covers them (the manager
+    /// asks after each signing). `None` when nothing is owed, or not yet. Sent once; a
+    /// reconnection retransmits it.
+    pub fn shutdown_due(&mut self, reply_script: &ScriptBuf) -> Option<Shutdown> {
+        if self.phase != ChannelPhase::ShuttingDown
+            || self.close.holder_script.is_some()
+            || self.ledger.counterparty_commitment_outdated()
+        {
             return None;
         }
-        let script = self
-            .close
-            .holder_upfront_script
-            .clone()
-            .unwrap_or_else(|| reply_script.clone());
-        self.close.holder_script = Some(script.clone());
-        Some(Shutdown {
-            channel_id: self.channel_id,
-            scriptpubkey: script,
-            extension: NoTlvs::default(),
-        })
+        let script = match (&self.close.requested_script, &self.close.counterparty_script) {
+            (Some(requested), _) => requested.clone(),
+            (None, Some(_)) => self
+                .close
+                .holder_upfront_script
+                .clone()
+                .unwrap_or_else(|| reply_script.clone()),
+            (None, None) => return None,
+        };
+        Some(self.sent_shutdown(script))
     }
 
     /// Whether both `shutdown`s are exchanged and no HTLC or update remains.

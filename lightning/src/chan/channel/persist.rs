@@ -30,6 +30,8 @@ tlv_stream! {
         5 => upfront_negotiated: u8,
         /// The peer's signature on our current commitment (what a force close broadcasts).
         7 => holder_commitment_signature: Signature,
+        /// [`CloseState::requested_script`].
+        9 => requested_shutdown_script: ScriptBuf,
     }
 }
 
@@ -175,6 +177,7 @@ impl<S: ChannelSigner> Channel<S> {
             counterparty_upfront_script: self.close.counterparty_upfront_script.clone(),
             upfront_negotiated: self.close.upfront_negotiated.then_some(1),
             holder_commitment_signature: self.holder_commitment_signature,
+            requested_shutdown_script: self.close.requested_script.clone(),
             ..ChannelStateTlvs::default()
         }
         .encode(&mut out);
@@ -248,6 +251,7 @@ impl<S: ChannelSigner> Channel<S> {
             holder_upfront_script: tlvs.holder_upfront_script,
             counterparty_upfront_script: tlvs.counterparty_upfront_script,
             upfront_negotiated,
+            requested_script: tlvs.requested_shutdown_script,
         };
 
         if next_monitor_update_id == 0 || (awaiting_revoke && counterparty_commitment_number == 0) {

@@ -223,9 +223,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .ok_or(super::ApiError::UnknownChannel)?;
         let shutdown = managed
             .channel
-            .send_shutdown(script)
+            .request_shutdown(script)
             .map_err(|e| super::ApiError::Channel(e.to_string()))?;
-        self.send(channel_id, Message::Shutdown(shutdown));
+        if let Some(shutdown) = shutdown {
+            self.send(channel_id, Message::Shutdown(shutdown));
+        }
+        // Signs what is pending, then sends a `shutdown` that waited for it.
         self.process_channel(channel_id);
         Ok(())
     }

@@ -573,8 +573,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             let Some(managed) = self.channels.get_mut(channel_id) else {
                 return;
             };
-            if let Some(reply) = managed.channel.shutdown_reply(&self.shutdown_script) {
-                self.send(channel_id, Message::Shutdown(reply));
+            if let Some(shutdown) = managed.channel.shutdown_due(&self.shutdown_script) {
+                self.send(channel_id, Message::Shutdown(shutdown));
             }
         }
         self.process_inbound_htlcs(channel_id);
