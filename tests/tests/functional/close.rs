@@ -389,6 +389,38 @@ fn only_the_funder_proposes_and_only_when_clear() {
     ));
 }
 
+/// BOLT 2: once shut down with no HTLC left, no update may be sent: the funder's
+/// `update_fee` is refused. While an HTLC remains it may still move the fee (to get
+/// that HTLC's transactions confirmed).
+#[test]
+fn the_fee_moves_after_shutdown_only_while_htlcs_remain() {
+    let mut ready = shut_down_both_ways();
+    assert!(matches!(
+        ready.nodes[0].channel.send_update_fee(2_000),
+        Err(ChannelError::Ignore(_))
+    ));
+    let mut pair = open_pair(0);
+    let id = pair.pay(0, 100_000_000, 1);
+    let shutdown = pair.nodes[1]
+        .channel
+        .send_shutdown(shutdown_script(1))
+        .expect("shutdown");
+    pair.send(1, Message::Shutdown(shutdown));
+    pair.settle();
+    let fee = pair.nodes[0].channel.send_update_fee(2_000).expect("an HTLC remains");
+    pair.send(0, Message::UpdateFee(fee));
+    pair.settle();
+    let fulfill = pair.nodes[1]
+        .channel
+        .fulfill_htlc(id, preimage(1).0)
+        .expect("committed");
+    pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+    pair.settle();
+    for node in &pair.nodes {
+        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
+    }
+}
+
 /// Asserts that `result` failed the channel for `reason` (a part of its message).
 #[track_caller]
 fn assert_fails_channel<T: std::fmt::Debug>(result: Result<T, ChannelError>, reason: &str) {

@@ -350,6 +350,12 @@ impl<S: ChannelSigner> Channel<S> {
         if !self.holder_is_funder {
             return Err(ignore("only the funder sends update_fee"));
         }
+        // BOLT 2: after `shutdown`, updates only settle HTLCs; once none remains the
+        // commitment must not change before the closing negotiation.
+        let htlcs_remain = !self.holder_view().htlcs.is_empty() || !self.counterparty_view().htlcs.is_empty();
+        if self.phase == ChannelPhase::ShuttingDown && !htlcs_remain {
+            return Err(ignore("shutting down with no HTLC left: no more updates"));
+        }
         if feerate_per_kw < MIN_FEERATE_PER_KW {
             return Err(ignore("feerate below the relay floor"));
         }
