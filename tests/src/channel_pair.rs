@@ -166,6 +166,7 @@ pub fn committed_upfront(i: usize) -> UpfrontShutdown {
     UpfrontShutdown {
         holder_script: Some(shutdown_script(i)),
         negotiated: true,
+        anysegwit: true,
     }
 }
 

@@ -319,10 +319,12 @@ fn the_closing_fee_pays_for_the_closing_transactions_weight() {
     );
 }
 
-/// BOLT 2's shutdown script forms (without anysegwit): P2WPKH, P2WSH, P2PKH and P2SH
-/// each pass; anything else, such as a bare key or OP_RETURN, does not.
+/// BOLT 2's shutdown script forms: P2WPKH, P2WSH, P2PKH and P2SH each pass; with
+/// `option_shutdown_anysegwit`, so does a witness program of version 1 to 16 (one push
+/// of 2 to 40 bytes). Anything else, such as a bare key, OP_RETURN or a version 0
+/// program of another length, does not.
 #[test]
-fn shutdown_scripts_take_the_four_standard_forms() {
+fn shutdown_scripts_take_the_four_standard_forms_and_with_anysegwit_newer_programs() {
     use lightning::bitcoin::hashes::Hash;
     use lightning::bitcoin::{PubkeyHash, ScriptBuf, ScriptHash, WPubkeyHash, WScriptHash};
     use lightning::chan::channel::close::is_acceptable_shutdown_script;
@@ -334,15 +336,32 @@ fn shutdown_scripts_take_the_four_standard_forms() {
         ScriptBuf::new_p2sh(&ScriptHash::from_byte_array([4; 20])),
     ];
     for script in &accepted {
-        assert!(is_acceptable_shutdown_script(script), "{script}");
+        assert!(is_acceptable_shutdown_script(script, false), "{script}");
+        assert!(is_acceptable_shutdown_script(script, true), "{script}");
+    }
+    // OP_n, then a push of `len` bytes.
+    let program = |op: u8, len: u8| {
+        let mut bytes = vec![op, len];
+        bytes.extend(std::iter::repeat_n(7, usize::from(len)));
+        ScriptBuf::from_bytes(bytes)
+    };
+    let newer = [program(0x51, 32), program(0x51, 2), program(0x60, 40)];
+    for script in &newer {
+        assert!(!is_acceptable_shutdown_script(script, false), "{script}");
+        assert!(is_acceptable_shutdown_script(script, true), "{script}");
     }
     let refused = [
         ScriptBuf::new(),
         ScriptBuf::new_op_return([5; 4]),
         ScriptBuf::from_bytes(vec![0x51]),
+        program(0x51, 1),
+        program(0x51, 41),
+        program(0x00, 25),
+        program(0x4f, 32),
     ];
     for script in &refused {
-        assert!(!is_acceptable_shutdown_script(script), "{script}");
+        assert!(!is_acceptable_shutdown_script(script, false), "{script}");
+        assert!(!is_acceptable_shutdown_script(script, true), "{script}");
     }
 }
 
@@ -755,6 +774,7 @@ fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
     let shared = UpfrontShutdown {
         holder_script: Some(shutdown_script(0)),
         negotiated: true,
+        anysegwit: true,
     };
     let shut_down = || {
         let limits = lightning::chan::channel::ChannelLimits::default_for(FUNDING_SATOSHIS);
@@ -856,6 +876,7 @@ fn node_1_to_p2pkh(pushed_msat: u64, funder_dust_satoshis: u64) -> Pair {
             [7; 20],
         ))),
         negotiated: true,
+        anysegwit: true,
     };
     exchange_shutdowns(open_pair_full(
         pushed_msat,

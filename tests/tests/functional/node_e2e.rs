@@ -256,6 +256,34 @@ fn open_pay_both_ways_and_close() {
     }
 }
 
+/// Both nodes offer `option_shutdown_anysegwit` (optional, bit 27): their channel knows
+/// it is negotiated, and learns it again from the connection after a restart (it is not
+/// persisted).
+#[test]
+fn option_shutdown_anysegwit_is_negotiated_on_every_connection() {
+    use lightning::transport::MessageHandler;
+    use lightning::wire::Feature;
+    let (mut a, b, channel_id) = connected_channel();
+    let offered = b.channel_handler().init_features();
+    assert!(offered.offers(Feature::ShutdownAnySegwit) && !offered.requires(Feature::ShutdownAnySegwit));
+    for n in [&a, &b] {
+        let channel = n.channel_handler().channel(&channel_id).expect("open");
+        assert!(channel.close_state().anysegwit_negotiated);
+    }
+    a.disconnected(LINK);
+    let durable = b.channel_handler().persister().monitors.clone();
+    let (mut b, mismatches) = restart(&b, 2, &durable);
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    let read_back = b.channel_handler().channel(&channel_id).expect("read back");
+    assert!(
+        !read_back.close_state().anysegwit_negotiated,
+        "not until the peer connects"
+    );
+    connect(&mut a, &mut b, LINK);
+    let channel = b.channel_handler().channel(&channel_id).expect("open");
+    assert!(channel.close_state().anysegwit_negotiated);
+}
+
 #[test]
 fn a_payment_with_the_wrong_secret_fails_back_to_the_payer() {
     let (mut a, mut b, channel_id) = connected_channel();

@@ -113,6 +113,7 @@ fn without_the_feature_on_both_sides_the_peers_script_does_not_bind_but_ours_doe
     let not_negotiated = |i| UpfrontShutdown {
         holder_script: Some(shutdown_script(i)),
         negotiated: false,
+        anysegwit: false,
     };
     let mut pair = open_pair_full(0, limits(), [not_negotiated(0), not_negotiated(1)]);
     assert_eq!(pair.nodes[1].channel.close_state().counterparty_upfront_script, None);
@@ -137,12 +138,14 @@ fn a_committed_script_of_a_form_shutdown_refuses_fails_the_open_when_negotiated(
     let not_negotiated = UpfrontShutdown {
         holder_script: None,
         negotiated: false,
+        anysegwit: false,
     };
     assert!(accept(&not_negotiated).is_ok(), "an unnegotiated record is ignored");
     // Our own script must be a form shutdown allows.
     let params = open_params(UpfrontShutdown {
         holder_script: Some(ScriptBuf::from_bytes(vec![0x51])),
         negotiated: true,
+        anysegwit: true,
     });
     assert!(Chan::new_outbound(signer_for(0), &params).is_err());
 }
@@ -163,4 +166,88 @@ fn the_commitments_survive_a_restart() {
         pair.nodes[1].channel.shutdown(&elsewhere, shutdown_script(1)),
         Err(ChannelError::Disconnect(_))
     ));
+}
+
+/// A P2TR script: `OP_1` and a 32-byte push.
+fn taproot_script() -> ScriptBuf {
+    let mut bytes = vec![0x51, 32];
+    bytes.extend([9; 32]);
+    ScriptBuf::from_bytes(bytes)
+}
+
+/// Neither side commits to a script at opening; `option_shutdown_anysegwit` as given.
+fn uncommitted_pair(anysegwit: bool) -> Pair {
+    let uncommitted = UpfrontShutdown {
+        holder_script: None,
+        negotiated: true,
+        anysegwit,
+    };
+    open_pair_full(300_000_000, limits(), [uncommitted.clone(), uncommitted])
+}
+
+/// BOLT 2: with `option_shutdown_anysegwit` negotiated, a close may pay to a witness
+/// program of a newer version (here P2TR), ours or the peer's; without it, neither side
+/// takes one: we refuse to send it, and the peer's is warned about and changes nothing.
+#[test]
+fn a_taproot_close_needs_option_shutdown_anysegwit() {
+    let mut pair = uncommitted_pair(true);
+    let shutdown = pair.nodes[0]
+        .channel
+        .send_shutdown(taproot_script())
+        .expect("a newer witness program is allowed");
+    pair.send(0, Message::Shutdown(shutdown));
+    pair.settle();
+    let closing = pair.nodes[1]
+        .channel
+        .close_state()
+        .closing_transaction
+        .clone()
+        .expect("closed");
+    assert!(closing.output.iter().any(|o| o.script_pubkey == taproot_script()));
+
+    let mut pair = uncommitted_pair(false);
+    assert!(matches!(
+        pair.nodes[0].channel.send_shutdown(taproot_script()),
+        Err(ChannelError::Ignore(_))
+    ));
+    let taproot = shutdown_to(&pair, taproot_script());
+    assert!(matches!(
+        pair.nodes[1].channel.shutdown(&taproot, shutdown_script(1)),
+        Err(ChannelError::Ignore(_))
+    ));
+    assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Normal, "untouched");
+    // The flag follows the connection: set when a peer offering it connects.
+    pair.nodes[1].channel.set_anysegwit_negotiated(true);
+    assert!(matches!(
+        pair.nodes[1].channel.shutdown(&taproot, shutdown_script(1)),
+        Ok(Some(_))
+    ));
+}
+
+/// A script committed at opening may be a newer witness program only with
+/// `option_shutdown_anysegwit` negotiated.
+#[test]
+fn a_committed_taproot_script_needs_option_shutdown_anysegwit() {
+    let committed = |anysegwit| UpfrontShutdown {
+        holder_script: Some(taproot_script()),
+        negotiated: true,
+        anysegwit,
+    };
+    assert!(Chan::new_outbound(signer_for(0), &open_params(committed(true))).is_ok());
+    assert!(Chan::new_outbound(signer_for(0), &open_params(committed(false))).is_err());
+    let mut open = open_channel(committed_upfront(0));
+    open.tlvs.upfront_shutdown_script = Some(taproot_script());
+    let accept = |anysegwit| {
+        let ours = UpfrontShutdown {
+            anysegwit,
+            ..committed_upfront(1)
+        };
+        Chan::new_inbound(signer_for(1), chain(), limits()[1], 3, &ours, &open)
+    };
+    let (accepted, _) = accept(true).expect("allowed");
+    assert_eq!(
+        accepted.close_state().counterparty_upfront_script,
+        Some(taproot_script())
+    );
+    assert!(matches!(accept(false), Err(ChannelError::Close(_))));
 }

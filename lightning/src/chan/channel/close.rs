@@ -6,7 +6,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use bitcoin::secp256k1::ecdsa::Signature;
-use bitcoin::{ScriptBuf, Transaction};
+use bitcoin::{ScriptBuf, Transaction, WitnessVersion};
 
 use super::{close, disconnect, ignore, signer_error, Channel, ChannelError, ChannelPhase};
 use crate::chan::closing::{build_closing_transaction, is_relayable, ClosingOutput, ClosingParams};
@@ -47,18 +47,30 @@ pub struct CloseState {
     /// Our `shutdown`, asked for while updates of ours were pending on the peer's
     /// commitment: it goes out once they are signed (see [`Channel::request_shutdown`]).
     pub requested_script: Option<ScriptBuf>,
+    /// Both nodes advertised `option_shutdown_anysegwit` on the current connection (or
+    /// at opening): witness programs of versions 1 to 16 are allowed `shutdown` scripts.
+    /// Not persisted: the manager sets it on every connection.
+    pub anysegwit_negotiated: bool,
 }
 
-/// Whether `script` is a form BOLT 2 allows in `shutdown` (without anysegwit): P2WPKH,
-/// P2WSH, P2PKH or P2SH.
-pub fn is_acceptable_shutdown_script(script: &ScriptBuf) -> bool {
-    script.is_p2wpkh() || script.is_p2wsh() || script.is_p2pkh() || script.is_p2sh()
+/// Whether `script` is a form BOLT 2 allows in `shutdown`: P2WPKH, P2WSH, P2PKH or
+/// P2SH, and with `option_shutdown_anysegwit` negotiated (`anysegwit`) a witness program
+/// of version 1 to 16 (`OP_1`..`OP_16` and one push of 2 to 40 bytes).
+pub fn is_acceptable_shutdown_script(script: &ScriptBuf, anysegwit: bool) -> bool {
+    let future_segwit = script.is_witness_program() && script.witness_version() != Some(WitnessVersion::V0);
+    script.is_p2wpkh() || script.is_p2wsh() || script.is_p2pkh() || script.is_p2sh() || (anysegwit && future_segwit)
 }
 
 impl<S: ChannelSigner> Channel<S> {
     /// The close's progress.
     pub fn close_state(&self) -> &CloseState {
         &self.close
+    }
+
+    /// Whether both nodes advertised `option_shutdown_anysegwit` on the connection now
+    /// up: the manager tells each channel when its peer connects.
+    pub fn set_anysegwit_negotiated(&mut self, negotiated: bool) {
+        self.close.anysegwit_negotiated = negotiated;
     }
 
     /// Starts a cooperative close paying our balance to `script`, now: refused while
@@ -95,7 +107,7 @@ impl<S: ChannelSigner> Channel<S> {
         ) {
             return Err(ignore("the channel cannot be shut down now"));
         }
-        if !is_acceptable_shutdown_script(script) {
+        if !is_acceptable_shutdown_script(script, self.close.anysegwit_negotiated) {
             return Err(ignore("unsupported shutdown script"));
         }
         if self
@@ -140,7 +152,7 @@ impl<S: ChannelSigner> Channel<S> {
         }
         // BOLT 2: a warning. Refused, the `shutdown` changes nothing; the peer may send
         // one we accept.
-        if !is_acceptable_shutdown_script(&msg.scriptpubkey) {
+        if !is_acceptable_shutdown_script(&msg.scriptpubkey, self.close.anysegwit_negotiated) {
             return Err(ignore("unsupported shutdown script"));
         }
         // BOLT 2: fail the connection, not the channel. Checked before anything changes,

@@ -66,6 +66,9 @@ pub struct UpfrontShutdown {
     /// Both nodes advertised `option_upfront_shutdown_script`: only then does a script the
     /// peer commits to bind its `shutdown` (BOLT 2).
     pub negotiated: bool,
+    /// Both nodes advertised `option_shutdown_anysegwit`: witness programs of versions 1
+    /// to 16 are allowed, in the committed scripts as in `shutdown`.
+    pub anysegwit: bool,
 }
 
 impl UpfrontShutdown {
@@ -74,7 +77,7 @@ impl UpfrontShutdown {
     /// `channel_type` makes them.
     fn record(&self) -> Result<ScriptBuf, ChannelError> {
         match &self.holder_script {
-            Some(script) if !is_acceptable_shutdown_script(script) => {
+            Some(script) if !is_acceptable_shutdown_script(script, self.anysegwit) => {
                 Err(close("upfront shutdown script is not a form shutdown allows"))
             }
             Some(script) => Ok(script.clone()),
@@ -87,7 +90,7 @@ impl UpfrontShutdown {
     fn counterparty_commitment(&self, record: &Option<ScriptBuf>) -> Result<Option<ScriptBuf>, ChannelError> {
         match record {
             Some(script) if self.negotiated && !script.is_empty() => {
-                if !is_acceptable_shutdown_script(script) {
+                if !is_acceptable_shutdown_script(script, self.anysegwit) {
                     return Err(close("peer's upfront shutdown script is not a form shutdown allows"));
                 }
                 Ok(Some(script.clone()))
@@ -215,6 +218,7 @@ impl<S: ChannelSigner> Channel<S> {
         );
         channel.close.holder_upfront_script = params.upfront_shutdown.holder_script.clone();
         channel.close.upfront_negotiated = params.upfront_shutdown.negotiated;
+        channel.close.anysegwit_negotiated = params.upfront_shutdown.anysegwit;
         let open = OpenChannel {
             chain_hash: params.chain_hash,
             temporary_channel_id: params.temporary_channel_id,
@@ -325,6 +329,7 @@ impl<S: ChannelSigner> Channel<S> {
         channel.close.holder_upfront_script = upfront_shutdown.holder_script.clone();
         channel.close.counterparty_upfront_script = counterparty_upfront_script;
         channel.close.upfront_negotiated = upfront_shutdown.negotiated;
+        channel.close.anysegwit_negotiated = upfront_shutdown.anysegwit;
         let accept = AcceptChannel {
             temporary_channel_id: open.temporary_channel_id,
             dust_limit_satoshis: ours.dust_limit_satoshis,
@@ -383,6 +388,7 @@ impl<S: ChannelSigner> Channel<S> {
         let upfront = UpfrontShutdown {
             holder_script: self.close.holder_upfront_script.clone(),
             negotiated: self.close.upfront_negotiated,
+            anysegwit: self.close.anysegwit_negotiated,
         };
         self.close.counterparty_upfront_script =
             upfront.counterparty_commitment(&accept.tlvs.upfront_shutdown_script)?;

@@ -252,6 +252,8 @@ impl<S: ChannelSigner> Channel<S> {
             counterparty_upfront_script: tlvs.counterparty_upfront_script,
             upfront_negotiated,
             requested_script: tlvs.requested_shutdown_script,
+            // Set again when the peer connects.
+            anysegwit_negotiated: false,
         };
 
         if next_monitor_update_id == 0 || (awaiting_revoke && counterparty_commitment_number == 0) {

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{CompressedPublicKey, ScriptBuf};
 
-use super::{vec_of, ChannelManager};
+use super::{vec_of, ChannelManager, PeerFeatures};
 use crate::chain::{Broadcaster, Persist};
 use crate::chan::channel::establish::UpfrontShutdown;
 use crate::chan::channel::{Channel, ChannelLimits, ChannelPhase};
@@ -28,7 +28,8 @@ pub fn channel_manager_features() -> Features {
         .set_required(Feature::StaticRemoteKey)
         .set_required(Feature::PaymentSecret)
         .set_required(Feature::ChannelType)
-        .set_optional(Feature::UpfrontShutdownScript);
+        .set_optional(Feature::UpfrontShutdownScript)
+        .set_optional(Feature::ShutdownAnySegwit);
     features
 }
 
@@ -47,11 +48,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     }
 
     /// Every channel commits at opening to the one script this manager closes to, so a
-    /// compromised peer link cannot redirect our balance at close.
-    pub(crate) fn upfront_shutdown(&self, peer_offers_upfront_shutdown: bool) -> UpfrontShutdown {
+    /// compromised peer link cannot redirect our balance at close. What binds depends on
+    /// what the peer offers (we offer both features).
+    pub(crate) fn upfront_shutdown(&self, peer: &PeerFeatures) -> UpfrontShutdown {
         UpfrontShutdown {
             holder_script: Some(self.shutdown_script.clone()),
-            negotiated: peer_offers_upfront_shutdown,
+            negotiated: peer.upfront_shutdown,
+            anysegwit: peer.shutdown_anysegwit,
         }
     }
 
@@ -82,8 +85,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let keys_id = self.keys.generate_channel_keys_id();
         let signer = self.keys.derive_channel_signer(&keys_id);
         let limits = self.channel_limits(open.funding_satoshis);
-        let peer_offers_upfront_shutdown = self.connected_peers.get(node_id).copied().unwrap_or(false);
-        let upfront_shutdown = self.upfront_shutdown(peer_offers_upfront_shutdown);
+        let peer = self.connected_peers.get(node_id).copied().unwrap_or_default();
+        let upfront_shutdown = self.upfront_shutdown(&peer);
         let (chain_hash, minimum_depth) = (self.config.chain_hash, self.config.minimum_depth);
         match Channel::new_inbound(signer, chain_hash, limits, minimum_depth, &upfront_shutdown, open) {
             Ok((channel, accept)) => {
@@ -275,8 +278,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     }
 
     fn peer_connected(&mut self, their_node_id: &PublicKey, their_init: &Init) -> Result<(), String> {
-        let offers_upfront_shutdown = their_init.combined_features().offers(Feature::UpfrontShutdownScript);
-        self.connected_peers.insert(*their_node_id, offers_upfront_shutdown);
+        let offered = their_init.combined_features();
+        let peer = PeerFeatures {
+            upfront_shutdown: offered.offers(Feature::UpfrontShutdownScript),
+            shutdown_anysegwit: offered.offers(Feature::ShutdownAnySegwit),
+        };
+        self.connected_peers.insert(*their_node_id, peer);
         let ids: Vec<ChannelId> = self
             .channels
             .iter()
@@ -299,6 +306,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 self.channels.remove(&id);
                 continue;
             }
+            managed.channel.set_anysegwit_negotiated(peer.shutdown_anysegwit);
             let result = managed
                 .channel
                 .channel_reestablish_message()

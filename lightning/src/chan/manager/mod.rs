@@ -31,6 +31,15 @@ use crate::sign::{EntropySource, NodeSigner, SignerProvider};
 use crate::transport::HandlerAction;
 use crate::wire::{ChannelId, ErrorMessage, Message, NoTlvs, Warning};
 
+/// What a connected peer offers in its `init` that its channels depend on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PeerFeatures {
+    /// `option_upfront_shutdown_script`.
+    pub(crate) upfront_shutdown: bool,
+    /// `option_shutdown_anysegwit`.
+    pub(crate) shutdown_anysegwit: bool,
+}
+
 /// Policy for new channels and payments.
 #[derive(Clone, Debug)]
 pub struct ChannelManagerConfig {
@@ -155,8 +164,8 @@ pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Per
     pub(crate) config: ChannelManagerConfig,
     pub(crate) secp: crate::secp_context::SharedSecp,
     pub(crate) channels: BTreeMap<ChannelId, ManagedChannel<K::Signer>>,
-    /// Connected peers and whether each offers `option_upfront_shutdown_script`.
-    pub(crate) connected_peers: BTreeMap<PublicKey, bool>,
+    /// Connected peers and the features of theirs a channel needs.
+    pub(crate) connected_peers: BTreeMap<PublicKey, PeerFeatures>,
     pub(crate) best_height: u32,
     pub(crate) payments: payments::Payments,
     pub(crate) events: Vec<Event>,
@@ -243,7 +252,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         funding_satoshis: u64,
         push_msat: u64,
     ) -> Result<ChannelId, ApiError> {
-        let Some(&peer_offers_upfront_shutdown) = self.connected_peers.get(&counterparty) else {
+        let Some(peer) = self.connected_peers.get(&counterparty).copied() else {
             return Err(ApiError::PeerNotConnected);
         };
         let keys_id = self.keys.generate_channel_keys_id();
@@ -255,7 +264,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             push_msat,
             feerate_per_kw: self.config.feerate_per_kw,
             limits: self.channel_limits(funding_satoshis),
-            upfront_shutdown: self.upfront_shutdown(peer_offers_upfront_shutdown),
+            upfront_shutdown: self.upfront_shutdown(&peer),
         };
         let signer = self.keys.derive_channel_signer(&keys_id);
         let (channel, open) = Channel::new_outbound(signer, &params).map_err(|e| ApiError::Channel(e.to_string()))?;
