@@ -438,6 +438,27 @@ fn the_fee_moves_after_shutdown_only_while_htlcs_remain() {
     for node in &pair.nodes {
         assert_eq!(node.channel.phase(), ChannelPhase::Closed);
     }
+
+    // The HTLC gone from node 0's commitment but still in node 1's: it remains.
+    let mut pair = open_pair(0);
+    let id = pair.pay(0, 100_000_000, 2);
+    let shutdown = pair.nodes[1]
+        .channel
+        .send_shutdown(shutdown_script(1))
+        .expect("shutdown");
+    pair.send(1, Message::Shutdown(shutdown));
+    pair.settle();
+    let fulfill = pair.nodes[1]
+        .channel
+        .fulfill_htlc(id, preimage(2).0)
+        .expect("committed");
+    pair.send(1, Message::UpdateFulfillHtlc(fulfill));
+    pair.commit(1);
+    pair.deliver(0).expect("the fulfill");
+    pair.deliver(0).expect("node 0's commitment without the HTLC");
+    assert!(pair.nodes[0].channel.holder_view().htlcs.is_empty());
+    assert!(!pair.nodes[0].channel.counterparty_view().htlcs.is_empty());
+    assert!(pair.nodes[0].channel.send_update_fee(2_000).is_ok());
 }
 
 /// Asserts that `result` failed the channel for `reason` (a part of its message).
