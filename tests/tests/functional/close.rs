@@ -75,16 +75,23 @@ fn a_close_with_no_htlcs() {
     ));
 }
 
-#[test]
-fn a_close_with_htlcs_pending_waits_for_them() {
+/// A channel where node 0 paid node 1 100,000 sat with preimage `n`, still pending,
+/// and node 1 then shut down; settled. Returns it and the HTLC's id.
+fn shut_down_with_an_htlc_pending(n: u8) -> (Pair, u64) {
     let mut pair = open_pair(0);
-    let id = pair.pay(0, 100_000_000, 1);
+    let id = pair.pay(0, 100_000_000, n);
     let shutdown = pair.nodes[1]
         .channel
         .send_shutdown(shutdown_script(1))
         .expect("shutdown");
     pair.send(1, Message::Shutdown(shutdown));
     pair.settle();
+    (pair, id)
+}
+
+#[test]
+fn a_close_with_htlcs_pending_waits_for_them() {
+    let (mut pair, id) = shut_down_with_an_htlc_pending(1);
     // The HTLC holds the close back, and no new one may be added.
     assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::ShuttingDown);
     let (_, hash) = preimage(2);
@@ -176,6 +183,38 @@ fn a_disconnect_after_shutdown_retransmits_it_and_the_close_finishes() {
     }
 }
 
+/// Node `payee` fulfills HTLC `id`, the last one left, and the close then finishes.
+#[track_caller]
+fn fulfill_then_close(pair: &mut Pair, payee: usize, id: u64, preimage: lightning::wire::PaymentPreimage) {
+    let fulfill = pair.nodes[payee].channel.fulfill_htlc(id, preimage).expect("committed");
+    pair.send(payee, Message::UpdateFulfillHtlc(fulfill));
+    pair.settle();
+    for node in &pair.nodes {
+        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
+    }
+}
+
+/// Node `from`'s wire holds its add, the `commitment_signed` covering it, then its
+/// `shutdown`; once settled, the HTLC holds the close back at the other end.
+#[track_caller]
+fn assert_shutdown_follows_the_signed_add(pair: &mut Pair, from: usize) {
+    assert!(
+        matches!(
+            pair.wires[from].iter().collect::<Vec<_>>().as_slice(),
+            [Message::UpdateAddHtlc(_), Message::CommitmentSigned(_), Message::Shutdown(s)]
+                if s.scriptpubkey == shutdown_script(from)
+        ),
+        "{:?}",
+        pair.wires[from]
+    );
+    pair.settle();
+    assert_eq!(
+        pair.nodes[1 - from].channel.phase(),
+        ChannelPhase::ShuttingDown,
+        "the HTLC holds it"
+    );
+}
+
 /// BOLT 2: a node must not send `shutdown` while updates of its own are pending on the
 /// peer's commitment, the reply included: it follows the `commitment_signed` that
 /// signs them, and the close then finishes once the HTLC settles.
@@ -199,27 +238,8 @@ fn a_shutdown_reply_waits_until_our_pending_updates_are_signed() {
     assert_eq!(pair.nodes[1].channel.close_state().holder_script, None, "not yet");
     assert_eq!(pair.wires[1].len(), 1, "only the add: {:?}", pair.wires[1]);
     pair.commit(1);
-    assert!(
-        matches!(
-            pair.wires[1].iter().collect::<Vec<_>>().as_slice(),
-            [Message::UpdateAddHtlc(_), Message::CommitmentSigned(_), Message::Shutdown(reply)]
-                if reply.scriptpubkey == shutdown_script(1)
-        ),
-        "{:?}",
-        pair.wires[1]
-    );
-    pair.settle();
-    assert_eq!(
-        pair.nodes[0].channel.phase(),
-        ChannelPhase::ShuttingDown,
-        "the HTLC holds it"
-    );
-    let fulfill = pair.nodes[0].channel.fulfill_htlc(id, preimage_4).expect("committed");
-    pair.send(0, Message::UpdateFulfillHtlc(fulfill));
-    pair.settle();
-    for node in &pair.nodes {
-        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
-    }
+    assert_shutdown_follows_the_signed_add(&mut pair, 1);
+    fulfill_then_close(&mut pair, 0, id, preimage_4);
 }
 
 /// A close asked for while an update of ours is unsigned waits for our
@@ -252,21 +272,7 @@ fn a_close_asked_for_with_updates_pending_waits_for_them_to_be_signed() {
         Err(ChannelError::Ignore(_))
     ));
     pair.commit(0);
-    assert!(
-        matches!(
-            pair.wires[0].iter().collect::<Vec<_>>().as_slice(),
-            [Message::UpdateAddHtlc(_), Message::CommitmentSigned(_), Message::Shutdown(s)]
-                if s.scriptpubkey == shutdown_script(0)
-        ),
-        "{:?}",
-        pair.wires[0]
-    );
-    pair.settle();
-    assert_eq!(
-        pair.nodes[1].channel.phase(),
-        ChannelPhase::ShuttingDown,
-        "the HTLC holds it"
-    );
+    assert_shutdown_follows_the_signed_add(&mut pair, 0);
 
     let mut pair = with_unsigned_add();
     assert!(matches!(
@@ -286,15 +292,7 @@ fn a_close_asked_for_with_updates_pending_waits_for_them_to_be_signed() {
         pair.nodes[1].channel.close_state().counterparty_script,
         Some(shutdown_script(0))
     );
-    let fulfill = pair.nodes[1]
-        .channel
-        .fulfill_htlc(0, preimage(5).0)
-        .expect("the HTLC came again");
-    pair.send(1, Message::UpdateFulfillHtlc(fulfill));
-    pair.settle();
-    for node in &pair.nodes {
-        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
-    }
+    fulfill_then_close(&mut pair, 1, 0, preimage(5).0);
 }
 
 /// The closing fee pays for the closing transaction's real weight (BOLT 3): its estimate
@@ -418,36 +416,14 @@ fn the_fee_moves_after_shutdown_only_while_htlcs_remain() {
         ready.nodes[0].channel.send_update_fee(2_000),
         Err(ChannelError::Ignore(_))
     ));
-    let mut pair = open_pair(0);
-    let id = pair.pay(0, 100_000_000, 1);
-    let shutdown = pair.nodes[1]
-        .channel
-        .send_shutdown(shutdown_script(1))
-        .expect("shutdown");
-    pair.send(1, Message::Shutdown(shutdown));
-    pair.settle();
+    let (mut pair, id) = shut_down_with_an_htlc_pending(1);
     let fee = pair.nodes[0].channel.send_update_fee(2_000).expect("an HTLC remains");
     pair.send(0, Message::UpdateFee(fee));
     pair.settle();
-    let fulfill = pair.nodes[1]
-        .channel
-        .fulfill_htlc(id, preimage(1).0)
-        .expect("committed");
-    pair.send(1, Message::UpdateFulfillHtlc(fulfill));
-    pair.settle();
-    for node in &pair.nodes {
-        assert_eq!(node.channel.phase(), ChannelPhase::Closed);
-    }
+    fulfill_then_close(&mut pair, 1, id, preimage(1).0);
 
     // The HTLC gone from node 0's commitment but still in node 1's: it remains.
-    let mut pair = open_pair(0);
-    let id = pair.pay(0, 100_000_000, 2);
-    let shutdown = pair.nodes[1]
-        .channel
-        .send_shutdown(shutdown_script(1))
-        .expect("shutdown");
-    pair.send(1, Message::Shutdown(shutdown));
-    pair.settle();
+    let (mut pair, id) = shut_down_with_an_htlc_pending(2);
     let fulfill = pair.nodes[1]
         .channel
         .fulfill_htlc(id, preimage(2).0)

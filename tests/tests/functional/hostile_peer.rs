@@ -443,6 +443,58 @@ mod hand_driven_peer {
         assert_eq!(reply.channel_id, channel_id);
     }
 
+    /// Node `b` pays the peer twice over `channel_id`: the first HTLC is signed, the
+    /// second waits for the peer's revocation. Returns what `b` sent.
+    fn two_htlcs_the_second_unsigned(b: &mut Node, channel_id: &ChannelId) -> Vec<Message> {
+        let manager = b.channel_handler_mut();
+        for n in [1, 2] {
+            manager
+                .send_payment_over(channel_id, preimage(n).1, [0; 32], 1_000_000)
+                .expect("sent");
+        }
+        let sent_by_b = sent(manager.take_actions());
+        assert!(
+            matches!(
+                sent_by_b.as_slice(),
+                [
+                    Message::UpdateAddHtlc(_),
+                    Message::CommitmentSigned(_),
+                    Message::UpdateAddHtlc(_)
+                ]
+            ),
+            "the second HTLC waits for a revocation: {sent_by_b:?}"
+        );
+        sent_by_b
+    }
+
+    /// The peer takes `messages` (adds and a `commitment_signed`) and returns its
+    /// revocation.
+    fn peer_revokes(peer: &mut Chan, messages: Vec<Message>) -> Message {
+        let mut revocation = None;
+        for message in messages {
+            match message {
+                Message::UpdateAddHtlc(m) => peer.update_add_htlc(&m).expect("a valid add"),
+                Message::CommitmentSigned(m) => {
+                    revocation = Some(Message::RevokeAndAck(peer.commitment_signed(&m).expect("valid")))
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        revocation.expect("a commitment to revoke for")
+    }
+
+    /// `answers` are a `commitment_signed`, then the `shutdown` for `channel_id`.
+    #[track_caller]
+    fn assert_commitment_then_shutdown(answers: &[Message], channel_id: ChannelId) {
+        assert!(
+            matches!(
+                answers,
+                [Message::CommitmentSigned(_), Message::Shutdown(s)] if s.channel_id == channel_id
+            ),
+            "{answers:?}"
+        );
+    }
+
     /// BOLT 2: the node answers the peer's `shutdown` only once nothing of its own is
     /// pending on the peer's commitment. With an HTLC it could not sign yet (awaiting
     /// the peer's `revoke_and_ack`), its `shutdown` follows the `commitment_signed`
@@ -451,47 +503,14 @@ mod hand_driven_peer {
     fn a_shutdown_reply_follows_the_commitment_of_our_pending_htlc() {
         let (mut peer, mut b, a_id) = open_from_node();
         let channel_id = peer.channel_id();
-        let manager = b.channel_handler_mut();
-        for n in [1, 2] {
-            manager
-                .send_payment_over(&channel_id, preimage(n).1, [0; 32], 1_000_000)
-                .expect("sent");
-        }
-        let first = sent(manager.take_actions());
-        assert!(
-            matches!(
-                first.as_slice(),
-                [
-                    Message::UpdateAddHtlc(_),
-                    Message::CommitmentSigned(_),
-                    Message::UpdateAddHtlc(_)
-                ]
-            ),
-            "the second HTLC waits for a revocation: {first:?}"
-        );
+        let first = two_htlcs_the_second_unsigned(&mut b, &channel_id);
         let shutdown = peer
             .send_shutdown(shutdown_script(1))
             .expect("nothing of the peer's pending");
         let answers = to_manager(&mut b, &a_id, Message::Shutdown(shutdown));
         assert!(answers.is_empty(), "no shutdown yet: {answers:?}");
-        let mut to_b = Vec::new();
-        for message in first {
-            match message {
-                Message::UpdateAddHtlc(m) => peer.update_add_htlc(&m).expect("a valid add"),
-                Message::CommitmentSigned(m) => {
-                    to_b.push(Message::RevokeAndAck(peer.commitment_signed(&m).expect("valid")))
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-        let answers = to_manager(&mut b, &a_id, to_b.remove(0));
-        assert!(
-            matches!(
-                answers.as_slice(),
-                [Message::CommitmentSigned(_), Message::Shutdown(reply)] if reply.channel_id == channel_id
-            ),
-            "{answers:?}"
-        );
+        let revocation = peer_revokes(&mut peer, first);
+        assert_commitment_then_shutdown(&to_manager(&mut b, &a_id, revocation), channel_id);
     }
 
     /// A close asked for while an HTLC of ours waits for the peer's revocation is taken,
@@ -501,33 +520,12 @@ mod hand_driven_peer {
     fn a_close_asked_for_with_an_unsigned_htlc_shuts_down_once_it_is_signed() {
         let (mut peer, mut b, a_id) = open_from_node();
         let channel_id = peer.channel_id();
+        let first = two_htlcs_the_second_unsigned(&mut b, &channel_id);
         let manager = b.channel_handler_mut();
-        for n in [1, 2] {
-            manager
-                .send_payment_over(&channel_id, preimage(n).1, [0; 32], 1_000_000)
-                .expect("sent");
-        }
-        let first = sent(manager.take_actions());
         manager.close_channel(&channel_id).expect("taken, to be sent when due");
         let actions = manager.take_actions();
         assert!(actions.is_empty(), "nothing yet: {actions:?}");
-        let mut to_b = Vec::new();
-        for message in first {
-            match message {
-                Message::UpdateAddHtlc(m) => peer.update_add_htlc(&m).expect("a valid add"),
-                Message::CommitmentSigned(m) => {
-                    to_b.push(Message::RevokeAndAck(peer.commitment_signed(&m).expect("valid")))
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-        let answers = to_manager(&mut b, &a_id, to_b.remove(0));
-        assert!(
-            matches!(
-                answers.as_slice(),
-                [Message::CommitmentSigned(_), Message::Shutdown(s)] if s.channel_id == channel_id
-            ),
-            "{answers:?}"
-        );
+        let revocation = peer_revokes(&mut peer, first);
+        assert_commitment_then_shutdown(&to_manager(&mut b, &a_id, revocation), channel_id);
     }
 }

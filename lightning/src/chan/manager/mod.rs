@@ -474,28 +474,18 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let Some(managed) = self.channels.get(channel_id) else {
             return;
         };
-        let warning = Warning {
-            channel_id: *channel_id,
-            data: why.clone().into_bytes(),
-            extension: NoTlvs::default(),
-        };
         self.actions.push(HandlerAction::Disconnect {
             node_id: managed.counterparty,
-            message: Some(Message::Warning(warning)),
+            message: Some(warning(channel_id, why.clone())),
             reason: why,
         });
     }
 
     fn warn(&mut self, channel_id: &ChannelId, why: String) {
         if let Some(managed) = self.channels.get(channel_id) {
-            let warning = Warning {
-                channel_id: *channel_id,
-                data: why.into_bytes(),
-                extension: NoTlvs::default(),
-            };
             self.actions.push(HandlerAction::Send {
                 node_id: managed.counterparty,
-                message: Message::Warning(warning),
+                message: warning(channel_id, why),
             });
         }
     }
@@ -602,6 +592,15 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             self.actions.push(HandlerAction::Send { node_id, message });
         }
     }
+}
+
+/// A `warning` about `channel_id`, saying why.
+fn warning(channel_id: &ChannelId, why: String) -> Message {
+    Message::Warning(Warning {
+        channel_id: *channel_id,
+        data: why.into_bytes(),
+        extension: NoTlvs::default(),
+    })
 }
 
 pub(crate) fn vec_of(message: Message) -> Vec<Message> {
