@@ -217,7 +217,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
     }
 
-    /// Starts a cooperative close of `channel_id` to the node key's P2WPKH.
+    /// Starts a cooperative close of `channel_id` to the node key's P2WPKH: our `shutdown`
+    /// goes out now, or once updates of ours pending on the peer's commitment are signed
+    /// (BOLT 2). No HTLC may be added from here on.
     pub fn close_channel(&mut self, channel_id: &ChannelId) -> Result<(), super::ApiError> {
         let script = self.shutdown_script.clone();
         let managed = self
