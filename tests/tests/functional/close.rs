@@ -194,6 +194,19 @@ fn fulfill_then_close(pair: &mut Pair, payee: usize, id: u64, preimage: lightnin
     }
 }
 
+/// A channel where node `from` offered 1,000 sat with preimage `n`, on the wire but not
+/// yet signed. Returns it and the HTLC's id.
+fn with_unsigned_add(from: usize, n: u8) -> (Pair, u64) {
+    let mut pair = open_pair(300_000_000);
+    let add = pair.nodes[from]
+        .channel
+        .send_htlc(1_000_000, preimage(n).1, 800_000, onion())
+        .expect("add");
+    let id = add.id;
+    pair.send(from, Message::UpdateAddHtlc(Box::new(add)));
+    (pair, id)
+}
+
 /// Node `from`'s wire holds its add, the `commitment_signed` covering it, then its
 /// `shutdown`; once settled, the HTLC holds the close back at the other end.
 #[track_caller]
@@ -220,14 +233,7 @@ fn assert_shutdown_follows_the_signed_add(pair: &mut Pair, from: usize) {
 /// signs them, and the close then finishes once the HTLC settles.
 #[test]
 fn a_shutdown_reply_waits_until_our_pending_updates_are_signed() {
-    let mut pair = open_pair(300_000_000);
-    let (preimage_4, hash) = preimage(4);
-    let add = pair.nodes[1]
-        .channel
-        .send_htlc(1_000_000, hash, 800_000, onion())
-        .expect("add");
-    let id = add.id;
-    pair.send(1, Message::UpdateAddHtlc(Box::new(add)));
+    let (mut pair, id) = with_unsigned_add(1, 4);
     let shutdown = pair.nodes[0]
         .channel
         .send_shutdown(shutdown_script(0))
@@ -239,7 +245,7 @@ fn a_shutdown_reply_waits_until_our_pending_updates_are_signed() {
     assert_eq!(pair.wires[1].len(), 1, "only the add: {:?}", pair.wires[1]);
     pair.commit(1);
     assert_shutdown_follows_the_signed_add(&mut pair, 1);
-    fulfill_then_close(&mut pair, 0, id, preimage_4);
+    fulfill_then_close(&mut pair, 0, id, preimage(4).0);
 }
 
 /// A close asked for while an update of ours is unsigned waits for our
@@ -248,17 +254,7 @@ fn a_shutdown_reply_waits_until_our_pending_updates_are_signed() {
 /// reconnection, and the `shutdown` follows its signing.
 #[test]
 fn a_close_asked_for_with_updates_pending_waits_for_them_to_be_signed() {
-    let with_unsigned_add = || {
-        let mut pair = open_pair(300_000_000);
-        let (_, hash) = preimage(5);
-        let add = pair.nodes[0]
-            .channel
-            .send_htlc(1_000_000, hash, 800_000, onion())
-            .expect("add");
-        pair.send(0, Message::UpdateAddHtlc(Box::new(add)));
-        pair
-    };
-    let mut pair = with_unsigned_add();
+    let (mut pair, _) = with_unsigned_add(0, 5);
     assert!(matches!(
         pair.nodes[0].channel.send_shutdown(shutdown_script(0)),
         Err(ChannelError::Ignore(_))
@@ -274,7 +270,7 @@ fn a_close_asked_for_with_updates_pending_waits_for_them_to_be_signed() {
     pair.commit(0);
     assert_shutdown_follows_the_signed_add(&mut pair, 0);
 
-    let mut pair = with_unsigned_add();
+    let (mut pair, id) = with_unsigned_add(0, 5);
     assert!(matches!(
         pair.nodes[0].channel.request_shutdown(shutdown_script(0)),
         Ok(None)
@@ -292,7 +288,7 @@ fn a_close_asked_for_with_updates_pending_waits_for_them_to_be_signed() {
         pair.nodes[1].channel.close_state().counterparty_script,
         Some(shutdown_script(0))
     );
-    fulfill_then_close(&mut pair, 1, 0, preimage(5).0);
+    fulfill_then_close(&mut pair, 1, id, preimage(5).0);
 }
 
 /// The closing fee pays for the closing transaction's real weight (BOLT 3): its estimate
