@@ -7,9 +7,9 @@
 # wrapper: our crates keep debug assertions and overflow checks, dependencies run as
 # released. Every target gets cheap signatures; hashes stay real (a fake SHA-256 takes
 # only 256 values, so distinct channels share an id). Whole-node targets make their own
-# traffic, so none of their seeds needs the real transport cipher: they also get the
-# unencrypted one (lightning_cheap_aead), built in a target directory of their own so
-# the two builds do not undo each other. Their input is an opcode stream, not bytes the
+# traffic, so none of their seeds needs the real transport cipher or onion: they also
+# get the unencrypted ones (lightning_cheap_aead), built in a target directory of their
+# own so the two builds do not undo each other. Their input is an opcode stream, not bytes the
 # library compares with its constants, so comparison tracing
 # (`-sanitizer-coverage-trace-compares`) has nothing to guide and took more than half of
 # each run: they build without it, and their dependencies without coverage counters

@@ -33,3 +33,21 @@ impl AeadKey {
         self.tag(counter) == *tag
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cheap_tag_fails_for_another_key_or_nonce() {
+        let key = AeadKey::new(&[3u8; 32]);
+        let mut buffer = *b"a frame";
+        let tag = key.seal(5, b"", &mut buffer);
+        assert_eq!(&buffer, b"a frame", "nothing is encrypted");
+        assert!(key.open(5, b"", &mut buffer, &tag));
+        assert!(!key.open(6, b"", &mut buffer, &tag));
+        let mut other = [3u8; 32];
+        other[0] = 4;
+        assert!(!AeadKey::new(&other).open(5, b"", &mut buffer, &tag));
+    }
+}
