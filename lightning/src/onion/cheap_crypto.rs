@@ -2,9 +2,10 @@
 //! only (scripts/fuzz-env.sh sets it): a Sphinx layer is encrypt-then-MAC, and each
 //! payment spends more on it (ChaCha20 over 1,300 to 2,600 bytes, HMAC-SHA256 over
 //! 1,366) than on anything but its commitments. Here the stream is all zeros and the
-//! MAC a fold of key and data: construction, peeling and error attribution still agree
-//! with each other, a wrong key or a changed byte still fails the check, and a fuzzer
-//! can forge packets.
+//! MAC a multiplicative hash of the data under the key: construction, peeling and error
+//! attribution still agree with each other, and a wrong key or a changed byte still
+//! fails the check. A fuzzer, which does not know the key, forges it no more easily
+//! than HMAC, so hostile onions still stop at the check.
 
 /// Mixes the key type into the secret, so each type yields its own key.
 pub fn generate_key(key_type: &[u8], secret: &[u8; 32]) -> [u8; 32] {
