@@ -49,3 +49,8 @@ regression!(
     "channel_read",
     "persisted_update_count_at_the_end_of_u64"
 );
+regression!(
+    channel_read_an_htlc_its_offerer_cannot_afford_in_the_log,
+    "channel_read",
+    "an_htlc_its_offerer_cannot_afford_in_the_log"
+);

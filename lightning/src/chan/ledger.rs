@@ -318,6 +318,20 @@ impl ChannelLedger {
 
     /// The contents of the commitment covering `coverage`.
     pub fn view(&self, coverage: Coverage) -> CommitmentView {
+        let (view, holder_msat, counterparty_msat) = self.signed_view(coverage);
+        // `propose` refuses adds an offerer cannot afford in any commitment, and a ledger
+        // read back is checked for it, so neither balance goes negative; if one did,
+        // flooring it would show in the total.
+        debug_assert!(
+            holder_msat >= 0 && counterparty_msat >= 0,
+            "an HTLC its offerer cannot afford"
+        );
+        view
+    }
+
+    /// [`Self::view`], with both balances also as signed sums (the view's are floored at
+    /// zero).
+    fn signed_view(&self, coverage: Coverage) -> (CommitmentView, i128, i128) {
         let mut view = self.base.clone();
         let holder = (coverage
             .holder_updates
@@ -374,16 +388,10 @@ impl ChannelLedger {
                 Update::AddHtlc(_) => {}
             }
         }
-        // `propose` refuses adds an offerer cannot afford in any commitment, so neither
-        // balance goes negative; if one did, flooring it would show in the total.
-        debug_assert!(
-            holder_msat >= 0 && counterparty_msat >= 0,
-            "an HTLC its offerer cannot afford"
-        );
         let floor = |msat: i128| u64::try_from(msat.max(0)).unwrap_or(u64::MAX);
         view.holder_balance_msat = floor(holder_msat);
         view.counterparty_balance_msat = floor(counterparty_msat);
-        view
+        (view, holder_msat, counterparty_msat)
     }
 
     /// The holder's current commitment.
@@ -784,6 +792,26 @@ impl ChannelLedger {
         if !acked_ok {
             return Err("ledger acknowledgements");
         }
+        // Every commitment the channel builds or judges an add by leaves both sides a
+        // balance: the current and next ones, everything proposed, and the least
+        // favourable to each side. A live channel keeps this (each add is checked
+        // against these, and later updates only pay balances back); corrupt bytes need not.
+        let viewed = [
+            self.holder_commitment,
+            self.counterparty_commitment,
+            self.next_holder_commitment(),
+            self.next_counterparty_commitment(),
+            ends,
+            self.least_favourable_to(Side::Holder),
+            self.least_favourable_to(Side::Counterparty),
+        ];
+        let affordable = |c: Coverage| {
+            let (_, holder_msat, counterparty_msat) = self.signed_view(c);
+            holder_msat >= 0 && counterparty_msat >= 0
+        };
+        if !viewed.into_iter().all(affordable) {
+            return Err("ledger balances");
+        }
         Ok(())
     }
 }
@@ -851,5 +879,35 @@ mod codec_tests {
             decode_log(&mut Reader::new(&bytes[..bytes.len() - 1])),
             Err(DecodeError::ShortRead)
         );
+    }
+
+    /// A log holding an add its offerer cannot afford (its balance would go below zero
+    /// in a commitment the channel builds) comes only from corrupt bytes: refused when
+    /// read, instead of failing the view's invariant later.
+    #[test]
+    fn an_add_its_offerer_cannot_afford_is_refused_when_read() {
+        let add = |id: u64, amount_msat: u64| {
+            Update::AddHtlc(Htlc {
+                id,
+                amount_msat,
+                payment_hash: PaymentHash([7; 32]),
+                cltv_expiry: 500_000,
+            })
+        };
+        let read = |side: Side, amount_msat: u64| {
+            let mut ledger = ChannelLedger::new(1_000_000, 2_000_000, 253);
+            match side {
+                Side::Holder => ledger.holder_log.push_back(add(0, amount_msat)),
+                Side::Counterparty => ledger.counterparty_log.push_back(add(0, amount_msat)),
+            }
+            ChannelLedger::decode_exact(&ledger.encode_to_vec())
+        };
+        let refused = Err(DecodeError::InvalidValue {
+            field: "ledger balances",
+        });
+        assert_eq!(read(Side::Holder, 1_000_001), refused);
+        assert_eq!(read(Side::Counterparty, 2_000_001), refused);
+        assert!(read(Side::Holder, 1_000_000).is_ok());
+        assert!(read(Side::Counterparty, 2_000_000).is_ok());
     }
 }
