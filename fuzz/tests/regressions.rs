@@ -54,3 +54,8 @@ regression!(
     "channel_read",
     "an_htlc_its_offerer_cannot_afford_in_the_log"
 );
+regression!(
+    channel_read_acknowledged_updates_beyond_our_commitment,
+    "channel_read",
+    "acknowledged_updates_beyond_our_commitment"
+);

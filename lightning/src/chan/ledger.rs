@@ -792,6 +792,18 @@ impl ChannelLedger {
         if !acked_ok {
             return Err("ledger acknowledgements");
         }
+        // The order a live ledger keeps among the peer's updates: what its commitment
+        // covers we acknowledged, and what we acknowledged our current commitment covers
+        // (a reconnection keeps exactly that much of the peer's log); each side's
+        // revoked-to commitment is at most its current one.
+        let cp = |c: Coverage| c.counterparty_updates;
+        let ordered = cp(self.counterparty_commitment) <= self.counterparty_updates_acked
+            && self.counterparty_updates_acked <= cp(self.holder_commitment)
+            && cp(self.holder_commitment_revoked_to) <= cp(self.holder_commitment)
+            && cp(self.counterparty_commitment_revoked_to) <= cp(self.counterparty_commitment);
+        if !ordered {
+            return Err("ledger commitment order");
+        }
         // Every commitment the channel builds or judges an add by leaves both sides a
         // balance: the current and next ones, everything proposed, and the least
         // favourable to each side. A live channel keeps this (each add is checked
@@ -909,5 +921,34 @@ mod codec_tests {
         assert_eq!(read(Side::Counterparty, 2_000_001), refused);
         assert!(read(Side::Holder, 1_000_000).is_ok());
         assert!(read(Side::Counterparty, 2_000_000).is_ok());
+    }
+
+    /// Coverages out of the order a live ledger keeps them in (here: counterparty updates
+    /// acknowledged beyond what our current commitment covers) come only from corrupt
+    /// bytes: refused when read, instead of a reconnection dropping updates something
+    /// still counts and the channel writing bytes it cannot read back.
+    #[test]
+    fn coverages_out_of_order_are_refused_when_read() {
+        let read = |acked: u64, their_commitment: u64, our_revoked_to: u64, their_revoked_to: u64| {
+            let mut ledger = ChannelLedger::new(1_000_000, 2_000_000, 253);
+            for feerate_per_kw in [300, 400] {
+                ledger.counterparty_log.push_back(Update::Fee { feerate_per_kw });
+            }
+            ledger.holder_commitment.counterparty_updates = 1;
+            ledger.counterparty_updates_acked = acked;
+            ledger.counterparty_commitment.counterparty_updates = their_commitment;
+            ledger.holder_commitment_revoked_to.counterparty_updates = our_revoked_to;
+            ledger.counterparty_commitment_revoked_to.counterparty_updates = their_revoked_to;
+            ChannelLedger::decode_exact(&ledger.encode_to_vec())
+        };
+        let refused = Err(DecodeError::InvalidValue {
+            field: "ledger commitment order",
+        });
+        assert!(read(1, 1, 1, 1).is_ok());
+        assert_eq!(read(2, 1, 1, 1), refused);
+        assert_eq!(read(1, 2, 1, 1), refused);
+        assert_eq!(read(1, 1, 2, 1), refused);
+        assert_eq!(read(1, 1, 1, 2), refused);
+        assert_eq!(read(0, 1, 1, 1), refused, "their commitment covers more than we acked");
     }
 }
