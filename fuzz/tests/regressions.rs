@@ -59,3 +59,8 @@ regression!(
     "channel_read",
     "acknowledged_updates_beyond_our_commitment"
 );
+regression!(
+    channel_read_a_logged_add_out_of_htlc_id_sequence,
+    "channel_read",
+    "a_logged_add_out_of_htlc_id_sequence"
+);

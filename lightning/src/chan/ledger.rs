@@ -721,7 +721,11 @@ impl Decode for ChannelLedger {
         for _ in 0..count {
             let side = decode_side(r)?;
             let htlc = Htlc::decode(r)?;
-            htlcs.insert((side, htlc.id), htlc);
+            if htlcs.insert((side, htlc.id), htlc).is_some() {
+                return Err(DecodeError::InvalidValue {
+                    field: "ledger htlc id",
+                });
+            }
         }
         let ledger = ChannelLedger {
             base: CommitmentView {
@@ -754,6 +758,38 @@ impl Decode for ChannelLedger {
 const MAX_PERSISTED_COUNT: u64 = 1 << 62;
 
 impl ChannelLedger {
+    /// Whether `side`'s HTLC ids run as [`ChannelLedger::propose`] numbers them: its adds
+    /// in the log one after another, after every HTLC of its already committed, and the
+    /// next id right after the last add (after every committed HTLC if none). A
+    /// reconnection takes the first reversed add's id as the next one, so a gap here
+    /// would move the next id backwards or out of range.
+    fn htlc_ids_in_sequence(&self, side: Side) -> bool {
+        let mut last = self
+            .base
+            .htlcs
+            .range((side, 0)..=(side, u64::MAX))
+            .next_back()
+            .map(|((_, id), _)| *id);
+        let mut adds = self.log(side).iter().filter_map(|update| match update {
+            Update::AddHtlc(htlc) => Some(htlc.id),
+            _ => None,
+        });
+        if let Some(first) = adds.next() {
+            if last.is_some_and(|committed| first <= committed) {
+                return false;
+            }
+            last = Some(first);
+            for id in adds {
+                if Some(id) != last.and_then(|l| l.checked_add(1)) {
+                    return false;
+                }
+                last = Some(id);
+            }
+            return last.and_then(|l| l.checked_add(1)) == Some(self.next_htlc_id(side));
+        }
+        last.is_none_or(|committed| committed < self.next_htlc_id(side))
+    }
+
     /// Checks what every method relies on: every coverage lies between the base and the
     /// ends of the logs. A ledger read from corrupt bytes fails here, not later.
     fn check_consistent(&self) -> Result<(), &'static str> {
@@ -767,6 +803,11 @@ impl ChannelLedger {
         }
         if self.next_holder_htlc_id.max(self.next_counterparty_htlc_id) >= MAX_PERSISTED_COUNT {
             return Err("ledger htlc id");
+        }
+        for side in [Side::Holder, Side::Counterparty] {
+            if !self.htlc_ids_in_sequence(side) {
+                return Err("ledger htlc id");
+            }
         }
         let ends = Coverage {
             holder_updates: self.log_end(Side::Holder),
@@ -911,8 +952,14 @@ mod codec_tests {
         };
         let read = |side: Side, amount_msat: u64| {
             read_back(|l| match side {
-                Side::Holder => l.holder_log.push_back(add(0, amount_msat)),
-                Side::Counterparty => l.counterparty_log.push_back(add(0, amount_msat)),
+                Side::Holder => {
+                    l.holder_log.push_back(add(0, amount_msat));
+                    l.next_holder_htlc_id = 1;
+                }
+                Side::Counterparty => {
+                    l.counterparty_log.push_back(add(0, amount_msat));
+                    l.next_counterparty_htlc_id = 1;
+                }
             })
         };
         let refused = Err(DecodeError::InvalidValue {
@@ -951,5 +998,74 @@ mod codec_tests {
         assert_eq!(read(1, 1, 2, 1), refused);
         assert_eq!(read(1, 1, 1, 2), refused);
         assert_eq!(read(0, 1, 1, 1), refused, "their commitment covers more than we acked");
+    }
+
+    /// HTLC ids out of the sequence a live ledger keeps (each side's adds numbered from
+    /// its committed HTLCs up to the next id, each once) come only from corrupt bytes:
+    /// refused when read, instead of a reconnection taking a dropped add's id as the next
+    /// one and the channel writing bytes it cannot read back.
+    #[test]
+    fn htlc_ids_out_of_sequence_are_refused_when_read() {
+        let htlc = |id: u64| Htlc {
+            id,
+            amount_msat: 100,
+            payment_hash: PaymentHash([7; 32]),
+            cltv_expiry: 500_000,
+        };
+        let read = |committed: &[u64], logged: &[u64], next: u64| {
+            read_back(|l| {
+                for &id in committed {
+                    l.base.htlcs.insert((Side::Counterparty, id), htlc(id));
+                }
+                for &id in logged {
+                    l.counterparty_log.push_back(Update::AddHtlc(htlc(id)));
+                }
+                l.next_counterparty_htlc_id = next;
+            })
+        };
+        let refused = Err(DecodeError::InvalidValue {
+            field: "ledger htlc id",
+        });
+        assert!(read(&[], &[], 0).is_ok());
+        assert!(read(&[], &[], 9).is_ok(), "ids of HTLCs long removed are not kept");
+        assert!(read(&[0, 3], &[4, 5], 6).is_ok());
+        assert!(read(&[0, 3], &[], 4).is_ok());
+        assert_eq!(read(&[], &[5], 0), refused, "an add at or beyond the next id");
+        assert_eq!(read(&[], &[1 << 61], 3), refused);
+        assert_eq!(read(&[], &[0, 2], 3), refused, "a gap among the adds");
+        assert_eq!(read(&[], &[0, 1], 3), refused, "the next id not after the last add");
+        assert_eq!(read(&[4], &[4], 5), refused, "an add with a committed HTLC's id");
+        assert_eq!(read(&[6], &[], 5), refused, "a committed HTLC at or beyond the next id");
+    }
+
+    /// Two committed HTLCs of one offerer with one id come only from corrupt bytes:
+    /// refused, not one silently kept.
+    #[test]
+    fn a_committed_htlc_id_twice_is_refused_when_read() {
+        let mut ledger = ChannelLedger::new(1_000, 2_000, 253);
+        let htlc = Htlc {
+            id: 0,
+            amount_msat: 100,
+            payment_hash: PaymentHash([7; 32]),
+            cltv_expiry: 500_000,
+        };
+        ledger.base.htlcs.insert((Side::Holder, 0), htlc);
+        ledger.next_holder_htlc_id = 1;
+        let mut bytes = ledger.encode_to_vec();
+        assert_eq!(ChannelLedger::decode_exact(&bytes), Ok(ledger.clone()));
+        // The count of committed HTLCs sits after both balances and the feerate.
+        let count_at = 8 + 8 + 4;
+        bytes[count_at..count_at + 4].copy_from_slice(&2u32.to_be_bytes());
+        let mut second = Vec::new();
+        encode_side(Side::Holder, &mut second);
+        htlc.encode(&mut second);
+        let end_of_htlcs = count_at + 4 + second.len();
+        bytes.splice(end_of_htlcs..end_of_htlcs, second);
+        assert_eq!(
+            ChannelLedger::decode_exact(&bytes),
+            Err(DecodeError::InvalidValue {
+                field: "ledger htlc id"
+            })
+        );
     }
 }
