@@ -64,3 +64,8 @@ regression!(
     "channel_read",
     "a_logged_add_out_of_htlc_id_sequence"
 );
+regression!(
+    channel_read_a_monitor_update_counter_with_no_room_to_grow,
+    "channel_read",
+    "a_monitor_update_counter_with_no_room_to_grow"
+);

@@ -93,11 +93,12 @@ fn corrupt_or_truncated_channel_bytes_are_an_error() {
     assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
 }
 
-/// A saved channel whose monitor-update counter reads 0 (ids start at 1, so no channel
-/// can have written it) is refused rather than trusted: the next update would reuse an
-/// id the monitor has already applied.
+/// A saved channel whose monitor-update counter no channel can have written is refused
+/// rather than trusted: 0 (ids start at 1, so the next update would reuse an id the
+/// monitor has already applied), or a count with no room to grow (the next update, a
+/// force close included, would overflow it).
 #[test]
-fn a_zero_monitor_update_counter_is_refused() {
+fn a_monitor_update_counter_no_channel_writes_is_refused() {
     let mut pair = open_pair(0);
     pair.pay(0, 1_000_000, 1);
     let saved = pair.save(0);
@@ -114,14 +115,59 @@ fn a_zero_monitor_update_counter_is_refused() {
         .filter(|at| saved.channel.get(at + 8).is_some_and(|tag| *tag <= 2))
         .collect::<Vec<_>>();
     assert_eq!(counter_at.len(), 1, "the counter is found once: {counter_at:?}");
-    let mut zeroed = saved.channel.clone();
-    zeroed[counter_at[0]..counter_at[0] + 8].fill(0);
     assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
-    let refused = Chan::read(&zeroed, signer_for(0)).err().map(|e| e.to_string());
-    assert!(
-        refused.as_deref().is_some_and(|e| e.contains("channel counters")),
-        "{refused:?}"
+    for counter in [0, 1 << 62, u64::MAX] {
+        let mut corrupt = saved.channel.clone();
+        corrupt[counter_at[0]..counter_at[0] + 8].copy_from_slice(&u64::to_be_bytes(counter));
+        let refused = Chan::read(&corrupt, signer_for(0)).err().map(|e| e.to_string());
+        assert!(
+            refused.as_deref().is_some_and(|e| e.contains("channel counters")),
+            "{counter}: {refused:?}"
+        );
+    }
+}
+
+/// Commitment numbers are 48 bits (BOLT 3): a saved channel with one beyond them is
+/// refused, not left to fail when its secrets or points are derived.
+#[test]
+fn a_commitment_number_beyond_48_bits_is_refused() {
+    let mut pair = open_pair(0);
+    pair.pay(0, 1_000_000, 1);
+    let saved = pair.save(0);
+    let channel = &pair.nodes[0].channel;
+    // The two numbers are written side by side, holder first.
+    let numbers = [
+        channel.holder_commitment_number().to_be_bytes(),
+        channel.counterparty_commitment_number().to_be_bytes(),
+    ]
+    .concat();
+    let numbers_at = saved
+        .channel
+        .windows(16)
+        .enumerate()
+        .filter(|(_, w)| *w == numbers.as_slice())
+        .map(|(i, _)| i)
+        .collect::<Vec<_>>();
+    // The ledger, written right after them, may repeat them among its coverages.
+    let numbers_at = numbers_at.first().expect("the numbers are written");
+    let mut moved = saved.channel.clone();
+    moved[numbers_at + 8..numbers_at + 16]
+        .copy_from_slice(&(channel.counterparty_commitment_number() + 1).to_be_bytes());
+    assert_eq!(
+        Chan::read(&moved, signer_for(0)).map(|c| c.counterparty_commitment_number()),
+        Ok(channel.counterparty_commitment_number() + 1),
+        "the numbers are found"
     );
+    for (which, number) in [(0, 1u64 << 48), (8, 1 << 48), (0, u64::MAX), (8, u64::MAX)] {
+        let at = numbers_at + which;
+        let mut corrupt = saved.channel.clone();
+        corrupt[at..at + 8].copy_from_slice(&number.to_be_bytes());
+        let refused = Chan::read(&corrupt, signer_for(0)).err().map(|e| e.to_string());
+        assert!(
+            refused.as_deref().is_some_and(|e| e.contains("channel counters")),
+            "{which} {number}: {refused:?}"
+        );
+    }
 }
 
 mod corrupted {
