@@ -69,3 +69,8 @@ regression!(
     "channel_read",
     "a_monitor_update_counter_with_no_room_to_grow"
 );
+regression!(
+    channel_read_a_force_close_taking_the_last_readable_update_id,
+    "channel_read",
+    "a_force_close_taking_the_last_readable_update_id"
+);

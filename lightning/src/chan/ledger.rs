@@ -755,7 +755,7 @@ impl Decode for ChannelLedger {
 
 /// Above any count a channel reaches (a few updates per payment, at most 2^48
 /// commitments): persisted counts must stay below it.
-pub(crate) const MAX_PERSISTED_COUNT: u64 = 1 << 62;
+const MAX_PERSISTED_COUNT: u64 = 1 << 62;
 
 impl ChannelLedger {
     /// Whether `side`'s HTLC ids run as [`ChannelLedger::propose`] numbers them: its adds

@@ -93,38 +93,65 @@ fn corrupt_or_truncated_channel_bytes_are_an_error() {
     assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
 }
 
-/// A saved channel whose monitor-update counter no channel can have written is refused
-/// rather than trusted: 0 (ids start at 1, so the next update would reuse an id the
-/// monitor has already applied), or a count with no room to grow (the next update, a
-/// force close included, would overflow it).
-#[test]
-fn a_monitor_update_counter_no_channel_writes_is_refused() {
-    let mut pair = open_pair(0);
-    pair.pay(0, 1_000_000, 1);
-    let saved = pair.save(0);
-    let channel = &pair.nodes[0].channel;
-    // The counter follows the one-byte awaiting-revoke flag (clear when settled) and is
-    // followed by the one-byte last-sent tag (0 to 2) and the count of held onions.
+/// Where a saved channel's monitor-update counter (the id its next update takes) is
+/// written: after the one-byte awaiting-revoke flag (clear when settled), before the
+/// one-byte last-sent tag (0 to 2) and the count of held onions.
+fn monitor_update_counter_at(saved: &[u8], channel: &Chan) -> usize {
     let next_id = channel.latest_monitor_update_id() + 1;
     let counter_at = saved
-        .channel
         .windows(9)
         .enumerate()
         .filter(|(_, w)| w[0] == 0 && w[1..] == next_id.to_be_bytes())
         .map(|(i, _)| i + 1)
-        .filter(|at| saved.channel.get(at + 8).is_some_and(|tag| *tag <= 2))
+        .filter(|at| saved.get(at + 8).is_some_and(|tag| *tag <= 2))
         .collect::<Vec<_>>();
     assert_eq!(counter_at.len(), 1, "the counter is found once: {counter_at:?}");
+    counter_at[0]
+}
+
+/// A saved channel whose monitor-update counter reads 0 (ids start at 1, so no channel
+/// can have written it) is refused rather than trusted: the next update would reuse an
+/// id the monitor has already applied.
+#[test]
+fn a_zero_monitor_update_counter_is_refused() {
+    let mut pair = open_pair(0);
+    pair.pay(0, 1_000_000, 1);
+    let saved = pair.save(0);
+    let at = monitor_update_counter_at(&saved.channel, &pair.nodes[0].channel);
+    let mut zeroed = saved.channel.clone();
+    zeroed[at..at + 8].fill(0);
     assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
-    for counter in [0, 1 << 62, u64::MAX] {
-        let mut corrupt = saved.channel.clone();
-        corrupt[counter_at[0]..counter_at[0] + 8].copy_from_slice(&u64::to_be_bytes(counter));
-        let refused = Chan::read(&corrupt, signer_for(0)).err().map(|e| e.to_string());
-        assert!(
-            refused.as_deref().is_some_and(|e| e.contains("channel counters")),
-            "{counter}: {refused:?}"
-        );
-    }
+    let refused = Chan::read(&zeroed, signer_for(0)).err().map(|e| e.to_string());
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("channel counters")),
+        "{refused:?}"
+    );
+}
+
+/// A channel whose monitor-update ids have run out (only corrupt bytes put one there)
+/// refuses the update it cannot number, a force close's included, instead of
+/// overflowing, and is left as it was: it still writes bytes that read back.
+#[test]
+fn a_channel_out_of_monitor_update_ids_refuses_to_update() {
+    let mut pair = open_pair(0);
+    pair.pay(0, 1_000_000, 1);
+    let saved = pair.save(0);
+    let at = monitor_update_counter_at(&saved.channel, &pair.nodes[0].channel);
+    let mut exhausted = saved.channel.clone();
+    exhausted[at..at + 8].copy_from_slice(&u64::MAX.to_be_bytes());
+    let mut channel = Chan::read(&exhausted, signer_for(0)).expect("a counter at the end of u64 reads");
+    assert_eq!(channel.latest_monitor_update_id(), u64::MAX - 1);
+    assert!(
+        matches!(&channel.force_close(), Err(ChannelError::Close(why)) if why.contains("monitor update ids")),
+        "the force close is refused"
+    );
+    assert_eq!(
+        channel.phase(),
+        ChannelPhase::Normal,
+        "the refused close changed nothing"
+    );
+    assert!(channel.take_monitor_updates().is_empty());
+    assert_eq!(channel.encode_state(), exhausted);
 }
 
 /// Commitment numbers are 48 bits (BOLT 3): a saved channel with one beyond them is

@@ -391,8 +391,8 @@ impl<S: ChannelSigner> Channel<S> {
         let script = funding_redeem_script(&holder_key, &counterparty_key);
         let mut tx = built.transaction.tx;
         tx.input[0].witness = funding_witness(&ours, &holder_key, &their_signature, &counterparty_key, &script);
+        self.push_monitor_update(vec![MonitorStep::ChannelClosed])?;
         self.phase = ChannelPhase::Closed;
-        self.push_monitor_update(vec![MonitorStep::ChannelClosed]);
         Ok(tx)
     }
 
@@ -406,9 +406,9 @@ impl<S: ChannelSigner> Channel<S> {
         let counterparty_key = self.counterparty_pubkeys()?.funding_pubkey;
         let script = funding_redeem_script(&holder_key, &counterparty_key);
         tx.input[0].witness = funding_witness(&ours, &holder_key, their_signature, &counterparty_key, &script);
+        self.push_monitor_update(vec![MonitorStep::ChannelClosed])?;
         self.close.closing_transaction = Some(tx);
         self.phase = ChannelPhase::Closed;
-        self.push_monitor_update(vec![MonitorStep::ChannelClosed]);
         Ok(())
     }
 

@@ -464,7 +464,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.set_funding(outpoint)?;
         let (signature, counterparty_step) = self.sign_counterparty_commitment_zero()?;
         let funding_step = self.funding_step()?;
-        self.push_monitor_update(vec![funding_step, counterparty_step]);
+        self.push_monitor_update(vec![funding_step, counterparty_step])?;
         let temporary_channel_id = self.channel_id;
         self.channel_id = channel_id_from_outpoint(&outpoint);
         self.phase = ChannelPhase::AwaitingFundingSigned;
@@ -492,7 +492,7 @@ impl<S: ChannelSigner> Channel<S> {
         let (signature, counterparty_step) = self.sign_counterparty_commitment_zero()?;
         let funding_step = self.funding_step()?;
         // funding_signed depends on this: the fundee keeps nothing it cannot enforce.
-        self.push_monitor_update(vec![funding_step, holder_step, counterparty_step]);
+        self.push_monitor_update(vec![funding_step, holder_step, counterparty_step])?;
         self.channel_id = channel_id_from_outpoint(&outpoint);
         self.phase = ChannelPhase::AwaitingChannelReady {
             sent: false,
@@ -513,7 +513,7 @@ impl<S: ChannelSigner> Channel<S> {
         }
         let holder_step = self.check_holder_commitment_zero(&msg.signature)?;
         // The funding transaction may be broadcast once this is persisted.
-        self.push_monitor_update(vec![holder_step]);
+        self.push_monitor_update(vec![holder_step])?;
         self.phase = ChannelPhase::AwaitingChannelReady {
             sent: false,
             received: false,

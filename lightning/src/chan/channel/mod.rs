@@ -378,11 +378,16 @@ impl<S: ChannelSigner> Channel<S> {
         })
     }
 
-    /// Records durable steps as the next monitor update.
-    pub(crate) fn push_monitor_update(&mut self, steps: Vec<MonitorStep>) {
+    /// Records durable steps as the next monitor update. Refused (the channel must close)
+    /// once the ids run out: no live channel gets there, but a channel read from corrupt
+    /// bytes may start at the end of u64, and its counter must not wrap or panic.
+    pub(crate) fn push_monitor_update(&mut self, steps: Vec<MonitorStep>) -> Result<(), ChannelError> {
         let update_id = self.next_monitor_update_id;
-        self.next_monitor_update_id += 1;
+        self.next_monitor_update_id = update_id
+            .checked_add(1)
+            .ok_or_else(|| close("monitor update ids exhausted"))?;
         self.monitor_updates.push(ChannelMonitorUpdate { update_id, steps });
+        Ok(())
     }
 
     /// The monitor updates produced since the last call, in id order. Every message the

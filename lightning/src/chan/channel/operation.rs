@@ -270,7 +270,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.require_operational()?;
         self.remove(Side::Holder, htlc_id, Removal::Fulfill(preimage))?;
         // Revealed only once the monitor can claim with it on chain.
-        self.push_monitor_update(vec![MonitorStep::PaymentPreimage(preimage)]);
+        self.push_monitor_update(vec![MonitorStep::PaymentPreimage(preimage)])?;
         Ok(UpdateFulfillHtlc {
             channel_id: self.channel_id,
             id: htlc_id,
@@ -323,7 +323,7 @@ impl<S: ChannelSigner> Channel<S> {
     pub fn update_fulfill_htlc(&mut self, msg: &UpdateFulfillHtlc) -> Result<Htlc, ChannelError> {
         let htlc = self.remove(Side::Counterparty, msg.id, Removal::Fulfill(msg.payment_preimage))?;
         // Kept so an upstream HTLC can be claimed even if this channel closes.
-        self.push_monitor_update(vec![MonitorStep::PaymentPreimage(msg.payment_preimage)]);
+        self.push_monitor_update(vec![MonitorStep::PaymentPreimage(msg.payment_preimage)])?;
         Ok(htlc)
     }
 
@@ -402,7 +402,7 @@ impl<S: ChannelSigner> Channel<S> {
         }
         let number = self.counterparty_commitment_number + 1;
         let (signed, step) = self.sign_counterparty_commitment(number, self.ledger.next_counterparty_commitment())?;
-        self.push_monitor_update(vec![step]);
+        self.push_monitor_update(vec![step])?;
         self.ledger.sent_commitment_signed();
         self.counterparty_commitment_number = number;
         self.awaiting_revoke = true;
@@ -471,7 +471,7 @@ impl<S: ChannelSigner> Channel<S> {
             &built,
             &msg.signature,
             &msg.htlc_signatures,
-        )]);
+        )])?;
         self.ledger.received_commitment_signed();
         self.holder_commitment_number = number;
         self.holder_commitment_signature = Some(msg.signature);
@@ -511,7 +511,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.push_monitor_update(vec![MonitorStep::CommitmentSecret {
             commitment_number: revoked_number,
             secret: msg.per_commitment_secret,
-        }]);
+        }])?;
         self.counterparty_current_point = self.counterparty_next_point;
         self.counterparty_next_point = Some(msg.next_per_commitment_point);
         self.ledger.received_revoke_and_ack();

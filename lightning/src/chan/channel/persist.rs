@@ -12,7 +12,7 @@ use bitcoin::{OutPoint, ScriptBuf, Transaction};
 use super::close::CloseState;
 use super::{Channel, ChannelLimits, ChannelPhase, LastSent};
 use crate::chan::commitment::ChannelPublicKeys;
-use crate::chan::ledger::{ChannelLedger, MAX_PERSISTED_COUNT};
+use crate::chan::ledger::ChannelLedger;
 use crate::chan::secrets::{CounterpartyCommitmentSecrets, INITIAL_COMMITMENT_NUMBER};
 use crate::sign::{ChannelSigner, ChannelTransactionParameters};
 use crate::wire::tlv::tlv_stream;
@@ -256,10 +256,10 @@ impl<S: ChannelSigner> Channel<S> {
             anysegwit_negotiated: false,
         };
 
-        // Counters no live channel writes: update ids start at 1 and must leave room to
-        // grow (the next update, a force close's included, adds one), commitment numbers
-        // are 48 bits (BOLT 3), and awaiting a revocation needs a commitment to revoke.
-        let counters_ok = (1..MAX_PERSISTED_COUNT).contains(&next_monitor_update_id)
+        // Counters no live channel writes: update ids start at 1 (the channel checks
+        // where they grow), commitment numbers are 48 bits (BOLT 3), and awaiting a
+        // revocation needs a commitment to revoke.
+        let counters_ok = next_monitor_update_id != 0
             && holder_commitment_number <= INITIAL_COMMITMENT_NUMBER
             && counterparty_commitment_number <= INITIAL_COMMITMENT_NUMBER
             && !(awaiting_revoke && counterparty_commitment_number == 0);
