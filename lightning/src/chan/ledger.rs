@@ -1035,7 +1035,8 @@ mod codec_tests {
         assert_eq!(read(&[], &[0, 2], 3), refused, "a gap among the adds");
         assert_eq!(read(&[], &[0, 1], 3), refused, "the next id not after the last add");
         assert_eq!(read(&[4], &[4], 5), refused, "an add with a committed HTLC's id");
-        assert_eq!(read(&[6], &[], 5), refused, "a committed HTLC at or beyond the next id");
+        assert_eq!(read(&[6], &[], 5), refused, "a committed HTLC beyond the next id");
+        assert_eq!(read(&[5], &[], 5), refused, "a committed HTLC at the next id");
     }
 
     /// Two committed HTLCs of one offerer with one id come only from corrupt bytes:
