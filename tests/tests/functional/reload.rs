@@ -197,6 +197,68 @@ fn a_commitment_number_beyond_48_bits_is_refused() {
     }
 }
 
+/// The last commitment number (BOLT 3 gives them 48 bits) is the last a channel signs:
+/// with an update still to commit, the next `commitment_signed` is refused and the
+/// channel must close, instead of numbering a commitment past the end and writing bytes
+/// it cannot read back. Only corrupt bytes put a channel there.
+#[test]
+fn a_channel_at_the_last_commitment_number_signs_no_more() {
+    use lightning::chan::secrets::INITIAL_COMMITMENT_NUMBER;
+    use lightning::sign::ChannelSigner;
+    use lightning::wire::msgs::ChannelReestablish;
+
+    let mut pair = open_pair(0);
+    pair.pay(0, 1_000_000, 1);
+    let (_, hash) = preimage(2);
+    pair.nodes[0]
+        .channel
+        .send_htlc(2_000_000, hash, 800_000, onion())
+        .expect("can pay");
+    let saved = pair.save(0);
+    let channel = &pair.nodes[0].channel;
+    let numbers = [
+        channel.holder_commitment_number().to_be_bytes(),
+        channel.counterparty_commitment_number().to_be_bytes(),
+    ]
+    .concat();
+    // The first: the ledger, written right after the numbers, may repeat them.
+    let numbers_at = saved
+        .channel
+        .windows(16)
+        .position(|w| w == numbers.as_slice())
+        .expect("the numbers are written");
+    let mut at_the_end = saved.channel.clone();
+    at_the_end[numbers_at + 8..numbers_at + 16].copy_from_slice(&INITIAL_COMMITMENT_NUMBER.to_be_bytes());
+    let mut channel = Chan::read(&at_the_end, signer_for(0)).expect("the last number reads");
+    assert_eq!(channel.counterparty_commitment_number(), INITIAL_COMMITMENT_NUMBER);
+
+    // A peer in step: it expects the commitment after the last, and holds our secrets.
+    let holder_number = channel.holder_commitment_number();
+    let theirs = ChannelReestablish {
+        channel_id: channel.channel_id(),
+        next_commitment_number: INITIAL_COMMITMENT_NUMBER + 1,
+        next_revocation_number: holder_number,
+        your_last_per_commitment_secret: channel
+            .signer()
+            .clone()
+            .release_commitment_secret(holder_number - 1)
+            .expect("a revoked commitment's secret"),
+        my_current_per_commitment_point: signer_for(1).pubkeys().funding_pubkey,
+        tlvs: Default::default(),
+    };
+    channel.channel_reestablish(&theirs).expect("in step");
+    assert!(
+        channel.ledger().counterparty_commitment_outdated(),
+        "an update waits to be committed"
+    );
+    assert!(
+        matches!(&channel.send_commitment(), Err(ChannelError::Close(why)) if why.contains("commitment numbers")),
+        "the commitment after the last is refused"
+    );
+    assert_eq!(channel.counterparty_commitment_number(), INITIAL_COMMITMENT_NUMBER);
+    assert!(Chan::read(&channel.encode_state(), signer_for(0)).is_ok());
+}
+
 mod corrupted {
     use super::*;
     use lightning::chain::ChannelMonitor;

@@ -400,7 +400,7 @@ impl<S: ChannelSigner> Channel<S> {
         if !self.is_operational() || self.awaiting_revoke || !self.ledger.counterparty_commitment_outdated() {
             return Ok(None);
         }
-        let number = self.counterparty_commitment_number + 1;
+        let number = next_commitment_number(self.counterparty_commitment_number)?;
         let (signed, step) = self.sign_counterparty_commitment(number, self.ledger.next_counterparty_commitment())?;
         self.push_monitor_update(vec![step])?;
         self.ledger.sent_commitment_signed();
@@ -451,7 +451,7 @@ impl<S: ChannelSigner> Channel<S> {
         if coverage == self.ledger.holder_commitment() {
             return Err(close("commitment_signed without any update"));
         }
-        let number = self.holder_commitment_number + 1;
+        let number = next_commitment_number(self.holder_commitment_number)?;
         let point = self.holder_per_commitment_point(number)?;
         let built = self.build_commitment(Side::Holder, number, &point, coverage)?;
         self.signer
@@ -519,4 +519,14 @@ impl<S: ChannelSigner> Channel<S> {
         self.prune_onions();
         Ok(())
     }
+}
+
+/// The commitment number after `current`. Commitment numbers are 48 bits (BOLT 3): after
+/// the last one a channel can only close. No live channel gets there; a channel read
+/// from corrupt bytes may start at the last one.
+fn next_commitment_number(current: u64) -> Result<u64, ChannelError> {
+    if current >= INITIAL_COMMITMENT_NUMBER {
+        return Err(close("commitment numbers exhausted"));
+    }
+    Ok(current + 1)
 }
