@@ -109,6 +109,30 @@ fn monitor_update_counter_at(saved: &[u8], channel: &Chan) -> usize {
     counter_at[0]
 }
 
+/// Where a saved channel's two commitment numbers are written, side by side, holder
+/// first: the first place they occur (the ledger, written right after them, may repeat
+/// them among its coverages).
+fn commitment_numbers_at(saved: &[u8], channel: &Chan) -> usize {
+    let numbers = [
+        channel.holder_commitment_number().to_be_bytes(),
+        channel.counterparty_commitment_number().to_be_bytes(),
+    ]
+    .concat();
+    saved
+        .windows(16)
+        .position(|w| w == numbers.as_slice())
+        .expect("the numbers are written")
+}
+
+/// `corrupt` is refused as a saved channel, for its counters.
+fn assert_refused_for_counters(corrupt: &[u8], what: &str) {
+    let refused = Chan::read(corrupt, signer_for(0)).err().map(|e| e.to_string());
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("channel counters")),
+        "{what}: {refused:?}"
+    );
+}
+
 /// A saved channel whose monitor-update counter reads 0 (ids start at 1, so no channel
 /// can have written it) is refused rather than trusted: the next update would reuse an
 /// id the monitor has already applied.
@@ -121,11 +145,7 @@ fn a_zero_monitor_update_counter_is_refused() {
     let mut zeroed = saved.channel.clone();
     zeroed[at..at + 8].fill(0);
     assert!(Chan::read(&saved.channel, signer_for(0)).is_ok());
-    let refused = Chan::read(&zeroed, signer_for(0)).err().map(|e| e.to_string());
-    assert!(
-        refused.as_deref().is_some_and(|e| e.contains("channel counters")),
-        "{refused:?}"
-    );
+    assert_refused_for_counters(&zeroed, "a zero counter");
 }
 
 /// A channel whose monitor-update ids have run out (only corrupt bytes put one there)
@@ -162,21 +182,7 @@ fn a_commitment_number_beyond_48_bits_is_refused() {
     pair.pay(0, 1_000_000, 1);
     let saved = pair.save(0);
     let channel = &pair.nodes[0].channel;
-    // The two numbers are written side by side, holder first.
-    let numbers = [
-        channel.holder_commitment_number().to_be_bytes(),
-        channel.counterparty_commitment_number().to_be_bytes(),
-    ]
-    .concat();
-    let numbers_at = saved
-        .channel
-        .windows(16)
-        .enumerate()
-        .filter(|(_, w)| *w == numbers.as_slice())
-        .map(|(i, _)| i)
-        .collect::<Vec<_>>();
-    // The ledger, written right after them, may repeat them among its coverages.
-    let numbers_at = numbers_at.first().expect("the numbers are written");
+    let numbers_at = commitment_numbers_at(&saved.channel, channel);
     let mut moved = saved.channel.clone();
     moved[numbers_at + 8..numbers_at + 16]
         .copy_from_slice(&(channel.counterparty_commitment_number() + 1).to_be_bytes());
@@ -189,11 +195,7 @@ fn a_commitment_number_beyond_48_bits_is_refused() {
         let at = numbers_at + which;
         let mut corrupt = saved.channel.clone();
         corrupt[at..at + 8].copy_from_slice(&number.to_be_bytes());
-        let refused = Chan::read(&corrupt, signer_for(0)).err().map(|e| e.to_string());
-        assert!(
-            refused.as_deref().is_some_and(|e| e.contains("channel counters")),
-            "{which} {number}: {refused:?}"
-        );
+        assert_refused_for_counters(&corrupt, &format!("number {number} at offset {which}"));
     }
 }
 
@@ -215,18 +217,7 @@ fn a_channel_at_the_last_commitment_number_signs_no_more() {
         .send_htlc(2_000_000, hash, 800_000, onion())
         .expect("can pay");
     let saved = pair.save(0);
-    let channel = &pair.nodes[0].channel;
-    let numbers = [
-        channel.holder_commitment_number().to_be_bytes(),
-        channel.counterparty_commitment_number().to_be_bytes(),
-    ]
-    .concat();
-    // The first: the ledger, written right after the numbers, may repeat them.
-    let numbers_at = saved
-        .channel
-        .windows(16)
-        .position(|w| w == numbers.as_slice())
-        .expect("the numbers are written");
+    let numbers_at = commitment_numbers_at(&saved.channel, &pair.nodes[0].channel);
     let mut at_the_end = saved.channel.clone();
     at_the_end[numbers_at + 8..numbers_at + 16].copy_from_slice(&INITIAL_COMMITMENT_NUMBER.to_be_bytes());
     let mut channel = Chan::read(&at_the_end, signer_for(0)).expect("the last number reads");
