@@ -113,12 +113,36 @@ pub fn monitor_read(data: &[u8]) {
 }
 
 /// A monitor update: an error or an update equal to itself through a round trip, which
-/// a fresh monitor applies or refuses without panicking.
+/// a fresh monitor applies or refuses without panicking. One it applies is then given
+/// again as the next update (a second funding, a holder commitment that does not move,
+/// a secret out of order: refusals from a monitor that holds state), and a refusal must
+/// leave the monitor as it was, while what it holds must read back.
 pub fn monitor_update_read(data: &[u8]) {
     let Ok(update) = ChannelMonitorUpdate::decode_exact(data) else {
         return;
     };
     let bytes = update.encode_to_vec();
     assert_eq!(ChannelMonitorUpdate::decode_exact(&bytes), Ok(update.clone()));
-    let _ = ChannelMonitor::new().update(&update);
+    let mut monitor = ChannelMonitor::new();
+    if monitor.update(&update).is_err() {
+        assert_eq!(monitor, ChannelMonitor::new(), "a refused update changed the monitor");
+        return;
+    }
+    let Some(next_id) = update.update_id.checked_add(1) else {
+        return;
+    };
+    let again = ChannelMonitorUpdate {
+        update_id: next_id,
+        ..update
+    };
+    let before = monitor.clone();
+    if monitor.update(&again).is_err() {
+        assert_eq!(monitor, before, "a refused update changed the monitor");
+    }
+    let written = monitor.encode_to_vec();
+    assert_eq!(
+        ChannelMonitor::decode_exact(&written),
+        Ok(monitor),
+        "a monitor changed through a round trip"
+    );
 }
