@@ -32,7 +32,7 @@ pub fn manager_read(data: &[u8]) {
 
 /// One channel's persisted state (after the 32-byte keys id its signer derives from, as
 /// the manager stores it): an error or a channel that writes back the same bytes, and
-/// that a restarted node can use without panicking (see [`use_read_channel`]).
+/// that a restarted node can use without panicking (see `use_read_channel`).
 pub fn channel_read(data: &[u8]) {
     if data.len() < 32 {
         return;
