@@ -881,6 +881,16 @@ mod codec_tests {
         ChannelLedger::decode_exact(&ledger.encode_to_vec())
     }
 
+    /// An HTLC for the codec tests: only its id and value matter to them.
+    fn htlc(id: u64, amount_msat: u64) -> Htlc {
+        Htlc {
+            id,
+            amount_msat,
+            payment_hash: PaymentHash([7; 32]),
+            cltv_expiry: 500_000,
+        }
+    }
+
     /// Persisted counts so large that the next update would overflow them are refused
     /// when read (they come only from corrupt bytes), instead of panicking or wrapping.
     #[test]
@@ -942,14 +952,7 @@ mod codec_tests {
     /// read, instead of failing the view's invariant later.
     #[test]
     fn an_add_its_offerer_cannot_afford_is_refused_when_read() {
-        let add = |id: u64, amount_msat: u64| {
-            Update::AddHtlc(Htlc {
-                id,
-                amount_msat,
-                payment_hash: PaymentHash([7; 32]),
-                cltv_expiry: 500_000,
-            })
-        };
+        let add = |id: u64, amount_msat: u64| Update::AddHtlc(htlc(id, amount_msat));
         let read = |side: Side, amount_msat: u64| {
             read_back(|l| match side {
                 Side::Holder => {
@@ -1006,19 +1009,13 @@ mod codec_tests {
     /// one and the channel writing bytes it cannot read back.
     #[test]
     fn htlc_ids_out_of_sequence_are_refused_when_read() {
-        let htlc = |id: u64| Htlc {
-            id,
-            amount_msat: 100,
-            payment_hash: PaymentHash([7; 32]),
-            cltv_expiry: 500_000,
-        };
         let read = |committed: &[u64], logged: &[u64], next: u64| {
             read_back(|l| {
                 for &id in committed {
-                    l.base.htlcs.insert((Side::Counterparty, id), htlc(id));
+                    l.base.htlcs.insert((Side::Counterparty, id), htlc(id, 100));
                 }
                 for &id in logged {
-                    l.counterparty_log.push_back(Update::AddHtlc(htlc(id)));
+                    l.counterparty_log.push_back(Update::AddHtlc(htlc(id, 100)));
                 }
                 l.next_counterparty_htlc_id = next;
             })
@@ -1044,12 +1041,7 @@ mod codec_tests {
     #[test]
     fn a_committed_htlc_id_twice_is_refused_when_read() {
         let mut ledger = ChannelLedger::new(1_000, 2_000, 253);
-        let htlc = Htlc {
-            id: 0,
-            amount_msat: 100,
-            payment_hash: PaymentHash([7; 32]),
-            cltv_expiry: 500_000,
-        };
+        let htlc = htlc(0, 100);
         ledger.base.htlcs.insert((Side::Holder, 0), htlc);
         ledger.next_holder_htlc_id = 1;
         let mut bytes = ledger.encode_to_vec();
