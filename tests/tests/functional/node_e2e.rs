@@ -1383,3 +1383,66 @@ fn a_channels_keys_id_derives_its_signer() {
     let channel = a.channel_handler().channel(&channel_id).expect("open");
     assert_eq!(derived.pubkeys(), channel.signer().pubkeys());
 }
+
+/// Chain data is the user's: a funding confirmed near the last `u32` height reaches its
+/// depth (3) at the last height, counted without overflowing.
+#[test]
+fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut()
+            .transaction_confirmed(&outpoint.txid, u32::MAX - 2);
+        n.channel_handler_mut().best_block_updated(u32::MAX - 1);
+    }
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(events(&mut b), vec![], "two confirmations are not three");
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().best_block_updated(u32::MAX);
+    }
+    pump(&mut a, &mut b, LINK);
+    let a_node = a.node_id();
+    assert_eq!(
+        events(&mut b),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: a_node
+        }]
+    );
+}
+
+/// A confirmation reported at the last `u32` height is one confirmation deep: the depth
+/// it needs lies past the last height, and it must not wrap around to "deep enough".
+#[test]
+fn a_confirmation_at_the_last_height_never_wraps_to_deep_enough() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, u32::MAX);
+        n.channel_handler_mut().best_block_updated(u32::MAX);
+    }
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(events(&mut b), vec![]);
+    assert_ne!(
+        a.channel_handler().channel(&channel_id).map(|c| c.phase()),
+        Some(ChannelPhase::Normal)
+    );
+}
+
+/// A payment's final expiry is the tip plus `final_cltv_expiry_delta`; past the last
+/// block height it is refused, not wrapped to a small (already expired) height.
+#[test]
+fn a_payment_whose_expiry_passes_the_last_height_is_refused() {
+    let (mut a, mut b, _) = connected_channel();
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().best_block_updated(u32::MAX - 1);
+    }
+    pump(&mut a, &mut b, LINK);
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, 10_000);
+    assert!(matches!(refused, Err(ApiError::Channel(_))), "{refused:?}");
+    assert!(a.take_outbound(LINK).is_empty(), "no HTLC offered");
+}

@@ -385,9 +385,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             let Some(managed) = self.channels.get_mut(&id) else {
                 continue;
             };
+            // Heights are the user's (and persisted): counted in u64, the last u32 height
+            // neither overflows nor wraps a shallow funding around to deep.
             let deep = managed
                 .confirmation_height
-                .is_some_and(|h| self.best_height + 1 >= h + managed.minimum_depth);
+                .is_some_and(|h| u64::from(self.best_height) + 1 >= u64::from(h) + u64::from(managed.minimum_depth));
             let due = matches!(
                 managed.channel.phase(),
                 ChannelPhase::AwaitingChannelReady { sent: false, .. }

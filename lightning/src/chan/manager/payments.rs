@@ -173,7 +173,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             return Err(ApiError::NoUsableChannel);
         }
         let (channel_id, counterparty) = (*channel_id, managed.counterparty);
-        let cltv_expiry = self.best_height + self.config.final_cltv_expiry_delta;
+        // Saturated past the last height, which the channel refuses (no HTLC expires at a
+        // timestamp) rather than wrapping to an expired height.
+        let cltv_expiry = self.best_height.saturating_add(self.config.final_cltv_expiry_delta);
         let payload = HopPayload::receive(amount_msat, cltv_expiry, payment_secret, amount_msat);
         let hop = OnionHop {
             node_id: counterparty,
