@@ -74,3 +74,8 @@ regression!(
     "channel_read",
     "a_force_close_taking_the_last_readable_update_id"
 );
+regression!(
+    manager_read_a_funding_depth_past_the_last_height,
+    "manager_read",
+    "a_funding_depth_past_the_last_height"
+);

@@ -26,6 +26,13 @@ pub struct TestPersister {
     /// Whether new updates fail for good (storage refused them), which must fail the
     /// channel.
     pub fail: bool,
+    /// Whether an update its monitor refuses is reported `Failed`, as a persister that
+    /// applies what it stores would, rather than panicking. Off, a refusal is a test's
+    /// finding: the library handed over an update that does not follow its monitor. On
+    /// where the monitors themselves may be corrupt (a fuzzer's input).
+    pub report_refused: bool,
+    /// Updates refused by their monitor while `report_refused` was on.
+    pub refused: usize,
     /// The monitors as stored, updated in id order as updates complete.
     pub monitors: BTreeMap<ChannelId, ChannelMonitor>,
     /// Updates handed over and not completed: (channel, id, bytes).
@@ -36,17 +43,28 @@ pub struct TestPersister {
 
 impl TestPersister {
     /// `bytes` (update `update_id`) is durable: applies it and every waiting update that
-    /// follows it, in id order.
-    fn make_durable(&mut self, channel_id: ChannelId, update_id: u64, bytes: Vec<u8>) {
+    /// follows it, in id order. Returns false if its monitor refused one (only with
+    /// `report_refused`; otherwise that panics).
+    fn make_durable(&mut self, channel_id: ChannelId, update_id: u64, bytes: Vec<u8>) -> bool {
         self.durable_waiting.insert((channel_id, update_id), bytes);
         loop {
             let monitor = self.monitors.entry(channel_id).or_default();
-            let next = monitor.latest_update_id() + 1;
+            let Some(next) = monitor.latest_update_id().checked_add(1) else {
+                return true;
+            };
             let Some(bytes) = self.durable_waiting.remove(&(channel_id, next)) else {
-                return;
+                return true;
             };
             let update = ChannelMonitorUpdate::decode_exact(&bytes).expect("stored update reads back");
-            monitor.update(&update).expect("updates apply in id order");
+            match monitor.update(&update) {
+                Ok(()) => {}
+                Err(_) if self.report_refused => {
+                    // Later updates cannot apply either: the monitor stays where it was.
+                    self.refused += 1;
+                    return false;
+                }
+                Err(refusal) => panic!("update {next} does not apply to its monitor: {refusal:?}"),
+            }
         }
     }
 
@@ -56,6 +74,8 @@ impl TestPersister {
             return None;
         }
         let (channel_id, update_id, bytes) = self.in_progress.remove(index);
+        // A refusal (with `report_refused`) is counted in `refused`: completing
+        // asynchronously has no way to say that it failed.
         self.make_durable(channel_id, update_id, bytes);
         Some((channel_id, update_id))
     }
@@ -84,7 +104,11 @@ impl TestPersister {
                 .range((*channel_id, 0)..=(*channel_id, u64::MAX))
                 .map(|((_, update_id), bytes)| (*update_id, bytes.as_slice())),
         );
-        while let Some(bytes) = pending.remove(&(monitor.latest_update_id() + 1)) {
+        while let Some(bytes) = monitor
+            .latest_update_id()
+            .checked_add(1)
+            .and_then(|next| pending.remove(&next))
+        {
             let update = ChannelMonitorUpdate::decode_exact(bytes).expect("stored update reads back");
             monitor.update(&update).expect("updates apply in id order");
         }
@@ -102,8 +126,11 @@ impl Persist for TestPersister {
             self.in_progress.push((*channel_id, update.update_id, bytes));
             return PersistStatus::InProgress;
         }
-        self.make_durable(*channel_id, update.update_id, bytes);
-        PersistStatus::Completed
+        if self.make_durable(*channel_id, update.update_id, bytes) {
+            PersistStatus::Completed
+        } else {
+            PersistStatus::Failed
+        }
     }
 }
 
@@ -251,18 +278,38 @@ pub fn restart_from(
     config: ChannelManagerConfig,
     record_messages: bool,
 ) -> Result<(Node, Vec<Mismatch>), lightning::wire::DecodeError> {
-    let keys = KeysManager::new(&keys_seed, &session_seed);
     let persister = TestPersister {
         monitors: monitors.clone(),
         ..TestPersister::default()
     };
+    restart_with(
+        manager_bytes,
+        keys_seed,
+        session_seed,
+        persister,
+        config,
+        record_messages,
+    )
+}
+
+/// As [`restart_from`], with the monitors (and policy) of `persister`.
+pub fn restart_with(
+    manager_bytes: &[u8],
+    keys_seed: [u8; 32],
+    session_seed: [u8; 32],
+    persister: TestPersister,
+    config: ChannelManagerConfig,
+    record_messages: bool,
+) -> Result<(Node, Vec<Mismatch>), lightning::wire::DecodeError> {
+    let keys = KeysManager::new(&keys_seed, &session_seed);
+    let monitors = persister.monitors.clone();
     let (manager, mismatches) = ChannelManager::read(
         manager_bytes,
         config,
         keys.clone(),
         persister,
         RecordingBroadcaster::default(),
-        monitors,
+        &monitors,
     )?;
     let node = PeerManager::new(
         peer_manager_config(record_messages),

@@ -97,12 +97,13 @@ fn onion_seeds(encoded: &[u8], corpus: &mut Corpus) {
     }
 }
 
-/// Saves what each node persists: the manager, each channel (keys id, then state) of
+/// Saves what each node persists: the manager with its monitors, each channel (keys id, then state) of
 /// the node with keys seed 9, each monitor.
 fn state_seeds(a: &Node, b: &Node, stage: &str, corpus: &mut Corpus) {
     for n in [a, b] {
         let manager = n.channel_handler();
-        corpus.add("manager_read", stage, &manager.encode());
+        let restart = lnfuzz::targets::persist::restart_input(&manager.encode(), &manager.persister().monitors);
+        corpus.add("manager_read", stage, &restart);
         for monitor in manager.persister().monitors.values() {
             corpus.add("monitor_read", stage, &monitor.encode_to_vec());
         }

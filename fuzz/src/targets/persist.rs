@@ -1,33 +1,222 @@
 //! Reading persisted state: corrupt bytes give an error, never a panic, and what reads
-//! back writes back the same.
+//! back writes back the same and can be used as a restarted node uses it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::Channel;
+use lightning::chan::manager::handler::channel_manager_features;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::monitor_update::ChannelMonitorUpdate;
 use lightning::sign::{ChannelSigner, InMemoryChannelSigner};
+use lightning::transport::{HandlerAction, MessageHandler};
 use lightning::wire::msgs::ChannelReestablish;
-use lightning::wire::{Decode, Encode};
+use lightning::wire::{ChannelId, Decode, Encode, Features, Init, Message};
+use sim::node::{restart_with, Node, TestPersister, START_HEIGHT};
 
 use super::shared_keys;
 
-/// A channel manager from arbitrary bytes (no monitors, so any channel it holds is
-/// failed as a mismatch): an error or a manager, and a manager writes back stably.
+/// The keys every `manager_read` node starts with: the funder's in the seeds (see the
+/// `seeds` binary), so their channels sign and check as the live node did.
+const MANAGER_KEYS_SEED: [u8; 32] = [9; 32];
+/// Fresh entropy for the restart.
+const MANAGER_SESSION_SEED: [u8; 32] = [11; 32];
+
+/// A channel manager and the monitors its user stored, as a node finds them after a
+/// crash (laid out as [`restart_input`] writes them): an error or a node. What reads
+/// back writes back the same, and stays so as the node reconnects to every peer (in
+/// each of the four ways a peer in step may answer), sees the chain move on and force
+/// closes every channel (see `use_read_manager`). The monitors may be corrupt too:
+/// the node's persister reports an update its monitor refuses as failed, as a
+/// persister that applies what it stores would.
 pub fn manager_read(data: &[u8]) {
-    let config = ChannelManagerConfig::new(sim::node::regtest());
-    let Ok((node, _)) = sim::node::restart_from(data, [1; 32], [2; 32], &BTreeMap::new(), config.clone(), false) else {
+    let Some((manager_bytes, monitors)) = split_restart_input(data) else {
         return;
     };
-    let bytes = node.channel_handler().encode();
-    let (again, _) = sim::node::restart_from(&bytes, [1; 32], [2; 32], &BTreeMap::new(), config, false)
-        .expect("a written manager reads back");
+    let Ok((node, _)) = restart_with(
+        manager_bytes,
+        MANAGER_KEYS_SEED,
+        MANAGER_SESSION_SEED,
+        persister(monitors),
+        manager_config(),
+        false,
+    ) else {
+        return;
+    };
+    manager_reads_back(&node);
+    use_read_manager(node);
+}
+
+fn manager_config() -> ChannelManagerConfig {
+    ChannelManagerConfig::new(sim::node::regtest())
+}
+
+fn persister(monitors: BTreeMap<ChannelId, ChannelMonitor>) -> TestPersister {
+    let mut persister = TestPersister::default();
+    persister.monitors = monitors;
+    persister.report_refused = true;
+    persister
+}
+
+/// `manager_read`'s input: `[u32 BE length][manager]`, then for each monitor
+/// `[channel id: 32 bytes][u32 BE length][monitor]`.
+pub fn restart_input(manager: &[u8], monitors: &BTreeMap<ChannelId, ChannelMonitor>) -> Vec<u8> {
+    let mut input = Vec::new();
+    let mut put = |bytes: &[u8]| {
+        input.extend_from_slice(&u32::try_from(bytes.len()).expect("under 4 GiB").to_be_bytes());
+        input.extend_from_slice(bytes);
+    };
+    put(manager);
+    for (channel_id, monitor) in monitors {
+        input.extend_from_slice(&channel_id.0);
+        let bytes = monitor.encode_to_vec();
+        input.extend_from_slice(&u32::try_from(bytes.len()).expect("under 4 GiB").to_be_bytes());
+        input.extend_from_slice(&bytes);
+    }
+    input
+}
+
+/// Splits [`restart_input`]'s layout; `None` for bytes not laid out so or a monitor
+/// that does not decode (`monitor_read` covers those).
+fn split_restart_input(data: &[u8]) -> Option<(&[u8], BTreeMap<ChannelId, ChannelMonitor>)> {
+    let mut rest = data;
+    let manager = take_with_len(&mut rest)?;
+    let mut monitors = BTreeMap::new();
+    while !rest.is_empty() {
+        let (id, after) = rest.split_first_chunk::<32>()?;
+        rest = after;
+        let monitor = ChannelMonitor::decode_exact(take_with_len(&mut rest)?).ok()?;
+        monitors.insert(ChannelId(*id), monitor);
+    }
+    Some((manager, monitors))
+}
+
+/// The next `[u32 BE length][bytes]` of `rest`.
+fn take_with_len<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let (len, after) = rest.split_first_chunk::<4>()?;
+    let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+    if after.len() < len {
+        return None;
+    }
+    let (taken, after) = after.split_at(len);
+    *rest = after;
+    Some(taken)
+}
+
+/// What `node` writes reads back, with the monitors its persister holds, as the same
+/// bytes, and finds every channel in step with its monitor unless the persister
+/// refused an update (which leaves the monitor behind, as it must).
+fn manager_reads_back(node: &Node) {
+    let manager = node.channel_handler();
+    let bytes = manager.encode();
+    let monitors = manager.persister().monitors.clone();
+    let (again, mismatches) = restart_with(
+        &bytes,
+        MANAGER_KEYS_SEED,
+        MANAGER_SESSION_SEED,
+        persister(monitors),
+        manager_config(),
+        false,
+    )
+    .expect("a written manager reads back");
+    if manager.persister().refused > 0 {
+        return;
+    }
+    assert!(
+        mismatches.is_empty(),
+        "a manager and the monitors it kept in step disagree: {mismatches:?}"
+    );
     assert_eq!(
         again.channel_handler().encode(),
         bytes,
         "a manager changed through a round trip"
     );
+}
+
+/// What a restarted node does: it reconnects to each peer, which answers every
+/// `channel_reestablish` in step (one of four ways, each on its own copy); the chain
+/// moves past every HTLC's expiry; every channel is force closed. Each may refuse or
+/// fail channels, none may panic, and what each leaves must read back.
+fn use_read_manager(node: Node) {
+    for (missed_revoke, missed_commitment) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut used = node.clone();
+        let manager = used.channel_handler_mut();
+        let peers: BTreeSet<_> = manager
+            .channel_ids()
+            .iter()
+            .filter_map(|id| manager.counterparty_of(id))
+            .collect();
+        let init = Init {
+            global_features: Features::empty(),
+            features: channel_manager_features(),
+            tlvs: Default::default(),
+        };
+        for peer in &peers {
+            let _ = manager.peer_connected(peer, &init);
+        }
+        let mut answers = Vec::new();
+        for action in manager.take_actions() {
+            if let HandlerAction::Send {
+                node_id,
+                message: Message::ChannelReestablish(ours),
+            } = action
+            {
+                let channel = manager.channel(&ours.channel_id).expect("ours to send");
+                if let Some(theirs) = in_step_reestablish(channel, &ours, missed_revoke, missed_commitment) {
+                    answers.push((node_id, theirs));
+                }
+            }
+        }
+        for (peer, theirs) in answers {
+            manager.handle_message(&peer, Message::ChannelReestablish(theirs));
+        }
+        let _ = manager.take_actions();
+        manager_reads_back(&used);
+    }
+    let mut later = node.clone();
+    later.channel_handler_mut().best_block_updated(START_HEIGHT + 10_000);
+    let _ = later.channel_handler_mut().take_actions();
+    manager_reads_back(&later);
+    let mut closed = node;
+    let manager = closed.channel_handler_mut();
+    for id in manager.channel_ids() {
+        let _ = manager.force_close_channel(&id);
+    }
+    let _ = manager.take_actions();
+    manager_reads_back(&closed);
+}
+
+/// The `channel_reestablish` a peer in step with `channel` sends in reply to `ours`: it
+/// missed our last `revoke_and_ack` or not, our last `commitment_signed` or not, and it
+/// proves it holds our secret before the one it expects next. `None` if our signer
+/// cannot release that secret.
+fn in_step_reestablish(
+    channel: &Channel<InMemoryChannelSigner>,
+    ours: &ChannelReestablish,
+    missed_revoke: bool,
+    missed_commitment: bool,
+) -> Option<ChannelReestablish> {
+    let holder_number = channel.holder_commitment_number();
+    let counterparty_number = channel.counterparty_commitment_number();
+    let next_revocation_number = if missed_revoke {
+        holder_number.saturating_sub(1)
+    } else {
+        holder_number
+    };
+    let your_last_per_commitment_secret = match next_revocation_number.checked_sub(1) {
+        Some(revoked) => channel.signer().clone().release_commitment_secret(revoked).ok()?,
+        None => [0; 32],
+    };
+    Some(ChannelReestablish {
+        next_commitment_number: if missed_commitment {
+            counterparty_number
+        } else {
+            counterparty_number.saturating_add(1)
+        },
+        next_revocation_number,
+        your_last_per_commitment_secret,
+        ..ours.clone()
+    })
 }
 
 /// One channel's persisted state (after the 32-byte keys id its signer derives from, as
@@ -63,31 +252,9 @@ fn use_read_channel(channel: Channel<InMemoryChannelSigner>) {
     let Ok(ours) = channel.channel_reestablish_message() else {
         return;
     };
-    let holder_number = channel.holder_commitment_number();
-    let counterparty_number = channel.counterparty_commitment_number();
     for (missed_revoke, missed_commitment) in [(false, false), (true, false), (false, true), (true, true)] {
-        let next_revocation_number = if missed_revoke {
-            holder_number.saturating_sub(1)
-        } else {
-            holder_number
-        };
-        // The peer proves it holds our secret before the one it expects next.
-        let your_last_per_commitment_secret = match next_revocation_number.checked_sub(1) {
-            Some(revoked) => match channel.signer().clone().release_commitment_secret(revoked) {
-                Ok(secret) => secret,
-                Err(_) => continue,
-            },
-            None => [0; 32],
-        };
-        let theirs = ChannelReestablish {
-            next_commitment_number: if missed_commitment {
-                counterparty_number
-            } else {
-                counterparty_number.saturating_add(1)
-            },
-            next_revocation_number,
-            your_last_per_commitment_secret,
-            ..ours.clone()
+        let Some(theirs) = in_step_reestablish(&channel, &ours, missed_revoke, missed_commitment) else {
+            continue;
         };
         let mut used = channel.clone();
         if used.channel_reestablish(&theirs).is_ok() {
