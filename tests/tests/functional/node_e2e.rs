@@ -4,7 +4,7 @@
 use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::{OutPoint, Txid};
 use lightning::chan::channel::ChannelPhase;
-use lightning::chan::manager::ApiError;
+use lightning::chan::manager::{ApiError, ChannelManagerConfig};
 use lightning::events::Event;
 use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
 use lightning::transport::PeerId;
@@ -1445,4 +1445,70 @@ fn a_payment_whose_expiry_passes_the_last_height_is_refused() {
     let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, 10_000);
     assert!(matches!(refused, Err(ApiError::Channel(_))), "{refused:?}");
     assert!(a.take_outbound(LINK).is_empty(), "no HTLC offered");
+}
+
+/// A node whose manager asks `minimum_depth` confirmations of the fundings it accepts.
+fn node_asking_depth(seed: u8, minimum_depth: u32) -> Node {
+    let config = ChannelManagerConfig {
+        minimum_depth,
+        ..ChannelManagerConfig::new(regtest())
+    };
+    node_with_config([seed; 32], [seed; 32], config, false)
+}
+
+/// BOLT 2: the funder waits for the depth the fundee asked in `accept_channel` before it
+/// sends `channel_ready`, even where it would ask less itself.
+#[test]
+fn the_funder_waits_for_the_depth_its_peer_asked() {
+    let (mut a, mut b) = (node(1), node_asking_depth(2, 6));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    for best_height in 103..=105 {
+        for n in [&mut a, &mut b] {
+            n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+            n.channel_handler_mut().best_block_updated(best_height);
+        }
+        pump(&mut a, &mut b, LINK);
+        assert_eq!(
+            b.channel_handler().channel(&channel_id).map(|c| c.phase()),
+            Some(ChannelPhase::AwaitingChannelReady {
+                sent: false,
+                received: false
+            }),
+            "at depth {}",
+            best_height - 100
+        );
+    }
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().best_block_updated(106);
+    }
+    pump(&mut a, &mut b, LINK);
+    for n in [&a, &b] {
+        assert_eq!(
+            n.channel_handler().channel(&channel_id).map(|c| c.phase()),
+            Some(ChannelPhase::Normal)
+        );
+    }
+}
+
+/// BOLT 2 lets the funder fail a channel whose `minimum_depth` is unreasonably large: it
+/// does, past two weeks of blocks (when a fundee forgets a funding it never saw).
+#[test]
+fn an_unreasonably_large_minimum_depth_fails_the_channel() {
+    for (minimum_depth, accepted) in [(2016, true), (2017, false)] {
+        let (mut a, mut b) = (node(1), node_asking_depth(2, minimum_depth));
+        connect(&mut a, &mut b, LINK);
+        let b_id = b.node_id();
+        a.channel_handler_mut()
+            .open_channel(b_id, 1_000_000, 0)
+            .expect("peer connected");
+        pump(&mut a, &mut b, LINK);
+        let got = events(&mut a);
+        assert_eq!(
+            matches!(got.first(), Some(Event::FundingGenerationReady { .. })),
+            accepted,
+            "minimum_depth {minimum_depth}: {got:?}"
+        );
+        assert_eq!(a.channel_handler().channel_ids().is_empty(), !accepted);
+    }
 }

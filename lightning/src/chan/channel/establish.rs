@@ -372,6 +372,9 @@ impl<S: ChannelSigner> Channel<S> {
             max_accepted_htlcs: accept.max_accepted_htlcs,
         };
         check_limits(&theirs, self.funding_satoshis)?;
+        if accept.minimum_depth > super::MAX_MINIMUM_DEPTH {
+            return Err(close("minimum_depth unreasonably large"));
+        }
         if theirs.channel_reserve_satoshis < self.holder_limits.dust_limit_satoshis
             || self.holder_limits.channel_reserve_satoshis < theirs.dust_limit_satoshis
         {

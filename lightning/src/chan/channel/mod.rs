@@ -35,6 +35,10 @@ pub const MAX_HTLCS_PER_SIDE: u16 = 483;
 pub const MIN_DUST_LIMIT_SATOSHIS: u64 = 354;
 /// A CLTV expiry at or above this is a timestamp, which HTLCs do not use.
 pub const CLTV_TIMESTAMP_THRESHOLD: u32 = 500_000_000;
+/// The most confirmations a funder waits for at its peer's request: two weeks of blocks,
+/// after which BOLT 2 has a fundee forget a funding it never saw. More is unreasonably
+/// large (BOLT 2 lets the funder fail the channel).
+pub const MAX_MINIMUM_DEPTH: u32 = 2016;
 
 /// What one side demands of the other, as sent in `open_channel` / `accept_channel`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

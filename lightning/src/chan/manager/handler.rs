@@ -120,6 +120,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let channel = &mut managed.channel;
         let result: Result<Vec<Message>, _> = match message {
             Message::AcceptChannel(m) => channel.accept_channel(&m).map(|()| {
+                // BOLT 2: channel_ready waits for the depth the fundee asked, if more than ours.
+                managed.minimum_depth = managed.minimum_depth.max(m.minimum_depth);
                 let output_script = channel.funding_script_pubkey().unwrap_or_default();
                 self.events.push(Event::FundingGenerationReady {
                     temporary_channel_id: channel_id,

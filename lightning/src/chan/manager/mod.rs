@@ -45,7 +45,8 @@ pub(crate) struct PeerFeatures {
 pub struct ChannelManagerConfig {
     /// The chain.
     pub chain_hash: ChainHash,
-    /// Confirmations we ask of a funding transaction before using the channel.
+    /// Confirmations we ask of a funding transaction before using the channel. As the
+    /// funder we wait for more if the fundee's `accept_channel` asks more.
     pub minimum_depth: u32,
     /// The feerate of new commitments.
     pub feerate_per_kw: u32,
