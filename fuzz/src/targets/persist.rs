@@ -21,6 +21,8 @@ use super::shared_keys;
 const MANAGER_KEYS_SEED: [u8; 32] = [9; 32];
 /// Fresh entropy for the restart.
 const MANAGER_SESSION_SEED: [u8; 32] = [11; 32];
+/// What a restarted `manager_read` node pays over each channel.
+const PAYMENT_MSAT: u64 = 10_000;
 
 /// A channel manager and the monitors its user stored, as a node finds them after a
 /// crash (laid out as [`restart_input`] writes them): an error or a node. What reads
@@ -134,8 +136,9 @@ fn manager_reads_back(node: &Node) {
 }
 
 /// What a restarted node does: it reconnects to each peer, which answers every
-/// `channel_reestablish` in step (one of four ways, each on its own copy); the chain
-/// moves past every HTLC's expiry; every channel is force closed. Each may refuse or
+/// `channel_reestablish` in step (one of four ways, each on its own copy; where the
+/// peer missed nothing, each channel then offers an HTLC); the chain moves past every
+/// HTLC's expiry; every channel is force closed. Each may refuse or
 /// fail channels, none may panic, and what each leaves must read back.
 fn use_read_manager(node: Node) {
     for (missed_revoke, missed_commitment) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -172,6 +175,16 @@ fn use_read_manager(node: Node) {
         }
         let _ = manager.take_actions();
         manager_reads_back(&used);
+        if !(missed_revoke || missed_commitment) {
+            // Back in step: each channel offers an HTLC and signs it in.
+            let manager = used.channel_handler_mut();
+            for id in manager.channel_ids() {
+                let (hash, secret) = manager.create_inbound_payment(Some(PAYMENT_MSAT));
+                let _ = manager.send_payment_over(&id, hash, secret, PAYMENT_MSAT);
+            }
+            let _ = manager.take_actions();
+            manager_reads_back(&used);
+        }
     }
     let mut later = node.clone();
     later.channel_handler_mut().best_block_updated(START_HEIGHT + 10_000);
