@@ -64,18 +64,18 @@ fn persister(monitors: BTreeMap<ChannelId, ChannelMonitor>) -> TestPersister {
 /// `[channel id: 32 bytes][u32 BE length][monitor]`.
 pub fn restart_input(manager: &[u8], monitors: &BTreeMap<ChannelId, ChannelMonitor>) -> Vec<u8> {
     let mut input = Vec::new();
-    let mut put = |bytes: &[u8]| {
-        input.extend_from_slice(&u32::try_from(bytes.len()).expect("under 4 GiB").to_be_bytes());
-        input.extend_from_slice(bytes);
-    };
-    put(manager);
+    put_with_len(&mut input, manager);
     for (channel_id, monitor) in monitors {
         input.extend_from_slice(&channel_id.0);
-        let bytes = monitor.encode_to_vec();
-        input.extend_from_slice(&u32::try_from(bytes.len()).expect("under 4 GiB").to_be_bytes());
-        input.extend_from_slice(&bytes);
+        put_with_len(&mut input, &monitor.encode_to_vec());
     }
     input
+}
+
+/// Appends `[u32 BE length][bytes]` to `input`.
+fn put_with_len(input: &mut Vec<u8>, bytes: &[u8]) {
+    input.extend_from_slice(&u32::try_from(bytes.len()).expect("under 4 GiB").to_be_bytes());
+    input.extend_from_slice(bytes);
 }
 
 /// Splits [`restart_input`]'s layout; `None` for bytes not laid out so or a monitor
