@@ -3,7 +3,7 @@
 //! monitor or a stale channel is detected and nothing revoked is signed or broadcast.
 
 use lightning::chan::channel::persist::MonitorMismatch;
-use lightning::chan::channel::{ChannelError, ChannelPhase};
+use lightning::chan::channel::{ChannelError, ChannelLimits, ChannelPhase};
 use tests::channel_pair::dance::{self, finish, start, step, Kind};
 use tests::channel_pair::*;
 
@@ -279,5 +279,64 @@ mod corrupted {
             let _ = ChannelMonitor::decode_exact(&monitor);
             let _ = ChannelMonitorUpdate::decode_exact(&monitor);
         }
+    }
+}
+
+/// A saved channel holds only limits that opening accepted: a reserve beyond the
+/// channel, a dust limit below 354 or beyond the other side's reserve, or an HTLC count
+/// of 0 is refused when read, not left to overflow the first time an HTLC is checked
+/// against it. (A changed funding is refused already: the balances no longer add up.)
+#[test]
+fn a_saved_channel_with_limits_no_opening_accepts_is_refused() {
+    use lightning::wire::Encode;
+    let mut pair = open_pair(0);
+    pair.pay(0, 1_000_000, 1);
+    let saved = pair.save(0).channel;
+    assert!(Chan::read(&saved, signer_for(0)).is_ok());
+    let funding_at = saved
+        .windows(8)
+        .position(|w| w == FUNDING_SATOSHIS.to_be_bytes())
+        .expect("the funding is written");
+    let limits = ChannelLimits::default_for(FUNDING_SATOSHIS).encode_to_vec();
+    // Holder limits, then the counterparty's (equal in this pair), after the outpoint.
+    let holder_limits_at = funding_at + 8 + 1 + 32 + 4;
+    for at in [holder_limits_at, holder_limits_at + limits.len()] {
+        assert_eq!(saved[at..at + limits.len()], limits[..], "limits are found");
+    }
+    let mut cases: Vec<(usize, Vec<u8>, String)> = Vec::new();
+    for (side, at) in [
+        ("holder", holder_limits_at),
+        ("counterparty", holder_limits_at + limits.len()),
+    ] {
+        cases.push((at, 0u64.to_be_bytes().to_vec(), format!("{side} dust limit 0")));
+        cases.push((
+            at,
+            u64::MAX.to_be_bytes().to_vec(),
+            format!("{side} dust limit u64::MAX"),
+        ));
+        cases.push((
+            at + 16,
+            (FUNDING_SATOSHIS + 1).to_be_bytes().to_vec(),
+            format!("{side} reserve beyond the channel"),
+        ));
+        cases.push((
+            at + 16,
+            u64::MAX.to_be_bytes().to_vec(),
+            format!("{side} reserve u64::MAX"),
+        ));
+        cases.push((
+            at + 34,
+            0u16.to_be_bytes().to_vec(),
+            format!("{side} max_accepted_htlcs 0"),
+        ));
+    }
+    for (at, bytes, what) in cases {
+        let mut corrupt = saved.clone();
+        corrupt[at..at + bytes.len()].copy_from_slice(&bytes);
+        let refused = Chan::read(&corrupt, signer_for(0)).err().map(|e| e.to_string());
+        assert!(
+            refused.as_deref().is_some_and(|e| e.contains("channel limits")),
+            "{what}: {refused:?}"
+        );
     }
 }

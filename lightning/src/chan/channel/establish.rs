@@ -100,7 +100,7 @@ impl UpfrontShutdown {
     }
 }
 
-fn check_limits(limits: &ChannelLimits, funding_satoshis: u64) -> Result<(), ChannelError> {
+pub(super) fn check_limits(limits: &ChannelLimits, funding_satoshis: u64) -> Result<(), ChannelError> {
     if limits.max_accepted_htlcs > MAX_HTLCS_PER_SIDE || limits.max_accepted_htlcs == 0 {
         return Err(close("max_accepted_htlcs must be 1 to 483"));
     }

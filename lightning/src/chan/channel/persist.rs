@@ -268,6 +268,20 @@ impl<S: ChannelSigner> Channel<S> {
                 field: "channel counters",
             });
         }
+        // Limits as opening accepted them (each side's, and each dust limit within the
+        // other side's reserve once both sides' are known): corrupt ones would overflow
+        // when an HTLC is checked against them.
+        let limits_ok = [&holder_limits, &counterparty_limits]
+            .into_iter()
+            .all(|limits| super::establish::check_limits(limits, funding_satoshis).is_ok())
+            && (counterparty_pubkeys.is_none()
+                || (holder_limits.dust_limit_satoshis <= counterparty_limits.channel_reserve_satoshis
+                    && counterparty_limits.dust_limit_satoshis <= holder_limits.channel_reserve_satoshis));
+        if !limits_ok {
+            return Err(DecodeError::InvalidValue {
+                field: "channel limits",
+            });
+        }
         if let (Some(outpoint), Some(pubkeys)) = (funding_outpoint, counterparty_pubkeys) {
             let parameters = ChannelTransactionParameters {
                 holder_is_funder,
