@@ -79,3 +79,8 @@ regression!(
     "manager_read",
     "a_funding_depth_past_the_last_height"
 );
+regression!(
+    manager_read_a_reserve_no_opening_accepts,
+    "manager_read",
+    "a_reserve_no_opening_accepts"
+);
