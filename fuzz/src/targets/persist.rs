@@ -11,7 +11,7 @@ use lightning::chan::monitor_update::ChannelMonitorUpdate;
 use lightning::sign::{ChannelSigner, InMemoryChannelSigner};
 use lightning::transport::{HandlerAction, MessageHandler};
 use lightning::wire::msgs::ChannelReestablish;
-use lightning::wire::{ChannelId, Decode, Encode, Features, Init, Message};
+use lightning::wire::{ChannelId, Decode, Encode, Features, Init, Message, OnionPacket, PaymentHash};
 use sim::node::{restart_with, Node, TestPersister, START_HEIGHT};
 
 use super::shared_keys;
@@ -21,7 +21,8 @@ use super::shared_keys;
 const MANAGER_KEYS_SEED: [u8; 32] = [9; 32];
 /// Fresh entropy for the restart.
 const MANAGER_SESSION_SEED: [u8; 32] = [11; 32];
-/// What a restarted `manager_read` node pays over each channel.
+/// What a restarted node (`manager_read`) or channel (`channel_read`) offers over each
+/// channel once back in step.
 const PAYMENT_MSAT: u64 = 10_000;
 
 /// A channel manager and the monitors its user stored, as a node finds them after a
@@ -253,9 +254,10 @@ pub fn channel_read(data: &[u8]) {
 /// What a restarted node does with a channel it read: both views, a force close, its
 /// `channel_reestablish`, and the peer's in each of the four ways a peer in step may
 /// answer (it missed our last `revoke_and_ack` or not, our last `commitment_signed` or
-/// not), then signing what is due. Each may refuse, none may panic, and what each
-/// leaves must write bytes that read back: corrupt bytes the decoder lets through must
-/// not break the channel later.
+/// not), then signing what is due, and where the peer missed nothing, offering an HTLC
+/// and signing it in. Each may refuse, none may panic, and what each leaves must write
+/// bytes that read back: corrupt bytes the decoder lets through must not break the
+/// channel later.
 fn use_read_channel(channel: Channel<InMemoryChannelSigner>) {
     let _ = (channel.holder_view(), channel.counterparty_view());
     let mut closed = channel.clone();
@@ -273,8 +275,24 @@ fn use_read_channel(channel: Channel<InMemoryChannelSigner>) {
         if used.channel_reestablish(&theirs).is_ok() {
             let _ = used.send_commitment();
             let _ = (used.holder_view(), used.counterparty_view());
+            if !(missed_revoke || missed_commitment) {
+                // Back in step: an HTLC offered and signed in, checked against the limits
+                // and balances read.
+                let _ = used.send_htlc(PAYMENT_MSAT, PaymentHash([7; 32]), START_HEIGHT + 40, blank_onion());
+                let _ = used.send_commitment();
+            }
         }
         reads_back(&used);
+    }
+}
+
+/// An onion for an HTLC nobody peels.
+fn blank_onion() -> OnionPacket {
+    OnionPacket {
+        version: 0,
+        public_key: [2; 33],
+        hop_payloads: [0; 1300],
+        hmac: [0; 32],
     }
 }
 
