@@ -282,12 +282,12 @@ mod corrupted {
     }
 }
 
-/// A saved channel holds only limits that opening accepted: a reserve beyond the
-/// channel, a dust limit below 354 or beyond the other side's reserve, or an HTLC count
-/// of 0 is refused when read, not left to overflow the first time an HTLC is checked
-/// against it. (A changed funding is refused already: the balances no longer add up.)
+/// A saved channel holds only a funding and limits that opening accepted: a funding of
+/// 2^24 sat or more, a reserve beyond the channel, a dust limit below 354 or beyond the
+/// other side's reserve, or an HTLC count of 0 is refused when read, not left to
+/// overflow the first time an HTLC is checked against it.
 #[test]
-fn a_saved_channel_with_limits_no_opening_accepts_is_refused() {
+fn a_saved_channel_with_a_funding_or_limits_no_opening_accepts_is_refused() {
     use lightning::wire::Encode;
     let mut pair = open_pair(0);
     pair.pay(0, 1_000_000, 1);
@@ -302,6 +302,16 @@ fn a_saved_channel_with_limits_no_opening_accepts_is_refused() {
     let holder_limits_at = funding_at + 8 + 1 + 32 + 4;
     for at in [holder_limits_at, holder_limits_at + limits.len()] {
         assert_eq!(saved[at..at + limits.len()], limits[..], "limits are found");
+    }
+    // Without option_support_large_channel (not offered) no channel exceeds 2^24 - 1 sat.
+    for funding_satoshis in [1u64 << 24, u64::MAX / 1000 + 1, u64::MAX] {
+        let mut corrupt = saved.clone();
+        corrupt[funding_at..funding_at + 8].copy_from_slice(&funding_satoshis.to_be_bytes());
+        let refused = Chan::read(&corrupt, signer_for(0)).err().map(|e| e.to_string());
+        assert!(
+            refused.as_deref().is_some_and(|e| e.contains("funding_satoshis")),
+            "a funding of {funding_satoshis} sat: {refused:?}"
+        );
     }
     let mut cases: Vec<(usize, Vec<u8>, String)> = Vec::new();
     for (side, at) in [

@@ -268,6 +268,13 @@ impl<S: ChannelSigner> Channel<S> {
                 field: "channel counters",
             });
         }
+        // Without option_support_large_channel (which we do not offer) no channel is this
+        // large; a corrupt funding would overflow in millisatoshis.
+        if funding_satoshis > super::establish::MAX_FUNDING_SATOSHIS_NO_LARGE {
+            return Err(DecodeError::InvalidValue {
+                field: "funding_satoshis",
+            });
+        }
         // Limits as opening accepted them (each side's, and each dust limit within the
         // other side's reserve once both sides' are known): corrupt ones would overflow
         // when an HTLC is checked against them.
