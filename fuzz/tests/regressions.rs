@@ -84,3 +84,8 @@ regression!(
     "manager_read",
     "a_reserve_no_opening_accepts"
 );
+regression!(
+    channel_read_a_funding_that_saturates_in_millisatoshis,
+    "channel_read",
+    "a_funding_that_saturates_in_millisatoshis"
+);
