@@ -159,6 +159,9 @@ pub enum LedgerError {
     /// An added HTLC is more than its offerer holds in some commitment that may include
     /// it: a balance would go negative and the commitment would hold more than the channel.
     InsufficientBalance,
+    /// The update would take an HTLC id or an update count to the bound persisted
+    /// ledgers stay below (no live channel gets near it; only corrupt bytes put one there).
+    CountsExhausted,
 }
 
 /// The ledger of one channel, from one node's point of view.
@@ -277,6 +280,12 @@ impl ChannelLedger {
                 }
             }
             Update::Fee { .. } => {}
+        }
+        // Counts stay below the bound the decoder holds them to, so that what the channel
+        // writes reads back (a ledger read near it takes no more updates).
+        let id_room = !matches!(update, Update::AddHtlc(_)) || self.next_htlc_id(side) + 1 < MAX_PERSISTED_COUNT;
+        if !id_room || self.log_end(side) + 1 >= MAX_PERSISTED_COUNT {
+            return Err(LedgerError::CountsExhausted);
         }
         if let Update::AddHtlc(_) = update {
             match side {
@@ -927,6 +936,44 @@ mod codec_tests {
         );
         let fine = ChannelLedger::new(1_000, 2_000, 253);
         assert_eq!(ChannelLedger::decode_exact(&fine.encode_to_vec()), Ok(fine));
+    }
+
+    /// A ledger read at the last counts its decoder accepts proposes nothing that would
+    /// take a count to the bound: the bytes it wrote would not read back. The proposal is
+    /// refused and the ledger left as it was.
+    #[test]
+    fn a_ledger_at_the_last_readable_counts_refuses_to_grow_past_them() {
+        let last = MAX_PERSISTED_COUNT - 1;
+        let at_last_id = read_back(|l| l.next_holder_htlc_id = last).expect("the last id reads");
+        let mut grown = at_last_id.clone();
+        assert_eq!(
+            grown.propose(Side::Holder, Update::AddHtlc(htlc(last, 100))),
+            Err(LedgerError::CountsExhausted)
+        );
+        assert_eq!(grown, at_last_id);
+        let at_last_update = read_back(|l| {
+            for coverage in [
+                &mut l.base_coverage,
+                &mut l.holder_commitment,
+                &mut l.counterparty_commitment,
+                &mut l.holder_commitment_revoked_to,
+                &mut l.counterparty_commitment_revoked_to,
+            ] {
+                coverage.counterparty_updates = last;
+            }
+            l.counterparty_updates_acked = last;
+        })
+        .expect("the last update count reads");
+        let mut grown = at_last_update.clone();
+        assert_eq!(
+            grown.propose(Side::Counterparty, Update::Fee { feerate_per_kw: 300 }),
+            Err(LedgerError::CountsExhausted)
+        );
+        assert_eq!(grown, at_last_update);
+        let mut room = read_back(|l| l.next_holder_htlc_id = last - 1).expect("reads");
+        room.propose(Side::Holder, Update::AddHtlc(htlc(last - 1, 100)))
+            .expect("one below the last, an add fits");
+        assert!(ChannelLedger::decode_exact(&room.encode_to_vec()).is_ok());
     }
 
     /// Fee updates are the shortest (5 bytes), the bound the decoder checks a count
