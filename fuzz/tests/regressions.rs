@@ -89,3 +89,8 @@ regression!(
     "channel_read",
     "a_funding_that_saturates_in_millisatoshis"
 );
+regression!(
+    channel_read_an_htlc_id_taken_at_the_last_readable_value,
+    "channel_read",
+    "an_htlc_id_taken_at_the_last_readable_value"
+);
