@@ -141,13 +141,15 @@ impl ChannelMonitor {
 
     /// Applies `update`, which must be the next one. On error nothing changes.
     pub fn update(&mut self, update: &ChannelMonitorUpdate) -> Result<(), MonitorError> {
-        let expected = self.latest_update_id + 1;
         if update.update_id <= self.latest_update_id {
             return Err(MonitorError::Stale {
                 latest: self.latest_update_id,
                 given: update.update_id,
             });
         }
+        // Below the given id, so below u64::MAX: a monitor at the last id finds every
+        // update stale above.
+        let expected = self.latest_update_id + 1;
         if update.update_id != expected {
             return Err(MonitorError::Gap {
                 expected,

@@ -1512,3 +1512,29 @@ fn an_unreasonably_large_minimum_depth_fails_the_channel() {
         assert_eq!(a.channel_handler().channel_ids().is_empty(), !accepted);
     }
 }
+
+/// A stored monitor at the last `u64` update id (only corrupt storage holds one) is found
+/// ahead of its channel on restart, as any monitor newer than its channel is, instead of
+/// the gap to it overflowing.
+#[test]
+fn a_monitor_at_the_last_update_id_is_found_ahead_not_overflowed() {
+    use lightning::chain::ChannelMonitor;
+    use lightning::chan::channel::persist::MonitorMismatch;
+    use lightning::wire::{Decode, Encode};
+    let (_, b, channel_id) = connected_channel();
+    let mut monitors = b.channel_handler().persister().monitors.clone();
+    let mut bytes = monitors[&channel_id].encode_to_vec();
+    // After the version byte: the latest update id.
+    bytes[1..9].copy_from_slice(&u64::MAX.to_be_bytes());
+    let corrupt = ChannelMonitor::decode_exact(&bytes).expect("the id is all that changed");
+    assert_eq!(corrupt.latest_update_id(), u64::MAX);
+    monitors.insert(channel_id, corrupt);
+    let (_, mismatches) = restart(&b, 2, &monitors);
+    assert!(
+        matches!(
+            mismatches.as_slice(),
+            [(id, MonitorMismatch::ChannelBehind { monitor_update_id: u64::MAX })] if *id == channel_id
+        ),
+        "{mismatches:?}"
+    );
+}

@@ -114,6 +114,26 @@ fn updates_apply_in_id_order_only() {
     assert!(monitor.holder_commitment().is_none());
 }
 
+/// A monitor read at the last `u64` update id (only corrupt storage holds one) has no
+/// next update: every update is stale, none overflows the id it expects.
+#[test]
+fn a_monitor_at_the_last_update_id_finds_every_update_stale() {
+    let mut bytes = funded().encode_to_vec();
+    bytes[1..9].copy_from_slice(&u64::MAX.to_be_bytes());
+    let mut monitor = ChannelMonitor::decode_exact(&bytes).expect("only the id changed");
+    let before = monitor.clone();
+    for given in [u64::MAX, 2] {
+        assert_eq!(
+            monitor.update(&update(given, vec![revoke(0)])),
+            Err(MonitorError::Stale {
+                latest: u64::MAX,
+                given
+            })
+        );
+    }
+    assert_eq!(monitor, before);
+}
+
 /// One update cannot fund a channel twice either.
 #[test]
 fn a_first_update_with_two_fundings_is_refused() {

@@ -313,10 +313,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             });
             replay.sort_by_key(|u| u.update_id);
             let channel_latest = managed.channel.latest_monitor_update_id();
+            // The ids after the monitor's up to the channel's (none if the monitor is not
+            // behind; a corrupt monitor may stand at the last u64).
             let covers_the_gap = replay
                 .iter()
                 .map(|u| u.update_id)
-                .eq(monitor_latest + 1..=channel_latest);
+                .eq((monitor_latest..channel_latest).map(|id| id + 1));
             if replay.is_empty() || !covers_the_gap {
                 if let Err(mismatch) = managed.channel.check_against_monitor(monitor) {
                     let reason = match mismatch {
