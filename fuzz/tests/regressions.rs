@@ -94,3 +94,8 @@ regression!(
     "channel_read",
     "an_htlc_id_taken_at_the_last_readable_value"
 );
+regression!(
+    manager_read_a_monitor_at_the_last_update_id,
+    "manager_read",
+    "a_monitor_at_the_last_update_id"
+);
