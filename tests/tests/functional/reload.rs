@@ -350,3 +350,16 @@ fn a_saved_channel_with_a_funding_or_limits_no_opening_accepts_is_refused() {
         );
     }
 }
+
+/// The largest channel opening allows without `option_support_large_channel` (2^24 - 1
+/// sat) reads back: the reader's bound on a funding is the opening's own.
+#[test]
+fn the_largest_channel_an_opening_allows_reads_back() {
+    use lightning::chan::channel::establish::MAX_FUNDING_SATOSHIS_NO_LARGE;
+    let params = open_params(MAX_FUNDING_SATOSHIS_NO_LARGE, 0, 1000);
+    let (channel, _) = Chan::new_outbound(signer_for(0), &params).expect("the largest opening");
+    assert_eq!(
+        Chan::read(&channel.encode_state(), signer_for(0)).map(|c| c.funding_satoshis()),
+        Ok(MAX_FUNDING_SATOSHIS_NO_LARGE)
+    );
+}
