@@ -16,10 +16,7 @@ pub(super) const LINK: PeerId = PeerId(1);
 /// Opens a funded, confirmed channel from a to b; returns its id.
 fn open(a: &mut Node, b: &mut Node) -> ChannelId {
     let (channel_id, outpoint) = fund(a, b);
-    for n in [&mut *a, &mut *b] {
-        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
-        n.channel_handler_mut().best_block_updated(103);
-    }
+    both_see(a, b, &outpoint.txid, 101, 103);
     pump(a, b, LINK);
     let (a_node, b_node) = (a.node_id(), b.node_id());
     assert_eq!(
@@ -37,6 +34,15 @@ fn open(a: &mut Node, b: &mut Node) -> ChannelId {
         }]
     );
     channel_id
+}
+
+/// Both nodes see the funding `txid` confirmed at `confirmed_height` and the chain's tip
+/// at `best_height`.
+fn both_see(a: &mut Node, b: &mut Node, txid: &Txid, confirmed_height: u32, best_height: u32) {
+    for n in [a, b] {
+        n.channel_handler_mut().transaction_confirmed(txid, confirmed_height);
+        n.channel_handler_mut().best_block_updated(best_height);
+    }
 }
 
 /// A channel from a to b, funded (both signed commitment 0) but not yet confirmed.
@@ -1013,10 +1019,7 @@ fn channel_ready_waits_for_the_minimum_depth() {
     connect(&mut a, &mut b, LINK);
     let (channel_id, outpoint) = fund(&mut a, &mut b);
     for (best_height, ready) in [(102, false), (103, true)] {
-        for n in [&mut a, &mut b] {
-            n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
-            n.channel_handler_mut().best_block_updated(best_height);
-        }
+        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
         pump(&mut a, &mut b, LINK);
         let phase = a.channel_handler().channel(&channel_id).map(|c| c.phase());
         assert_eq!(
@@ -1095,10 +1098,7 @@ pub(super) fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> Channel
 /// [`open_another`] over the connection `link`.
 fn open_another_over(a: &mut Node, b: &mut Node, link: PeerId, txid_byte: u8) -> ChannelId {
     let (channel_id, outpoint) = fund_over(a, b, link, 500_000, txid_byte);
-    for n in [&mut *a, &mut *b] {
-        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 104);
-        n.channel_handler_mut().best_block_updated(106);
-    }
+    both_see(a, b, &outpoint.txid, 104, 106);
     pump(a, b, link);
     events(a);
     events(b);
@@ -1232,10 +1232,7 @@ fn a_node_already_open_resends_a_channel_ready_its_peer_lost() {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
     let (channel_id, outpoint) = fund(&mut a, &mut b);
-    for n in [&mut a, &mut b] {
-        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
-        n.channel_handler_mut().best_block_updated(103);
-    }
+    both_see(&mut a, &mut b, &outpoint.txid, 101, 103);
     // b's channel_ready reaches a; a's is lost with the connection.
     let to_a = b.take_outbound(LINK);
     a.read(LINK, &to_a).expect("valid bytes");
@@ -1391,11 +1388,7 @@ fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() 
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
     let (channel_id, outpoint) = fund(&mut a, &mut b);
-    for n in [&mut a, &mut b] {
-        n.channel_handler_mut()
-            .transaction_confirmed(&outpoint.txid, u32::MAX - 2);
-        n.channel_handler_mut().best_block_updated(u32::MAX - 1);
-    }
+    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX - 2, u32::MAX - 1);
     pump(&mut a, &mut b, LINK);
     assert_eq!(events(&mut b), vec![], "two confirmations are not three");
     for n in [&mut a, &mut b] {
@@ -1419,10 +1412,7 @@ fn a_confirmation_at_the_last_height_never_wraps_to_deep_enough() {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
     let (channel_id, outpoint) = fund(&mut a, &mut b);
-    for n in [&mut a, &mut b] {
-        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, u32::MAX);
-        n.channel_handler_mut().best_block_updated(u32::MAX);
-    }
+    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX, u32::MAX);
     pump(&mut a, &mut b, LINK);
     assert_eq!(events(&mut b), vec![]);
     assert_ne!(
@@ -1464,10 +1454,7 @@ fn the_funder_waits_for_the_depth_its_peer_asked() {
     connect(&mut a, &mut b, LINK);
     let (channel_id, outpoint) = fund(&mut a, &mut b);
     for best_height in 103..=105 {
-        for n in [&mut a, &mut b] {
-            n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
-            n.channel_handler_mut().best_block_updated(best_height);
-        }
+        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
         pump(&mut a, &mut b, LINK);
         assert_eq!(
             b.channel_handler().channel(&channel_id).map(|c| c.phase()),
