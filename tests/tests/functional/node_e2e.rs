@@ -4,7 +4,7 @@
 use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::{OutPoint, Txid};
 use lightning::chan::channel::ChannelPhase;
-use lightning::chan::manager::{ApiError, ChannelManagerConfig};
+use lightning::chan::manager::ApiError;
 use lightning::events::Event;
 use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
 use lightning::transport::PeerId;
@@ -38,7 +38,7 @@ fn open(a: &mut Node, b: &mut Node) -> ChannelId {
 
 /// Both nodes see the funding `txid` confirmed at `confirmed_height` and the chain's tip
 /// at `best_height`.
-fn both_see(a: &mut Node, b: &mut Node, txid: &Txid, confirmed_height: u32, best_height: u32) {
+pub(super) fn both_see(a: &mut Node, b: &mut Node, txid: &Txid, confirmed_height: u32, best_height: u32) {
     for n in [a, b] {
         n.channel_handler_mut().transaction_confirmed(txid, confirmed_height);
         n.channel_handler_mut().best_block_updated(best_height);
@@ -46,12 +46,12 @@ fn both_see(a: &mut Node, b: &mut Node, txid: &Txid, confirmed_height: u32, best
 }
 
 /// A channel from a to b, funded (both signed commitment 0) but not yet confirmed.
-fn fund(a: &mut Node, b: &mut Node) -> (ChannelId, OutPoint) {
+pub(super) fn fund(a: &mut Node, b: &mut Node) -> (ChannelId, OutPoint) {
     fund_with(a, b, 1_000_000, 8)
 }
 
 /// [`fund`] with `funding_satoshis`, at the outpoint of txid `[txid_byte; 32]`.
-fn fund_with(a: &mut Node, b: &mut Node, funding_satoshis: u64, txid_byte: u8) -> (ChannelId, OutPoint) {
+pub(super) fn fund_with(a: &mut Node, b: &mut Node, funding_satoshis: u64, txid_byte: u8) -> (ChannelId, OutPoint) {
     fund_over(a, b, LINK, funding_satoshis, txid_byte)
 }
 
@@ -1012,26 +1012,6 @@ fn a_restarted_node_can_still_force_close() {
     assert_eq!(broadcast[0].compute_txid(), held.transaction.compute_txid());
 }
 
-/// `channel_ready` goes out when the funding is three blocks deep, not a block sooner.
-#[test]
-fn channel_ready_waits_for_the_minimum_depth() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
-    for (best_height, ready) in [(102, false), (103, true)] {
-        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
-        pump(&mut a, &mut b, LINK);
-        let phase = a.channel_handler().channel(&channel_id).map(|c| c.phase());
-        assert_eq!(
-            phase == Some(ChannelPhase::Normal),
-            ready,
-            "at height {best_height}: {phase:?}"
-        );
-    }
-}
-
-/// A fee estimate the funder cannot afford is not sent, and nothing is said to the peer:
-/// refusing our own update is not the peer's fault.
 /// A node from `seed` (keys and session) that logs its messages.
 fn recording_node(seed: u8) -> Node {
     use lightning::chan::manager::ChannelManagerConfig;
@@ -1039,6 +1019,8 @@ fn recording_node(seed: u8) -> Node {
     node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true)
 }
 
+/// A fee estimate the funder cannot afford is not sent, and nothing is said to the peer:
+/// refusing our own update is not the peer's fault.
 #[test]
 fn an_unaffordable_fee_estimate_changes_nothing_and_warns_no_one() {
     let (mut a, mut b) = (recording_node(1), recording_node(2));
@@ -1342,31 +1324,6 @@ fn a_monitor_update_that_cannot_be_persisted_fails_the_channel() {
     assert_channel_failed(&mut a, channel_id, "persistence failed");
 }
 
-/// A confirmation counts only for the channel whose funding it is, and only the first
-/// time it is reported.
-#[test]
-fn a_confirmation_counts_for_its_own_funding_only_and_once() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let (first, first_outpoint) = fund(&mut a, &mut b);
-    let (second, _) = fund_with(&mut a, &mut b, 500_000, 9);
-    let phase = |n: &Node, id: &ChannelId| n.channel_handler().channel(id).map(|c| c.phase());
-    for n in [&mut a, &mut b] {
-        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 101);
-        n.channel_handler_mut().best_block_updated(102);
-        // Reported again a block later: the depth still counts from 101.
-        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 102);
-        n.channel_handler_mut().best_block_updated(103);
-    }
-    pump(&mut a, &mut b, LINK);
-    assert_eq!(phase(&a, &first), Some(ChannelPhase::Normal));
-    assert_ne!(
-        phase(&a, &second),
-        Some(ChannelPhase::Normal),
-        "its funding never confirmed"
-    );
-}
-
 /// The keys id the manager hands out for a channel re-derives that channel's signer.
 #[test]
 fn a_channels_keys_id_derives_its_signer() {
@@ -1379,125 +1336,6 @@ fn a_channels_keys_id_derives_its_signer() {
     let derived = KeysManager::new(&[1; 32], &[0; 32]).derive_channel_signer(&keys_id);
     let channel = a.channel_handler().channel(&channel_id).expect("open");
     assert_eq!(derived.pubkeys(), channel.signer().pubkeys());
-}
-
-/// Chain data is the user's: a funding confirmed near the last `u32` height reaches its
-/// depth (3) at the last height, counted without overflowing.
-#[test]
-fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
-    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX - 2, u32::MAX - 1);
-    pump(&mut a, &mut b, LINK);
-    assert_eq!(events(&mut b), vec![], "two confirmations are not three");
-    for n in [&mut a, &mut b] {
-        n.channel_handler_mut().best_block_updated(u32::MAX);
-    }
-    pump(&mut a, &mut b, LINK);
-    let a_node = a.node_id();
-    assert_eq!(
-        events(&mut b),
-        vec![Event::ChannelReady {
-            channel_id,
-            counterparty_node_id: a_node
-        }]
-    );
-}
-
-/// A confirmation reported at the last `u32` height is one confirmation deep: the depth
-/// it needs lies past the last height, and it must not wrap around to "deep enough".
-#[test]
-fn a_confirmation_at_the_last_height_never_wraps_to_deep_enough() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
-    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX, u32::MAX);
-    pump(&mut a, &mut b, LINK);
-    assert_eq!(events(&mut b), vec![]);
-    assert_ne!(
-        a.channel_handler().channel(&channel_id).map(|c| c.phase()),
-        Some(ChannelPhase::Normal)
-    );
-}
-
-/// A payment's final expiry is the tip plus `final_cltv_expiry_delta`; past the last
-/// block height it is refused, not wrapped to a small (already expired) height.
-#[test]
-fn a_payment_whose_expiry_passes_the_last_height_is_refused() {
-    let (mut a, mut b, _) = connected_channel();
-    for n in [&mut a, &mut b] {
-        n.channel_handler_mut().best_block_updated(u32::MAX - 1);
-    }
-    pump(&mut a, &mut b, LINK);
-    let b_id = b.node_id();
-    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, 10_000);
-    assert!(matches!(refused, Err(ApiError::Channel(_))), "{refused:?}");
-    assert!(a.take_outbound(LINK).is_empty(), "no HTLC offered");
-}
-
-/// A node whose manager asks `minimum_depth` confirmations of the fundings it accepts.
-fn node_asking_depth(seed: u8, minimum_depth: u32) -> Node {
-    let config = ChannelManagerConfig {
-        minimum_depth,
-        ..ChannelManagerConfig::new(regtest())
-    };
-    node_with_config([seed; 32], [seed; 32], config, false)
-}
-
-/// BOLT 2: the funder waits for the depth the fundee asked in `accept_channel` before it
-/// sends `channel_ready`, even where it would ask less itself.
-#[test]
-fn the_funder_waits_for_the_depth_its_peer_asked() {
-    let (mut a, mut b) = (node(1), node_asking_depth(2, 6));
-    connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
-    for best_height in 103..=105 {
-        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
-        pump(&mut a, &mut b, LINK);
-        assert_eq!(
-            b.channel_handler().channel(&channel_id).map(|c| c.phase()),
-            Some(ChannelPhase::AwaitingChannelReady {
-                sent: false,
-                received: false
-            }),
-            "at depth {}",
-            best_height - 100
-        );
-    }
-    for n in [&mut a, &mut b] {
-        n.channel_handler_mut().best_block_updated(106);
-    }
-    pump(&mut a, &mut b, LINK);
-    for n in [&a, &b] {
-        assert_eq!(
-            n.channel_handler().channel(&channel_id).map(|c| c.phase()),
-            Some(ChannelPhase::Normal)
-        );
-    }
-}
-
-/// BOLT 2 lets the funder fail a channel whose `minimum_depth` is unreasonably large: it
-/// does, past two weeks of blocks (when a fundee forgets a funding it never saw).
-#[test]
-fn an_unreasonably_large_minimum_depth_fails_the_channel() {
-    for (minimum_depth, accepted) in [(2016, true), (2017, false)] {
-        let (mut a, mut b) = (node(1), node_asking_depth(2, minimum_depth));
-        connect(&mut a, &mut b, LINK);
-        let b_id = b.node_id();
-        a.channel_handler_mut()
-            .open_channel(b_id, 1_000_000, 0)
-            .expect("peer connected");
-        pump(&mut a, &mut b, LINK);
-        let got = events(&mut a);
-        assert_eq!(
-            matches!(got.first(), Some(Event::FundingGenerationReady { .. })),
-            accepted,
-            "minimum_depth {minimum_depth}: {got:?}"
-        );
-        assert_eq!(a.channel_handler().channel_ids().is_empty(), !accepted);
-    }
 }
 
 /// A stored monitor at the last `u64` update id (only corrupt storage holds one) is found

@@ -1,0 +1,173 @@
+//! Funding depth and chain heights: `channel_ready` waits for the depth both sides ask,
+//! a confirmation counts once and for its own funding, and heights at the end of `u32`
+//! (the user's chain data) neither overflow nor wrap.
+
+use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::{ApiError, ChannelManagerConfig};
+use lightning::events::Event;
+use lightning::wire::ChannelId;
+use tests::node_pair::*;
+
+use super::node_e2e::{both_see, connected_channel, fund, fund_with, LINK};
+
+/// `channel_ready` goes out when the funding is three blocks deep, not a block sooner.
+#[test]
+fn channel_ready_waits_for_the_minimum_depth() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    for (best_height, ready) in [(102, false), (103, true)] {
+        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
+        pump(&mut a, &mut b, LINK);
+        let phase = a.channel_handler().channel(&channel_id).map(|c| c.phase());
+        assert_eq!(
+            phase == Some(ChannelPhase::Normal),
+            ready,
+            "at height {best_height}: {phase:?}"
+        );
+    }
+}
+
+/// A confirmation counts only for the channel whose funding it is, and only the first
+/// time it is reported.
+#[test]
+fn a_confirmation_counts_for_its_own_funding_only_and_once() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (first, first_outpoint) = fund(&mut a, &mut b);
+    let (second, _) = fund_with(&mut a, &mut b, 500_000, 9);
+    let phase = |n: &Node, id: &ChannelId| n.channel_handler().channel(id).map(|c| c.phase());
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 101);
+        n.channel_handler_mut().best_block_updated(102);
+        // Reported again a block later: the depth still counts from 101.
+        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 102);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(phase(&a, &first), Some(ChannelPhase::Normal));
+    assert_ne!(
+        phase(&a, &second),
+        Some(ChannelPhase::Normal),
+        "its funding never confirmed"
+    );
+}
+
+/// Chain data is the user's: a funding confirmed near the last `u32` height reaches its
+/// depth (3) at the last height, counted without overflowing.
+#[test]
+fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX - 2, u32::MAX - 1);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(events(&mut b), vec![], "two confirmations are not three");
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().best_block_updated(u32::MAX);
+    }
+    pump(&mut a, &mut b, LINK);
+    let a_node = a.node_id();
+    assert_eq!(
+        events(&mut b),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: a_node
+        }]
+    );
+}
+
+/// A confirmation reported at the last `u32` height is one confirmation deep: the depth
+/// it needs lies past the last height, and it must not wrap around to "deep enough".
+#[test]
+fn a_confirmation_at_the_last_height_never_wraps_to_deep_enough() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX, u32::MAX);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(events(&mut b), vec![]);
+    assert_ne!(
+        a.channel_handler().channel(&channel_id).map(|c| c.phase()),
+        Some(ChannelPhase::Normal)
+    );
+}
+
+/// A payment's final expiry is the tip plus `final_cltv_expiry_delta`; past the last
+/// block height it is refused, not wrapped to a small (already expired) height.
+#[test]
+fn a_payment_whose_expiry_passes_the_last_height_is_refused() {
+    let (mut a, mut b, _) = connected_channel();
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().best_block_updated(u32::MAX - 1);
+    }
+    pump(&mut a, &mut b, LINK);
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, 10_000);
+    assert!(matches!(refused, Err(ApiError::Channel(_))), "{refused:?}");
+    assert!(a.take_outbound(LINK).is_empty(), "no HTLC offered");
+}
+
+/// A node whose manager asks `minimum_depth` confirmations of the fundings it accepts.
+fn node_asking_depth(seed: u8, minimum_depth: u32) -> Node {
+    let config = ChannelManagerConfig {
+        minimum_depth,
+        ..ChannelManagerConfig::new(regtest())
+    };
+    node_with_config([seed; 32], [seed; 32], config, false)
+}
+
+/// BOLT 2: the funder waits for the depth the fundee asked in `accept_channel` before it
+/// sends `channel_ready`, even where it would ask less itself.
+#[test]
+fn the_funder_waits_for_the_depth_its_peer_asked() {
+    let (mut a, mut b) = (node(1), node_asking_depth(2, 6));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    for best_height in 103..=105 {
+        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
+        pump(&mut a, &mut b, LINK);
+        assert_eq!(
+            b.channel_handler().channel(&channel_id).map(|c| c.phase()),
+            Some(ChannelPhase::AwaitingChannelReady {
+                sent: false,
+                received: false
+            }),
+            "at depth {}",
+            best_height - 100
+        );
+    }
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().best_block_updated(106);
+    }
+    pump(&mut a, &mut b, LINK);
+    for n in [&a, &b] {
+        assert_eq!(
+            n.channel_handler().channel(&channel_id).map(|c| c.phase()),
+            Some(ChannelPhase::Normal)
+        );
+    }
+}
+
+/// BOLT 2 lets the funder fail a channel whose `minimum_depth` is unreasonably large: it
+/// does, past two weeks of blocks (when a fundee forgets a funding it never saw).
+#[test]
+fn an_unreasonably_large_minimum_depth_fails_the_channel() {
+    for (minimum_depth, accepted) in [(2016, true), (2017, false)] {
+        let (mut a, mut b) = (node(1), node_asking_depth(2, minimum_depth));
+        connect(&mut a, &mut b, LINK);
+        let b_id = b.node_id();
+        a.channel_handler_mut()
+            .open_channel(b_id, 1_000_000, 0)
+            .expect("peer connected");
+        pump(&mut a, &mut b, LINK);
+        let got = events(&mut a);
+        assert_eq!(
+            matches!(got.first(), Some(Event::FundingGenerationReady { .. })),
+            accepted,
+            "minimum_depth {minimum_depth}: {got:?}"
+        );
+        assert_eq!(a.channel_handler().channel_ids().is_empty(), !accepted);
+    }
+}
