@@ -2,6 +2,7 @@
 //! a confirmation counts once and for its own funding, and heights at the end of `u32`
 //! (the user's chain data) neither overflow nor wrap.
 
+use lightning::bitcoin::OutPoint;
 use lightning::chan::channel::ChannelPhase;
 use lightning::chan::manager::{ApiError, ChannelManagerConfig};
 use lightning::events::Event;
@@ -10,12 +11,18 @@ use tests::node_pair::*;
 
 use super::node_e2e::{both_see, connected_channel, fund, fund_with, LINK};
 
-/// `channel_ready` goes out when the funding is three blocks deep, not a block sooner.
-#[test]
-fn channel_ready_waits_for_the_minimum_depth() {
+/// Two connected nodes with a channel from the first, funded but not yet confirmed.
+fn funded_unconfirmed() -> (Node, Node, ChannelId, OutPoint) {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
     let (channel_id, outpoint) = fund(&mut a, &mut b);
+    (a, b, channel_id, outpoint)
+}
+
+/// `channel_ready` goes out when the funding is three blocks deep, not a block sooner.
+#[test]
+fn channel_ready_waits_for_the_minimum_depth() {
+    let (mut a, mut b, channel_id, outpoint) = funded_unconfirmed();
     for (best_height, ready) in [(102, false), (103, true)] {
         both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
         pump(&mut a, &mut b, LINK);
@@ -32,9 +39,7 @@ fn channel_ready_waits_for_the_minimum_depth() {
 /// time it is reported.
 #[test]
 fn a_confirmation_counts_for_its_own_funding_only_and_once() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let (first, first_outpoint) = fund(&mut a, &mut b);
+    let (mut a, mut b, first, first_outpoint) = funded_unconfirmed();
     let (second, _) = fund_with(&mut a, &mut b, 500_000, 9);
     let phase = |n: &Node, id: &ChannelId| n.channel_handler().channel(id).map(|c| c.phase());
     for n in [&mut a, &mut b] {
@@ -57,9 +62,7 @@ fn a_confirmation_counts_for_its_own_funding_only_and_once() {
 /// depth (3) at the last height, counted without overflowing.
 #[test]
 fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    let (mut a, mut b, channel_id, outpoint) = funded_unconfirmed();
     both_see(&mut a, &mut b, &outpoint.txid, u32::MAX - 2, u32::MAX - 1);
     pump(&mut a, &mut b, LINK);
     assert_eq!(events(&mut b), vec![], "two confirmations are not three");
@@ -81,9 +84,7 @@ fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() 
 /// it needs lies past the last height, and it must not wrap around to "deep enough".
 #[test]
 fn a_confirmation_at_the_last_height_never_wraps_to_deep_enough() {
-    let (mut a, mut b) = (node(1), node(2));
-    connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    let (mut a, mut b, channel_id, outpoint) = funded_unconfirmed();
     both_see(&mut a, &mut b, &outpoint.txid, u32::MAX, u32::MAX);
     pump(&mut a, &mut b, LINK);
     assert_eq!(events(&mut b), vec![]);
