@@ -2,12 +2,13 @@
 //!
 //! The virtual clock and its one event queue ([`clock`]), seeded random streams
 //! ([`rng`]), link delays that keep TCP's order unless told not to ([`latency`]), whole
-//! nodes over real BOLT 8 ([`node`], shared with the functional tests), a network of them
-//! with a simulated chain, faults scheduled or random ([`faults`]), invariants, a
-//! liveness phase and a JSON-lines trace ([`network`]), the scenario scripts that
-//! describe a run ([`scenario`]; examples in `sim/scenarios/`), shrinking a failing
-//! script ([`shrink`]), and reading the trace back ([`trace`]) into a message-sequence
-//! diagram ([`diagram`]). The `lnsim` command builds on these.
+//! nodes over real BOLT 8 ([`node`], shared with the functional tests), the test
+//! wallet's funding transactions ([`wallet`]), a network of nodes with a simulated
+//! chain, faults scheduled or random ([`faults`]), invariants, a liveness phase and a
+//! JSON-lines trace ([`network`]), the scenario scripts that describe a run
+//! ([`scenario`]; examples in `sim/scenarios/`), shrinking a failing script
+//! ([`shrink`]), and reading the trace back ([`trace`]) into a message-sequence diagram
+//! ([`diagram`]). The `lnsim` command builds on these.
 
 pub mod clock;
 pub mod diagram;
@@ -19,3 +20,4 @@ pub mod rng;
 pub mod scenario;
 pub mod shrink;
 pub mod trace;
+pub mod wallet;

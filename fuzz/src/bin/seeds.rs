@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use lightning::bitcoin::hashes::{sha256, Hash};
 use lightning::bitcoin::secp256k1::Secp256k1;
-use lightning::bitcoin::{OutPoint, Txid};
 use lightning::events::Event;
 use lightning::onion::errors::build_failure_packet;
 use lightning::onion::packet::peel_onion_packet;
@@ -20,6 +19,7 @@ use lightning::sign::KeysManager;
 use lightning::transport::{PeerId, TransportCipher};
 use lightning::wire::{BigSize, Encode, Message};
 use sim::node::{events, node, node_with_config, regtest, Node};
+use sim::wallet::fund_channel;
 
 const LINK: PeerId = PeerId(1);
 /// Seeds kept per message type (wire messages) or per kind of state.
@@ -154,23 +154,16 @@ fn channel_life(corpus: &mut Corpus) {
     b.new_inbound(LINK).expect("fresh id");
     b.read(LINK, &act_one).expect("act one");
     pump(&mut a, &mut b, corpus);
-    let temporary = a
-        .channel_handler_mut()
+    a.channel_handler_mut()
         .open_channel(b.node_id(), 1_000_000, 100_000_000)
         .expect("connected");
     pump(&mut a, &mut b, corpus);
-    events(&mut a);
-    let outpoint = OutPoint {
-        txid: Txid::from_byte_array([8; 32]),
-        vout: 0,
-    };
-    a.channel_handler_mut()
-        .funding_transaction_generated(&temporary, outpoint)
-        .expect("funded");
+    let ready = events(&mut a);
+    let (_, funding) = fund_channel(&mut a, &ready[0], [8; 32]).expect("funded");
     pump(&mut a, &mut b, corpus);
     state_seeds(&a, &b, "funded", corpus);
     for n in [&mut a, &mut b] {
-        n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+        n.channel_handler_mut().transaction_confirmed(&funding, 101);
         n.channel_handler_mut().best_block_updated(103);
     }
     pump(&mut a, &mut b, corpus);
@@ -245,18 +238,8 @@ fn peer_manager_seeds(corpus: &mut Corpus) {
             opened = true;
         }
         for event in events(&mut initiator) {
-            if let Event::FundingGenerationReady {
-                temporary_channel_id, ..
-            } = event
-            {
-                let outpoint = OutPoint {
-                    txid: Txid::from_byte_array([6; 32]),
-                    vout: 0,
-                };
-                initiator
-                    .channel_handler_mut()
-                    .funding_transaction_generated(&temporary_channel_id, outpoint)
-                    .expect("funded");
+            if matches!(event, Event::FundingGenerationReady { .. }) {
+                fund_channel(&mut initiator, &event, [6; 32]).expect("funded");
             }
         }
         let to_responder = initiator.take_outbound(PeerId(0));

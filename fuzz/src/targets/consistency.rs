@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use lightning::bitcoin::Txid;
+use lightning::bitcoin::Transaction;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
 use lightning::chan::snapshot::ChannelSnapshot;
@@ -64,7 +64,7 @@ struct Harness {
     claiming: bool,
     /// Payments that became claimable while `claiming` was off.
     arrived: BTreeSet<PaymentHash>,
-    fundings: Vec<Txid>,
+    fundings: Vec<Transaction>,
     /// How many of each node's broadcasts (since its last start) were checked.
     broadcasts_checked: [usize; 2],
 }
@@ -166,12 +166,10 @@ impl Harness {
             }
             for event in events {
                 match event {
-                    Event::FundingGenerationReady {
-                        temporary_channel_id, ..
-                    } => {
+                    Event::FundingGenerationReady { .. } => {
                         let index = self.fundings.len();
-                        if let Some(txid) = fund(self.node(i), &temporary_channel_id, index) {
-                            self.fundings.push(txid);
+                        if let Some(tx) = fund(self.node(i), &event, index) {
+                            self.fundings.push(tx);
                         }
                     }
                     Event::PaymentClaimable { payment_hash, .. } if !self.claiming => {
@@ -272,8 +270,8 @@ impl Harness {
             let fundings = self.fundings.clone();
             for i in 0..2 {
                 let manager = self.node(i).channel_handler_mut();
-                for txid in &fundings {
-                    manager.transaction_confirmed(txid, START_HEIGHT + 1);
+                for tx in &fundings {
+                    manager.transaction_confirmed(tx, START_HEIGHT + 1);
                 }
                 manager.best_block_updated(height);
             }

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use lightning::bitcoin::{Transaction, Txid};
+use lightning::bitcoin::Transaction;
 use lightning::chain::ChannelMonitor;
 use lightning::events::Event;
 use lightning::transport::{MessageHandler, PeerId};
@@ -57,7 +57,7 @@ struct Harness {
     links: [Link; 2],
     height: u32,
     /// Funding transactions, with the height they confirm at.
-    fundings: Vec<(Txid, u32)>,
+    fundings: Vec<(Transaction, u32)>,
     /// How many of V's broadcasts (since its last start) were checked.
     v_broadcasts_checked: usize,
 }
@@ -157,11 +157,9 @@ impl Harness {
             }
             for event in events {
                 match event {
-                    Event::FundingGenerationReady {
-                        temporary_channel_id, ..
-                    } => {
-                        if let Some(txid) = fund(&mut self.nodes[i], &temporary_channel_id, self.fundings.len()) {
-                            self.fundings.push((txid, self.height + 1));
+                    Event::FundingGenerationReady { .. } => {
+                        if let Some(tx) = fund(&mut self.nodes[i], &event, self.fundings.len()) {
+                            self.fundings.push((tx, self.height + 1));
                         }
                     }
                     Event::PaymentClaimable { payment_hash, .. } => {
@@ -240,9 +238,9 @@ impl Harness {
             self.height += 1;
             for node in &mut self.nodes {
                 let manager = node.channel_handler_mut();
-                for (txid, height) in &self.fundings {
+                for (tx, height) in &self.fundings {
                     if *height <= self.height {
-                        manager.transaction_confirmed(txid, *height);
+                        manager.transaction_confirmed(tx, *height);
                     }
                 }
                 manager.best_block_updated(self.height);

@@ -2,12 +2,13 @@
 //! channels they open, how a node starts and restarts, completing its persistence, and
 //! reading what it broadcasts.
 
-use lightning::bitcoin::hashes::Hash;
-use lightning::bitcoin::{OutPoint, Transaction, Txid};
+use lightning::bitcoin::Transaction;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::manager::ChannelManagerConfig;
+use lightning::events::Event;
 use lightning::wire::ChannelId;
 use sim::node::{node_with_config, regtest, Node};
+use sim::wallet::fund_channel;
 
 /// Amounts a payment op picks from (msat): dust to more than either side holds.
 pub const AMOUNTS_MSAT: [u64; 8] = [
@@ -50,16 +51,11 @@ pub fn start(keys_seed: [u8; 32], starts: u8, record_messages: bool) -> Node {
     node_with_config(keys_seed, session_seed(keys_seed, starts), config(), record_messages)
 }
 
-/// The user's wallet answers `FundingGenerationReady`: the `index`-th funding
-/// transaction (a made-up txid, distinct per index) goes to the channel. Returns its
-/// txid if the manager took it.
-pub fn fund(node: &mut Node, temporary_channel_id: &ChannelId, index: usize) -> Option<Txid> {
-    let txid = Txid::from_byte_array([index as u8 + 1; 32]);
-    let outpoint = OutPoint { txid, vout: 0 };
-    node.channel_handler_mut()
-        .funding_transaction_generated(temporary_channel_id, outpoint)
-        .is_ok()
-        .then_some(txid)
+/// The user's wallet answers `event` if it is `FundingGenerationReady`: the `index`-th
+/// funding transaction spends a coin of its own per index. The transaction, if the
+/// manager took it.
+pub fn fund(node: &mut Node, event: &Event, index: usize) -> Option<Transaction> {
+    fund_channel(node, event, [index as u8 + 1; 32]).map(|(_, tx)| tx)
 }
 
 /// Completes the first (`which` 0), the last (1) or every (otherwise) monitor update the

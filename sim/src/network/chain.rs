@@ -1,8 +1,9 @@
 //! The simulated chain: a mempool that accepts a transaction only if it spends outputs
 //! the chain has and no other waiting transaction spends, blocks that mine everything
 //! waiting, and the unspent outputs with their values, so that no mined transaction can
-//! create value. The wallet's funding transactions are not built: each funding output
-//! simply appears, with the channel's value, when its block is mined.
+//! create value. The wallet's funding transactions spend coins outside this chain: each
+//! is mined in the next block without its inputs being checked, and its outputs join
+//! the unspent ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,17 +16,19 @@ use crate::node::START_HEIGHT;
 pub(super) struct Chain {
     /// The latest block's height.
     pub height: u32,
-    /// Funding outputs waiting for the next block, with their values.
-    fundings: Vec<(OutPoint, u64)>,
+    /// Funding transactions waiting for the next block.
+    fundings: Vec<Transaction>,
     /// Transactions waiting for the next block.
     mempool: Vec<Transaction>,
     /// Outputs spent by a waiting transaction.
     spent_in_mempool: BTreeSet<OutPoint>,
     /// Unspent outputs and their values in satoshis.
     utxos: BTreeMap<OutPoint, u64>,
-    /// Every transaction (and funding) mined, with its height: a restarted node syncs
-    /// the blocks it missed from this, as a wallet's chain source would.
-    pub mined: Vec<(Txid, u32)>,
+    /// Every transaction (funding ones too) mined, with its height: a restarted node
+    /// syncs the blocks it missed from this, as a wallet's chain source would.
+    pub mined: Vec<(Transaction, u32)>,
+    /// The txids of `mined`.
+    mined_txids: BTreeSet<Txid>,
 }
 
 impl Chain {
@@ -37,19 +40,20 @@ impl Chain {
             spent_in_mempool: BTreeSet::new(),
             utxos: BTreeMap::new(),
             mined: Vec::new(),
+            mined_txids: BTreeSet::new(),
         }
     }
 
-    /// The wallet's funding output, mined in the next block.
-    pub fn add_funding(&mut self, outpoint: OutPoint, value_satoshis: u64) {
-        self.fundings.push((outpoint, value_satoshis));
+    /// The wallet's funding transaction, mined in the next block.
+    pub fn add_funding(&mut self, tx: Transaction) {
+        self.fundings.push(tx);
     }
 
     /// Offers `tx` to the mempool: accepted if every input is unspent and not spent by a
     /// waiting transaction, and it creates no value.
     pub fn submit(&mut self, tx: &Transaction) -> Result<Txid, String> {
         let txid = tx.compute_txid();
-        if self.mempool.iter().any(|t| t.compute_txid() == txid) || self.mined.iter().any(|(t, _)| *t == txid) {
+        if self.mempool.iter().any(|t| t.compute_txid() == txid) || self.mined_txids.contains(&txid) {
             return Err("already known".into());
         }
         let mut input_satoshis = 0u64;
@@ -82,19 +86,21 @@ impl Chain {
         !self.mempool.is_empty() || !self.fundings.is_empty()
     }
 
-    /// Mines a block with everything waiting; returns its height and the txids mined.
-    pub fn mine(&mut self) -> (u32, Vec<Txid>) {
+    /// Mines a block with everything waiting; returns its height and the transactions
+    /// mined.
+    pub fn mine(&mut self) -> (u32, Vec<Transaction>) {
         self.height += 1;
-        let mut txids = Vec::new();
-        for (outpoint, value) in std::mem::take(&mut self.fundings) {
-            self.utxos.insert(outpoint, value);
-            txids.push(outpoint.txid);
-        }
-        for tx in std::mem::take(&mut self.mempool) {
-            let txid = tx.compute_txid();
+        let fundings = std::mem::take(&mut self.fundings);
+        let spends = std::mem::take(&mut self.mempool);
+        for tx in &spends {
             for input in &tx.input {
                 self.utxos.remove(&input.previous_output);
             }
+        }
+        let block: Vec<Transaction> = fundings.into_iter().chain(spends).collect();
+        for tx in &block {
+            let txid = tx.compute_txid();
+            self.mined_txids.insert(txid);
             for (vout, output) in tx.output.iter().enumerate() {
                 self.utxos.insert(
                     OutPoint {
@@ -104,11 +110,10 @@ impl Chain {
                     output.value.to_sat(),
                 );
             }
-            txids.push(txid);
         }
         self.spent_in_mempool.clear();
-        self.mined.extend(txids.iter().map(|txid| (*txid, self.height)));
-        (self.height, txids)
+        self.mined.extend(block.iter().map(|tx| (tx.clone(), self.height)));
+        (self.height, block)
     }
 
     /// The value of every unspent output.
@@ -121,7 +126,7 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightning::bitcoin::hashes::Hash;
+    use crate::wallet::{funding_outpoint, funding_transaction};
     use lightning::bitcoin::{absolute, transaction, Amount, ScriptBuf, Sequence, TxIn, TxOut, Witness};
 
     fn spend(outpoint: OutPoint, values: &[u64]) -> Transaction {
@@ -147,12 +152,10 @@ mod tests {
     #[test]
     fn the_chain_accepts_spends_of_what_it_has_and_never_creates_value() {
         let mut chain = Chain::new();
-        let funding = OutPoint {
-            txid: Txid::from_byte_array([7; 32]),
-            vout: 0,
-        };
+        let funding_tx = funding_transaction([7; 32], 1_000, ScriptBuf::new());
+        let funding = funding_outpoint(&funding_tx);
         assert!(chain.submit(&spend(funding, &[10])).is_err(), "not mined yet");
-        chain.add_funding(funding, 1_000);
+        chain.add_funding(funding_tx.clone());
         let (height, mined) = chain.mine();
         assert_eq!((height, mined.len()), (START_HEIGHT + 1, 1));
         assert!(chain
@@ -165,7 +168,8 @@ mod tests {
         assert!(chain.submit(&close).is_err(), "already known");
         chain.mine();
         assert_eq!(chain.utxo_satoshis(), 900);
-        assert!(chain.mined.iter().any(|(t, _)| *t == txid));
+        assert!(chain.mined.iter().any(|(t, _)| t.compute_txid() == txid));
+        assert_eq!(chain.mined[0], (funding_tx, START_HEIGHT + 1));
         assert!(!chain.has_waiting());
     }
 }

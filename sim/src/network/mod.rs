@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::bitcoin::hashes::{sha256, Hash, HashEngine};
-use lightning::bitcoin::{OutPoint, Txid};
 use lightning::chan::channel::ChannelPhase;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
@@ -22,6 +21,7 @@ use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
 use crate::node::{node_with_config, regtest, restart_from, Node};
 use crate::rng::{SimRng, StreamId};
+use crate::wallet::fund_channel;
 use chain::Chain;
 pub use payments::{PaymentOutcome, PaymentRecord, PaymentTally};
 
@@ -809,8 +809,8 @@ impl Network {
                 self.broadcasts_taken[node] = 0;
                 let height = self.chain.height;
                 let manager = self.nodes[node].channel_handler_mut();
-                for (txid, mined_at) in &self.chain.mined {
-                    manager.transaction_confirmed(txid, *mined_at);
+                for (tx, mined_at) in &self.chain.mined {
+                    manager.transaction_confirmed(tx, *mined_at);
                 }
                 manager.best_block_updated(height);
                 self.log(
@@ -876,8 +876,8 @@ impl Network {
                 continue;
             }
             let manager = self.nodes[i].channel_handler_mut();
-            for txid in &confirmed {
-                manager.transaction_confirmed(txid, height);
+            for tx in &confirmed {
+                manager.transaction_confirmed(tx, height);
             }
             manager.best_block_updated(height);
         }
@@ -940,20 +940,14 @@ impl Network {
                 funding_satoshis,
                 ..
             } => {
-                // The simulated wallet: a funding transaction id unique to this channel.
-                let txid = funding_txid(i, &temporary_channel_id);
-                let outpoint = OutPoint { txid, vout: 0 };
-                let result = self.nodes[i]
-                    .channel_handler_mut()
-                    .funding_transaction_generated(&temporary_channel_id, outpoint);
-                if result.is_ok() {
-                    self.chain.add_funding(outpoint, funding_satoshis);
+                // The simulated wallet spends a coin unique to this channel.
+                let coin = wallet_coin(i, &temporary_channel_id);
+                let funded = fund_channel(&mut self.nodes[i], &event, coin);
+                let ok = funded.is_some();
+                if let Some((_, tx)) = funded {
+                    self.chain.add_funding(tx);
                 }
-                self.log(
-                    i,
-                    "funding",
-                    format!("\"satoshis\":{funding_satoshis},\"ok\":{}", result.is_ok()),
-                );
+                self.log(i, "funding", format!("\"satoshis\":{funding_satoshis},\"ok\":{ok}"));
             }
             Event::PaymentClaimable { payment_hash, .. } => {
                 let claimed = self.nodes[i]
@@ -1007,11 +1001,12 @@ fn both(a: usize, b: usize) -> Vec<usize> {
     vec![a, b]
 }
 
-fn funding_txid(node: usize, temporary_channel_id: &ChannelId) -> Txid {
+/// The wallet coin node `node` spends to fund the channel `temporary_channel_id`.
+fn wallet_coin(node: usize, temporary_channel_id: &ChannelId) -> [u8; 32] {
     let mut engine = sha256::Hash::engine();
     engine.input(&(node as u64).to_be_bytes());
     engine.input(&temporary_channel_id.0);
-    Txid::from_byte_array(sha256::Hash::from_engine(engine).to_byte_array())
+    sha256::Hash::from_engine(engine).to_byte_array()
 }
 
 /// `text` as a JSON string literal.

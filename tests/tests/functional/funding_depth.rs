@@ -2,7 +2,7 @@
 //! a confirmation counts once and for its own funding, and heights at the end of `u32`
 //! (the user's chain data) neither overflow nor wrap.
 
-use lightning::bitcoin::OutPoint;
+use lightning::bitcoin::Transaction;
 use lightning::chan::channel::ChannelPhase;
 use lightning::chan::manager::{ApiError, ChannelManagerConfig};
 use lightning::events::Event;
@@ -12,19 +12,19 @@ use tests::node_pair::*;
 use super::node_e2e::{both_see, connected_channel, fund, fund_with, LINK};
 
 /// Two connected nodes with a channel from the first, funded but not yet confirmed.
-fn funded_unconfirmed() -> (Node, Node, ChannelId, OutPoint) {
+fn funded_unconfirmed() -> (Node, Node, ChannelId, Transaction) {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
-    (a, b, channel_id, outpoint)
+    let (channel_id, funding) = fund(&mut a, &mut b);
+    (a, b, channel_id, funding)
 }
 
 /// `channel_ready` goes out when the funding is three blocks deep, not a block sooner.
 #[test]
 fn channel_ready_waits_for_the_minimum_depth() {
-    let (mut a, mut b, channel_id, outpoint) = funded_unconfirmed();
+    let (mut a, mut b, channel_id, funding) = funded_unconfirmed();
     for (best_height, ready) in [(102, false), (103, true)] {
-        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
+        both_see(&mut a, &mut b, &funding, 101, best_height);
         pump(&mut a, &mut b, LINK);
         let phase = a.channel_handler().channel(&channel_id).map(|c| c.phase());
         assert_eq!(
@@ -39,14 +39,14 @@ fn channel_ready_waits_for_the_minimum_depth() {
 /// time it is reported.
 #[test]
 fn a_confirmation_counts_for_its_own_funding_only_and_once() {
-    let (mut a, mut b, first, first_outpoint) = funded_unconfirmed();
+    let (mut a, mut b, first, first_funding) = funded_unconfirmed();
     let (second, _) = fund_with(&mut a, &mut b, 500_000, 9);
     let phase = |n: &Node, id: &ChannelId| n.channel_handler().channel(id).map(|c| c.phase());
     for n in [&mut a, &mut b] {
-        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 101);
+        n.channel_handler_mut().transaction_confirmed(&first_funding, 101);
         n.channel_handler_mut().best_block_updated(102);
         // Reported again a block later: the depth still counts from 101.
-        n.channel_handler_mut().transaction_confirmed(&first_outpoint.txid, 102);
+        n.channel_handler_mut().transaction_confirmed(&first_funding, 102);
         n.channel_handler_mut().best_block_updated(103);
     }
     pump(&mut a, &mut b, LINK);
@@ -62,8 +62,8 @@ fn a_confirmation_counts_for_its_own_funding_only_and_once() {
 /// depth (3) at the last height, counted without overflowing.
 #[test]
 fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() {
-    let (mut a, mut b, channel_id, outpoint) = funded_unconfirmed();
-    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX - 2, u32::MAX - 1);
+    let (mut a, mut b, channel_id, funding) = funded_unconfirmed();
+    both_see(&mut a, &mut b, &funding, u32::MAX - 2, u32::MAX - 1);
     pump(&mut a, &mut b, LINK);
     assert_eq!(events(&mut b), vec![], "two confirmations are not three");
     for n in [&mut a, &mut b] {
@@ -84,8 +84,8 @@ fn a_funding_confirmed_near_the_last_height_becomes_ready_without_overflowing() 
 /// it needs lies past the last height, and it must not wrap around to "deep enough".
 #[test]
 fn a_confirmation_at_the_last_height_never_wraps_to_deep_enough() {
-    let (mut a, mut b, channel_id, outpoint) = funded_unconfirmed();
-    both_see(&mut a, &mut b, &outpoint.txid, u32::MAX, u32::MAX);
+    let (mut a, mut b, channel_id, funding) = funded_unconfirmed();
+    both_see(&mut a, &mut b, &funding, u32::MAX, u32::MAX);
     pump(&mut a, &mut b, LINK);
     assert_eq!(events(&mut b), vec![]);
     assert_ne!(
@@ -125,9 +125,9 @@ fn node_asking_depth(seed: u8, minimum_depth: u32) -> Node {
 fn the_funder_waits_for_the_depth_its_peer_asked() {
     let (mut a, mut b) = (node(1), node_asking_depth(2, 6));
     connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
+    let (channel_id, funding) = fund(&mut a, &mut b);
     for best_height in 103..=105 {
-        both_see(&mut a, &mut b, &outpoint.txid, 101, best_height);
+        both_see(&mut a, &mut b, &funding, 101, best_height);
         pump(&mut a, &mut b, LINK);
         assert_eq!(
             b.channel_handler().channel(&channel_id).map(|c| c.phase()),

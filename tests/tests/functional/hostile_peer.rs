@@ -133,31 +133,41 @@ fn hostile(channel_id: ChannelId) -> impl Strategy<Value = Message> {
     ]
 }
 
-/// The channel the hostile tests open: funded from txid `[8; 32]`, output 0.
-const FUNDING_TXID: [u8; 32] = [8; 32];
+/// Nodes 1 and 2 with a channel from 1 to 2 (1,000,000 sat, 400,000,000 msat pushed),
+/// funded from the wallet coin `[8; 32]`, confirmed and ready at both ends. Its id is
+/// the same on every call (the nodes' keys are fixed), so the hostile messages can aim
+/// at it before it is opened.
+fn open_hostile_target() -> (Node, Node, ChannelId) {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let b_id = b.node_id();
+    a.channel_handler_mut()
+        .open_channel(b_id, 1_000_000, 400_000_000)
+        .expect("connected");
+    pump(&mut a, &mut b, LINK);
+    let ready = events(&mut a);
+    let (channel_id, funding) = sim::wallet::fund_channel(&mut a, &ready[0], [8; 32]).expect("funded");
+    pump(&mut a, &mut b, LINK);
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().transaction_confirmed(&funding, 101);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    pump(&mut a, &mut b, LINK);
+    (a, b, channel_id)
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(100))]
 
     #[test]
     fn hostile_well_formed_messages_never_panic_the_manager(
-        messages in proptest::collection::vec(hostile(ChannelId(FUNDING_TXID)), 1..10)
+        messages in proptest::collection::vec(hostile(open_hostile_target().2), 1..10)
     ) {
-        let (mut a, mut b) = (node(1), node(2));
-        connect(&mut a, &mut b, LINK);
-        let b_id = b.node_id();
-        let temporary = a.channel_handler_mut().open_channel(b_id, 1_000_000, 400_000_000).expect("connected");
-        pump(&mut a, &mut b, LINK);
-        let txid = lightning::bitcoin::Txid::from_raw_hash(lightning::bitcoin::hashes::Hash::from_byte_array(FUNDING_TXID));
-        let outpoint = lightning::bitcoin::OutPoint { txid, vout: 0 };
-        let channel_id = a.channel_handler_mut().funding_transaction_generated(&temporary, outpoint).expect("funded");
-        prop_assert_eq!(channel_id, ChannelId(FUNDING_TXID));
-        pump(&mut a, &mut b, LINK);
-        for n in [&mut a, &mut b] {
-            n.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
-            n.channel_handler_mut().best_block_updated(103);
-        }
-        pump(&mut a, &mut b, LINK);
+        let (a, mut b, channel_id) = open_hostile_target();
+        prop_assert_eq!(
+            b.channel_handler().channel(&channel_id).map(|c| c.phase()),
+            Some(lightning::chan::channel::ChannelPhase::Normal)
+        );
         let a_id = a.node_id();
         for message in messages {
             let manager = b.channel_handler_mut();
@@ -174,8 +184,8 @@ proptest! {
 /// peer can put anything in its HTLCs' onions while signing real commitments.
 mod hand_driven_peer {
     use super::*;
-    use lightning::bitcoin::hashes::Hash as _;
-    use lightning::bitcoin::{OutPoint, Txid};
+    use lightning::bitcoin::Transaction;
+    use sim::wallet::{fund_channel, funding_outpoint, funding_transaction};
 
     use lightning::chan::channel::ChannelLimits;
     use lightning::chan::channel::ChannelPhase;
@@ -211,10 +221,10 @@ mod hand_driven_peer {
         found.into_iter().next().expect("one")
     }
 
-    /// The funding `txid` confirms at both ends and they exchange `channel_ready`.
-    fn exchange_channel_ready(peer: &mut Chan, b: &mut Node, a_id: &PublicKey, txid: &Txid) {
+    /// The funding transaction confirms at both ends and they exchange `channel_ready`.
+    fn exchange_channel_ready(peer: &mut Chan, b: &mut Node, a_id: &PublicKey, funding: &Transaction) {
         let manager = b.channel_handler_mut();
-        manager.transaction_confirmed(txid, 101);
+        manager.transaction_confirmed(funding, 101);
         manager.best_block_updated(103);
         let b_ready = only(sent(manager.take_actions()), |m| match m {
             Message::ChannelReady(m) => Some(m),
@@ -238,18 +248,18 @@ mod hand_driven_peer {
             _ => None,
         });
         peer.accept_channel(&accept).expect("accepted");
-        let outpoint = OutPoint {
-            txid: Txid::from_byte_array([5; 32]),
-            vout: 1,
-        };
-        let created = peer.funding_transaction_generated(outpoint).expect("funding_created");
+        let script = peer.funding_script_pubkey().expect("both funding keys known");
+        let funding = funding_transaction([5; 32], FUNDING_SATOSHIS, script);
+        let created = peer
+            .funding_transaction_generated(funding_outpoint(&funding))
+            .expect("funding_created");
         let replies = to_manager(&mut b, &a_id, Message::FundingCreated(created));
         let signed = only(replies, |m| match m {
             Message::FundingSigned(m) => Some(m),
             _ => None,
         });
         peer.funding_signed(&signed).expect("commitment 0 verified");
-        exchange_channel_ready(&mut peer, &mut b, &a_id, &outpoint.txid);
+        exchange_channel_ready(&mut peer, &mut b, &a_id, &funding);
         let _ = peer.take_monitor_updates();
         (peer, b, a_id)
     }
@@ -282,7 +292,7 @@ mod hand_driven_peer {
         connect(&mut a, &mut b, LINK);
         let a_id = a.node_id();
         let manager = b.channel_handler_mut();
-        let temporary = manager.open_channel(a_id, FUNDING_SATOSHIS, 0).expect("connected");
+        manager.open_channel(a_id, FUNDING_SATOSHIS, 0).expect("connected");
         let open = only(sent(manager.take_actions()), |m| match m {
             Message::OpenChannel(m) => Some(m),
             _ => None,
@@ -291,21 +301,15 @@ mod hand_driven_peer {
         let (mut peer, accept) =
             Chan::new_inbound(signer_for(1), chain(), limits, 3, &committed_upfront(1), &open).expect("accepted");
         to_manager(&mut b, &a_id, Message::AcceptChannel(accept));
-        let outpoint = OutPoint {
-            txid: Txid::from_byte_array([5; 32]),
-            vout: 1,
-        };
-        let manager = b.channel_handler_mut();
-        manager
-            .funding_transaction_generated(&temporary, outpoint)
-            .expect("funded");
-        let created = only(sent(manager.take_actions()), |m| match m {
+        let ready = events(&mut b);
+        let (_, funding) = fund_channel(&mut b, &ready[0], [5; 32]).expect("funded");
+        let created = only(sent(b.channel_handler_mut().take_actions()), |m| match m {
             Message::FundingCreated(m) => Some(m),
             _ => None,
         });
         let signed = peer.funding_created(&created).expect("commitment 0 verified");
         to_manager(&mut b, &a_id, Message::FundingSigned(signed));
-        exchange_channel_ready(&mut peer, &mut b, &a_id, &outpoint.txid);
+        exchange_channel_ready(&mut peer, &mut b, &a_id, &funding);
         b.channel_handler_mut().take_events();
         (peer, b, a_id)
     }

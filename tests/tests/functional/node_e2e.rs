@@ -1,22 +1,22 @@
 //! Two whole nodes over real BOLT 8: open a channel, pay both ways with onions, fail a
 //! payment with a wrong secret, pause persistence, reconnect mid-payment, and close.
 
-use lightning::bitcoin::hashes::Hash;
-use lightning::bitcoin::{OutPoint, Txid};
+use lightning::bitcoin::Transaction;
 use lightning::chan::channel::ChannelPhase;
 use lightning::chan::manager::ApiError;
 use lightning::events::Event;
 use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
 use lightning::transport::PeerId;
 use lightning::wire::{ChannelId, PaymentHash};
+use sim::wallet::fund_channel;
 use tests::node_pair::*;
 
 pub(super) const LINK: PeerId = PeerId(1);
 
 /// Opens a funded, confirmed channel from a to b; returns its id.
 fn open(a: &mut Node, b: &mut Node) -> ChannelId {
-    let (channel_id, outpoint) = fund(a, b);
-    both_see(a, b, &outpoint.txid, 101, 103);
+    let (channel_id, funding) = fund(a, b);
+    both_see(a, b, &funding, 101, 103);
     pump(a, b, LINK);
     let (a_node, b_node) = (a.node_id(), b.node_id());
     assert_eq!(
@@ -36,27 +36,34 @@ fn open(a: &mut Node, b: &mut Node) -> ChannelId {
     channel_id
 }
 
-/// Both nodes see the funding `txid` confirmed at `confirmed_height` and the chain's tip
-/// at `best_height`.
-pub(super) fn both_see(a: &mut Node, b: &mut Node, txid: &Txid, confirmed_height: u32, best_height: u32) {
+/// Both nodes see the funding transaction `funding` confirmed at `confirmed_height` and
+/// the chain's tip at `best_height`.
+pub(super) fn both_see(a: &mut Node, b: &mut Node, funding: &Transaction, confirmed_height: u32, best_height: u32) {
     for n in [a, b] {
-        n.channel_handler_mut().transaction_confirmed(txid, confirmed_height);
+        n.channel_handler_mut().transaction_confirmed(funding, confirmed_height);
         n.channel_handler_mut().best_block_updated(best_height);
     }
 }
 
-/// A channel from a to b, funded (both signed commitment 0) but not yet confirmed.
-pub(super) fn fund(a: &mut Node, b: &mut Node) -> (ChannelId, OutPoint) {
+/// A channel from a to b, funded (both signed commitment 0) but not yet confirmed; with
+/// its funding transaction.
+pub(super) fn fund(a: &mut Node, b: &mut Node) -> (ChannelId, Transaction) {
     fund_with(a, b, 1_000_000, 8)
 }
 
-/// [`fund`] with `funding_satoshis`, at the outpoint of txid `[txid_byte; 32]`.
-pub(super) fn fund_with(a: &mut Node, b: &mut Node, funding_satoshis: u64, txid_byte: u8) -> (ChannelId, OutPoint) {
-    fund_over(a, b, LINK, funding_satoshis, txid_byte)
+/// [`fund`] with `funding_satoshis`, from the wallet's coin `[coin_byte; 32]`.
+pub(super) fn fund_with(a: &mut Node, b: &mut Node, funding_satoshis: u64, coin_byte: u8) -> (ChannelId, Transaction) {
+    fund_over(a, b, LINK, funding_satoshis, coin_byte)
 }
 
 /// [`fund_with`] over the connection `link`.
-fn fund_over(a: &mut Node, b: &mut Node, link: PeerId, funding_satoshis: u64, txid_byte: u8) -> (ChannelId, OutPoint) {
+fn fund_over(
+    a: &mut Node,
+    b: &mut Node,
+    link: PeerId,
+    funding_satoshis: u64,
+    coin_byte: u8,
+) -> (ChannelId, Transaction) {
     let b_id = b.node_id();
     let temporary = a
         .channel_handler_mut()
@@ -64,28 +71,23 @@ fn fund_over(a: &mut Node, b: &mut Node, link: PeerId, funding_satoshis: u64, tx
         .expect("peer connected");
     pump(a, b, link);
     let ready = events(a);
-    let Some(Event::FundingGenerationReady {
-        temporary_channel_id,
-        funding_satoshis: to_fund,
-        output_script,
-        ..
-    }) = ready.first()
+    let Some(
+        event @ Event::FundingGenerationReady {
+            temporary_channel_id,
+            funding_satoshis: to_fund,
+            output_script,
+            ..
+        },
+    ) = ready.first()
     else {
         panic!("{ready:?}")
     };
     assert_eq!((*temporary_channel_id, *to_fund), (temporary, funding_satoshis));
     assert!(output_script.is_p2wsh());
-    let outpoint = OutPoint {
-        txid: Txid::from_byte_array([txid_byte; 32]),
-        vout: 0,
-    };
-    let channel_id = a
-        .channel_handler_mut()
-        .funding_transaction_generated(&temporary, outpoint)
-        .expect("funded");
+    let (channel_id, funding) = fund_channel(a, event, [coin_byte; 32]).expect("funded");
     pump(a, b, link);
     assert_eq!(events(a), vec![Event::FundingSigned { channel_id }]);
-    (channel_id, outpoint)
+    (channel_id, funding)
 }
 
 /// Two connected nodes with an open channel from the first to the second.
@@ -1072,15 +1074,15 @@ fn the_message_log_holds_each_message_as_sent_and_as_received() {
     }
 }
 
-/// Opens and confirms another channel from a to b, funded at `txid_byte`'s outpoint.
-pub(super) fn open_another(a: &mut Node, b: &mut Node, txid_byte: u8) -> ChannelId {
-    open_another_over(a, b, LINK, txid_byte)
+/// Opens and confirms another channel from a to b, funded from the wallet coin `[coin_byte; 32]`.
+pub(super) fn open_another(a: &mut Node, b: &mut Node, coin_byte: u8) -> ChannelId {
+    open_another_over(a, b, LINK, coin_byte)
 }
 
 /// [`open_another`] over the connection `link`.
-fn open_another_over(a: &mut Node, b: &mut Node, link: PeerId, txid_byte: u8) -> ChannelId {
-    let (channel_id, outpoint) = fund_over(a, b, link, 500_000, txid_byte);
-    both_see(a, b, &outpoint.txid, 104, 106);
+fn open_another_over(a: &mut Node, b: &mut Node, link: PeerId, coin_byte: u8) -> ChannelId {
+    let (channel_id, funding) = fund_over(a, b, link, 500_000, coin_byte);
+    both_see(a, b, &funding, 104, 106);
     pump(a, b, link);
     events(a);
     events(b);
@@ -1092,8 +1094,9 @@ fn open_another_over(a: &mut Node, b: &mut Node, link: PeerId, txid_byte: u8) ->
 #[test]
 fn a_payment_too_large_for_the_first_channel_takes_the_next() {
     let (mut a, mut b, large) = connected_channel();
-    // Funded at txid [3; 32], the 500,000-sat channel sorts before the 1,000,000-sat one.
-    let small = open_another(&mut a, &mut b, 3);
+    // Funded from the wallet coin [1; 32], the 500,000-sat channel sorts before the
+    // 1,000,000-sat one.
+    let small = open_another(&mut a, &mut b, 1);
     assert!(small < large, "the small channel must be tried first");
     let (small_before, large_before) = (balances(&a, &small), balances(&a, &large));
     pay(&mut a, &mut b, 700_000_000);
@@ -1190,15 +1193,15 @@ fn an_error_fails_the_channel_it_names_or_all_of_them() {
 fn a_channel_ready_lost_to_a_disconnect_is_sent_again() {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
-    a.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+    let (channel_id, funding) = fund(&mut a, &mut b);
+    a.channel_handler_mut().transaction_confirmed(&funding, 101);
     a.channel_handler_mut().best_block_updated(103);
     // a's channel_ready is queued; the connection drops before it is written.
     assert!(a.peers_with_outbound().contains(&LINK));
     a.disconnected(LINK);
     b.disconnected(LINK);
     connect(&mut a, &mut b, LINK);
-    b.channel_handler_mut().transaction_confirmed(&outpoint.txid, 101);
+    b.channel_handler_mut().transaction_confirmed(&funding, 101);
     b.channel_handler_mut().best_block_updated(103);
     pump(&mut a, &mut b, LINK);
     for n in [&a, &b] {
@@ -1213,8 +1216,8 @@ fn a_channel_ready_lost_to_a_disconnect_is_sent_again() {
 fn a_node_already_open_resends_a_channel_ready_its_peer_lost() {
     let (mut a, mut b) = (node(1), node(2));
     connect(&mut a, &mut b, LINK);
-    let (channel_id, outpoint) = fund(&mut a, &mut b);
-    both_see(&mut a, &mut b, &outpoint.txid, 101, 103);
+    let (channel_id, funding) = fund(&mut a, &mut b);
+    both_see(&mut a, &mut b, &funding, 101, 103);
     // b's channel_ready reaches a; a's is lost with the connection.
     let to_a = b.take_outbound(LINK);
     a.read(LINK, &to_a).expect("valid bytes");

@@ -340,9 +340,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     }
 
     /// A transaction confirmed at `height`: funding transactions count their depth.
-    pub fn transaction_confirmed(&mut self, txid: &Txid, height: u32) {
+    pub fn transaction_confirmed(&mut self, tx: &Transaction, height: u32) {
+        let txid = tx.compute_txid();
         for managed in self.channels.values_mut() {
-            if managed.funding_txid == Some(*txid) && managed.confirmation_height.is_none() {
+            if managed.funding_txid == Some(txid) && managed.confirmation_height.is_none() {
                 managed.confirmation_height = Some(height);
             }
         }
