@@ -7,6 +7,7 @@ mod channel_dance;
 mod close;
 mod fail_channel;
 mod funding_depth;
+mod funding_output;
 mod hostile_peer;
 mod limits;
 mod monitor_pause;

@@ -1,12 +1,13 @@
 //! Channel establishment v1 (BOLT 2): `open_channel`, `accept_channel`,
 //! `funding_created`, `funding_signed`, `channel_ready`.
 
+use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use bitcoin::constants::ChainHash;
 use bitcoin::hashes::Hash;
-use bitcoin::{OutPoint, ScriptBuf};
+use bitcoin::{OutPoint, ScriptBuf, Transaction};
 
 use super::{
     close, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase, MAX_HTLCS_PER_SIDE,
@@ -407,6 +408,41 @@ impl<S: ChannelSigner> Channel<S> {
         let theirs = self.counterparty_pubkeys()?;
         let script = funding_redeem_script(&self.signer.pubkeys().funding_pubkey, &theirs.funding_pubkey);
         Ok(ScriptBuf::new_p2wsh(&script.wscript_hash()))
+    }
+
+    /// Checks `tx`, confirmed, against our funding outpoint before the channel is used
+    /// (BOLT 2, `channel_ready`): it must be the transaction the outpoint names, and its
+    /// output there must pay exactly `funding_satoshis` to [`Self::funding_script_pubkey`].
+    /// Any other output holds nothing our commitments can spend.
+    pub fn check_funding_output(&self, tx: &Transaction) -> Result<(), ChannelError> {
+        let outpoint = self.funding_outpoint.ok_or_else(|| close("funding outpoint unknown"))?;
+        if tx.compute_txid() != outpoint.txid {
+            return Err(close(format!(
+                "funding output {outpoint} checked against another transaction"
+            )));
+        }
+        let output = usize::try_from(outpoint.vout)
+            .ok()
+            .and_then(|vout| tx.output.get(vout))
+            .ok_or_else(|| {
+                close(format!(
+                    "funding output {outpoint} missing: the transaction has {} outputs",
+                    tx.output.len()
+                ))
+            })?;
+        if output.value.to_sat() != self.funding_satoshis {
+            return Err(close(format!(
+                "funding output {outpoint} pays {} sat, not the channel's {} sat",
+                output.value.to_sat(),
+                self.funding_satoshis
+            )));
+        }
+        if output.script_pubkey != self.funding_script_pubkey()? {
+            return Err(close(format!(
+                "funding output {outpoint} pays another script than the channel's 2-of-2"
+            )));
+        }
+        Ok(())
     }
 
     fn set_funding(&mut self, outpoint: OutPoint) -> Result<(), ChannelError> {

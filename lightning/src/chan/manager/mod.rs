@@ -339,13 +339,23 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
     }
 
-    /// A transaction confirmed at `height`: funding transactions count their depth.
+    /// A transaction confirmed at `height`: funding transactions count their depth. A
+    /// funding transaction whose output is not the channel's (BOLT 2: exactly
+    /// `funding_satoshis` to the 2-of-2 script) fails the channel before it is used, with
+    /// nothing to broadcast: no commitment can spend that output.
     pub fn transaction_confirmed(&mut self, tx: &Transaction, height: u32) {
         let txid = tx.compute_txid();
-        for managed in self.channels.values_mut() {
+        let mut wrong_outputs = Vec::new();
+        for (id, managed) in &mut self.channels {
             if managed.funding_txid == Some(txid) && managed.confirmation_height.is_none() {
-                managed.confirmation_height = Some(height);
+                match managed.channel.check_funding_output(tx) {
+                    Ok(()) => managed.confirmation_height = Some(height),
+                    Err(why) => wrong_outputs.push((*id, why.to_string())),
+                }
             }
+        }
+        for (id, why) in wrong_outputs {
+            self.close_failed_channel(&id, why, None, true);
         }
         self.check_funding_depths();
     }
