@@ -4,6 +4,7 @@
 
 use lightning::chan::channel::persist::MonitorMismatch;
 use lightning::chan::channel::{ChannelError, ChannelLimits, ChannelPhase};
+use lightning::wire::ChannelId;
 use tests::channel_pair::dance::{self, finish, start, step, Kind};
 use tests::channel_pair::*;
 
@@ -362,4 +363,81 @@ fn the_largest_channel_an_opening_allows_reads_back() {
         Chan::read(&channel.encode_state(), signer_for(0)).map(|c| c.funding_satoshis()),
         Ok(MAX_FUNDING_SATOSHIS_NO_LARGE)
     );
+}
+
+/// Node b of two channels from a to b, restarted with each channel's stored monitor put
+/// under the other's id (a user restoring the wrong files); the mismatches it reports.
+fn restart_with_swapped_monitors(
+    b: &tests::node_pair::Node,
+    first: ChannelId,
+    second: ChannelId,
+) -> (tests::node_pair::Node, Vec<(ChannelId, MonitorMismatch)>) {
+    let mut monitors = b.channel_handler().persister().monitors.clone();
+    let (first_monitor, second_monitor) = (monitors[&first].clone(), monitors[&second].clone());
+    assert_eq!(
+        first_monitor.latest_update_id(),
+        second_monitor.latest_update_id(),
+        "ids alone cannot tell them apart"
+    );
+    monitors.insert(first, second_monitor);
+    monitors.insert(second, first_monitor);
+    let (b, mut mismatches) = tests::node_pair::restart(b, 2, &monitors);
+    mismatches.sort_by_key(|(id, _)| *id);
+    (b, mismatches)
+}
+
+/// Each of `channels` failed at `b`'s restart as watched by another funding's monitor,
+/// and nothing was broadcast.
+fn assert_failed_as_other_funding(
+    b: &mut tests::node_pair::Node,
+    mismatches: &[(ChannelId, MonitorMismatch)],
+    mut channels: Vec<ChannelId>,
+) {
+    use lightning::events::Event;
+    channels.sort();
+    assert_eq!(mismatches.iter().map(|(id, _)| *id).collect::<Vec<_>>(), channels);
+    assert!(
+        mismatches
+            .iter()
+            .all(|(_, m)| matches!(m, MonitorMismatch::OtherFunding { .. })),
+        "{mismatches:?}"
+    );
+    assert!(b.channel_handler().broadcaster().transactions.is_empty());
+    for id in &channels {
+        assert!(b.channel_handler().channel(id).is_none());
+    }
+    let closed = tests::node_pair::events(b);
+    assert_eq!(closed.len(), channels.len(), "{closed:?}");
+    assert!(
+        closed
+            .iter()
+            .all(|e| matches!(e, Event::ChannelClosed { reason, .. } if reason.contains("another funding"))),
+        "{closed:?}"
+    );
+}
+
+/// A restart handed another channel's monitor under this channel's id finds it by its
+/// funding outpoint, even where the update ids agree: the channel fails, and nothing is
+/// broadcast from a monitor that watches another funding.
+#[test]
+fn a_monitor_for_another_funding_is_found_whatever_its_update_id() {
+    let (mut a, mut b, first) = super::node_e2e::connected_channel();
+    let second = super::node_e2e::open_another(&mut a, &mut b, 9);
+    let (mut b, mismatches) = restart_with_swapped_monitors(&b, first, second);
+    assert_failed_as_other_funding(&mut b, &mismatches, vec![first, second]);
+}
+
+/// Updates in flight that would fill the gap to a monitor do not make another channel's
+/// monitor this channel's.
+#[test]
+fn in_flight_updates_do_not_fill_the_gap_to_another_fundings_monitor() {
+    let (mut a, mut b, first) = super::node_e2e::connected_channel();
+    let second = super::node_e2e::open_another(&mut a, &mut b, 9);
+    b.channel_handler_mut().persister_mut().hold = true;
+    super::node_e2e::start_payment(&mut a, &mut b, 2_000_000, None);
+    tests::node_pair::pump(&mut a, &mut b, super::node_e2e::LINK);
+    let in_flight = [first, second].map(|id| b.channel_handler().in_flight_monitor_updates(&id));
+    assert_eq!(in_flight.iter().filter(|n| **n > 0).count(), 1, "{in_flight:?}");
+    let (mut b, mismatches) = restart_with_swapped_monitors(&b, first, second);
+    assert_failed_as_other_funding(&mut b, &mismatches, vec![first, second]);
 }

@@ -355,12 +355,20 @@ pub enum MonitorMismatch {
         /// The monitor's latest update.
         monitor_update_id: u64,
     },
+    /// The monitor watches another funding output than the channel's (storage handed
+    /// over another channel's monitor): nothing it holds is this channel's. Never
+    /// broadcast from it; ask the peer to close.
+    OtherFunding {
+        /// The funding output the monitor watches.
+        monitor_funding: OutPoint,
+    },
 }
 
 impl<S: ChannelSigner> Channel<S> {
     /// Compares a reloaded channel with its reloaded monitor. On a mismatch the channel
     /// is failed: it signs nothing more.
     pub fn check_against_monitor(&mut self, monitor: &crate::chain::ChannelMonitor) -> Result<(), MonitorMismatch> {
+        self.check_monitor_funding(monitor)?;
         let channel_latest = self.latest_monitor_update_id();
         let monitor_latest = monitor.latest_update_id();
         let mismatch = if monitor_latest < channel_latest {
@@ -376,6 +384,23 @@ impl<S: ChannelSigner> Channel<S> {
         };
         self.phase = ChannelPhase::Failed;
         Err(mismatch)
+    }
+}
+
+impl<S: ChannelSigner> Channel<S> {
+    /// Whether `monitor` watches this channel's funding output, where both know one: a
+    /// monitor for another outpoint is another channel's, whatever its update id. On a
+    /// mismatch the channel is failed: it signs nothing more.
+    pub fn check_monitor_funding(&mut self, monitor: &crate::chain::ChannelMonitor) -> Result<(), MonitorMismatch> {
+        match (self.funding_outpoint, monitor.funding()) {
+            (Some(ours), Some(watched)) if watched.funding_outpoint != ours => {
+                self.phase = ChannelPhase::Failed;
+                Err(MonitorMismatch::OtherFunding {
+                    monitor_funding: watched.funding_outpoint,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 }
 

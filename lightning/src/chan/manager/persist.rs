@@ -319,23 +319,29 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 .iter()
                 .map(|u| u.update_id)
                 .eq((monitor_latest..channel_latest).map(|id| id + 1));
-            if replay.is_empty() || !covers_the_gap {
-                if let Err(mismatch) = managed.channel.check_against_monitor(monitor) {
-                    let reason = match mismatch {
-                        MonitorMismatch::MonitorBehind { .. } => {
-                            "monitor lacks updates the channel acted on (our state is stale: not broadcasting)"
-                        }
-                        MonitorMismatch::ChannelBehind { .. } => {
-                            "channel older than its monitor: closing from the monitor"
-                        }
-                    };
-                    manager.events.push(Event::ChannelClosed {
-                        channel_id,
-                        reason: reason.into(),
-                    });
-                    mismatches.push((channel_id, mismatch));
-                    continue;
-                }
+            // The funding is checked even where replayed updates fill the gap: ids alone
+            // cannot tell another channel's monitor from this one's.
+            let checked = if replay.is_empty() || !covers_the_gap {
+                managed.channel.check_against_monitor(monitor)
+            } else {
+                managed.channel.check_monitor_funding(monitor)
+            };
+            if let Err(mismatch) = checked {
+                let reason = match mismatch {
+                    MonitorMismatch::MonitorBehind { .. } => {
+                        "monitor lacks updates the channel acted on (our state is stale: not broadcasting)"
+                    }
+                    MonitorMismatch::ChannelBehind { .. } => "channel older than its monitor: closing from the monitor",
+                    MonitorMismatch::OtherFunding { .. } => {
+                        "monitor watches another funding than the channel's (not broadcasting)"
+                    }
+                };
+                manager.events.push(Event::ChannelClosed {
+                    channel_id,
+                    reason: reason.into(),
+                });
+                mismatches.push((channel_id, mismatch));
+                continue;
             }
             managed.outbox = MonitorGatedOutbox::new(monitor_latest);
             manager.channels.insert(channel_id, managed);
