@@ -2,9 +2,10 @@
 //! with each (V funds one, the other peer funds the other), driven by an opcode stream
 //! of payments both ways, deliveries, disconnects, paused and completed persistence,
 //! restarts, fee estimates, any number of blocks (so HTLCs may time out), timer ticks,
-//! cooperative and force closes, and hostile input: messages the fuzzer writes, handed
-//! to V as if a peer sent them (a forged channel id optional), and raw bytes on a
-//! connection.
+//! cooperative and force closes, more channels opened either way (a few per input)
+//! whose funder's wallet may build a wrong funding output, and hostile input: messages
+//! the fuzzer writes, handed to V as if a peer sent them (a forged channel id optional),
+//! and raw bytes on a connection.
 //!
 //! Channels may close, peers may be disconnected: hostile input is allowed to cost the
 //! hostile peer its channel. What must hold: the library never panics, and every force
@@ -15,18 +16,21 @@
 //! one the peer signed and never saw revoked. Whatever else V broadcasts (a channel
 //! failed on an error, a mutual close) spends a channel's funding with both signatures
 //! and creates no value, and a commitment among it is one the peer never saw revoked.
+//! And V never keeps a channel whose funding confirmed paying anything but exactly the
+//! channel's value to its 2-of-2 script (BOLT 2).
 
 use std::collections::{BTreeMap, VecDeque};
 
-use lightning::bitcoin::Transaction;
+use lightning::bitcoin::{OutPoint, ScriptBuf, Transaction};
 use lightning::chain::ChannelMonitor;
 use lightning::events::Event;
 use lightning::transport::{MessageHandler, PeerId};
 use lightning::wire::{ChannelId, Message};
 use sim::node::{restart_from, Node, START_HEIGHT};
+use sim::wallet::funding_transaction;
 
 use super::whole_node::{
-    complete_persistence, config, fund, is_commitment, monitor_spent_by, session_seed, start, AMOUNTS_MSAT,
+    complete_persistence, config, is_commitment, monitor_spent_by, session_seed, start, AMOUNTS_MSAT,
     CAPACITY_SATOSHIS, PUSH_MSAT,
 };
 
@@ -36,6 +40,9 @@ const V: usize = 0;
 const V_FROM_PEER: PeerId = PeerId(0);
 /// The longest hostile message or byte string one op carries.
 const MAX_INJECTED_LEN: usize = 96;
+/// Channels an input may open after setup: each costs an opening and, with every
+/// channel force-closed at the end, a close to check.
+const MAX_EXTRA_CHANNELS: u8 = 2;
 
 fn link_of(peer: usize) -> PeerId {
     PeerId(peer as u64)
@@ -58,6 +65,13 @@ struct Harness {
     height: u32,
     /// Funding transactions, with the height they confirm at.
     fundings: Vec<(Transaction, u32)>,
+    /// Per node, how its wallet builds its next funding transaction (see [`fund_as`]).
+    wallet_faults: [u8; 3],
+    /// Channels opened after setup.
+    extra_channels: u8,
+    /// Channels whose funding transaction pays a wrong output, with the height it
+    /// confirms at.
+    wrong_fundings: Vec<(ChannelId, u32)>,
     /// How many of V's broadcasts (since its last start) were checked.
     v_broadcasts_checked: usize,
 }
@@ -76,6 +90,9 @@ impl Harness {
             links: [link.clone(), link],
             height: START_HEIGHT,
             fundings: Vec::new(),
+            wallet_faults: [0; 3],
+            extra_channels: 0,
+            wrong_fundings: Vec::new(),
             v_broadcasts_checked: 0,
         };
         for peer in 1..=2 {
@@ -158,8 +175,13 @@ impl Harness {
             for event in events {
                 match event {
                     Event::FundingGenerationReady { .. } => {
-                        if let Some(tx) = fund(&mut self.nodes[i], &event, self.fundings.len()) {
+                        let fault = std::mem::take(&mut self.wallet_faults[i]);
+                        let funded = fund_as(&mut self.nodes[i], &event, self.fundings.len(), fault);
+                        if let Some((channel_id, tx)) = funded {
                             self.fundings.push((tx, self.height + 1));
+                            if fault != 0 {
+                                self.wrong_fundings.push((channel_id, self.height + 1));
+                            }
                         }
                     }
                     Event::PaymentClaimable { payment_hash, .. } => {
@@ -245,7 +267,28 @@ impl Harness {
                 }
                 manager.best_block_updated(self.height);
             }
+            for (channel_id, confirmed_at) in &self.wrong_fundings {
+                assert!(
+                    *confirmed_at > self.height || self.nodes[V].channel_handler().channel(channel_id).is_none(),
+                    "V kept a channel whose funding output is wrong"
+                );
+            }
         }
+        self.collect();
+    }
+
+    /// `funder` (V or a peer) opens another channel with the other end, its wallet
+    /// building the funding as `fault` says (see [`fund_as`]).
+    fn open_extra(&mut self, funder: usize, acceptor: usize, fault: u8) {
+        if self.extra_channels >= MAX_EXTRA_CHANNELS {
+            return;
+        }
+        self.extra_channels += 1;
+        self.wallet_faults[funder] = fault % 4;
+        let acceptor_id = self.nodes[acceptor].node_id();
+        let _ = self.nodes[funder]
+            .channel_handler_mut()
+            .open_channel(acceptor_id, CAPACITY_SATOSHIS, PUSH_MSAT);
         self.collect();
     }
 
@@ -453,6 +496,14 @@ impl Harness {
                 self.inject_bytes(peer, bytes);
                 return 1 + bytes.len();
             }
+            0x51..=0x52 => {
+                self.open_extra(peer, V, arg);
+                return 1;
+            }
+            0x53..=0x54 => {
+                self.open_extra(V, peer, arg);
+                return 1;
+            }
             _ => {}
         }
         0
@@ -471,6 +522,43 @@ impl Harness {
             self.force_close(channel_id);
         }
     }
+}
+
+/// The user's wallet answers `event` if it is `FundingGenerationReady`, spending a coin
+/// of its own per `index`, and building the funding as `fault` says: as asked (0), or
+/// wrong in a way both ends must catch before using the channel: one satoshi short (1),
+/// to another script (2), or naming an output the transaction lacks (3). The channel's
+/// id and the transaction, if the manager took it.
+fn fund_as(node: &mut Node, event: &Event, index: usize, fault: u8) -> Option<(ChannelId, Transaction)> {
+    let Event::FundingGenerationReady {
+        temporary_channel_id,
+        funding_satoshis,
+        output_script,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let (value_satoshis, script, vout) = match fault {
+        1 => (funding_satoshis.saturating_sub(1), output_script.clone(), 0),
+        2 => (
+            *funding_satoshis,
+            ScriptBuf::new_p2wsh(&ScriptBuf::new().wscript_hash()),
+            0,
+        ),
+        3 => (*funding_satoshis, output_script.clone(), 1),
+        _ => (*funding_satoshis, output_script.clone(), 0),
+    };
+    let tx = funding_transaction([index as u8 + 1; 32], value_satoshis, script);
+    let outpoint = OutPoint {
+        txid: tx.compute_txid(),
+        vout,
+    };
+    let channel_id = node
+        .channel_handler_mut()
+        .funding_transaction_generated(temporary_channel_id, outpoint)
+        .ok()?;
+    Some((channel_id, tx))
 }
 
 thread_local! {
