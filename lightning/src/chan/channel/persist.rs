@@ -385,9 +385,7 @@ impl<S: ChannelSigner> Channel<S> {
         self.phase = ChannelPhase::Failed;
         Err(mismatch)
     }
-}
 
-impl<S: ChannelSigner> Channel<S> {
     /// Whether `monitor` watches this channel's funding output, where both know one: a
     /// monitor for another outpoint is another channel's, whatever its update id. On a
     /// mismatch the channel is failed: it signs nothing more.
