@@ -172,3 +172,41 @@ fn an_unreasonably_large_minimum_depth_fails_the_channel() {
         assert_eq!(a.channel_handler().channel_ids().is_empty(), !accepted);
     }
 }
+
+/// BOLT 2: a fundee that never sees the funding confirm forgets the channel after 2016
+/// blocks (nothing of its own is at stake), counted from the block it signed at and
+/// across a restart; the funder, whose coins the funding spends, never does.
+#[test]
+fn a_fundee_forgets_a_funding_unseen_for_2016_blocks() {
+    let (mut a, b, channel_id, _) = funded_unconfirmed();
+    let signed_at = START_HEIGHT;
+    let monitors = b.channel_handler().persister().monitors.clone();
+    let (mut b, mismatches) = restart(&b, 2, &monitors);
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    b.channel_handler_mut().best_block_updated(signed_at + 2015);
+    assert!(
+        b.channel_handler().channel(&channel_id).is_some(),
+        "kept up to 2015 blocks"
+    );
+    let (mut b, _) = restart(&b, 2, &monitors);
+    b.channel_handler_mut().best_block_updated(signed_at + 2016);
+    assert!(
+        b.channel_handler().channel(&channel_id).is_none(),
+        "forgotten at 2016 blocks"
+    );
+    let closed = events(&mut b);
+    assert!(
+        matches!(closed.as_slice(), [Event::ChannelClosed { channel_id: id, reason }] if *id == channel_id && reason.contains("2016")),
+        "{closed:?}"
+    );
+    assert!(b.channel_handler().broadcaster().transactions.is_empty());
+    a.channel_handler_mut().best_block_updated(signed_at + 10_000);
+    assert_eq!(
+        a.channel_handler().channel(&channel_id).map(|c| c.phase()),
+        Some(ChannelPhase::AwaitingChannelReady {
+            sent: false,
+            received: false
+        }),
+        "the funder waits for its own funding"
+    );
+}

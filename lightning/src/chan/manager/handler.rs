@@ -135,8 +135,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 Ok(signed) => {
                     // The channel now goes by its real id.
                     let new_id = channel.channel_id();
+                    let best_height = self.best_height;
                     if let Some(mut managed) = self.channels.remove(&channel_id) {
                         managed.funding_txid = Some(m.funding_txid);
+                        managed.funding_wait_since = Some(best_height);
                         self.channels.insert(new_id, managed);
                     }
                     self.send(&new_id, Message::FundingSigned(signed));

@@ -113,6 +113,9 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     pub funding_txid: Option<Txid>,
     pub confirmation_height: Option<u32>,
     pub minimum_depth: u32,
+    /// As the fundee, the best height when we signed the funding: a funding still
+    /// unconfirmed [`FUNDING_WAIT_BLOCKS`] later is forgotten (BOLT 2).
+    pub funding_wait_since: Option<u32>,
     /// The first block seen while `closing_signed` negotiation could run. Not persisted:
     /// after a restart the count starts again.
     pub closing_negotiation_since: Option<u32>,
@@ -145,6 +148,10 @@ impl<S: crate::sign::ChannelSigner> ManagedChannel<S> {
         self.in_flight_updates.retain(|u| u.update_id > durable_through);
     }
 }
+
+/// Blocks a fundee waits for the funding to confirm before it forgets the channel
+/// (BOLT 2's timeout), counted from the block it signed the funding at.
+pub const FUNDING_WAIT_BLOCKS: u32 = 2016;
 
 /// Blocks (about an hour) the `closing_signed` negotiation may take, once it can start,
 /// before the channel is failed: BOLT 2 requires failing it when no satisfying
@@ -283,6 +290,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             funding_txid: None,
             confirmation_height: None,
             minimum_depth: self.config.minimum_depth,
+            funding_wait_since: None,
             closing_negotiation_since: None,
             in_flight_updates: Vec::new(),
         };
@@ -360,7 +368,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         self.check_funding_depths();
     }
 
-    /// The chain's tip moved to `height`.
+    /// The chain's tip moved to `height`: fundings deep enough make channels ready,
+    /// fundings we accepted and never saw confirm for [`FUNDING_WAIT_BLOCKS`] are
+    /// forgotten, HTLCs near expiry fail, and stalled closing negotiations fail.
     pub fn best_block_updated(&mut self, height: u32) {
         self.best_height = height;
         self.check_funding_depths();
@@ -397,6 +407,18 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             let Some(managed) = self.channels.get_mut(&id) else {
                 continue;
             };
+            // BOLT 2: a fundee forgets a funding it has not seen confirm for two weeks of
+            // blocks; nothing of its own is at stake, and remembering invites denial of
+            // service. The funder waits: the funding spends its coins.
+            let waited_too_long = managed.confirmation_height.is_none()
+                && managed.funding_wait_since.is_some_and(|since| {
+                    u64::from(self.best_height) >= u64::from(since) + u64::from(FUNDING_WAIT_BLOCKS)
+                });
+            if waited_too_long {
+                let why = alloc::format!("funding unconfirmed after {FUNDING_WAIT_BLOCKS} blocks: forgotten");
+                self.close_failed_channel(&id, why, None, true);
+                continue;
+            }
             // Heights are the user's (and persisted): counted in u64, the last u32 height
             // neither overflows nor wraps a shallow funding around to deep.
             let deep = managed

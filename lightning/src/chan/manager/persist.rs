@@ -33,8 +33,42 @@ tlv_stream! {
     pub struct ManagerTlvs {
         /// Monitor updates the persister had not reported durable, by channel.
         1 => in_flight_updates: InFlightUpdates,
+        /// The heights from which channels we accepted wait for their funding.
+        3 => funding_waits: FundingWaits,
     }
 }
+
+/// Per channel we accepted and whose funding has not confirmed, the best height when we
+/// signed it (`ManagedChannel::funding_wait_since`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FundingWaits(pub Vec<(ChannelId, u32)>);
+
+impl TlvValue for FundingWaits {
+    fn value_len(&self) -> usize {
+        4 + self.0.len() * FUNDING_WAIT_RECORD_LEN
+    }
+    fn encode_value(&self, out: &mut Vec<u8>) {
+        (self.0.len() as u32).encode(out);
+        for (channel_id, since) in &self.0 {
+            channel_id.encode(out);
+            since.encode(out);
+        }
+    }
+    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let mut waits = Vec::new();
+        for _ in 0..count(&mut r, FUNDING_WAIT_RECORD_LEN)? {
+            waits.push((ChannelId::decode(&mut r)?, u32::decode(&mut r)?));
+        }
+        if r.remaining() != 0 {
+            return Err(DecodeError::InvalidValue { field: "funding waits" });
+        }
+        Ok(FundingWaits(waits))
+    }
+}
+
+/// A funding wait's length: a channel id and a height.
+const FUNDING_WAIT_RECORD_LEN: usize = 36;
 
 /// Monitor updates handed to the persister and not reported durable, by channel.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -237,8 +271,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .iter()
             .flat_map(|(id, managed)| managed.in_flight_updates.iter().map(move |u| (*id, u.clone())))
             .collect();
+        let funding_waits: Vec<(ChannelId, u32)> = self
+            .channels
+            .iter()
+            .filter_map(|(id, managed)| Some((*id, managed.funding_wait_since?)))
+            .collect();
         ManagerTlvs {
             in_flight_updates: (!in_flight.is_empty()).then_some(InFlightUpdates(in_flight)),
+            funding_waits: (!funding_waits.is_empty()).then_some(FundingWaits(funding_waits)),
             ..ManagerTlvs::default()
         }
         .encode(&mut out);
@@ -285,6 +325,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 funding_txid,
                 confirmation_height,
                 minimum_depth,
+                funding_wait_since: None,
                 closing_negotiation_since: None,
                 in_flight_updates: Vec::new(),
             });
@@ -296,9 +337,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         let tlvs = ManagerTlvs::decode(&mut r)?;
         let mut in_flight = tlvs.in_flight_updates.unwrap_or_default().0;
+        let funding_waits: BTreeMap<ChannelId, u32> = tlvs.funding_waits.unwrap_or_default().0.into_iter().collect();
         let mut mismatches = Vec::new();
         for mut managed in read_channels {
             let channel_id = managed.channel.channel_id();
+            managed.funding_wait_since = funding_waits.get(&channel_id).copied();
             let empty = ChannelMonitor::new();
             let monitor = monitors.get(&channel_id).unwrap_or(&empty);
             let monitor_latest = monitor.latest_update_id();
