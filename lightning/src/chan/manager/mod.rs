@@ -357,7 +357,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         for (id, managed) in &mut self.channels {
             if managed.funding_txid == Some(txid) && managed.confirmation_height.is_none() {
                 match managed.channel.check_funding_output(tx) {
-                    Ok(()) => managed.confirmation_height = Some(height),
+                    Ok(()) => {
+                        managed.confirmation_height = Some(height);
+                        managed.funding_wait_since = None;
+                    }
                     Err(why) => wrong_outputs.push((*id, why.to_string())),
                 }
             }
