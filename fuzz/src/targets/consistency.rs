@@ -267,10 +267,9 @@ impl Harness {
         for _ in 0..blocks {
             self.height += 1;
             let height = self.height;
-            let fundings = self.fundings.clone();
-            for i in 0..2 {
-                let manager = self.node(i).channel_handler_mut();
-                for tx in &fundings {
+            for party in &mut self.parties {
+                let manager = party.node.channel_handler_mut();
+                for tx in &self.fundings {
                     manager.transaction_confirmed(tx, START_HEIGHT + 1);
                 }
                 manager.best_block_updated(height);
