@@ -3,7 +3,8 @@
 //! of payments both ways, deliveries, disconnects, paused and completed persistence,
 //! restarts, fee estimates, any number of blocks (so HTLCs may time out), timer ticks,
 //! cooperative and force closes, more channels opened either way (a few per input)
-//! whose funder's wallet may build a wrong funding output, and hostile input: messages
+//! whose funder's wallet may build a wrong funding output or never broadcast it, and
+//! hostile input: messages
 //! the fuzzer writes, handed to V as if a peer sent them (a forged channel id optional),
 //! and raw bytes on a connection.
 //!
@@ -17,12 +18,14 @@
 //! failed on an error, a mutual close) spends a channel's funding with both signatures
 //! and creates no value, and a commitment among it is one the peer never saw revoked.
 //! And V never keeps a channel whose funding confirmed paying anything but exactly the
-//! channel's value to its 2-of-2 script (BOLT 2).
+//! channel's value to its 2-of-2 script, nor one it accepted whose funding it has not
+//! seen confirm for 2016 blocks since it signed it (BOLT 2).
 
 use std::collections::{BTreeMap, VecDeque};
 
 use lightning::bitcoin::{OutPoint, ScriptBuf, Transaction};
 use lightning::chain::ChannelMonitor;
+use lightning::chan::manager::FUNDING_WAIT_BLOCKS;
 use lightning::events::Event;
 use lightning::transport::{MessageHandler, PeerId};
 use lightning::wire::{ChannelId, Message};
@@ -72,6 +75,9 @@ struct Harness {
     /// Channels whose funding transaction pays a wrong output, with the height it
     /// confirms at.
     wrong_fundings: Vec<(ChannelId, u32)>,
+    /// Channels a peer funded to V whose funding is never broadcast, with the height V
+    /// signed it at once V has.
+    unbroadcast_to_v: Vec<(ChannelId, Option<u32>)>,
     /// How many of V's broadcasts (since its last start) were checked.
     v_broadcasts_checked: usize,
 }
@@ -93,6 +99,7 @@ impl Harness {
             wallet_faults: [0; 3],
             extra_channels: 0,
             wrong_fundings: Vec::new(),
+            unbroadcast_to_v: Vec::new(),
             v_broadcasts_checked: 0,
         };
         for peer in 1..=2 {
@@ -138,6 +145,14 @@ impl Harness {
             }
         }
         self.check_v_broadcasts();
+        // V signs a funding while handling `funding_created`, at its best height, which
+        // is the harness's: the op that delivered it ends here.
+        let height = self.height;
+        for (channel_id, signed_at) in &mut self.unbroadcast_to_v {
+            if signed_at.is_none() && self.nodes[V].channel_handler().channel(channel_id).is_some() {
+                *signed_at = Some(height);
+            }
+        }
     }
 
     /// Whatever closed the channel (a command, a protocol error, the peer's `error`, an
@@ -177,11 +192,19 @@ impl Harness {
                     Event::FundingGenerationReady { .. } => {
                         let fault = std::mem::take(&mut self.wallet_faults[i]);
                         let funded = fund_as(&mut self.nodes[i], &event, self.fundings.len(), fault);
-                        if let Some((channel_id, tx)) = funded {
-                            self.fundings.push((tx, self.height + 1));
-                            if fault != 0 {
-                                self.wrong_fundings.push((channel_id, self.height + 1));
+                        match funded {
+                            Some((channel_id, _)) if fault == NEVER_BROADCAST => {
+                                if i != V {
+                                    self.unbroadcast_to_v.push((channel_id, None));
+                                }
                             }
+                            Some((channel_id, tx)) => {
+                                self.fundings.push((tx, self.height + 1));
+                                if fault != 0 {
+                                    self.wrong_fundings.push((channel_id, self.height + 1));
+                                }
+                            }
+                            None => {}
                         }
                     }
                     Event::PaymentClaimable { payment_hash, .. } => {
@@ -267,10 +290,19 @@ impl Harness {
                 }
                 manager.best_block_updated(self.height);
             }
+            let manager = self.nodes[V].channel_handler();
             for (channel_id, confirmed_at) in &self.wrong_fundings {
                 assert!(
-                    *confirmed_at > self.height || self.nodes[V].channel_handler().channel(channel_id).is_none(),
+                    *confirmed_at > self.height || manager.channel(channel_id).is_none(),
                     "V kept a channel whose funding output is wrong"
+                );
+            }
+            for (channel_id, signed_at) in &self.unbroadcast_to_v {
+                let waited_blocks = signed_at.map(|h| self.height - h);
+                assert!(
+                    waited_blocks.is_none_or(|waited| waited < FUNDING_WAIT_BLOCKS)
+                        || manager.channel(channel_id).is_none(),
+                    "V kept a channel whose funding it has not seen for {FUNDING_WAIT_BLOCKS} blocks"
                 );
             }
         }
@@ -284,7 +316,7 @@ impl Harness {
             return;
         }
         self.extra_channels += 1;
-        self.wallet_faults[funder] = fault % 4;
+        self.wallet_faults[funder] = fault % 5;
         let acceptor_id = self.nodes[acceptor].node_id();
         let _ = self.nodes[funder]
             .channel_handler_mut()
@@ -524,11 +556,14 @@ impl Harness {
     }
 }
 
+/// A wallet fault: the funding is built as asked but never broadcast.
+const NEVER_BROADCAST: u8 = 4;
+
 /// The user's wallet answers `event` if it is `FundingGenerationReady`, spending a coin
-/// of its own per `index`, and building the funding as `fault` says: as asked (0), or
-/// wrong in a way both ends must catch before using the channel: one satoshi short (1),
-/// to another script (2), or naming an output the transaction lacks (3). The channel's
-/// id and the transaction, if the manager took it.
+/// of its own per `index`, and building the funding as `fault` says: as asked (0, and
+/// [`NEVER_BROADCAST`]), or wrong in a way both ends must catch before using the
+/// channel: one satoshi short (1), to another script (2), or naming an output the
+/// transaction lacks (3). The channel's id and the transaction, if the manager took it.
 fn fund_as(node: &mut Node, event: &Event, index: usize, fault: u8) -> Option<(ChannelId, Transaction)> {
     let Event::FundingGenerationReady {
         temporary_channel_id,
