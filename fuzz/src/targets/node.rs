@@ -193,11 +193,10 @@ impl Harness {
                         let fault = std::mem::take(&mut self.wallet_faults[i]);
                         let funded = fund_as(&mut self.nodes[i], &event, self.fundings.len(), fault);
                         match funded {
-                            Some((channel_id, _)) if fault == NEVER_BROADCAST => {
-                                if i != V {
-                                    self.unbroadcast_to_v.push((channel_id, None));
-                                }
+                            Some((channel_id, _)) if fault == NEVER_BROADCAST && i != V => {
+                                self.unbroadcast_to_v.push((channel_id, None));
                             }
+                            Some(_) if fault == NEVER_BROADCAST => {}
                             Some((channel_id, tx)) => {
                                 self.fundings.push((tx, self.height + 1));
                                 if fault != 0 {
