@@ -31,10 +31,16 @@ pub const PUSH_MSAT: u64 = 1_000_000_000;
 /// every later op rebuilding and re-checking hundreds of HTLCs, at a tenth of the speed.
 pub const MAX_ACCEPTED_HTLCS: u16 = 6;
 
+/// The most value each node lets sit in trimmed HTLCs per commitment: low, so that
+/// payments of the smaller sizes reach it (more so at high feerates) and both the
+/// sender's refusal and the receiver's failing back are exercised.
+pub const MAX_DUST_HTLC_EXPOSURE_MSAT: u64 = 2_000_000;
+
 /// The configuration every whole-node target's nodes run with.
 pub fn config() -> ChannelManagerConfig {
     ChannelManagerConfig {
         max_accepted_htlcs: MAX_ACCEPTED_HTLCS,
+        max_dust_htlc_exposure_msat: MAX_DUST_HTLC_EXPOSURE_MSAT,
         ..ChannelManagerConfig::new(regtest())
     }
 }

@@ -5,6 +5,7 @@
 
 mod channel_dance;
 mod close;
+mod dust_exposure;
 mod fail_channel;
 mod funding_depth;
 mod funding_output;

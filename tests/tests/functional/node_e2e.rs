@@ -14,7 +14,7 @@ use tests::node_pair::*;
 pub(super) const LINK: PeerId = PeerId(1);
 
 /// Opens a funded, confirmed channel from a to b; returns its id.
-fn open(a: &mut Node, b: &mut Node) -> ChannelId {
+pub(super) fn open(a: &mut Node, b: &mut Node) -> ChannelId {
     let (channel_id, funding) = fund(a, b);
     both_see(a, b, &funding, 101, 103);
     pump(a, b, LINK);

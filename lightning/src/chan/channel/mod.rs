@@ -6,6 +6,7 @@
 //! - [`reestablish`]: disconnection and `channel_reestablish` with retransmission.
 
 pub mod close;
+pub mod dust;
 pub mod establish;
 pub mod operation;
 pub mod persist;

@@ -58,6 +58,11 @@ pub struct ChannelManagerConfig {
     /// cap; opening a channel with anything else is refused). Fewer bounds what one
     /// commitment costs to build, sign and enforce on chain.
     pub max_accepted_htlcs: u16,
+    /// The most value this node lets sit in HTLCs too small for an output (trimmed) on
+    /// either commitment of a channel (BOLT 2's `max_dust_htlc_exposure_msat`): they are
+    /// fees if the commitment goes on chain. A dust HTLC past it is not sent, and one
+    /// received is failed back.
+    pub max_dust_htlc_exposure_msat: u64,
     /// A deliberate bug, switched on by harnesses that must show they catch it.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
@@ -75,7 +80,7 @@ pub enum PlantedBug {
 
 impl ChannelManagerConfig {
     /// Defaults: 3 confirmations, 1 sat/vbyte commitments, 40 blocks of final CLTV delta,
-    /// 483 HTLCs.
+    /// 483 HTLCs, 50,000 sat of dust exposure.
     pub fn new(chain_hash: ChainHash) -> Self {
         ChannelManagerConfig {
             chain_hash,
@@ -83,6 +88,7 @@ impl ChannelManagerConfig {
             feerate_per_kw: 253,
             final_cltv_expiry_delta: 40,
             max_accepted_htlcs: MAX_HTLCS_PER_SIDE,
+            max_dust_htlc_exposure_msat: DEFAULT_MAX_DUST_HTLC_EXPOSURE_MSAT,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -148,6 +154,10 @@ impl<S: crate::sign::ChannelSigner> ManagedChannel<S> {
         self.in_flight_updates.retain(|u| u.update_id > durable_through);
     }
 }
+
+/// The default bound on dust exposure per commitment: 50,000 sat, a small share of a
+/// typical channel, and room for hundreds of small payments in flight.
+pub const DEFAULT_MAX_DUST_HTLC_EXPOSURE_MSAT: u64 = 50_000_000;
 
 /// Blocks a fundee waits for the funding to confirm before it forgets the channel
 /// (BOLT 2's timeout), counted from the block it signed the funding at.

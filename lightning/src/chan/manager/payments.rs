@@ -16,7 +16,7 @@ use crate::chan::ledger::Side;
 use crate::events::Event;
 use crate::onion::errors::{
     INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION,
-    UNKNOWN_NEXT_PEER,
+    TEMPORARY_NODE_FAILURE, UNKNOWN_NEXT_PEER,
 };
 use crate::onion::{
     build_failure_packet, construct_onion_packet, decode_failure_packet, peel_onion_packet, HopPayload, OnionError,
@@ -173,6 +173,15 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             return Err(ApiError::NoUsableChannel);
         }
         let (channel_id, counterparty) = (*channel_id, managed.counterparty);
+        let max_exposure_msat = self.config.max_dust_htlc_exposure_msat;
+        if managed
+            .channel
+            .exceeds_dust_exposure(Side::Holder, amount_msat, None, max_exposure_msat)
+        {
+            return Err(ApiError::Channel(alloc::format!(
+                "dust exposure: a trimmed HTLC of {amount_msat} msat would take a commitment's past {max_exposure_msat} msat"
+            )));
+        }
         // Saturated past the last height, which the channel refuses (no HTLC expires at a
         // timestamp) rather than wrapping to an expired height.
         let cltv_expiry = self.best_height.saturating_add(self.config.final_cltv_expiry_delta);
@@ -333,6 +342,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         else {
             return;
         };
+        // BOLT 2: a trimmed HTLC past our dust exposure is failed once committed, its
+        // preimage never revealed; HTLCs offered before it were judged first.
+        let too_much_dust = managed.channel.exceeds_dust_exposure(
+            Side::Counterparty,
+            htlc.amount_msat,
+            Some(htlc_id),
+            self.config.max_dust_htlc_exposure_msat,
+        );
         let peeled = peel_onion_packet(&self.secp, onion, &self.keys, &htlc.payment_hash.0);
         let message = match peeled {
             Err(OnionError::UnknownVersion(_) | OnionError::InvalidPublicKey | OnionError::HmacMismatch) => {
@@ -356,7 +373,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             Ok(peeled) => Some(peeled),
         };
         let Some(peeled) = message else { return };
-        let failure = if peeled.next_packet.is_some() {
+        let failure = if too_much_dust {
+            Some(TEMPORARY_NODE_FAILURE.to_be_bytes().to_vec())
+        } else if peeled.next_packet.is_some() {
             // Single hop only: nothing is forwarded.
             Some(UNKNOWN_NEXT_PEER.to_be_bytes().to_vec())
         } else {

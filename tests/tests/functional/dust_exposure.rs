@@ -1,0 +1,138 @@
+//! Exposure to trimmed HTLCs (BOLT 2, `max_dust_htlc_exposure_msat`): HTLCs too small
+//! for an output become fees if a commitment goes on chain, so each node bounds their
+//! value per commitment. The sender does not offer one past its bound; the receiver
+//! fails one past its own, first come first served, and never reveals its preimage.
+
+use lightning::chan::manager::{ApiError, ChannelManagerConfig};
+use lightning::events::Event;
+use lightning::onion::errors::TEMPORARY_NODE_FAILURE;
+use tests::node_pair::*;
+
+use super::node_e2e::{open, start_payment, LINK};
+
+/// Far below any dust threshold (100 sat).
+const DUST_MSAT: u64 = 100_000;
+/// Above every dust threshold at the default feerate (5,000 sat).
+const NOT_DUST_MSAT: u64 = 5_000_000;
+/// Exactly two dust HTLCs of [`DUST_MSAT`]: the bound itself is allowed.
+const TIGHT_MSAT: u64 = 200_000;
+
+fn node_bounding_dust(seed: u8, max_dust_htlc_exposure_msat: u64, feerate_per_kw: u32) -> Node {
+    let config = ChannelManagerConfig {
+        max_dust_htlc_exposure_msat,
+        feerate_per_kw,
+        ..ChannelManagerConfig::new(regtest())
+    };
+    node_with_config([seed; 32], [seed; 32], config, false)
+}
+
+/// Connected nodes with an open channel from `a` to `b` at the default feerate, each
+/// bounding its dust exposure as given.
+fn pair(a_max_msat: u64, b_max_msat: u64) -> (Node, Node) {
+    pair_at(
+        a_max_msat,
+        b_max_msat,
+        ChannelManagerConfig::new(regtest()).feerate_per_kw,
+    )
+}
+
+/// [`pair`] with the channel's commitments at `feerate_per_kw`.
+fn pair_at(a_max_msat: u64, b_max_msat: u64, feerate_per_kw: u32) -> (Node, Node) {
+    let (mut a, mut b) = (
+        node_bounding_dust(1, a_max_msat, feerate_per_kw),
+        node_bounding_dust(2, b_max_msat, feerate_per_kw),
+    );
+    connect(&mut a, &mut b, LINK);
+    open(&mut a, &mut b);
+    (a, b)
+}
+
+#[test]
+fn the_sender_offers_no_dust_htlc_past_its_bound_and_other_htlcs_still_go() {
+    let default_max = ChannelManagerConfig::new(regtest()).max_dust_htlc_exposure_msat;
+    let (mut a, mut b) = pair(TIGHT_MSAT, default_max);
+    for _ in 0..2 {
+        start_payment(&mut a, &mut b, DUST_MSAT, None);
+        pump(&mut a, &mut b, LINK);
+    }
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, DUST_MSAT);
+    assert!(
+        matches!(&refused, Err(ApiError::Channel(why)) if why.contains("dust exposure")),
+        "{refused:?}"
+    );
+    assert!(a.take_outbound(LINK).is_empty(), "nothing offered");
+    start_payment(&mut a, &mut b, NOT_DUST_MSAT, None);
+    pump(&mut a, &mut b, LINK);
+    let claimable = events(&mut b);
+    assert_eq!(
+        claimable
+            .iter()
+            .filter(|e| matches!(e, Event::PaymentClaimable { .. }))
+            .count(),
+        3,
+        "{claimable:?}"
+    );
+}
+
+#[test]
+fn the_receiver_fails_dust_htlcs_past_its_bound_first_come_first_served() {
+    let default_max = ChannelManagerConfig::new(regtest()).max_dust_htlc_exposure_msat;
+    let (mut a, mut b) = pair(default_max, TIGHT_MSAT);
+    // All three are committed in one round: the first two fit, the third fails.
+    let hashes: Vec<_> = (0..3).map(|_| start_payment(&mut a, &mut b, DUST_MSAT, None)).collect();
+    pump(&mut a, &mut b, LINK);
+    let claimable: Vec<_> = events(&mut b)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::PaymentClaimable { payment_hash, .. } => Some(payment_hash),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(claimable, hashes[..2]);
+    assert!(b.channel_handler().payment_preimage(&hashes[2]).is_some(), "b knows it");
+    let failed = events(&mut a);
+    assert!(
+        failed.contains(&Event::PaymentFailed {
+            payment_hash: hashes[2],
+            failure_code: Some(TEMPORARY_NODE_FAILURE),
+        }),
+        "{failed:?}"
+    );
+    assert!(
+        !failed.iter().any(|e| matches!(e, Event::PaymentSent { .. })),
+        "{failed:?}"
+    );
+    // A larger HTLC is no dust and arrives whatever the exposure.
+    let large = start_payment(&mut a, &mut b, NOT_DUST_MSAT, None);
+    pump(&mut a, &mut b, LINK);
+    assert!(events(&mut b).contains(&Event::PaymentClaimable {
+        payment_hash: large,
+        amount_msat: NOT_DUST_MSAT
+    }));
+}
+
+/// Trimming depends on the commitment's feerate (the second-stage fee comes out of the
+/// HTLC): at 10,000 sat/kw an HTLC of 5,000 sat is dust too, and counts.
+#[test]
+fn a_higher_feerate_makes_larger_htlcs_dust() {
+    let (mut a, mut b) = pair_at(TIGHT_MSAT, TIGHT_MSAT, 10_000);
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, NOT_DUST_MSAT);
+    assert!(
+        matches!(&refused, Err(ApiError::Channel(why)) if why.contains("dust exposure")),
+        "{refused:?}"
+    );
+    // Above every threshold at that feerate (20,000 sat): not dust, so it goes.
+    start_payment(&mut a, &mut b, 20_000_000, None);
+    pump(&mut a, &mut b, LINK);
+    assert!(events(&mut b).iter().any(|e| matches!(
+        e,
+        Event::PaymentClaimable {
+            amount_msat: 20_000_000,
+            ..
+        }
+    )));
+}
