@@ -45,6 +45,19 @@ pub fn funding_outpoint(tx: &Transaction) -> OutPoint {
 /// the funding transaction from coin `coin` and hands its outpoint to `node`'s manager.
 /// The channel's id and the transaction, if the manager took it.
 pub fn fund_channel(node: &mut Node, event: &Event, coin: [u8; 32]) -> Option<(ChannelId, Transaction)> {
+    fund_channel_with(node, event, |funding_satoshis, output_script| {
+        (funding_transaction(coin, funding_satoshis, output_script), 0)
+    })
+}
+
+/// [`fund_channel`] with the wallet's transaction, and the index of the output it names
+/// as the funding, made by `build` from the value and script the event asks for: a
+/// wallet that may get them wrong.
+pub fn fund_channel_with(
+    node: &mut Node,
+    event: &Event,
+    build: impl FnOnce(u64, ScriptBuf) -> (Transaction, u32),
+) -> Option<(ChannelId, Transaction)> {
     let Event::FundingGenerationReady {
         temporary_channel_id,
         funding_satoshis,
@@ -54,10 +67,14 @@ pub fn fund_channel(node: &mut Node, event: &Event, coin: [u8; 32]) -> Option<(C
     else {
         return None;
     };
-    let tx = funding_transaction(coin, *funding_satoshis, output_script.clone());
+    let (tx, vout) = build(*funding_satoshis, output_script.clone());
+    let outpoint = OutPoint {
+        txid: tx.compute_txid(),
+        vout,
+    };
     let channel_id = node
         .channel_handler_mut()
-        .funding_transaction_generated(temporary_channel_id, funding_outpoint(&tx))
+        .funding_transaction_generated(temporary_channel_id, outpoint)
         .ok()?;
     Some((channel_id, tx))
 }

@@ -23,14 +23,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use lightning::bitcoin::{OutPoint, ScriptBuf, Transaction};
+use lightning::bitcoin::{ScriptBuf, Transaction};
 use lightning::chain::ChannelMonitor;
 use lightning::chan::manager::FUNDING_WAIT_BLOCKS;
 use lightning::events::Event;
 use lightning::transport::{MessageHandler, PeerId};
 use lightning::wire::{ChannelId, Message};
 use sim::node::{restart_from, Node, START_HEIGHT};
-use sim::wallet::funding_transaction;
+use sim::wallet::{fund_channel_with, funding_transaction};
 
 use super::whole_node::{
     complete_persistence, config, is_commitment, monitor_spent_by, session_seed, start, AMOUNTS_MSAT,
@@ -564,35 +564,19 @@ const NEVER_BROADCAST: u8 = 4;
 /// channel: one satoshi short (1), to another script (2), or naming an output the
 /// transaction lacks (3). The channel's id and the transaction, if the manager took it.
 fn fund_as(node: &mut Node, event: &Event, index: usize, fault: u8) -> Option<(ChannelId, Transaction)> {
-    let Event::FundingGenerationReady {
-        temporary_channel_id,
-        funding_satoshis,
-        output_script,
-        ..
-    } = event
-    else {
-        return None;
-    };
-    let (value_satoshis, script, vout) = match fault {
-        1 => (funding_satoshis.saturating_sub(1), output_script.clone(), 0),
-        2 => (
-            *funding_satoshis,
-            ScriptBuf::new_p2wsh(&ScriptBuf::new().wscript_hash()),
+    let coin = [index as u8 + 1; 32];
+    fund_channel_with(node, event, |funding_satoshis, output_script| match fault {
+        1 => (
+            funding_transaction(coin, funding_satoshis.saturating_sub(1), output_script),
             0,
         ),
-        3 => (*funding_satoshis, output_script.clone(), 1),
-        _ => (*funding_satoshis, output_script.clone(), 0),
-    };
-    let tx = funding_transaction([index as u8 + 1; 32], value_satoshis, script);
-    let outpoint = OutPoint {
-        txid: tx.compute_txid(),
-        vout,
-    };
-    let channel_id = node
-        .channel_handler_mut()
-        .funding_transaction_generated(temporary_channel_id, outpoint)
-        .ok()?;
-    Some((channel_id, tx))
+        2 => {
+            let other_script = ScriptBuf::new_p2wsh(&ScriptBuf::new().wscript_hash());
+            (funding_transaction(coin, funding_satoshis, other_script), 0)
+        }
+        3 => (funding_transaction(coin, funding_satoshis, output_script), 1),
+        _ => (funding_transaction(coin, funding_satoshis, output_script), 0),
+    })
 }
 
 thread_local! {

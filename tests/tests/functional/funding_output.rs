@@ -7,7 +7,7 @@ use lightning::chan::channel::ChannelPhase;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::events::Event;
 use lightning::wire::ChannelId;
-use sim::wallet::funding_transaction;
+use sim::wallet::{fund_channel_with, funding_transaction};
 use tests::node_pair::*;
 
 use super::node_e2e::{both_see, LINK};
@@ -21,29 +21,17 @@ fn funded_by(build: impl FnOnce(u64, ScriptBuf) -> Transaction, vout: u32) -> (N
     let (mut a, mut b) = (recording(1), recording(2));
     connect(&mut a, &mut b, LINK);
     let b_id = b.node_id();
-    let temporary = a
-        .channel_handler_mut()
+    a.channel_handler_mut()
         .open_channel(b_id, FUNDING_SATOSHIS, 0)
         .expect("peer connected");
     pump(&mut a, &mut b, LINK);
     let ready = events(&mut a);
-    let Some(Event::FundingGenerationReady {
-        funding_satoshis,
-        output_script,
-        ..
-    }) = ready.first()
-    else {
-        panic!("{ready:?}")
-    };
-    let tx = build(*funding_satoshis, output_script.clone());
-    let outpoint = lightning::bitcoin::OutPoint {
-        txid: tx.compute_txid(),
-        vout,
-    };
-    let channel_id = a
-        .channel_handler_mut()
-        .funding_transaction_generated(&temporary, outpoint)
-        .expect("funded");
+    assert!(
+        matches!(ready.as_slice(), [Event::FundingGenerationReady { .. }]),
+        "{ready:?}"
+    );
+    let (channel_id, tx) =
+        fund_channel_with(&mut a, &ready[0], |satoshis, script| (build(satoshis, script), vout)).expect("funded");
     pump(&mut a, &mut b, LINK);
     assert_eq!(events(&mut a), vec![Event::FundingSigned { channel_id }]);
     a.take_message_log();
