@@ -47,6 +47,17 @@ fn pair_at(a_max_msat: u64, b_max_msat: u64, feerate_per_kw: u32) -> (Node, Node
     (a, b)
 }
 
+/// `a` refuses at once to pay `b` `amount_msat`, for dust exposure.
+fn assert_refused_for_dust(a: &mut Node, b: &mut Node, amount_msat: u64) {
+    let b_id = b.node_id();
+    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, amount_msat);
+    assert!(
+        matches!(&refused, Err(ApiError::Channel(why)) if why.contains("dust exposure")),
+        "{refused:?}"
+    );
+}
+
 #[test]
 fn the_sender_offers_no_dust_htlc_past_its_bound_and_other_htlcs_still_go() {
     let default_max = ChannelManagerConfig::new(regtest()).max_dust_htlc_exposure_msat;
@@ -55,13 +66,7 @@ fn the_sender_offers_no_dust_htlc_past_its_bound_and_other_htlcs_still_go() {
         start_payment(&mut a, &mut b, DUST_MSAT, None);
         pump(&mut a, &mut b, LINK);
     }
-    let b_id = b.node_id();
-    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, DUST_MSAT);
-    assert!(
-        matches!(&refused, Err(ApiError::Channel(why)) if why.contains("dust exposure")),
-        "{refused:?}"
-    );
+    assert_refused_for_dust(&mut a, &mut b, DUST_MSAT);
     assert!(a.take_outbound(LINK).is_empty(), "nothing offered");
     start_payment(&mut a, &mut b, NOT_DUST_MSAT, None);
     pump(&mut a, &mut b, LINK);
@@ -118,13 +123,7 @@ fn the_receiver_fails_dust_htlcs_past_its_bound_first_come_first_served() {
 #[test]
 fn a_higher_feerate_makes_larger_htlcs_dust() {
     let (mut a, mut b) = pair_at(TIGHT_MSAT, TIGHT_MSAT, 10_000);
-    let b_id = b.node_id();
-    let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, NOT_DUST_MSAT);
-    assert!(
-        matches!(&refused, Err(ApiError::Channel(why)) if why.contains("dust exposure")),
-        "{refused:?}"
-    );
+    assert_refused_for_dust(&mut a, &mut b, NOT_DUST_MSAT);
     // Above every threshold at that feerate (20,000 sat): not dust, so it goes.
     start_payment(&mut a, &mut b, 20_000_000, None);
     pump(&mut a, &mut b, LINK);
