@@ -179,7 +179,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .exceeds_dust_exposure(Side::Holder, amount_msat, None, max_exposure_msat)
         {
             return Err(ApiError::Channel(alloc::format!(
-                "dust exposure: a trimmed HTLC of {amount_msat} msat would take a commitment's past {max_exposure_msat} msat"
+                "dust exposure: a trimmed HTLC of {amount_msat} msat would take a commitment's trimmed value past {max_exposure_msat} msat"
             )));
         }
         // Saturated past the last height, which the channel refuses (no HTLC expires at a
