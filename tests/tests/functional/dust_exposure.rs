@@ -135,3 +135,36 @@ fn a_higher_feerate_makes_larger_htlcs_dust() {
         }
     )));
 }
+
+/// Each commitment trims with its own side's dust limit and, for the second-stage fee,
+/// whether the HTLC is offered or received there. With the peer's dust limit at 5,000
+/// sat and 1,000 sat/kw: an HTLC of 5,680 sat that we offer is trimmed on the peer's
+/// commitment (below 5,000 + 703, the HTLC-success fee, as the peer receives it) and
+/// counts past a 5,000-sat bound; one the peer offers is trimmed on its commitment
+/// below 5,000 + 663 (its HTLC-timeout fee), so 5,670 sat is not and 5,650 sat is.
+#[test]
+fn each_commitment_trims_with_its_own_dust_limit_and_second_stage_fee() {
+    use lightning::chan::channel::ChannelLimits;
+    use lightning::chan::ledger::Side;
+    use tests::channel_pair::{open_pair_with, FUNDING_SATOSHIS};
+
+    let ours = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    let theirs = ChannelLimits {
+        dust_limit_satoshis: 5_000,
+        ..ours
+    };
+    let pair = open_pair_with(500_000_000, ours, theirs);
+    let channel = &pair.nodes[0].channel;
+    assert_eq!(channel.holder_view().feerate_per_kw, 1_000);
+    let bound_msat = 5_000_000;
+    assert!(channel.exceeds_dust_exposure(Side::Holder, 5_680_000, None, bound_msat));
+    assert!(
+        !channel.exceeds_dust_exposure(Side::Holder, 5_710_000, None, bound_msat),
+        "no dust"
+    );
+    assert!(
+        !channel.exceeds_dust_exposure(Side::Counterparty, 5_670_000, None, bound_msat),
+        "no dust"
+    );
+    assert!(channel.exceeds_dust_exposure(Side::Counterparty, 5_650_000, None, bound_msat));
+}
