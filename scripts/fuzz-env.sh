@@ -14,7 +14,8 @@
 # (`-sanitizer-coverage-trace-compares`) has nothing to guide and took more than half of
 # each run: they build without it, and their dependencies without coverage counters
 # (scripts/fuzz-deps-rustc.sh as `RUSTC_WRAPPER`, up to 9% of each run; cargo does not
-# rebuild for a changed wrapper, so their directory's name changed with it).
+# rebuild for a changed wrapper, so their directory's name changed with it), and they
+# link a libFuzzer that does not record memcmp's bytes either (see below).
 # `consistency` runs at inputs up to 256 bytes unless MAX_LEN says otherwise: its
 # findings so far needed fewer, and its throughput target is set at that size.
 #
@@ -25,15 +26,53 @@
 # makes runs with a fixed -seed irreproducible, which fuzzing campaigns do not need; a
 # finding replays from its file.
 
-# The caller's own wrapper, kept for the targets that set none (the scripts call
-# fuzz_env once per target in one shell).
+# The caller's own wrapper and libFuzzer, kept for the targets that set none (the
+# scripts call fuzz_env once per target in one shell).
 FUZZ_ENV_CALLER_RUSTC_WRAPPER=${RUSTC_WRAPPER:-}
+FUZZ_ENV_CALLER_LIBFUZZER=${CUSTOM_LIBFUZZER_PATH:-}
+
+# libFuzzer without its comparison interceptors, for the whole-node targets: built
+# once per libfuzzer-sys version from that crate's own sources, less
+# FuzzerInterceptors.cpp, and named by CUSTOM_LIBFUZZER_PATH (which libfuzzer-sys
+# links instead of its own). The interceptors wrap memcmp and bcmp, and record the
+# bytes of every unequal comparison for mutations that splice them into inputs. An
+# opcode stream has no use for them, and the library compares 32-byte ids in every
+# map lookup: recording them took 12% of the instructions `consistency` spends outside
+# SHA-256 (its evolved corpus, `-runs=0`, counted by callgrind). Prints the archive's
+# path, or nothing if it cannot be built (no C++ compiler): the stock libFuzzer then.
+libfuzzer_without_interceptors() {
+  local manifest source version archive objects
+  manifest=$(cargo metadata --format-version 1 --all-features 2> /dev/null |
+    grep -o '"manifest_path":"[^"]*/libfuzzer-sys-[0-9][^"]*/Cargo.toml"' | head -1 |
+    sed 's/^"manifest_path":"//; s/"$//')
+  [ -n "${manifest}" ] || return 0
+  source=$(dirname "${manifest}")/libfuzzer
+  version=$(basename "$(dirname "${manifest}")")
+  archive="$(pwd)/target/libfuzzer-without-interceptors/${version}/libfuzzer.a"
+  if [ ! -f "${archive}" ]; then
+    objects=$(mktemp -d)
+    find "${source}" -maxdepth 1 -name '*.cpp' ! -name FuzzerInterceptors.cpp -print0 |
+      xargs -0 -P "$(nproc)" -I{} sh -c \
+        'c++ -O3 -fPIC -ffunction-sections -fdata-sections -fno-omit-frame-pointer -std=c++17 -w -c "$1" -o "$2/$(basename "$1" .cpp).o"' \
+        _ {} "${objects}" &&
+      mkdir -p "$(dirname "${archive}")" && ar rcs "${archive}.tmp" "${objects}"/*.o &&
+      mv "${archive}.tmp" "${archive}"
+    rm -rf "${objects}"
+  fi
+  [ -f "${archive}" ] && echo "${archive}"
+  return 0
+}
 
 fuzz_env() {
   if [ -n "${FUZZ_ENV_CALLER_RUSTC_WRAPPER}" ]; then
     export RUSTC_WRAPPER="${FUZZ_ENV_CALLER_RUSTC_WRAPPER}"
   else
     unset RUSTC_WRAPPER
+  fi
+  if [ -n "${FUZZ_ENV_CALLER_LIBFUZZER}" ]; then
+    export CUSTOM_LIBFUZZER_PATH="${FUZZ_ENV_CALLER_LIBFUZZER}"
+  else
+    unset CUSTOM_LIBFUZZER_PATH
   fi
   export RUSTFLAGS="${RUSTFLAGS:-} --cfg=secp256k1_fuzz"
   export RUSTC_WORKSPACE_WRAPPER
@@ -50,6 +89,10 @@ fuzz_env() {
       BUILD_DIR=target/fuzz-build-whole-node-bare-deps
       CARGO_FUZZ_FLAGS="${CARGO_FUZZ_FLAGS} --no-trace-compares"
       LIBFUZZER_OPTIONS="entropic_scale_per_exec_time=1"
+      if [ -z "${FUZZ_ENV_CALLER_LIBFUZZER}" ]; then
+        CUSTOM_LIBFUZZER_PATH=$(libfuzzer_without_interceptors)
+        if [ -n "${CUSTOM_LIBFUZZER_PATH}" ]; then export CUSTOM_LIBFUZZER_PATH; else unset CUSTOM_LIBFUZZER_PATH; fi
+      fi
       ;;
   esac
   case "$1" in
