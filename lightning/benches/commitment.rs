@@ -12,6 +12,7 @@ use lightning::bitcoin::hashes::Hash;
 use lightning::bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
 use lightning::bitcoin::{OutPoint, Txid};
 use lightning::chan::commitment::commitment_number_obscure_factor;
+use lightning::chan::script::to_remote_script_pubkey;
 use lightning::chan::{CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction};
 use lightning::sign::{ChannelSigner, ChannelTransactionParameters, KeysManager};
 use lightning::wire::PaymentHash;
@@ -65,7 +66,7 @@ fn commitment(c: &mut Criterion) {
             dust_limit_satoshis: 546,
             to_self_delay: 144,
             keys: &keys,
-            countersignatory_payment_point: &countersignatory.payment_basepoint,
+            to_remote_script_pubkey: &to_remote_script_pubkey(&countersignatory.payment_basepoint),
             htlcs: &htlcs,
         };
         let signatures = 1 + CommitmentTransaction::build(&params)

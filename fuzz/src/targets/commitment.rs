@@ -20,6 +20,7 @@ use lightning::chan::commitment::{
     ChannelPublicKeys, CommitmentError, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction,
 };
 use lightning::chan::htlc_tx::build_htlc_transaction;
+use lightning::chan::script::to_remote_script_pubkey;
 use lightning::wire::PaymentHash;
 
 use super::secp;
@@ -147,7 +148,7 @@ pub fn commitment(data: &[u8]) {
         dust_limit_satoshis,
         to_self_delay,
         keys: &keys,
-        countersignatory_payment_point: &countersignatory.payment_basepoint,
+        to_remote_script_pubkey: &to_remote_script_pubkey(&countersignatory.payment_basepoint),
         htlcs: &htlcs,
     };
 

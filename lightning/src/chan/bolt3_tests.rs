@@ -514,7 +514,7 @@ fn check_commitment_vector(name: &str) {
         dust_limit_satoshis: 546,
         to_self_delay: 144,
         keys: &c.keys,
-        countersignatory_payment_point: &c.remote_payment_basepoint,
+        to_remote_script_pubkey: &to_remote_script_pubkey(&c.remote_payment_basepoint),
         htlcs: &htlcs,
     };
     let commitment = CommitmentTransaction::build(&params).expect("builds");

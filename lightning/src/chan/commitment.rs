@@ -14,9 +14,7 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
 
 use super::keys::{derive_public_key, derive_revocation_public_key, KeyDerivationError};
-use super::script::{
-    offered_htlc_script_with, received_htlc_script_with, to_local_script, to_remote_script_pubkey, HtlcScriptKeys,
-};
+use super::script::{offered_htlc_script_with, received_htlc_script_with, to_local_script, HtlcScriptKeys};
 use crate::wire::PaymentHash;
 
 /// Expected weight of a commitment transaction without HTLC outputs.
@@ -228,8 +226,12 @@ pub struct CommitmentParams<'a> {
     pub to_self_delay: u16,
     /// This commitment's keys.
     pub keys: &'a CommitmentKeys,
-    /// Where `to_remote` pays: the countersignatory's payment basepoint.
-    pub countersignatory_payment_point: &'a PublicKey,
+    /// Where `to_remote` pays: [`to_remote_script_pubkey`] of the countersignatory's
+    /// payment basepoint (taken built: it is the same in every commitment of a channel,
+    /// and a caller building many may keep it).
+    ///
+    /// [`to_remote_script_pubkey`]: crate::chan::script::to_remote_script_pubkey
+    pub to_remote_script_pubkey: &'a ScriptBuf,
     /// The HTLCs committed to, in any order.
     pub htlcs: &'a [CommitmentHtlc],
 }
@@ -319,7 +321,7 @@ impl CommitmentTransaction {
         if to_countersignatory_sat >= params.dust_limit_satoshis {
             let txout = TxOut {
                 value: Amount::from_sat(to_countersignatory_sat),
-                script_pubkey: to_remote_script_pubkey(params.countersignatory_payment_point),
+                script_pubkey: params.to_remote_script_pubkey.clone(),
             };
             outputs.push((txout, 0, None));
         }

@@ -8,6 +8,7 @@ use lightning::bitcoin::secp256k1::{All, Secp256k1};
 use lightning::bitcoin::{OutPoint, ScriptBuf, Txid};
 use lightning::chan::commitment::commitment_number_obscure_factor;
 use lightning::chan::htlc_tx::build_htlc_transaction;
+use lightning::chan::script::to_remote_script_pubkey;
 use lightning::chan::signing::verify_p2wsh_input;
 use lightning::chan::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction};
 use lightning::sign::{
@@ -175,7 +176,7 @@ fn build(
             view.counterparty_to_self_delay
         },
         keys: &keys,
-        countersignatory_payment_point: &countersignatory.payment_basepoint,
+        to_remote_script_pubkey: &to_remote_script_pubkey(&countersignatory.payment_basepoint),
         htlcs: &htlcs,
     };
     (
@@ -464,7 +465,7 @@ fn overflowing_amounts_are_refused() {
             dust_limit_satoshis: 546,
             to_self_delay: 144,
             keys: &keys,
-            countersignatory_payment_point: &b_keys.payment_basepoint,
+            to_remote_script_pubkey: &to_remote_script_pubkey(&b_keys.payment_basepoint),
             htlcs,
         };
         assert_eq!(
@@ -487,6 +488,7 @@ fn balances_must_add_up_and_the_number_is_obscured_by_xor() {
     let keys = CommitmentKeys::derive(&secp, &a_keys.revocation_basepoint, &a_keys, &b_keys).expect("derives");
     let commitment_number = 0x0000_f0f0_f0f0_f0f0;
     let obscure_factor = 0x0000_ffff_0000_ffff;
+    let to_b = to_remote_script_pubkey(&b_keys.payment_basepoint);
     let params = |to_broadcaster_msat: u64| CommitmentParams {
         funding_outpoint: OutPoint {
             txid: Txid::from_byte_array(FUNDING_TXID),
@@ -502,7 +504,7 @@ fn balances_must_add_up_and_the_number_is_obscured_by_xor() {
         dust_limit_satoshis: 546,
         to_self_delay: 144,
         keys: &keys,
-        countersignatory_payment_point: &b_keys.payment_basepoint,
+        to_remote_script_pubkey: &to_b,
         htlcs: &[],
     };
     for off_by_one in [5_999_999_999, 6_000_000_001] {
@@ -556,7 +558,7 @@ fn keys_without_htlc_keys_serve_only_commitments_without_htlc_outputs() {
             dust_limit_satoshis: 546,
             to_self_delay: 144,
             keys,
-            countersignatory_payment_point: &a_keys.payment_basepoint,
+            to_remote_script_pubkey: &to_remote_script_pubkey(&a_keys.payment_basepoint),
             htlcs,
         })
     };

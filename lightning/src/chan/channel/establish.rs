@@ -187,6 +187,7 @@ impl<S: ChannelSigner> Channel<S> {
             last_sent: None,
             pending_onions: alloc::collections::BTreeMap::new(),
             holder_point_cache: None,
+            basepoint_memo: Default::default(),
             close: super::close::CloseState::default(),
         }
     }

@@ -5,6 +5,7 @@
 //! - [`operation`]: HTLCs, `update_fee`, `commitment_signed`, `revoke_and_ack`.
 //! - [`reestablish`]: disconnection and `channel_reestablish` with retransmission.
 
+mod basepoint_memo;
 pub mod close;
 pub mod dust;
 pub mod establish;
@@ -19,10 +20,7 @@ use core::fmt;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::OutPoint;
 
-use super::commitment::{
-    commitment_number_obscure_factor, ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams,
-    CommitmentTransaction,
-};
+use super::commitment::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction};
 use super::ledger::{ChannelLedger, CommitmentView, Coverage, Side};
 use super::monitor_update::{ChannelMonitorUpdate, FundingInfo, MonitorStep};
 use super::secrets::CounterpartyCommitmentSecrets;
@@ -202,6 +200,8 @@ pub struct Channel<S: ChannelSigner> {
     /// checks against, and asking twice costs a secret derivation and a point
     /// multiplication (or a round trip to a remote signer). Not persisted.
     pub(crate) holder_point_cache: Option<(u64, PublicKey)>,
+    /// Hashes of the basepoints every commitment shares. Not persisted.
+    pub(crate) basepoint_memo: basepoint_memo::BasepointMemo,
 }
 
 impl<S: ChannelSigner> fmt::Debug for Channel<S> {
@@ -358,11 +358,16 @@ impl<S: ChannelSigner> Channel<S> {
                 self.holder_limits.to_self_delay,
             ),
         };
+        let to_remote_script_pubkey = self
+            .basepoint_memo
+            .to_remote_script_pubkey(broadcaster, &countersignatory_keys.payment_basepoint);
         let params = CommitmentParams {
             funding_outpoint,
             funding_satoshis: self.funding_satoshis,
             commitment_number,
-            obscure_factor: commitment_number_obscure_factor(&opener.payment_basepoint, &accepter.payment_basepoint),
+            obscure_factor: self
+                .basepoint_memo
+                .obscure_factor(&opener.payment_basepoint, &accepter.payment_basepoint),
             broadcaster_is_funder: self.holder_is_funder == (broadcaster == Side::Holder),
             to_broadcaster_msat,
             to_countersignatory_msat,
@@ -370,7 +375,7 @@ impl<S: ChannelSigner> Channel<S> {
             dust_limit_satoshis: limits.dust_limit_satoshis,
             to_self_delay: delay,
             keys: &keys,
-            countersignatory_payment_point: &countersignatory_keys.payment_basepoint,
+            to_remote_script_pubkey: &to_remote_script_pubkey,
             htlcs: &htlcs,
         };
         let transaction =

@@ -326,6 +326,7 @@ impl<S: ChannelSigner> Channel<S> {
             last_sent,
             pending_onions,
             holder_point_cache: None,
+            basepoint_memo: Default::default(),
             close,
         };
         if channel.holder_view().total_msat() != funding_satoshis.saturating_mul(1000) {
