@@ -288,10 +288,13 @@ impl Encode for ChannelMonitorUpdate {
     fn encode(&self, out: &mut Vec<u8>) {
         MONITOR_UPDATE_VERSION.encode(out);
         self.update_id.encode(out);
-        let mut value = Vec::new();
+        // One scratch buffer for every step's value, sized for a commitment with a few
+        // HTLCs, so neither it nor `out` grows a few bytes at a time.
+        let mut value = Vec::with_capacity(512);
         for step in &self.steps {
             value.clear();
             step.encode_value(&mut value);
+            out.reserve(2 * 9 + value.len());
             BigSize(step.step_type()).encode(out);
             BigSize(value.len() as u64).encode(out);
             out.extend_from_slice(&value);

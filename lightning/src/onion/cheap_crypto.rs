@@ -29,9 +29,18 @@ pub fn hmac_parts(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
     let mut lanes = [1u64, 2, 3, 4];
     let mut words = 0usize;
     for part in parts {
-        for chunk in part.chunks(8) {
+        // Whole words as loads, the short tail zero-padded (a copy of variable length in
+        // the loop would be a call per word).
+        let whole = part.chunks_exact(8);
+        let tail = whole.remainder();
+        for chunk in whole {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            lanes[words % 4] = mix(lanes[words % 4], word);
+            words += 1;
+        }
+        if !tail.is_empty() {
             let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
+            word[..tail.len()].copy_from_slice(tail);
             lanes[words % 4] = mix(lanes[words % 4], u64::from_le_bytes(word));
             words += 1;
         }

@@ -152,7 +152,8 @@ impl Message {
 
     /// The encoding as a fresh vector.
     pub fn encode_to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Room for most channel messages at once, rather than growing 2, 8, 16, ... bytes.
+        let mut out = Vec::with_capacity(128);
         self.encode(&mut out);
         out
     }
