@@ -349,9 +349,9 @@ impl ChannelLedger {
             .counterparty_updates
             .saturating_sub(self.base_coverage.counterparty_updates)) as usize;
         let included = |side: Side, count: usize| self.log(side).iter().take(count).map(move |u| (side, u));
-        let updates: Vec<(Side, &Update)> = included(Side::Holder, holder)
-            .chain(included(Side::Counterparty, counterparty))
-            .collect();
+        // Walked twice, never collected: views are built several times per update (the
+        // checks, both commitments), and this way they allocate only for their HTLCs.
+        let updates = || included(Side::Holder, holder).chain(included(Side::Counterparty, counterparty));
         // Balances move by signed sums, so an add that a removal in the same view pays
         // for does not go below zero on the way (adds are applied before removals).
         let (mut holder_msat, mut counterparty_msat) = (
@@ -363,19 +363,19 @@ impl ChannelLedger {
             Side::Counterparty => *counterparty += delta,
         };
         // Adds first: a removal is only ever included with the add it removes.
-        for (side, update) in &updates {
+        for (side, update) in updates() {
             if let Update::AddHtlc(htlc) = update {
                 balance(
-                    *side,
+                    side,
                     &mut holder_msat,
                     &mut counterparty_msat,
                     -i128::from(htlc.amount_msat),
                 );
-                view.htlcs.insert((*side, htlc.id), *htlc);
+                view.htlcs.insert((side, htlc.id), *htlc);
             }
         }
         // Fee updates come from the funder only, so their order is the funder's log order.
-        for (side, update) in &updates {
+        for (side, update) in updates() {
             match update {
                 Update::RemoveHtlc { htlc_id, removal } => {
                     let offerer = side.other();
@@ -383,7 +383,7 @@ impl ChannelLedger {
                         continue;
                     };
                     let paid_to = match removal {
-                        Removal::Fulfill(_) => *side,
+                        Removal::Fulfill(_) => side,
                         Removal::Fail(_) | Removal::FailMalformed { .. } => offerer,
                     };
                     balance(

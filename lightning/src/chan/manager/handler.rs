@@ -335,9 +335,17 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     }
 
     fn take_actions(&mut self) -> Vec<HandlerAction> {
-        let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
-        for id in ids {
+        // Each channel in id order, the next found after the last: processing one may
+        // fail it out of the map, and collecting the ids first allocated on every call
+        // (a peer manager asks at every read and every send).
+        let mut next = self.channels.keys().next().copied();
+        while let Some(id) = next {
             self.process_channel(&id);
+            next = self
+                .channels
+                .range((core::ops::Bound::Excluded(id), core::ops::Bound::Unbounded))
+                .next()
+                .map(|(id, _)| *id);
         }
         core::mem::take(&mut self.actions)
     }
