@@ -77,10 +77,11 @@ message_enum! {
     Ping(Ping) => Ping,
     /// `pong` (19).
     Pong(Pong) => Pong,
-    /// `open_channel` (32).
-    OpenChannel(OpenChannel) => OpenChannel,
-    /// `accept_channel` (33).
-    AcceptChannel(AcceptChannel) => AcceptChannel,
+    /// `open_channel` (32), boxed as the other rare, large ones are: every message is
+    /// moved several times on its way, and the enum is as big as its largest variant.
+    OpenChannel(Box<OpenChannel>) => OpenChannel,
+    /// `accept_channel` (33), boxed.
+    AcceptChannel(Box<AcceptChannel>) => AcceptChannel,
     /// `funding_created` (34).
     FundingCreated(FundingCreated) => FundingCreated,
     /// `funding_signed` (35).
@@ -107,10 +108,10 @@ message_enum! {
     UpdateFailMalformedHtlc(UpdateFailMalformedHtlc) => UpdateFailMalformedHtlc,
     /// `channel_reestablish` (136).
     ChannelReestablish(ChannelReestablish) => ChannelReestablish,
-    /// `channel_announcement` (256).
-    ChannelAnnouncement(ChannelAnnouncement) => ChannelAnnouncement,
-    /// `node_announcement` (257).
-    NodeAnnouncement(NodeAnnouncement) => NodeAnnouncement,
+    /// `channel_announcement` (256), boxed.
+    ChannelAnnouncement(Box<ChannelAnnouncement>) => ChannelAnnouncement,
+    /// `node_announcement` (257), boxed.
+    NodeAnnouncement(Box<NodeAnnouncement>) => NodeAnnouncement,
     /// `channel_update` (258).
     ChannelUpdate(ChannelUpdate) => ChannelUpdate,
     /// `announcement_signatures` (259).

@@ -375,8 +375,8 @@ message_strategies! {
     error_round_trips => (channel_id(), bytes(100), no_tlvs()).prop_map(|(channel_id, data, extension)| Message::Error(ErrorMessage { channel_id, data, extension })),
     ping_round_trips => (any::<u16>(), bytes(100), no_tlvs()).prop_map(|(num_pong_bytes, ignored, extension)| Message::Ping(Ping { num_pong_bytes, ignored, extension })),
     pong_round_trips => (bytes(100), no_tlvs()).prop_map(|(ignored, extension)| Message::Pong(Pong { ignored, extension })),
-    open_channel_round_trips => open_channel().prop_map(Message::OpenChannel),
-    accept_channel_round_trips => accept_channel().prop_map(Message::AcceptChannel),
+    open_channel_round_trips => open_channel().prop_map(|m| Message::OpenChannel(Box::new(m))),
+    accept_channel_round_trips => accept_channel().prop_map(|m| Message::AcceptChannel(Box::new(m))),
     funding_created_round_trips => (channel_id(), txid(), any::<u16>(), signature(), no_tlvs()).prop_map(|(temporary_channel_id, funding_txid, funding_output_index, signature, extension)| {
             Message::FundingCreated(FundingCreated { temporary_channel_id, funding_txid, funding_output_index, signature, extension })
         }),
@@ -417,8 +417,8 @@ message_strategies! {
                 })
             }
         ),
-    channel_announcement_round_trips => channel_announcement().prop_map(Message::ChannelAnnouncement),
-    node_announcement_round_trips => node_announcement().prop_map(Message::NodeAnnouncement),
+    channel_announcement_round_trips => channel_announcement().prop_map(|m| Message::ChannelAnnouncement(Box::new(m))),
+    node_announcement_round_trips => node_announcement().prop_map(|m| Message::NodeAnnouncement(Box::new(m))),
     channel_update_round_trips => channel_update().prop_map(Message::ChannelUpdate),
     announcement_signatures_round_trips => (channel_id(), scid(), signature(), signature(), no_tlvs()).prop_map(|(channel_id, short_channel_id, node_signature, bitcoin_signature, extension)| {
             Message::AnnouncementSignatures(AnnouncementSignatures { channel_id, short_channel_id, node_signature, bitcoin_signature, extension })

@@ -242,7 +242,7 @@ mod hand_driven_peer {
         let a_id = a.node_id();
         let params = open_params(FUNDING_SATOSHIS, 0, 1000);
         let (mut peer, open) = Chan::new_outbound(signer_for(0), &params).expect("open");
-        let replies = to_manager(&mut b, &a_id, Message::OpenChannel(open));
+        let replies = to_manager(&mut b, &a_id, Message::OpenChannel(Box::new(open)));
         let accept = only(replies, |m| match m {
             Message::AcceptChannel(m) => Some(m),
             _ => None,
@@ -300,7 +300,7 @@ mod hand_driven_peer {
         let limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
         let (mut peer, accept) =
             Chan::new_inbound(signer_for(1), chain(), limits, 3, &committed_upfront(1), &open).expect("accepted");
-        to_manager(&mut b, &a_id, Message::AcceptChannel(accept));
+        to_manager(&mut b, &a_id, Message::AcceptChannel(Box::new(accept)));
         let ready = events(&mut b);
         let (_, funding) = fund_channel(&mut b, &ready[0], [5; 32]).expect("funded");
         let created = only(sent(b.channel_handler_mut().take_actions()), |m| match m {

@@ -91,7 +91,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         match Channel::new_inbound(signer, chain_hash, limits, minimum_depth, &upfront_shutdown, open) {
             Ok((channel, accept)) => {
                 self.insert_channel(channel, *node_id, keys_id);
-                self.send(&open.temporary_channel_id, Message::AcceptChannel(accept));
+                self.send(
+                    &open.temporary_channel_id,
+                    Message::AcceptChannel(alloc::boxed::Box::new(accept)),
+                );
                 self.process_channel(&open.temporary_channel_id);
             }
             Err(e) => self.reply_error(node_id, open.temporary_channel_id, &e.to_string()),

@@ -287,7 +287,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let signer = self.keys.derive_channel_signer(&keys_id);
         let (channel, open) = Channel::new_outbound(signer, &params).map_err(|e| ApiError::Channel(e.to_string()))?;
         self.insert_channel(channel, counterparty, keys_id);
-        self.send(&temporary_channel_id, Message::OpenChannel(open));
+        self.send(
+            &temporary_channel_id,
+            Message::OpenChannel(alloc::boxed::Box::new(open)),
+        );
         Ok(temporary_channel_id)
     }
 
