@@ -611,19 +611,24 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// After anything that may have changed a channel: commit what is pending, process
     /// newly committed HTLCs, and release what persistence allows.
     pub(crate) fn process_channel(&mut self, channel_id: &ChannelId) {
-        let Some(managed) = self.channels.get_mut(channel_id) else {
+        // Called for every channel at every event a peer manager sees, mostly with
+        // nothing to do: the channel is looked up again only after something was sent.
+        let Some(mut managed) = self.channels.get_mut(channel_id) else {
             return;
         };
         if managed.channel.is_connected() {
             match managed.channel.send_commitment() {
-                Ok(Some(signed)) => self.send(channel_id, Message::CommitmentSigned(signed)),
+                Ok(Some(signed)) => {
+                    self.send(channel_id, Message::CommitmentSigned(signed));
+                    // Sending may have failed the channel (its monitor update refused).
+                    let Some(again) = self.channels.get_mut(channel_id) else {
+                        return;
+                    };
+                    managed = again;
+                }
                 Ok(None) => {}
                 Err(e) => return self.after_channel_call(channel_id, Err(e)),
             }
-            // Sending may have failed the channel (its monitor update refused).
-            let Some(managed) = self.channels.get_mut(channel_id) else {
-                return;
-            };
             if let Some(shutdown) = managed.channel.shutdown_due(&self.shutdown_script) {
                 self.send(channel_id, Message::Shutdown(shutdown));
             }
@@ -636,7 +641,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let Some(managed) = self.channels.get_mut(channel_id) else {
             return;
         };
-        if !self.connected_peers.contains_key(&managed.counterparty) {
+        if managed.outbox.is_empty() || !self.connected_peers.contains_key(&managed.counterparty) {
             return;
         }
         let node_id = managed.counterparty;

@@ -304,13 +304,19 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// Looks at the channel's inbound HTLCs that became irrevocably committed: peels
     /// their onions and makes them claimable, or fails them.
     pub(crate) fn process_inbound_htlcs(&mut self, channel_id: &ChannelId) {
-        let Some(managed) = self.channels.get(channel_id) else {
-            return;
-        };
-        let ready: Vec<u64> = self
+        let mut onions = self
             .payments
             .inbound_onions
             .range((*channel_id, 0)..=(*channel_id, u64::MAX))
+            .peekable();
+        // Mostly none: then the channel need not be looked up.
+        if onions.peek().is_none() {
+            return;
+        }
+        let Some(managed) = self.channels.get(channel_id) else {
+            return;
+        };
+        let ready: Vec<u64> = onions
             .map(|((_, id), _)| *id)
             .filter(|id| {
                 managed
