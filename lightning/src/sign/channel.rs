@@ -136,6 +136,9 @@ pub struct InMemoryChannelSigner {
     commitment_secrets: CommitmentSecretGenerator,
     pubkeys: ChannelPublicKeys,
     parameters: Option<ChannelTransactionParameters>,
+    /// The funding output's witness script, built when the parameters come: every
+    /// commitment signed or checked needs it.
+    funding_script: Option<ScriptBuf>,
     /// The highest holder commitment whose counterparty signatures were validated.
     validated_holder: Option<u64>,
     /// How many holder commitments have been revoked (secrets 0 to n-1 released).
@@ -182,6 +185,7 @@ impl InMemoryChannelSigner {
             commitment_secrets: CommitmentSecretGenerator::new(commitment_seed),
             pubkeys,
             parameters: None,
+            funding_script: None,
             validated_holder: None,
             revoked_count: 0,
             secp,
@@ -208,11 +212,15 @@ impl InMemoryChannelSigner {
     }
 
     fn funding_script(&self) -> Result<ScriptBuf, SignerError> {
-        let parameters = self.parameters()?;
-        Ok(funding_redeem_script(
+        self.funding_script.clone().ok_or(SignerError::Refused)
+    }
+
+    fn set_parameters(&mut self, parameters: &ChannelTransactionParameters) {
+        self.parameters = Some(*parameters);
+        self.funding_script = Some(funding_redeem_script(
             &self.pubkeys.funding_pubkey,
             &parameters.counterparty_pubkeys.funding_pubkey,
-        ))
+        ));
     }
 
     fn commitment_secret(&self, commitment_number: u64) -> Result<[u8; 32], SignerError> {
@@ -277,7 +285,7 @@ impl ChannelSigner for InMemoryChannelSigner {
     }
 
     fn provide_channel_parameters(&mut self, parameters: &ChannelTransactionParameters) {
-        self.parameters = Some(*parameters);
+        self.set_parameters(parameters);
     }
 
     fn per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignerError> {
@@ -432,7 +440,7 @@ impl ChannelSigner for InMemoryChannelSigner {
     }
 
     fn resume(&mut self, parameters: &ChannelTransactionParameters, validated_holder: u64, revoked_count: u64) {
-        self.parameters = Some(*parameters);
+        self.set_parameters(parameters);
         self.validated_holder = Some(
             self.validated_holder
                 .map_or(validated_holder, |v| v.max(validated_holder)),
