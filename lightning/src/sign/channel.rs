@@ -4,6 +4,7 @@
 //! revoked state be broadcast.
 
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
 
 use bitcoin::secp256k1::ecdsa::Signature;
@@ -125,6 +126,9 @@ pub trait ChannelSigner {
     fn resume(&mut self, parameters: &ChannelTransactionParameters, validated_holder: u64, revoked_count: u64);
 }
 
+/// A commitment number and its per-commitment secret.
+type NumberedSecret = (u64, [u8; 32]);
+
 /// The channel's secrets, held in memory.
 #[derive(Clone)]
 pub struct InMemoryChannelSigner {
@@ -139,6 +143,10 @@ pub struct InMemoryChannelSigner {
     /// The funding output's witness script, built when the parameters come: every
     /// commitment signed or checked needs it.
     funding_script: Option<ScriptBuf>,
+    /// The last secrets derived, by commitment number, newest first: each round of
+    /// updates asks for three consecutive ones (the new commitment's revocation key, the
+    /// old one's release, the next one's point), two of them again in the next round.
+    recent_secrets: Cell<[Option<NumberedSecret>; 3]>,
     /// The highest holder commitment whose counterparty signatures were validated.
     validated_holder: Option<u64>,
     /// How many holder commitments have been revoked (secrets 0 to n-1 released).
@@ -186,6 +194,7 @@ impl InMemoryChannelSigner {
             pubkeys,
             parameters: None,
             funding_script: None,
+            recent_secrets: Cell::new([None; 3]),
             validated_holder: None,
             revoked_count: 0,
             secp,
@@ -227,9 +236,17 @@ impl InMemoryChannelSigner {
         if commitment_number > INITIAL_COMMITMENT_NUMBER {
             return Err(SignerError::Refused);
         }
-        Ok(self
+        let mut recent = self.recent_secrets.get();
+        if let Some((_, secret)) = recent.iter().flatten().find(|(number, _)| *number == commitment_number) {
+            return Ok(*secret);
+        }
+        let secret = self
             .commitment_secrets
-            .secret(INITIAL_COMMITMENT_NUMBER - commitment_number))
+            .secret(INITIAL_COMMITMENT_NUMBER - commitment_number);
+        recent.rotate_right(1);
+        recent[0] = Some((commitment_number, secret));
+        self.recent_secrets.set(recent);
+        Ok(secret)
     }
 
     /// Keeps the secrets the next `commitment_signed` asks for cheap: with holder
@@ -471,12 +488,32 @@ mod tests {
             holder_to_self_delay: 144,
             counterparty_to_self_delay: 144,
         };
-        let before = signer.commitment_secret(301).expect("secret");
+        // From a signer of its own, so neither walk can answer from the other's memory.
+        let before = KeysManager::new(&[1; 32], &[0; 32])
+            .derive_channel_signer(&[3; 32])
+            .commitment_secret(301)
+            .expect("secret");
         signer.resume(&parameters, 300, 300);
         assert_eq!(
             signer.commitment_secrets.walk_from(INITIAL_COMMITMENT_NUMBER - 301).1,
             8
         );
         assert_eq!(signer.commitment_secret(301), Ok(before));
+    }
+
+    /// The secrets a signer remembers are the ones it would derive, whatever the order
+    /// of the asking (repeats, steps back, jumps past what it remembers).
+    #[test]
+    fn remembered_secrets_are_the_derived_ones() {
+        let signer = || KeysManager::new(&[5; 32], &[0; 32]).derive_channel_signer(&[6; 32]);
+        let asking = signer();
+        for number in [7, 8, 7, 9, 8, 10, 7, 300, 9, 10, 11, 0, 1 << 40, 11] {
+            let derived = signer().commitment_secret(number);
+            assert_eq!(asking.commitment_secret(number), derived, "commitment {number}");
+        }
+        assert_eq!(
+            asking.commitment_secret(INITIAL_COMMITMENT_NUMBER + 1),
+            Err(SignerError::Refused)
+        );
     }
 }
