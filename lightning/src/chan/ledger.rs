@@ -325,6 +325,29 @@ impl ChannelLedger {
             .any(|u| matches!(u, Update::RemoveHtlc { htlc_id: id, .. } if *id == htlc_id))
     }
 
+    /// The updates beyond the base that a commitment covering `coverage` includes: the
+    /// holder's, then the counterparty's, each in the order proposed.
+    fn updates_in(&self, coverage: Coverage) -> impl Iterator<Item = (Side, &Update)> {
+        let included = |side: Side, end: u64| {
+            let count = end.saturating_sub(self.log_base(side)) as usize;
+            self.log(side).iter().take(count).map(move |u| (side, u))
+        };
+        included(Side::Holder, coverage.holder_updates)
+            .chain(included(Side::Counterparty, coverage.counterparty_updates))
+    }
+
+    /// The feerate of the commitment covering `coverage`, as its [`Self::view`] has it,
+    /// without building the view: the last fee update it includes, or the base's.
+    pub fn feerate_per_kw(&self, coverage: Coverage) -> u32 {
+        self.updates_in(coverage)
+            .filter_map(|(_, update)| match update {
+                Update::Fee { feerate_per_kw } => Some(*feerate_per_kw),
+                _ => None,
+            })
+            .last()
+            .unwrap_or(self.base.feerate_per_kw)
+    }
+
     /// The contents of the commitment covering `coverage`.
     pub fn view(&self, coverage: Coverage) -> CommitmentView {
         let (view, holder_msat, counterparty_msat) = self.signed_view(coverage);
@@ -342,16 +365,9 @@ impl ChannelLedger {
     /// zero).
     fn signed_view(&self, coverage: Coverage) -> (CommitmentView, i128, i128) {
         let mut view = self.base.clone();
-        let holder = (coverage
-            .holder_updates
-            .saturating_sub(self.base_coverage.holder_updates)) as usize;
-        let counterparty = (coverage
-            .counterparty_updates
-            .saturating_sub(self.base_coverage.counterparty_updates)) as usize;
-        let included = |side: Side, count: usize| self.log(side).iter().take(count).map(move |u| (side, u));
         // Walked twice, never collected: views are built several times per update (the
         // checks, both commitments), and this way they allocate only for their HTLCs.
-        let updates = || included(Side::Holder, holder).chain(included(Side::Counterparty, counterparty));
+        let updates = || self.updates_in(coverage);
         // Balances move by signed sums, so an add that a removal in the same view pays
         // for does not go below zero on the way (adds are applied before removals).
         let (mut holder_msat, mut counterparty_msat) = (

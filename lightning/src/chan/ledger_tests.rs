@@ -81,7 +81,7 @@ impl Pair {
     fn apply(&mut self, op: Op) {
         self.apply_op(op);
         for party in &self.parties {
-            assert_view_holds_matches_view(&party.ledger);
+            assert_shortcuts_match_view(&party.ledger);
         }
     }
 
@@ -231,9 +231,9 @@ proptest! {
     }
 }
 
-/// `view_holds` answers as the built view does, for every HTLC either side ever offered,
-/// in every commitment the ledger tracks.
-fn assert_view_holds_matches_view(ledger: &ChannelLedger) {
+/// `view_holds` (for every HTLC either side ever offered) and `feerate_per_kw` answer as
+/// the built view does, in every commitment the ledger tracks.
+fn assert_shortcuts_match_view(ledger: &ChannelLedger) {
     let coverages = [
         ledger.holder_commitment(),
         ledger.counterparty_commitment(),
@@ -244,6 +244,7 @@ fn assert_view_holds_matches_view(ledger: &ChannelLedger) {
     ];
     for coverage in coverages {
         let view = ledger.view(coverage);
+        assert_eq!(ledger.feerate_per_kw(coverage), view.feerate_per_kw, "{coverage:?}");
         for offerer in [Side::Holder, Side::Counterparty] {
             for id in 0..ledger.next_htlc_id(offerer) {
                 assert_eq!(

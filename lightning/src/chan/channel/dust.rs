@@ -31,19 +31,8 @@ impl<S: ChannelSigner> Channel<S> {
             holder_updates: ledger.log_end(Side::Holder),
             counterparty_updates: ledger.log_end(Side::Counterparty),
         };
-        let views = [
-            ledger.view(ledger.holder_commitment()),
-            ledger.view(ledger.counterparty_commitment()),
-            ledger.view(everything),
-        ];
-        let feerate_per_kw = views.iter().map(|v| v.feerate_per_kw).max().unwrap_or(0);
-        let mut known: BTreeMap<(Side, u64), Htlc> = BTreeMap::new();
-        for view in &views {
-            known.extend(view.htlcs.iter().map(|(key, htlc)| (*key, *htlc)));
-        }
-        if let Some(id) = before_id {
-            known.retain(|(side, htlc_id), _| *side != offerer || *htlc_id < id);
-        }
+        let coverages = [ledger.holder_commitment(), ledger.counterparty_commitment(), everything];
+        let feerate_per_kw = coverages.iter().map(|c| ledger.feerate_per_kw(*c)).max().unwrap_or(0);
         let trimmed = |broadcaster: Side, htlc_offerer: Side, amount_msat: u64| {
             let dust_limit_satoshis = match broadcaster {
                 Side::Holder => self.holder_limits.dust_limit_satoshis,
@@ -57,6 +46,18 @@ impl<S: ChannelSigner> Channel<S> {
             };
             htlc.is_trimmed(dust_limit_satoshis, feerate_per_kw)
         };
+        // An HTLC with an output on both commitments adds nothing to either's exposure,
+        // and most are: their check needs no view.
+        if !trimmed(Side::Holder, offerer, amount_msat) && !trimmed(Side::Counterparty, offerer, amount_msat) {
+            return false;
+        }
+        let mut known: BTreeMap<(Side, u64), Htlc> = BTreeMap::new();
+        for coverage in coverages {
+            known.extend(ledger.view(coverage).htlcs);
+        }
+        if let Some(id) = before_id {
+            known.retain(|(side, htlc_id), _| *side != offerer || *htlc_id < id);
+        }
         [Side::Holder, Side::Counterparty].into_iter().any(|broadcaster| {
             if !trimmed(broadcaster, offerer, amount_msat) {
                 return false;
