@@ -107,16 +107,16 @@ impl<S: ChannelSigner> Channel<S> {
             ledger.view(ledger.next_counterparty_commitment()),
         ];
         for view in &views {
-            let offered: Vec<&Htlc> = view
+            let (offered, in_flight_msat) = view
                 .htlcs
                 .iter()
                 .filter(|((o, _), _)| *o == offerer)
-                .map(|(_, h)| h)
-                .collect();
-            if offered.len() > usize::from(limits.max_accepted_htlcs) {
+                .fold((0usize, 0u64), |(count, sum), (_, h)| {
+                    (count + 1, sum.saturating_add(h.amount_msat))
+                });
+            if offered > usize::from(limits.max_accepted_htlcs) {
                 return Err("more HTLCs than max_accepted_htlcs");
             }
-            let in_flight_msat = offered.iter().fold(0u64, |sum, h| sum.saturating_add(h.amount_msat));
             if in_flight_msat > limits.max_htlc_value_in_flight_msat {
                 return Err("more in flight than max_htlc_value_in_flight_msat");
             }
