@@ -167,4 +167,14 @@ fn each_commitment_trims_with_its_own_dust_limit_and_second_stage_fee() {
         "no dust"
     );
     assert!(channel.exceeds_dust_exposure(Side::Counterparty, 5_650_000, None, bound_msat));
+
+    // The mirror: our commitment, with the 5,000-sat limit, trims an HTLC we offer below
+    // 5,000 + 663 sat, which the peer's commitment keeps as an output.
+    let pair = open_pair_with(500_000_000, theirs, ours);
+    let channel = &pair.nodes[0].channel;
+    assert!(channel.exceeds_dust_exposure(Side::Holder, 5_650_000, None, bound_msat));
+    assert!(
+        !channel.exceeds_dust_exposure(Side::Holder, 5_670_000, None, bound_msat),
+        "no dust"
+    );
 }

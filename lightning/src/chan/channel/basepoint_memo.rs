@@ -70,10 +70,13 @@ mod tests {
     fn a_remembered_value_is_given_only_for_the_points_it_came_from() {
         let memo = BasepointMemo::default();
         let (a, b, c) = (point(1), point(2), point(3));
-        assert_eq!(memo.obscure_factor(&a, &b), commitment_number_obscure_factor(&a, &b));
-        assert_eq!(memo.obscure_factor(&a, &b), commitment_number_obscure_factor(&a, &b));
-        assert_eq!(memo.obscure_factor(&b, &a), commitment_number_obscure_factor(&b, &a));
-        assert_eq!(memo.obscure_factor(&a, &c), commitment_number_obscure_factor(&a, &c));
+        // Repeated, swapped, and sharing one point with the pair remembered.
+        for (opener, accepter) in [(a, b), (a, b), (b, a), (a, c), (a, b), (c, b)] {
+            assert_eq!(
+                memo.obscure_factor(&opener, &accepter),
+                commitment_number_obscure_factor(&opener, &accepter)
+            );
+        }
         for broadcaster in [Side::Holder, Side::Counterparty] {
             for p in [a, b, a, c] {
                 assert_eq!(
