@@ -2,7 +2,7 @@
 //! every commitment of a channel, and a hash or two each time otherwise (a channel
 //! builds two commitments per update round).
 
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, Ref, RefCell};
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::ScriptBuf;
@@ -35,21 +35,21 @@ impl BasepointMemo {
     }
 
     /// [`to_remote_script_pubkey`] of `payment_point`, the countersignatory's, on
-    /// `broadcaster`'s commitment.
-    pub(crate) fn to_remote_script_pubkey(&self, broadcaster: Side, payment_point: &PublicKey) -> ScriptBuf {
+    /// `broadcaster`'s commitment; lent, so the commitment's output is its only copy.
+    pub(crate) fn to_remote_script_pubkey(&self, broadcaster: Side, payment_point: &PublicKey) -> Ref<'_, ScriptBuf> {
         let slot = match broadcaster {
             Side::Holder => 0,
             Side::Counterparty => 1,
         };
-        let mut memo = self.to_remote.borrow_mut();
-        match &memo[slot] {
-            Some((point, script)) if point == payment_point => script.clone(),
-            _ => {
-                let script = to_remote_script_pubkey(payment_point);
-                memo[slot] = Some((*payment_point, script.clone()));
-                script
+        {
+            let mut memo = self.to_remote.borrow_mut();
+            if !matches!(&memo[slot], Some((point, _)) if point == payment_point) {
+                memo[slot] = Some((*payment_point, to_remote_script_pubkey(payment_point)));
             }
         }
+        Ref::map(self.to_remote.borrow(), |memo| {
+            &memo[slot].as_ref().expect("the slot was filled just above").1
+        })
     }
 }
 
@@ -80,7 +80,7 @@ mod tests {
         for broadcaster in [Side::Holder, Side::Counterparty] {
             for p in [a, b, a, c] {
                 assert_eq!(
-                    memo.to_remote_script_pubkey(broadcaster, &p),
+                    *memo.to_remote_script_pubkey(broadcaster, &p),
                     to_remote_script_pubkey(&p)
                 );
             }
@@ -89,7 +89,7 @@ mod tests {
         let _ = memo.to_remote_script_pubkey(Side::Holder, &a);
         let _ = memo.to_remote_script_pubkey(Side::Counterparty, &b);
         assert_eq!(
-            memo.to_remote_script_pubkey(Side::Holder, &a),
+            *memo.to_remote_script_pubkey(Side::Holder, &a),
             to_remote_script_pubkey(&a)
         );
     }
