@@ -18,6 +18,10 @@ use alloc::vec::Vec;
 
 use crate::wire::{PaymentHash, PaymentPreimage};
 
+#[path = "ledger_totals.rs"]
+mod totals;
+pub use totals::{OfferedHtlcs, ViewTotals};
+
 /// One of the two parties, from the point of view of the node holding the ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Side {
@@ -64,6 +68,17 @@ pub enum Removal {
         /// The BADONION failure code.
         failure_code: u16,
     },
+}
+
+impl Removal {
+    /// Who gets the HTLC's value when `remover` (the side that did not offer it) removes
+    /// it this way.
+    pub fn paid_to(&self, remover: Side) -> Side {
+        match self {
+            Removal::Fulfill(_) => remover,
+            Removal::Fail(_) | Removal::FailMalformed { .. } => remover.other(),
+        }
+    }
 }
 
 /// One entry of a side's update log.
@@ -257,20 +272,15 @@ impl ChannelLedger {
                 // the HTLC even in the commitment least kind to it, which has all its own
                 // updates and only the other side's that every current commitment has
                 // (a later one has more, and the other side's removals only pay it back).
-                let worst = self.view(self.least_favourable_to(side));
-                let balance_msat = match side {
-                    Side::Holder => worst.holder_balance_msat,
-                    Side::Counterparty => worst.counterparty_balance_msat,
-                };
-                if balance_msat < htlc.amount_msat {
+                let worst = self.totals(self.least_favourable_to(side));
+                if worst.balance_msat(side) < htlc.amount_msat {
                     return Err(LedgerError::InsufficientBalance);
                 }
             }
             Update::RemoveHtlc { htlc_id, .. } => {
                 let offerer = side.other();
-                let key = (offerer, *htlc_id);
-                let in_both = self.view(self.holder_commitment).htlcs.contains_key(&key)
-                    && self.view(self.counterparty_commitment).htlcs.contains_key(&key);
+                let in_both = self.view_holds(self.holder_commitment, offerer, *htlc_id)
+                    && self.view_holds(self.counterparty_commitment, offerer, *htlc_id);
                 let already_removing = self.pending_removal(side, *htlc_id);
                 if !in_both || already_removing {
                     return Err(LedgerError::UnknownHtlc {
@@ -398,12 +408,8 @@ impl ChannelLedger {
                     let Some(htlc) = view.htlcs.remove(&(offerer, *htlc_id)) else {
                         continue;
                     };
-                    let paid_to = match removal {
-                        Removal::Fulfill(_) => side,
-                        Removal::Fail(_) | Removal::FailMalformed { .. } => offerer,
-                    };
                     balance(
-                        paid_to,
+                        removal.paid_to(side),
                         &mut holder_msat,
                         &mut counterparty_msat,
                         i128::from(htlc.amount_msat),
@@ -488,15 +494,25 @@ impl ChannelLedger {
     /// Whether `self.view(coverage)` holds the HTLC, without building the view: the
     /// manager asks this for every inbound HTLC after every message.
     pub fn view_holds(&self, coverage: Coverage, offerer: Side, htlc_id: u64) -> bool {
+        self.htlc_in(coverage, offerer, htlc_id).is_some()
+    }
+
+    /// The HTLC as `self.view(coverage)` holds it, without building the view.
+    pub fn htlc_in(&self, coverage: Coverage, offerer: Side, htlc_id: u64) -> Option<Htlc> {
         let included = |side: Side| {
             let count = coverage.of(side).saturating_sub(self.base_coverage.of(side));
             self.log(side).iter().take(count as usize)
         };
-        let added = self.base.htlcs.contains_key(&(offerer, htlc_id))
-            || included(offerer).any(|u| matches!(u, Update::AddHtlc(h) if h.id == htlc_id));
         // A removal comes from the side that did not offer the HTLC.
-        added
-            && !included(offerer.other()).any(|u| matches!(u, Update::RemoveHtlc { htlc_id: id, .. } if *id == htlc_id))
+        if included(offerer.other()).any(|u| matches!(u, Update::RemoveHtlc { htlc_id: id, .. } if *id == htlc_id)) {
+            return None;
+        }
+        self.base.htlcs.get(&(offerer, htlc_id)).copied().or_else(|| {
+            included(offerer).find_map(|u| match u {
+                Update::AddHtlc(h) if h.id == htlc_id => Some(*h),
+                _ => None,
+            })
+        })
     }
 
     /// Folds the updates every current commitment includes into the base.

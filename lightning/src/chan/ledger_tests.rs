@@ -231,8 +231,9 @@ proptest! {
     }
 }
 
-/// `view_holds` (for every HTLC either side ever offered) and `feerate_per_kw` answer as
-/// the built view does, in every commitment the ledger tracks.
+/// `view_holds` and `htlc_in` (for every HTLC either side ever offered), `feerate_per_kw`
+/// and `totals` answer as the built view does, in every commitment the ledger tracks or
+/// checks.
 fn assert_shortcuts_match_view(ledger: &ChannelLedger) {
     let coverages = [
         ledger.holder_commitment(),
@@ -241,15 +242,54 @@ fn assert_shortcuts_match_view(ledger: &ChannelLedger) {
         ledger.next_counterparty_commitment(),
         ledger.holder_commitment_revoked_to(),
         ledger.counterparty_commitment_revoked_to(),
+        ledger.least_favourable_to(Side::Holder),
+        ledger.least_favourable_to(Side::Counterparty),
+        Coverage {
+            holder_updates: ledger.log_end(Side::Holder),
+            counterparty_updates: ledger.log_end(Side::Counterparty),
+        },
     ];
     for coverage in coverages {
         let view = ledger.view(coverage);
         assert_eq!(ledger.feerate_per_kw(coverage), view.feerate_per_kw, "{coverage:?}");
+        let totals = ledger.totals(coverage);
+        assert_eq!(totals.feerate_per_kw, view.feerate_per_kw, "{coverage:?}");
+        assert_eq!(
+            totals.balance_msat(Side::Holder),
+            view.holder_balance_msat,
+            "{coverage:?}"
+        );
+        assert_eq!(
+            totals.balance_msat(Side::Counterparty),
+            view.counterparty_balance_msat,
+            "{coverage:?}"
+        );
+        assert_eq!(totals.htlc_count(), view.htlcs.len(), "{coverage:?}");
+        assert_eq!(totals.total_msat(), view.total_msat(), "{coverage:?}");
+        for offerer in [Side::Holder, Side::Counterparty] {
+            let offered: Vec<u64> = view
+                .htlcs
+                .iter()
+                .filter(|((o, _), _)| *o == offerer)
+                .map(|(_, h)| h.amount_msat)
+                .collect();
+            assert_eq!(totals.offered_by(offerer).count, offered.len(), "{coverage:?}");
+            assert_eq!(
+                totals.offered_by(offerer).amount_msat(),
+                offered.iter().sum::<u64>(),
+                "{coverage:?}"
+            );
+        }
         for offerer in [Side::Holder, Side::Counterparty] {
             for id in 0..ledger.next_htlc_id(offerer) {
                 assert_eq!(
                     ledger.view_holds(coverage, offerer, id),
                     view.htlcs.contains_key(&(offerer, id)),
+                    "{offerer:?} HTLC {id} in {coverage:?}"
+                );
+                assert_eq!(
+                    ledger.htlc_in(coverage, offerer, id).as_ref(),
+                    view.htlcs.get(&(offerer, id)),
                     "{offerer:?} HTLC {id} in {coverage:?}"
                 );
             }

@@ -21,7 +21,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::OutPoint;
 
 use super::commitment::{ChannelPublicKeys, CommitmentHtlc, CommitmentKeys, CommitmentParams, CommitmentTransaction};
-use super::ledger::{ChannelLedger, CommitmentView, Coverage, Side};
+use super::ledger::{ChannelLedger, CommitmentView, Coverage, Htlc, Side};
 use super::monitor_update::{ChannelMonitorUpdate, FundingInfo, MonitorStep};
 use super::secrets::CounterpartyCommitmentSecrets;
 use crate::sign::{ChannelSigner, CommitmentOwner, SignerError};
@@ -465,6 +465,12 @@ impl<S: ChannelSigner> Channel<S> {
     /// The contents of the latest counterparty commitment we signed.
     pub fn counterparty_view(&self) -> CommitmentView {
         self.ledger.view(self.ledger.counterparty_commitment())
+    }
+
+    /// One HTLC of our current commitment (`holder_view().htlcs[&(offerer, htlc_id)]`),
+    /// without building the view.
+    pub fn holder_commitment_htlc(&self, offerer: Side, htlc_id: u64) -> Option<Htlc> {
+        self.ledger.htlc_in(self.ledger.holder_commitment(), offerer, htlc_id)
     }
 }
 

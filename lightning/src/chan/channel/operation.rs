@@ -100,27 +100,23 @@ impl<S: ChannelSigner> Channel<S> {
             holder_updates: ledger.log_end(Side::Holder),
             counterparty_updates: ledger.log_end(Side::Counterparty),
         };
-        let least_favourable = ledger.view(ledger.least_favourable_to(offerer));
-        let views = [
-            ledger.view(everything),
-            ledger.view(ledger.next_holder_commitment()),
-            ledger.view(ledger.next_counterparty_commitment()),
+        // Sums, not views: this runs for every HTLC either side offers. Only the funder's
+        // own offer needs the HTLCs themselves (below).
+        let least_favourable = ledger.totals(ledger.least_favourable_to(offerer));
+        let coverages = [
+            everything,
+            ledger.next_holder_commitment(),
+            ledger.next_counterparty_commitment(),
         ];
-        for view in &views {
-            let (offered, in_flight_msat) = view
-                .htlcs
-                .iter()
-                .filter(|((o, _), _)| *o == offerer)
-                .fold((0usize, 0u64), |(count, sum), (_, h)| {
-                    (count + 1, sum.saturating_add(h.amount_msat))
-                });
-            if offered > usize::from(limits.max_accepted_htlcs) {
+        for totals in coverages.map(|coverage| ledger.totals(coverage)) {
+            let offered = totals.offered_by(offerer);
+            if offered.count > usize::from(limits.max_accepted_htlcs) {
                 return Err("more HTLCs than max_accepted_htlcs");
             }
-            if in_flight_msat > limits.max_htlc_value_in_flight_msat {
+            if offered.amount_msat() > limits.max_htlc_value_in_flight_msat {
                 return Err("more in flight than max_htlc_value_in_flight_msat");
             }
-            if view.total_msat() != self.funding_satoshis * 1000 {
+            if totals.total_msat() != self.funding_satoshis * 1000 {
                 return Err("the commitment does not hold the channel's value");
             }
         }
@@ -131,21 +127,22 @@ impl<S: ChannelSigner> Channel<S> {
         // judged fairly whatever it had seen, counts every HTLC it knows of at the highest
         // feerate it knows of. So an honest sender never looks like a cheat, however the
         // two sides' adds cross on the wire.
-        let balance = match offerer {
-            Side::Holder => least_favourable.holder_balance_msat,
-            Side::Counterparty => least_favourable.counterparty_balance_msat,
-        };
+        let balance = least_favourable.balance_msat(offerer);
         let offerer_is_funder = self.holder_is_funder == (offerer == Side::Holder);
         let fee = match (offerer_is_funder, offerer) {
             (false, _) => 0,
             (true, Side::Counterparty) => {
-                worst_case_fee_msat(least_favourable.feerate_per_kw, least_favourable.htlcs.len())
+                worst_case_fee_msat(least_favourable.feerate_per_kw, least_favourable.htlc_count())
             }
             (true, Side::Holder) => {
-                let all_views = || views.iter().chain(core::iter::once(&least_favourable));
+                let views = coverages
+                    .into_iter()
+                    .chain(core::iter::once(ledger.least_favourable_to(offerer)))
+                    .map(|coverage| ledger.view(coverage))
+                    .collect::<Vec<_>>();
                 let known: alloc::collections::BTreeSet<&(Side, u64)> =
-                    all_views().flat_map(|v| v.htlcs.keys()).collect();
-                let feerate_per_kw = all_views().map(|v| v.feerate_per_kw).max().unwrap_or(0);
+                    views.iter().flat_map(|v| v.htlcs.keys()).collect();
+                let feerate_per_kw = views.iter().map(|v| v.feerate_per_kw).max().unwrap_or(0);
                 worst_case_fee_msat(feerate_per_kw, known.len())
             }
         };
@@ -248,11 +245,7 @@ impl<S: ChannelSigner> Channel<S> {
             return Err(ignore("the HTLC is not irrevocably committed yet"));
         }
         let htlc = self
-            .ledger
-            .view(self.ledger.holder_commitment())
-            .htlcs
-            .get(&(offerer, htlc_id))
-            .copied()
+            .holder_commitment_htlc(offerer, htlc_id)
             .ok_or_else(|| close("removal of an unknown HTLC"))?;
         if let Removal::Fulfill(preimage) = &removal {
             if sha256::Hash::hash(&preimage.0).to_byte_array() != htlc.payment_hash.0 {

@@ -339,13 +339,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let Some(managed) = self.channels.get(channel_id) else {
             return;
         };
-        let Some(htlc) = managed
-            .channel
-            .holder_view()
-            .htlcs
-            .get(&(Side::Counterparty, htlc_id))
-            .copied()
-        else {
+        let Some(htlc) = managed.channel.holder_commitment_htlc(Side::Counterparty, htlc_id) else {
             return;
         };
         // BOLT 2: a trimmed HTLC past our dust exposure is failed once committed, its
