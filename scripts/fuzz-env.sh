@@ -1,7 +1,7 @@
 # Sourced by the fuzz scripts: `fuzz_env TARGET` sets RUSTFLAGS, BUILD_DIR,
 # CARGO_FUZZ_FLAGS (extra `cargo fuzz` options), DEFAULT_MAX_LEN (libFuzzer's longest
 # input) and LIBFUZZER_OPTIONS (more libFuzzer options, as space-separated name=value
-# pairs) for it.
+# pairs) for it; FUZZ_GLIBC_TUNABLES (below) is the same for every target.
 #
 # Every target builds with `-O` and scripts/fuzz-rustc.sh as the workspace's rustc
 # wrapper: our crates keep debug assertions and overflow checks, dependencies run as
@@ -25,6 +25,17 @@
 # that find as much more often (1.7x the execs/s of a long `consistency` campaign). It
 # makes runs with a fixed -seed irreproducible, which fuzzing campaigns do not need; a
 # finding replays from its file.
+
+# glibc's allocator, for the fuzzer's run (FUZZ_GLIBC_TUNABLES, which scripts/fuzz.sh
+# hands the fuzzer as GLIBC_TUNABLES, after the caller's own): keep freed memory
+# instead of returning it. A whole-node run allocates its nodes and frees them all at
+# its end; by default glibc then shrinks the heap, and the next run grows it again
+# page by page (brk and page faults were 2.5% of `consistency`'s time) and maps its
+# largest blocks afresh. Two fuzzers side by side on copies of one evolved corpus, two
+# minutes, each way round: 5.5% more execs/s with these. Resident memory stays at the
+# runs' peak (tens of MiB).
+FUZZ_GLIBC_TUNABLES="glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864:glibc.malloc.mmap_threshold=268435456"
+FUZZ_GLIBC_TUNABLES="${GLIBC_TUNABLES:+${GLIBC_TUNABLES}:}${FUZZ_GLIBC_TUNABLES}"
 
 # The caller's own wrapper and libFuzzer, kept for the targets that set none (the
 # scripts call fuzz_env once per target in one shell).

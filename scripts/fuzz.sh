@@ -36,7 +36,7 @@ case "${engine}" in
     # Stable Rust: no sanitizer (the address sanitizer needs nightly or RUSTC_BOOTSTRAP=1).
     cargo fuzz build --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" 2>&1 | tail -1 >&2
     set +e
-    cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
+    GLIBC_TUNABLES="${FUZZ_GLIBC_TUNABLES}" cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
       -max_total_time="${seconds}" -max_len="${MAX_LEN:-${DEFAULT_MAX_LEN}}" ${LIBFUZZER_OPTIONS:+$(printf -- '-%s ' ${LIBFUZZER_OPTIONS})} \
       -print_final_stats=1 -artifact_prefix="${findings}/" \
       > "${log}" 2>&1
@@ -51,7 +51,7 @@ case "${engine}" in
     cargo afl build --release --target-dir "${afl_dir}" --manifest-path fuzz/afl/Cargo.toml 2>&1 | tail -1 >&2
     if [ -z "$(ls -A "${seeds}")" ]; then printf '\0' > "${seeds}/empty"; fi
     set +e
-    AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_BENCH_UNTIL_CRASH=0 \
+    GLIBC_TUNABLES="${FUZZ_GLIBC_TUNABLES}" AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_BENCH_UNTIL_CRASH=0 \
       cargo afl fuzz -V "${seconds}" -i "${seeds}" -o "${work}" \
       "${afl_dir}/release/lnfuzz-afl" "${target}" > "${log}" 2>&1
     status=$?
