@@ -14,7 +14,9 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
 
 use super::keys::{derive_public_key, derive_revocation_public_key, KeyDerivationError};
-use super::script::{offered_htlc_script_with, received_htlc_script_with, to_local_script, HtlcScriptKeys};
+use super::script::{
+    offered_htlc_script_with, p2wsh_script_pubkey, received_htlc_script_with, to_local_script, HtlcScriptKeys,
+};
 use crate::wire::PaymentHash;
 
 /// Expected weight of a commitment transaction without HTLC outputs.
@@ -299,7 +301,7 @@ impl CommitmentTransaction {
                 let script = htlc.witness_script_with(&script_keys);
                 let txout = TxOut {
                     value: Amount::from_sat(htlc.amount_msat / 1000),
-                    script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash()),
+                    script_pubkey: p2wsh_script_pubkey(&script),
                 };
                 outputs.push((txout, htlc.cltv_expiry, Some(i)));
             }
@@ -313,7 +315,7 @@ impl CommitmentTransaction {
             );
             let txout = TxOut {
                 value: Amount::from_sat(to_broadcaster_sat),
-                script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash()),
+                script_pubkey: p2wsh_script_pubkey(&script),
             };
             outputs.push((txout, 0, None));
             to_local = Some(script);

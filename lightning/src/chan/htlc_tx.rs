@@ -7,7 +7,7 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
 
 use super::commitment::{htlc_success_fee, htlc_timeout_fee, CommitmentHtlc, CommitmentKeys};
-use super::script::to_local_script;
+use super::script::{p2wsh_script_pubkey, to_local_script};
 use super::signing::der_with_sighash_all;
 use crate::wire::PaymentPreimage;
 
@@ -50,7 +50,7 @@ pub fn build_htlc_transaction(
         }],
         output: alloc::vec![TxOut {
             value: Amount::from_sat(value),
-            script_pubkey: ScriptBuf::new_p2wsh(&script.wscript_hash())
+            script_pubkey: p2wsh_script_pubkey(&script)
         }],
     }
 }

@@ -186,6 +186,23 @@ impl MonitorStep {
         }
     }
 
+    /// About how long [`Self::encode_value`] writes (a capacity to reserve, not a bound).
+    fn value_len_hint(&self) -> usize {
+        match self {
+            MonitorStep::Funding(_) => 32 + 4 + 8 + 1 + 2 * 4 * 33 + 2 + 2,
+            MonitorStep::HolderCommitment {
+                transaction,
+                htlc_signatures,
+                htlcs,
+                ..
+            } => 8 + 9 + transaction.total_size() + 64 + 9 + 64 * htlc_signatures.len() + 9 + HTLC_LEN * htlcs.len(),
+            MonitorStep::CounterpartyCommitment { htlcs, .. } => 8 + 32 + 33 + 9 + HTLC_LEN * htlcs.len(),
+            MonitorStep::CommitmentSecret { .. } => 8 + 32,
+            MonitorStep::PaymentPreimage(_) => 32,
+            MonitorStep::ChannelClosed => 0,
+        }
+    }
+
     fn encode_value(&self, out: &mut Vec<u8>) {
         match self {
             MonitorStep::Funding(f) => {
@@ -286,18 +303,22 @@ impl MonitorStep {
 
 impl Encode for ChannelMonitorUpdate {
     fn encode(&self, out: &mut Vec<u8>) {
+        // Room for the whole update at once: a persister encodes every update, and
+        // growing `out` step by step took several allocations each.
+        let hint: usize = self.steps.iter().map(|step| 2 * 9 + step.value_len_hint()).sum();
+        out.reserve(1 + 8 + hint);
         MONITOR_UPDATE_VERSION.encode(out);
         self.update_id.encode(out);
-        // One scratch buffer for every step's value, sized for a commitment with a few
-        // HTLCs, so neither it nor `out` grows a few bytes at a time.
-        let mut value = Vec::with_capacity(512);
         for step in &self.steps {
-            value.clear();
-            step.encode_value(&mut value);
-            out.reserve(2 * 9 + value.len());
             BigSize(step.step_type()).encode(out);
-            BigSize(value.len() as u64).encode(out);
-            out.extend_from_slice(&value);
+            // The value is written first and its length then moved in front of it (a
+            // copy within `out`), so no scratch buffer is needed to learn the length.
+            let value_start = out.len();
+            step.encode_value(out);
+            let value_len = out.len() - value_start;
+            BigSize(value_len as u64).encode(out);
+            let length_len = out.len() - value_start - value_len;
+            out[value_start..].rotate_right(length_len);
         }
     }
 }
@@ -335,7 +356,54 @@ impl Decode for ChannelMonitorUpdate {
 
 #[cfg(test)]
 mod codec_tests {
+    use bitcoin::{absolute, transaction, Amount, ScriptBuf, TxOut};
+
     use super::*;
+
+    /// Each step is its type, its value's length and its value (lengths of one, three and
+    /// zero bytes here), and the update reads back as it was.
+    #[test]
+    fn steps_are_type_length_value_and_read_back() {
+        let signature = Signature::from_compact(&[1; 64]).expect("below the order");
+        let transaction = Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input: Vec::new(),
+            output: (0..8)
+                .map(|i| TxOut {
+                    value: Amount::from_sat(1_000 + i),
+                    script_pubkey: ScriptBuf::from_bytes(alloc::vec![0x51; 34]),
+                })
+                .collect(),
+        };
+        let update = ChannelMonitorUpdate {
+            update_id: 7,
+            steps: alloc::vec![
+                MonitorStep::PaymentPreimage(PaymentPreimage([9; 32])),
+                MonitorStep::HolderCommitment {
+                    commitment_number: 3,
+                    transaction,
+                    counterparty_signature: signature,
+                    htlc_signatures: alloc::vec![signature; 2],
+                    htlcs: Vec::new(),
+                },
+                MonitorStep::ChannelClosed,
+            ],
+        };
+        let bytes = update.encode_to_vec();
+        let mut expected = alloc::vec![MONITOR_UPDATE_VERSION];
+        7u64.encode(&mut expected);
+        for step in &update.steps {
+            let mut value = Vec::new();
+            step.encode_value(&mut value);
+            BigSize(step.step_type()).encode(&mut expected);
+            BigSize(value.len() as u64).encode(&mut expected);
+            expected.extend_from_slice(&value);
+        }
+        assert_eq!(bytes, expected);
+        assert!(bytes.len() > 1 + 8 + 253, "the commitment's length takes three bytes");
+        assert_eq!(ChannelMonitorUpdate::decode_exact(&bytes), Ok(update));
+    }
 
     /// The length the decoder bounds HTLC counts with is an HTLC's encoded length.
     #[test]

@@ -81,13 +81,18 @@ impl<M> MonitorGatedOutbox<M> {
     /// The queued messages whose updates are durable, in order; stops at the first that
     /// is not, so nothing overtakes it.
     pub fn take_ready(&mut self) -> Vec<M> {
-        let mut ready = Vec::new();
-        while self.queue.front().is_some_and(|(d, _)| *d <= self.persisted_through) {
-            if let Some((_, message)) = self.queue.pop_front() {
-                ready.push(message);
-            }
-        }
-        ready
+        self.drain_ready().collect()
+    }
+
+    /// As [`Self::take_ready`], one message at a time, for a caller that moves them
+    /// on without collecting them first.
+    pub fn drain_ready(&mut self) -> impl Iterator<Item = M> + '_ {
+        core::iter::from_fn(move || {
+            let ready = self.queue.front().is_some_and(|(d, _)| *d <= self.persisted_through);
+            ready
+                .then(|| self.queue.pop_front().map(|(_, message)| message))
+                .flatten()
+        })
     }
 }
 

@@ -24,6 +24,18 @@ fn builder_with_capacity(len: usize) -> Builder {
     Builder::from(Vec::with_capacity(len))
 }
 
+/// The P2WSH output script paying to `witness_script` (`OP_0 <sha256(script)>`), as
+/// `ScriptBuf::new_p2wsh` builds it but in one allocation: a commitment has one per
+/// HTLC and `to_local`, and the builder grew its vector twice for each.
+pub fn p2wsh_script_pubkey(witness_script: &bitcoin::Script) -> ScriptBuf {
+    let hash = witness_script.wscript_hash();
+    let builder = builder_with_capacity(2 + 32);
+    builder
+        .push_opcode(OP_PUSHBYTES_0)
+        .push_slice(hash.as_byte_array())
+        .into_script()
+}
+
 /// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG`, keys in lexicographic order of their
 /// compressed encodings.
 pub fn funding_redeem_script(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
@@ -228,6 +240,24 @@ mod tests {
                 max_len,
                 "case {i}: built in one allocation"
             );
+        }
+    }
+
+    /// The one-allocation P2WSH output script is the library's, for scripts of every kind.
+    #[test]
+    fn p2wsh_output_scripts_are_the_bitcoin_crates() {
+        let secp = Secp256k1::new();
+        let key = |b: u8| PublicKey::from_secret_key(&secp, &SecretKey::from_slice(&[b; 32]).unwrap());
+        let (a, b) = (key(1), key(2));
+        for script in [
+            funding_redeem_script(&a, &b),
+            to_local_script(&a, 144, &b),
+            ScriptBuf::new(),
+        ] {
+            let built = p2wsh_script_pubkey(&script);
+            assert_eq!(built, ScriptBuf::new_p2wsh(&script.wscript_hash()));
+            assert!(built.is_p2wsh());
+            assert_eq!(built.into_bytes().capacity(), 34, "built in one allocation");
         }
     }
 }

@@ -645,9 +645,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             return;
         }
         let node_id = managed.counterparty;
-        for message in managed.outbox.take_ready() {
-            self.actions.push(HandlerAction::Send { node_id, message });
-        }
+        let ready = managed.outbox.drain_ready();
+        self.actions
+            .extend(ready.map(|message| HandlerAction::Send { node_id, message }));
     }
 }
 
