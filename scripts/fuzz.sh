@@ -2,9 +2,13 @@
 # Fuzzes one target for a while: scripts/fuzz.sh TARGET SECONDS [libfuzzer|afl]
 #
 # Seeds come from corpora/TARGET (read only); what the fuzzer learns goes to
-# target/fuzz-work/ENGINE/TARGET, findings to target/fuzz-findings/TARGET. The last
-# line printed is a summary: target, engine, execs/s, coverage, findings. MAX_LEN sets
-# libFuzzer's longest input (default per target, from scripts/fuzz-env.sh).
+# target/fuzz-work/ENGINE/TARGET (or FUZZ_WORK_DIR: an empty one starts from the seeds
+# alone), findings to target/fuzz-findings/TARGET, the fuzzer's own output to
+# target/fuzz-logs/TARGET-ENGINE.log. The last line printed is a summary: target,
+# engine, execs/s, coverage, findings; a libFuzzer run of two windows or more
+# (WINDOW_SECONDS, default 600) first prints its execs/s in each, since a whole-node
+# target slows as its inputs grow. MAX_LEN sets libFuzzer's longest input (default per
+# target, from scripts/fuzz-env.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,13 +26,33 @@ fuzz_env "${target}"
 build_dir=${BUILD_DIR}
 seeds="corpora/${target}"
 mkdir -p "${seeds}"
-work="target/fuzz-work/${engine}/${target}"
+work=${FUZZ_WORK_DIR:-target/fuzz-work/${engine}/${target}}
 findings="target/fuzz-findings/${target}"
-mkdir -p "${work}" "${findings}"
-log=$(mktemp)
+log="target/fuzz-logs/${target}-${engine}.log"
+mkdir -p "${work}" "${findings}" "$(dirname "${log}")"
 # Marks when the run started: findings newer than it are this run's.
 started=$(mktemp)
-trap 'rm -f "${log}" "${started}"' EXIT
+trap 'rm -f "${started}"' EXIT
+window=${WINDOW_SECONDS:-600}
+
+# Execs/s in each whole window of the run, from libFuzzer's log: each status line
+# carries the runs so far ("#N") and their average rate since start ("exec/s: R"), so
+# it was written N/R seconds in.
+rate_windows() {
+  awk -v window="$1" '
+    /^#[0-9]+[ \t]/ {
+      rate = 0
+      for (i = 1; i < NF; i++) if ($i == "exec/s:") rate = $(i + 1) + 0
+      if (rate == 0) next
+      runs = substr($1, 2) + 0
+      t = runs / rate
+      if (t >= (k + 1) * window) {
+        rates = rates sprintf(" %.0f", (runs - last_runs) / (t - last_t))
+        last_runs = runs; last_t = t; k++
+      }
+    }
+    END { if (k > 0) print rates }' "$2"
+}
 
 case "${engine}" in
   libfuzzer)
@@ -44,6 +68,10 @@ case "${engine}" in
     set -e
     execs=$(awk '/stat::average_exec_per_sec/ { print $2 }' "${log}" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "${log}" | tail -1 | awk '{ print $2 }')
+    windows=$(rate_windows "${window}" "${log}")
+    if [ -n "${windows}" ] && [ "${seconds}" -ge $((2 * window)) ]; then
+      echo "${target} execs/s per ${window} s:${windows}"
+    fi
     ;;
   afl)
     command -v cargo-afl > /dev/null || cargo install cargo-afl --locked
