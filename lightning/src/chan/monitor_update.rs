@@ -173,6 +173,8 @@ impl Decode for CommitmentHtlc {
 }
 
 const HTLC_LEN: usize = 1 + 8 + 4 + 32;
+/// An encoded [`ChannelPublicKeys`]: five compressed points.
+const KEYS_LEN: usize = 5 * 33;
 
 impl MonitorStep {
     fn step_type(&self) -> u64 {
@@ -186,17 +188,27 @@ impl MonitorStep {
         }
     }
 
-    /// About how long [`Self::encode_value`] writes (a capacity to reserve, not a bound).
-    fn value_len_hint(&self) -> usize {
+    /// How many bytes [`Self::encode_value`] writes, computed without writing them: the
+    /// encoder puts the length before the value, and reserves the whole update at once.
+    fn value_len(&self) -> usize {
+        let list_len = |count: usize, item_len: usize| BigSize::encoded_len(count as u64) + count * item_len;
         match self {
-            MonitorStep::Funding(_) => 32 + 4 + 8 + 1 + 2 * 4 * 33 + 2 + 2,
+            // Outpoint, value, who funded, both sides' keys, both delays.
+            MonitorStep::Funding(_) => 32 + 4 + 8 + 1 + 2 * KEYS_LEN + 4,
             MonitorStep::HolderCommitment {
                 transaction,
                 htlc_signatures,
                 htlcs,
                 ..
-            } => 8 + 9 + transaction.total_size() + 64 + 9 + 64 * htlc_signatures.len() + 9 + HTLC_LEN * htlcs.len(),
-            MonitorStep::CounterpartyCommitment { htlcs, .. } => 8 + 32 + 33 + 9 + HTLC_LEN * htlcs.len(),
+            } => {
+                let transaction_len = transaction.total_size();
+                8 + BigSize::encoded_len(transaction_len as u64)
+                    + transaction_len
+                    + 64
+                    + list_len(htlc_signatures.len(), 64)
+                    + list_len(htlcs.len(), HTLC_LEN)
+            }
+            MonitorStep::CounterpartyCommitment { htlcs, .. } => 8 + 32 + 33 + list_len(htlcs.len(), HTLC_LEN),
             MonitorStep::CommitmentSecret { .. } => 8 + 32,
             MonitorStep::PaymentPreimage(_) => 32,
             MonitorStep::ChannelClosed => 0,
@@ -303,22 +315,30 @@ impl MonitorStep {
 
 impl Encode for ChannelMonitorUpdate {
     fn encode(&self, out: &mut Vec<u8>) {
-        // Room for the whole update at once: a persister encodes every update, and
-        // growing `out` step by step took several allocations each.
-        let hint: usize = self.steps.iter().map(|step| 2 * 9 + step.value_len_hint()).sum();
-        out.reserve(1 + 8 + hint);
+        // Every length is known before anything is written: one reservation for the
+        // whole update (a persister encodes every one), each value after its length.
+        let steps_len: usize = self
+            .steps
+            .iter()
+            .map(|step| {
+                let value_len = step.value_len();
+                BigSize::encoded_len(step.step_type()) + BigSize::encoded_len(value_len as u64) + value_len
+            })
+            .sum();
+        out.reserve(1 + 8 + steps_len);
         MONITOR_UPDATE_VERSION.encode(out);
         self.update_id.encode(out);
         for step in &self.steps {
+            let value_len = step.value_len();
             BigSize(step.step_type()).encode(out);
-            // The value is written first and its length then moved in front of it (a
-            // copy within `out`), so no scratch buffer is needed to learn the length.
+            BigSize(value_len as u64).encode(out);
             let value_start = out.len();
             step.encode_value(out);
-            let value_len = out.len() - value_start;
-            BigSize(value_len as u64).encode(out);
-            let length_len = out.len() - value_start - value_len;
-            out[value_start..].rotate_right(length_len);
+            assert_eq!(
+                out.len() - value_start,
+                value_len,
+                "a monitor step's value is as long as its length says"
+            );
         }
     }
 }
@@ -356,15 +376,29 @@ impl Decode for ChannelMonitorUpdate {
 
 #[cfg(test)]
 mod codec_tests {
+    use bitcoin::hashes::Hash;
     use bitcoin::{absolute, transaction, Amount, ScriptBuf, TxOut};
 
     use super::*;
 
-    /// Each step is its type, its value's length and its value (lengths of one, three and
-    /// zero bytes here), and the update reads back as it was.
+    /// Each step is its type, its value's length and its value, for every kind of step
+    /// (lengths of one, three and zero bytes among them); the update is written into one
+    /// reservation of exactly its length, and reads back as it was.
     #[test]
-    fn steps_are_type_length_value_and_read_back() {
+    fn steps_are_type_length_value_in_one_exact_reservation() {
         let signature = Signature::from_compact(&[1; 64]).expect("below the order");
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let point = |b: u8| {
+            let secret = bitcoin::secp256k1::SecretKey::from_slice(&[b; 32]).expect("a valid key");
+            PublicKey::from_secret_key(&secp, &secret)
+        };
+        let keys = |b: u8| ChannelPublicKeys {
+            funding_pubkey: point(b),
+            revocation_basepoint: point(b + 1),
+            payment_basepoint: point(b + 2),
+            delayed_payment_basepoint: point(b + 3),
+            htlc_basepoint: point(b + 4),
+        };
         let transaction = Transaction {
             version: transaction::Version::TWO,
             lock_time: absolute::LockTime::ZERO,
@@ -376,16 +410,44 @@ mod codec_tests {
                 })
                 .collect(),
         };
+        let htlc = |i: u8| CommitmentHtlc {
+            offered: i % 2 == 0,
+            amount_msat: 1_000_000 * u64::from(i),
+            cltv_expiry: 500 + u32::from(i),
+            payment_hash: PaymentHash([i; 32]),
+        };
         let update = ChannelMonitorUpdate {
             update_id: 7,
             steps: alloc::vec![
+                MonitorStep::Funding(alloc::boxed::Box::new(FundingInfo {
+                    funding_outpoint: OutPoint {
+                        txid: Txid::from_byte_array([3; 32]),
+                        vout: 1,
+                    },
+                    funding_satoshis: 5_000_000,
+                    holder_is_funder: true,
+                    holder_pubkeys: keys(10),
+                    counterparty_pubkeys: keys(20),
+                    holder_to_self_delay: 144,
+                    counterparty_to_self_delay: 720,
+                })),
                 MonitorStep::PaymentPreimage(PaymentPreimage([9; 32])),
                 MonitorStep::HolderCommitment {
                     commitment_number: 3,
                     transaction,
                     counterparty_signature: signature,
                     htlc_signatures: alloc::vec![signature; 2],
-                    htlcs: Vec::new(),
+                    htlcs: (1..=2).map(htlc).collect(),
+                },
+                MonitorStep::CounterpartyCommitment {
+                    commitment_number: 4,
+                    txid: Txid::from_byte_array([5; 32]),
+                    per_commitment_point: point(30),
+                    htlcs: (1..=3).map(htlc).collect(),
+                },
+                MonitorStep::CommitmentSecret {
+                    commitment_number: 2,
+                    secret: [6; 32],
                 },
                 MonitorStep::ChannelClosed,
             ],
@@ -396,11 +458,13 @@ mod codec_tests {
         for step in &update.steps {
             let mut value = Vec::new();
             step.encode_value(&mut value);
+            assert_eq!(value.len(), step.value_len(), "{step:?}");
             BigSize(step.step_type()).encode(&mut expected);
             BigSize(value.len() as u64).encode(&mut expected);
             expected.extend_from_slice(&value);
         }
         assert_eq!(bytes, expected);
+        assert_eq!(bytes.capacity(), bytes.len(), "reserved once, exactly");
         assert!(bytes.len() > 1 + 8 + 253, "the commitment's length takes three bytes");
         assert_eq!(ChannelMonitorUpdate::decode_exact(&bytes), Ok(update));
     }
