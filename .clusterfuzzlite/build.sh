@@ -1,7 +1,10 @@
 #!/bin/bash
 # Builds every libFuzzer target into $OUT with its seed corpus, for ClusterFuzzLite
-# (run inside its builder image; the cargo steps also run locally: OUT=/tmp/out
-# SRC=$PWD/.. bash .clusterfuzzlite/build.sh from the repository root).
+# (run inside its builder image, which sets SANITIZER and has a nightly toolchain). The
+# cargo steps also run locally on stable, from the repository root, with the checkout
+# reachable as $SRC/lightning-testbed:
+#   mkdir -p /tmp/src && ln -sfn "$PWD" /tmp/src/lightning-testbed &&
+#     SANITIZER=none OUT=/tmp/out SRC=/tmp/src bash .clusterfuzzlite/build.sh
 set -euo pipefail
 cd "${SRC}/lightning-testbed"
 # The builder's sanitizer flags come in through RUSTFLAGS and cargo fuzz's own; each
