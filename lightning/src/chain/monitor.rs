@@ -320,4 +320,4 @@ impl Decode for ChannelMonitor {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

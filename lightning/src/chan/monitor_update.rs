@@ -386,19 +386,9 @@ mod codec_tests {
     /// reservation of exactly its length, and reads back as it was.
     #[test]
     fn steps_are_type_length_value_in_one_exact_reservation() {
+        use crate::chain::monitor::tests::{funding, point};
+
         let signature = Signature::from_compact(&[1; 64]).expect("below the order");
-        let secp = bitcoin::secp256k1::Secp256k1::new();
-        let point = |b: u8| {
-            let secret = bitcoin::secp256k1::SecretKey::from_slice(&[b; 32]).expect("a valid key");
-            PublicKey::from_secret_key(&secp, &secret)
-        };
-        let keys = |b: u8| ChannelPublicKeys {
-            funding_pubkey: point(b),
-            revocation_basepoint: point(b + 1),
-            payment_basepoint: point(b + 2),
-            delayed_payment_basepoint: point(b + 3),
-            htlc_basepoint: point(b + 4),
-        };
         let transaction = Transaction {
             version: transaction::Version::TWO,
             lock_time: absolute::LockTime::ZERO,
@@ -419,18 +409,7 @@ mod codec_tests {
         let update = ChannelMonitorUpdate {
             update_id: 7,
             steps: alloc::vec![
-                MonitorStep::Funding(alloc::boxed::Box::new(FundingInfo {
-                    funding_outpoint: OutPoint {
-                        txid: Txid::from_byte_array([3; 32]),
-                        vout: 1,
-                    },
-                    funding_satoshis: 5_000_000,
-                    holder_is_funder: true,
-                    holder_pubkeys: keys(10),
-                    counterparty_pubkeys: keys(20),
-                    holder_to_self_delay: 144,
-                    counterparty_to_self_delay: 720,
-                })),
+                funding(),
                 MonitorStep::PaymentPreimage(PaymentPreimage([9; 32])),
                 MonitorStep::HolderCommitment {
                     commitment_number: 3,

@@ -17,11 +17,13 @@ use crate::chan::secrets::build_commitment_secret;
 
 const SEED: [u8; 32] = [9; 32];
 
-fn point(byte: u8) -> PublicKey {
+/// The point of the secret key made of `byte` (the monitor update codec's tests use it too).
+pub(crate) fn point(byte: u8) -> PublicKey {
     PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[byte; 32]).expect("key"))
 }
 
-fn funding() -> MonitorStep {
+/// A funding step (the monitor update codec's tests use it too).
+pub(crate) fn funding() -> MonitorStep {
     let keys = |b: u8| ChannelPublicKeys {
         funding_pubkey: point(b),
         revocation_basepoint: point(b + 1),
