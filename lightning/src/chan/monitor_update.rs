@@ -92,12 +92,11 @@ pub struct ChannelMonitorUpdate {
     pub steps: Vec<MonitorStep>,
 }
 
-fn encode_transaction(tx: &Transaction, out: &mut Vec<u8>) {
-    // Straight into `out`, after its length: no intermediate copy.
-    let len = tx.total_size();
+/// Writes `tx` after its length, `len` (its `total_size`, which the caller measured
+/// once), straight into `out`: no intermediate copy.
+fn encode_transaction(tx: &Transaction, len: usize, out: &mut Vec<u8>) {
     BigSize(len as u64).encode(out);
     let start = out.len();
-    out.reserve(len);
     tx.consensus_encode(out).expect("writing to a vector cannot fail");
     assert_eq!(out.len() - start, len, "a transaction's size is its encoding's length");
 }
@@ -188,20 +187,28 @@ impl MonitorStep {
         }
     }
 
+    /// The length of the transaction a holder commitment carries (zero for other steps):
+    /// the one part of a step's length that takes a walk over the transaction to measure,
+    /// so the encoder measures it once and hands it to [`Self::value_len`] and
+    /// [`Self::encode_value`].
+    fn transaction_len(&self) -> usize {
+        match self {
+            MonitorStep::HolderCommitment { transaction, .. } => transaction.total_size(),
+            _ => 0,
+        }
+    }
+
     /// How many bytes [`Self::encode_value`] writes, computed without writing them: the
     /// encoder puts the length before the value, and reserves the whole update at once.
-    fn value_len(&self) -> usize {
+    /// `transaction_len` is [`Self::transaction_len`].
+    fn value_len(&self, transaction_len: usize) -> usize {
         let list_len = |count: usize, item_len: usize| BigSize::encoded_len(count as u64) + count * item_len;
         match self {
             // Outpoint, value, who funded, both sides' keys, both delays.
             MonitorStep::Funding(_) => 32 + 4 + 8 + 1 + 2 * KEYS_LEN + 4,
             MonitorStep::HolderCommitment {
-                transaction,
-                htlc_signatures,
-                htlcs,
-                ..
+                htlc_signatures, htlcs, ..
             } => {
-                let transaction_len = transaction.total_size();
                 8 + BigSize::encoded_len(transaction_len as u64)
                     + transaction_len
                     + 64
@@ -215,7 +222,8 @@ impl MonitorStep {
         }
     }
 
-    fn encode_value(&self, out: &mut Vec<u8>) {
+    /// Writes the step's value; `transaction_len` is [`Self::transaction_len`].
+    fn encode_value(&self, transaction_len: usize, out: &mut Vec<u8>) {
         match self {
             MonitorStep::Funding(f) => {
                 f.funding_outpoint.txid.encode(out);
@@ -235,7 +243,7 @@ impl MonitorStep {
                 htlcs,
             } => {
                 commitment_number.encode(out);
-                encode_transaction(transaction, out);
+                encode_transaction(transaction, transaction_len, out);
                 counterparty_signature.encode(out);
                 encode_list(htlc_signatures, out, |s, o| s.encode(o));
                 encode_list(htlcs, out, |h, o| h.encode(o));
@@ -321,7 +329,7 @@ impl Encode for ChannelMonitorUpdate {
             .steps
             .iter()
             .map(|step| {
-                let value_len = step.value_len();
+                let value_len = step.value_len(step.transaction_len());
                 BigSize::encoded_len(step.step_type()) + BigSize::encoded_len(value_len as u64) + value_len
             })
             .sum();
@@ -329,11 +337,12 @@ impl Encode for ChannelMonitorUpdate {
         MONITOR_UPDATE_VERSION.encode(out);
         self.update_id.encode(out);
         for step in &self.steps {
-            let value_len = step.value_len();
+            let transaction_len = step.transaction_len();
+            let value_len = step.value_len(transaction_len);
             BigSize(step.step_type()).encode(out);
             BigSize(value_len as u64).encode(out);
             let value_start = out.len();
-            step.encode_value(out);
+            step.encode_value(transaction_len, out);
             assert_eq!(
                 out.len() - value_start,
                 value_len,
@@ -436,8 +445,8 @@ mod codec_tests {
         7u64.encode(&mut expected);
         for step in &update.steps {
             let mut value = Vec::new();
-            step.encode_value(&mut value);
-            assert_eq!(value.len(), step.value_len(), "{step:?}");
+            step.encode_value(step.transaction_len(), &mut value);
+            assert_eq!(value.len(), step.value_len(step.transaction_len()), "{step:?}");
             BigSize(step.step_type()).encode(&mut expected);
             BigSize(value.len() as u64).encode(&mut expected);
             expected.extend_from_slice(&value);
