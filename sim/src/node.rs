@@ -163,6 +163,10 @@ pub const START_HEIGHT: u32 = 100;
 pub type Manager = ChannelManager<KeysManager, TestPersister, RecordingBroadcaster>;
 pub type Node = PeerManager<KeysManager, TransportEntropy, Manager, IgnoringHandler>;
 
+/// The fee estimate every simulated and tested node starts with: the relay floor, as a
+/// regtest chain with empty blocks would estimate. A scenario's `feerate` moves it.
+pub const REGTEST_FEERATE_PER_KW: u32 = 253;
+
 pub fn regtest() -> ChainHash {
     ChainHash::using_genesis_block(Network::Regtest)
 }
@@ -175,7 +179,12 @@ pub fn node(seed: u8) -> Node {
 /// A node whose keys come from `keys_seed` and whose entropy for this start (preimages,
 /// keys ids, handshake ephemerals) from `session_seed`.
 pub fn node_with_seeds(keys_seed: [u8; 32], session_seed: [u8; 32]) -> Node {
-    node_with_config(keys_seed, session_seed, ChannelManagerConfig::new(regtest()), false)
+    node_with_config(
+        keys_seed,
+        session_seed,
+        ChannelManagerConfig::new(regtest(), REGTEST_FEERATE_PER_KW),
+        false,
+    )
 }
 
 /// As [`node_with_seeds`], with the manager's policy given, and logging messages (for
@@ -261,7 +270,7 @@ pub fn restart(n: &Node, seed: u8, monitors: &BTreeMap<ChannelId, ChannelMonitor
         [seed; 32],
         [seed.wrapping_add(100); 32],
         monitors,
-        ChannelManagerConfig::new(regtest()),
+        ChannelManagerConfig::new(regtest(), REGTEST_FEERATE_PER_KW),
         false,
     )
     .expect("the manager reads back")

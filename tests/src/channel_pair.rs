@@ -170,7 +170,10 @@ pub fn committed_upfront(i: usize) -> UpfrontShutdown {
     }
 }
 
-/// [`open_pair`] with the limits each node demands of the other.
+/// The fee estimate both nodes of a pair have: their channel opens at it, and a close
+/// they fund pays what it asks.
+pub const FEERATE_ESTIMATE_PER_KW: u32 = 1000;
+
 /// Node 0's opening: `funding_satoshis` with `push_msat` at `feerate_per_kw`, the default
 /// limits for that size, temporary id `[9; 32]` and its committed close script.
 pub fn open_params(funding_satoshis: u64, push_msat: u64, feerate_per_kw: u32) -> OpenChannelParams {
@@ -185,6 +188,7 @@ pub fn open_params(funding_satoshis: u64, push_msat: u64, feerate_per_kw: u32) -
     }
 }
 
+/// [`open_pair`] with the limits each node demands of the other.
 pub fn open_pair_with(push_msat: u64, a_limits: ChannelLimits, b_limits: ChannelLimits) -> Pair {
     open_pair_full(
         push_msat,
@@ -203,7 +207,7 @@ pub fn open_pair_full(push_msat: u64, limits: [ChannelLimits; 2], upfront: [Upfr
         temporary_channel_id: ChannelId([9; 32]),
         funding_satoshis: FUNDING_SATOSHIS,
         push_msat,
-        feerate_per_kw: 1000,
+        feerate_per_kw: FEERATE_ESTIMATE_PER_KW,
         limits: a_limits,
         upfront_shutdown: upfront[0].clone(),
     };
@@ -288,7 +292,7 @@ impl Pair {
                 }
             }
             Message::ClosingSigned(m) => {
-                if let Some(reply) = node.channel.closing_signed(&m)? {
+                if let Some(reply) = node.channel.closing_signed(&m, FEERATE_ESTIMATE_PER_KW)? {
                     self.send(to, Message::ClosingSigned(reply));
                 }
             }
@@ -366,7 +370,9 @@ impl Pair {
         let funder = if self.nodes[0].channel.is_funder() { 0 } else { 1 };
         let channel = &mut self.nodes[funder].channel;
         if channel.closing_proposal_due() {
-            let proposal = channel.propose_closing_signed().expect("funder proposes");
+            let proposal = channel
+                .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+                .expect("funder proposes");
             self.send(funder, Message::ClosingSigned(proposal));
         }
     }

@@ -7,6 +7,7 @@
 //! a hash of their content, so running it twice adds nothing; at most a few seeds per
 //! message type keep the corpora small.
 
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -57,7 +58,7 @@ fn whole_node(keys_seed: u8, session_seed: u8) -> Node {
     node_with_config(
         [keys_seed; 32],
         [session_seed; 32],
-        lightning::chan::manager::ChannelManagerConfig::new(regtest()),
+        lightning::chan::manager::ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW),
         true,
     )
 }
@@ -128,7 +129,7 @@ fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64, corpus: &mut Corpus
     let (hash, secret) = payee.channel_handler_mut().create_inbound_payment(Some(amount_msat));
     payer
         .channel_handler_mut()
-        .send_payment(payee_id, hash, secret, amount_msat)
+        .send_payment(payee_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
         .expect("a usable channel");
     // Take the update_add_htlc before the pump feeds it to the payee.
     let to_payee = payer.take_outbound(LINK);

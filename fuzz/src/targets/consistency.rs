@@ -12,6 +12,7 @@
 //! spend of a channel still open; and at any time, a node broadcasting a commitment its
 //! peer never signed or saw revoked.
 
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use lightning::bitcoin::Transaction;
@@ -290,8 +291,10 @@ impl Harness {
         let manager = self.node(from).channel_handler_mut();
         // Refused at once (no usable channel, not enough balance) is fine.
         let answer = match channel_id {
-            Some(channel_id) => manager.send_payment_over(channel_id, hash, secret, amount_msat),
-            None => manager.send_payment(payee, hash, secret, amount_msat),
+            Some(channel_id) => {
+                manager.send_payment_over(channel_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
+            }
+            None => manager.send_payment(payee, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA),
         };
         self.collect();
         answer
@@ -517,7 +520,7 @@ mod tests {
         let (hash, secret) = copy.node(1).channel_handler_mut().create_inbound_payment(None);
         copy.node(0)
             .channel_handler_mut()
-            .send_payment_over(channel_id, hash, secret, amount_msat)
+            .send_payment_over(channel_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
             .is_ok()
     }
 }

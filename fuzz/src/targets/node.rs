@@ -21,6 +21,7 @@
 //! channel's value to its 2-of-2 script, nor one it accepted whose funding it has not
 //! seen confirm for 2016 blocks since it signed it (BOLT 2).
 
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, VecDeque};
 
 use lightning::bitcoin::{ScriptBuf, Transaction};
@@ -328,9 +329,13 @@ impl Harness {
         let (hash, secret) = self.nodes[payee]
             .channel_handler_mut()
             .create_inbound_payment(Some(amount_msat));
-        let _ = self.nodes[payer]
-            .channel_handler_mut()
-            .send_payment(payee_id, hash, secret, amount_msat);
+        let _ = self.nodes[payer].channel_handler_mut().send_payment(
+            payee_id,
+            hash,
+            secret,
+            amount_msat,
+            MIN_FINAL_CLTV_EXPIRY_DELTA,
+        );
         self.collect();
     }
 

@@ -1,6 +1,7 @@
 //! Reading persisted state: corrupt bytes give an error, never a panic, and what reads
 //! back writes back the same and can be used as a restarted node uses it.
 
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::chain::ChannelMonitor;
@@ -51,7 +52,7 @@ pub fn manager_read(data: &[u8]) {
 }
 
 fn manager_config() -> ChannelManagerConfig {
-    ChannelManagerConfig::new(sim::node::regtest())
+    ChannelManagerConfig::new(sim::node::regtest(), sim::node::REGTEST_FEERATE_PER_KW)
 }
 
 fn persister(monitors: BTreeMap<ChannelId, ChannelMonitor>) -> TestPersister {
@@ -181,7 +182,7 @@ fn use_read_manager(node: Node) {
             let manager = used.channel_handler_mut();
             for id in manager.channel_ids() {
                 let (hash, secret) = manager.create_inbound_payment(Some(PAYMENT_MSAT));
-                let _ = manager.send_payment_over(&id, hash, secret, PAYMENT_MSAT);
+                let _ = manager.send_payment_over(&id, hash, secret, PAYMENT_MSAT, MIN_FINAL_CLTV_EXPIRY_DELTA);
             }
             let _ = manager.take_actions();
             manager_reads_back(&used);

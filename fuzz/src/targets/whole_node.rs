@@ -41,7 +41,7 @@ pub fn config() -> ChannelManagerConfig {
     ChannelManagerConfig {
         max_accepted_htlcs: MAX_ACCEPTED_HTLCS,
         max_dust_htlc_exposure_msat: MAX_DUST_HTLC_EXPOSURE_MSAT,
-        ..ChannelManagerConfig::new(regtest())
+        ..ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW)
     }
 }
 

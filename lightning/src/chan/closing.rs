@@ -1,6 +1,6 @@
 //! The legacy closing transaction (BOLT 3, for `closing_signed`): one input spending the
 //! funding output, each side's balance to its `shutdown` script, the funder paying the
-//! fee, outputs below the signer's dust limit removed, BIP 69 order.
+//! fee, each output below the dust limit that applies to it removed, BIP 69 order.
 
 use bitcoin::absolute::LockTime;
 use bitcoin::transaction::Version;
@@ -21,8 +21,11 @@ pub struct ClosingParams<'a> {
     pub fundee_script: &'a ScriptBuf,
     /// The fee, taken from the funder's output.
     pub fee_satoshis: u64,
-    /// The signer's own dust limit: smaller outputs are left out.
-    pub dust_limit_satoshis: u64,
+    /// The funder's output is left out below this (BOLT 3: below the signer's dust
+    /// limit; see [`crate::chan::channel::close`] for which limit each side applies).
+    pub funder_dust_limit_satoshis: u64,
+    /// The fundee's output is left out below this.
+    pub fundee_dust_limit_satoshis: u64,
     /// An output its owner gave up (BOLT 3 lets a signer eliminate its own), left out
     /// whatever its value.
     pub eliminated: Option<ClosingOutput>,
@@ -70,7 +73,13 @@ pub fn build_closing_transaction(params: &ClosingParams<'_>) -> Transaction {
         (ClosingOutput::Fundee, to_fundee, params.fundee_script),
     ]
     .into_iter()
-    .filter(|(side, value, _)| Some(*side) != params.eliminated && *value >= params.dust_limit_satoshis)
+    .filter(|(side, value, _)| {
+        let dust_limit_satoshis = match side {
+            ClosingOutput::Funder => params.funder_dust_limit_satoshis,
+            ClosingOutput::Fundee => params.fundee_dust_limit_satoshis,
+        };
+        Some(*side) != params.eliminated && *value >= dust_limit_satoshis
+    })
     .map(|(_, value, script)| TxOut {
         value: Amount::from_sat(value),
         script_pubkey: script.clone(),
@@ -113,7 +122,8 @@ mod tests {
             funder_script: funder,
             fundee_script: fundee,
             fee_satoshis,
-            dust_limit_satoshis: dust,
+            funder_dust_limit_satoshis: dust,
+            fundee_dust_limit_satoshis: dust,
             eliminated: None,
         }
     }
@@ -192,5 +202,24 @@ mod tests {
         // A fee above the funder's balance leaves it nothing, never a wrapped-around amount.
         let tx = build_closing_transaction(&params(&funder, &fundee, 10_000, 0));
         assert_eq!(tx.output[0].value.to_sat(), 0);
+    }
+
+    #[test]
+    fn each_output_is_held_to_its_own_dust_limit() {
+        let funder = ScriptBuf::from_bytes(vec![0x00, 0x14, 1]);
+        let fundee = ScriptBuf::from_bytes(vec![0x00, 0x14, 2]);
+        // 3,500 sat to the funder, 4,000 to the fundee.
+        let kept = |funder_dust, fundee_dust| -> Vec<u64> {
+            let tx = build_closing_transaction(&ClosingParams {
+                funder_dust_limit_satoshis: funder_dust,
+                fundee_dust_limit_satoshis: fundee_dust,
+                ..params(&funder, &fundee, 2_500, 0)
+            });
+            tx.output.iter().map(|o| o.value.to_sat()).collect()
+        };
+        assert_eq!(kept(3_500, 4_000), vec![3_500, 4_000], "at the limit is not below it");
+        assert_eq!(kept(3_501, 354), vec![4_000]);
+        assert_eq!(kept(354, 4_001), vec![3_500]);
+        assert_eq!(kept(4_001, 4_001), Vec::<u64>::new());
     }
 }

@@ -6,6 +6,7 @@
 //! randomness comes from [`SimRng`] streams of the one seed, and ties on the clock are
 //! broken by scheduling order, so a seed always gives the same trace.
 
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::bitcoin::hashes::{sha256, Hash, HashEngine};
@@ -19,7 +20,7 @@ use lightning::wire::ChannelId;
 use crate::clock::{EventQueue, SimTime};
 use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
-use crate::node::{node_with_config, regtest, restart_from, Node};
+use crate::node::{node_with_config, regtest, restart_from, Node, REGTEST_FEERATE_PER_KW};
 use crate::rng::{SimRng, StreamId};
 use crate::wallet::fund_channel;
 use chain::Chain;
@@ -576,9 +577,13 @@ impl Network {
                 let (hash, secret) = self.nodes[to]
                     .channel_handler_mut()
                     .create_inbound_payment(Some(amount_msat));
-                let result = self.nodes[from]
-                    .channel_handler_mut()
-                    .send_payment(payee, hash, secret, amount_msat);
+                let result = self.nodes[from].channel_handler_mut().send_payment(
+                    payee,
+                    hash,
+                    secret,
+                    amount_msat,
+                    MIN_FINAL_CLTV_EXPIRY_DELTA,
+                );
                 let mut detail = format!(
                     "\"to\":{to},\"amount_msat\":{amount_msat},\"hash\":\"{}\"",
                     hex(&hash.0)
@@ -986,7 +991,7 @@ impl Network {
 /// Every node's manager policy.
 fn manager_config(config: &NetworkConfig) -> ChannelManagerConfig {
     #[allow(unused_mut)]
-    let mut manager = ChannelManagerConfig::new(regtest());
+    let mut manager = ChannelManagerConfig::new(regtest(), REGTEST_FEERATE_PER_KW);
     #[cfg(feature = "planted-bugs")]
     {
         manager.planted_bug = config.planted_bug;

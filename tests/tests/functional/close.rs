@@ -163,7 +163,10 @@ fn a_disconnect_after_shutdown_retransmits_it_and_the_close_finishes() {
                 0 => pair.deliver(1),
                 1 => pair.deliver(0),
                 2 => {
-                    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("clear");
+                    let proposal = pair.nodes[0]
+                        .channel
+                        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+                        .expect("clear");
                     pair.send(0, Message::ClosingSigned(proposal));
                     Ok(true)
                 }
@@ -383,21 +386,24 @@ fn only_the_funder_proposes_and_only_when_clear() {
     let mut open = open_pair(300_000_000);
     assert!(!open.nodes[0].channel.closing_proposal_due());
     assert!(matches!(
-        open.nodes[0].channel.propose_closing_signed(),
+        open.nodes[0].channel.propose_closing_signed(FEERATE_ESTIMATE_PER_KW),
         Err(ChannelError::Ignore(_))
     ));
     let mut ready = shut_down_both_ways();
     assert!(!ready.nodes[1].channel.closing_proposal_due(), "not the funder");
     assert!(matches!(
-        ready.nodes[1].channel.propose_closing_signed(),
+        ready.nodes[1].channel.propose_closing_signed(FEERATE_ESTIMATE_PER_KW),
         Err(ChannelError::Ignore(_))
     ));
     assert!(ready.nodes[0].channel.closing_proposal_due());
-    assert!(ready.nodes[0].channel.propose_closing_signed().is_ok());
+    assert!(ready.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .is_ok());
     // Once proposed, not again.
     assert!(!ready.nodes[0].channel.closing_proposal_due());
     assert!(matches!(
-        ready.nodes[0].channel.propose_closing_signed(),
+        ready.nodes[0].channel.propose_closing_signed(FEERATE_ESTIMATE_PER_KW),
         Err(ChannelError::Ignore(_))
     ));
 }
@@ -498,7 +504,8 @@ fn closing_signed_in(
         funder_script: &funder_script,
         fundee_script: &fundee_script,
         fee_satoshis,
-        dust_limit_satoshis,
+        funder_dust_limit_satoshis: dust_limit_satoshis,
+        fundee_dust_limit_satoshis: dust_limit_satoshis,
         eliminated: None,
     });
     edit(&mut tx);
@@ -544,7 +551,7 @@ fn a_first_proposal_below_our_range_is_countered() {
     assert_eq!(proposal.channel_id, pair.nodes[1].channel.channel_id());
     let counter = pair.nodes[1]
         .channel
-        .closing_signed(&proposal)
+        .closing_signed(&proposal, FEERATE_ESTIMATE_PER_KW)
         .expect("a valid proposal")
         .expect("countered");
     let range = counter.tlvs.fee_range.expect("our range");
@@ -562,13 +569,16 @@ fn a_first_proposal_below_our_range_is_countered() {
 #[test]
 fn a_fundee_counter_outside_the_overlap_is_refused() {
     let mut pair = shut_down_both_ways();
-    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
     let funder_min = proposal.tlvs.fee_range.expect("range").min_fee_satoshis;
     let low_fee_satoshis = 10;
     assert!(low_fee_satoshis < funder_min);
     let counter = closing_signed_by(1, low_fee_satoshis, low_fee_satoshis, 700_000);
     assert_fails_channel(
-        pair.nodes[0].channel.closing_signed(&counter),
+        pair.nodes[0].channel.closing_signed(&counter, FEERATE_ESTIMATE_PER_KW),
         "outside the agreed range",
     );
     assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
@@ -582,7 +592,7 @@ fn ranges_meeting_at_one_fee_agree_on_it() {
     let mut probe = shut_down_both_ways();
     let counter = probe.nodes[1]
         .channel
-        .closing_signed(&closing_signed_by(0, 10, 10, 700_000))
+        .closing_signed(&closing_signed_by(0, 10, 10, 700_000), FEERATE_ESTIMATE_PER_KW)
         .expect("valid")
         .expect("countered");
     let fundee_min = counter.tlvs.fee_range.expect("range").min_fee_satoshis;
@@ -591,7 +601,7 @@ fn ranges_meeting_at_one_fee_agree_on_it() {
     let proposal = closing_signed_by(0, fundee_min, 10, fundee_min);
     let reply = pair.nodes[1]
         .channel
-        .closing_signed(&proposal)
+        .closing_signed(&proposal, FEERATE_ESTIMATE_PER_KW)
         .expect("the one fee both accept");
     assert_eq!(reply.map(|r| r.fee_satoshis), Some(fundee_min));
     assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
@@ -603,9 +613,15 @@ fn ranges_meeting_at_one_fee_agree_on_it() {
 fn a_second_proposal_outside_the_overlap_fails_the_channel() {
     let mut pair = shut_down_both_ways();
     let low = closing_signed_by(0, 10, 10, 700_000);
-    let counter = pair.nodes[1].channel.closing_signed(&low).expect("valid");
+    let counter = pair.nodes[1]
+        .channel
+        .closing_signed(&low, FEERATE_ESTIMATE_PER_KW)
+        .expect("valid");
     assert!(counter.is_some(), "countered");
-    assert_fails_channel(pair.nodes[1].channel.closing_signed(&low), "outside the agreed range");
+    assert_fails_channel(
+        pair.nodes[1].channel.closing_signed(&low, FEERATE_ESTIMATE_PER_KW),
+        "outside the agreed range",
+    );
 }
 
 /// BOLT 3 lets the signer of a legacy closing transaction eliminate its own output, and
@@ -615,13 +631,16 @@ fn a_second_proposal_outside_the_overlap_fails_the_channel() {
 #[test]
 fn a_peer_that_eliminates_its_own_output_closes_on_that_variant() {
     let mut pair = shut_down_both_ways();
-    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
     let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
     let fundee_script = shutdown_script(1);
     let answer = closing_signed_over(1, fee, range.min_fee_satoshis, range.max_fee_satoshis, |tx| {
         tx.output.retain(|o| o.script_pubkey != fundee_script)
     });
-    let reply = pair.nodes[0].channel.closing_signed(&answer);
+    let reply = pair.nodes[0].channel.closing_signed(&answer, FEERATE_ESTIMATE_PER_KW);
     assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
     assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
     let (tx, outputs) = closed_on(&pair, 0);
@@ -636,7 +655,7 @@ fn a_first_proposal_without_the_proposers_output_is_signed_as_it_is() {
     let mut pair = shut_down_both_ways();
     let probe = shut_down_both_ways().nodes[0]
         .channel
-        .propose_closing_signed()
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
         .expect("the funder's own proposal");
     let (fee, range) = (probe.fee_satoshis, probe.tlvs.fee_range.expect("range"));
     let funder_script = shutdown_script(0);
@@ -645,7 +664,7 @@ fn a_first_proposal_without_the_proposers_output_is_signed_as_it_is() {
     });
     let reply = pair.nodes[1]
         .channel
-        .closing_signed(&proposal)
+        .closing_signed(&proposal, FEERATE_ESTIMATE_PER_KW)
         .expect("a valid variant")
         .expect("the fundee answers");
     assert_eq!(reply.fee_satoshis, fee);
@@ -671,7 +690,10 @@ fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
         ..funder_limits
     };
     let mut pair = exchange_shutdowns(open_pair_with(pushed_msat, funder_limits, fundee_limits));
-    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
     let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
     let answer = closing_signed_in(
         1,
@@ -681,7 +703,7 @@ fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
         (range.min_fee_satoshis, range.max_fee_satoshis),
         |_| {},
     );
-    let reply = pair.nodes[0].channel.closing_signed(&answer);
+    let reply = pair.nodes[0].channel.closing_signed(&answer, FEERATE_ESTIMATE_PER_KW);
     assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
     let (tx, outputs) = closed_on(&pair, 0);
     assert_eq!(
@@ -699,7 +721,7 @@ fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
 fn shut_down_with_node_1_at_400_sat() -> (Pair, lightning::wire::ClosingSigned) {
     let proposal = node_1_at_400_sat_shut_down().nodes[0]
         .channel
-        .propose_closing_signed()
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
         .expect("funder proposes");
     (node_1_at_400_sat_shut_down(), proposal)
 }
@@ -730,7 +752,7 @@ fn a_peer_with_a_lower_dust_limit_may_also_eliminate_its_own_output() {
         (range.min_fee_satoshis, range.max_fee_satoshis),
         |tx| tx.output.retain(|o| o.script_pubkey != funder_script),
     );
-    let reply = pair.nodes[1].channel.closing_signed(&proposal);
+    let reply = pair.nodes[1].channel.closing_signed(&proposal, FEERATE_ESTIMATE_PER_KW);
     assert!(matches!(reply, Ok(Some(_))), "taken and answered: {reply:?}");
     let (tx, outputs) = closed_on(&pair, 1);
     assert_eq!(outputs, vec![(400, shutdown_script(1))]);
@@ -752,7 +774,7 @@ fn a_signature_over_a_close_without_outputs_is_refused() {
         |tx| tx.output.clear(),
     );
     assert_fails_channel(
-        pair.nodes[1].channel.closing_signed(&proposal),
+        pair.nodes[1].channel.closing_signed(&proposal, FEERATE_ESTIMATE_PER_KW),
         "invalid closing signature",
     );
     assert_ne!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
@@ -779,7 +801,7 @@ fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
     };
     let probe = shut_down().nodes[0]
         .channel
-        .propose_closing_signed()
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
         .expect("funder proposes");
     let (fee, range) = (probe.fee_satoshis, probe.tlvs.fee_range.expect("range"));
     let script = shutdown_script(0);
@@ -788,7 +810,7 @@ fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
         tx.output[0].script_pubkey = script.clone();
     });
     let mut pair = shut_down();
-    let reply = pair.nodes[1].channel.closing_signed(&proposal);
+    let reply = pair.nodes[1].channel.closing_signed(&proposal, FEERATE_ESTIMATE_PER_KW);
     assert!(matches!(reply, Ok(Some(_))), "taken and answered: {reply:?}");
     let (tx, outputs) = closed_on(&pair, 1);
     assert_eq!(outputs, vec![(300_000, shutdown_script(0))]);
@@ -801,17 +823,22 @@ fn a_peer_closing_to_our_script_gives_up_its_own_output_not_ours() {
 #[test]
 fn closing_ranges_without_overlap_are_warned_about_not_failed() {
     let mut pair = shut_down_both_ways();
-    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
     let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
     let low = range.min_fee_satoshis - 1;
     let apart = closing_signed_by(1, low, 1, low);
     assert!(matches!(
-        pair.nodes[0].channel.closing_signed(&apart),
+        pair.nodes[0].channel.closing_signed(&apart, FEERATE_ESTIMATE_PER_KW),
         Err(ChannelError::Ignore(why)) if why.contains("no overlap")
     ));
     assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
     let satisfying = closing_signed_by(1, fee, range.min_fee_satoshis, range.max_fee_satoshis);
-    let reply = pair.nodes[0].channel.closing_signed(&satisfying);
+    let reply = pair.nodes[0]
+        .channel
+        .closing_signed(&satisfying, FEERATE_ESTIMATE_PER_KW);
     assert!(matches!(reply, Ok(None)), "the fee both signed closes: {reply:?}");
     assert_eq!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
 }
@@ -886,7 +913,10 @@ fn a_closing_output_the_network_would_not_relay_fails_the_channel() {
     use lightning::bitcoin::hashes::Hash;
     use lightning::bitcoin::PubkeyHash;
     let mut pair = node_1_at_400_sat_to_p2pkh(546);
-    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
     let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
     let p2pkh = lightning::bitcoin::ScriptBuf::new_p2pkh(&PubkeyHash::from_byte_array([7; 20]));
     let fundee_script = shutdown_script(1);
@@ -904,7 +934,10 @@ fn a_closing_output_the_network_would_not_relay_fails_the_channel() {
             }
         },
     );
-    assert_fails_channel(pair.nodes[0].channel.closing_signed(&answer), "relay dust threshold");
+    assert_fails_channel(
+        pair.nodes[0].channel.closing_signed(&answer, FEERATE_ESTIMATE_PER_KW),
+        "relay dust threshold",
+    );
 }
 
 /// Two nodes of ours agree on a close that leaves such an output out, though both dust
@@ -937,12 +970,12 @@ fn a_proposal_without_a_fee_range_that_we_accept_closes() {
     let mut pair = shut_down_both_ways();
     let probe = shut_down_both_ways().nodes[0]
         .channel
-        .propose_closing_signed()
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
         .expect("funder proposes");
     let fee = probe.fee_satoshis;
     let reply = pair.nodes[1]
         .channel
-        .closing_signed(&closing_signed_without_range_by(0, fee))
+        .closing_signed(&closing_signed_without_range_by(0, fee), FEERATE_ESTIMATE_PER_KW)
         .expect("valid")
         .expect("answered");
     assert_eq!(reply.fee_satoshis, fee);
@@ -958,7 +991,7 @@ fn proposals_without_a_fee_range_move_strictly_between_the_last_two() {
     let mut pair = shut_down_both_ways();
     let counter = pair.nodes[1]
         .channel
-        .closing_signed(&closing_signed_without_range_by(0, 10))
+        .closing_signed(&closing_signed_without_range_by(0, 10), FEERATE_ESTIMATE_PER_KW)
         .expect("valid")
         .expect("countered");
     let fundee_min = counter.fee_satoshis;
@@ -968,12 +1001,12 @@ fn proposals_without_a_fee_range_move_strictly_between_the_last_two() {
     let mut stuck = shut_down_both_ways();
     stuck.nodes[1]
         .channel
-        .closing_signed(&closing_signed_without_range_by(0, 10))
+        .closing_signed(&closing_signed_without_range_by(0, 10), FEERATE_ESTIMATE_PER_KW)
         .expect("valid");
     assert_fails_channel(
         stuck.nodes[1]
             .channel
-            .closing_signed(&closing_signed_without_range_by(0, 10)),
+            .closing_signed(&closing_signed_without_range_by(0, 10), FEERATE_ESTIMATE_PER_KW),
         "strictly between",
     );
     // Strictly between but still below the fundee's minimum: countered again would
@@ -981,18 +1014,19 @@ fn proposals_without_a_fee_range_move_strictly_between_the_last_two() {
     let mut short = shut_down_both_ways();
     short.nodes[1]
         .channel
-        .closing_signed(&closing_signed_without_range_by(0, 10))
+        .closing_signed(&closing_signed_without_range_by(0, 10), FEERATE_ESTIMATE_PER_KW)
         .expect("valid");
     assert_fails_channel(
-        short.nodes[1]
-            .channel
-            .closing_signed(&closing_signed_without_range_by(0, fundee_min - 1)),
+        short.nodes[1].channel.closing_signed(
+            &closing_signed_without_range_by(0, fundee_min - 1),
+            FEERATE_ESTIMATE_PER_KW,
+        ),
         "never reach our range",
     );
     // Taking the fundee's counter closes the channel, nothing more to answer.
     let reply = pair.nodes[1]
         .channel
-        .closing_signed(&closing_signed_without_range_by(0, fundee_min))
+        .closing_signed(&closing_signed_without_range_by(0, fundee_min), FEERATE_ESTIMATE_PER_KW)
         .expect("valid");
     assert!(reply.is_none(), "{reply:?}");
     assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Closed);
@@ -1016,14 +1050,17 @@ fn a_closing_output_at_its_relay_threshold_is_kept() {
 #[test]
 fn a_signature_over_a_close_without_our_output_is_refused() {
     let mut pair = shut_down_both_ways();
-    let proposal = pair.nodes[0].channel.propose_closing_signed().expect("funder proposes");
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
     let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
     let funder_script = shutdown_script(0);
     let answer = closing_signed_over(1, fee, range.min_fee_satoshis, range.max_fee_satoshis, |tx| {
         tx.output.retain(|o| o.script_pubkey != funder_script)
     });
     assert_fails_channel(
-        pair.nodes[0].channel.closing_signed(&answer),
+        pair.nodes[0].channel.closing_signed(&answer, FEERATE_ESTIMATE_PER_KW),
         "invalid closing signature",
     );
     assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
@@ -1081,4 +1118,137 @@ fn assert_witness_signs(pair: &Pair, tx: &lightning::bitcoin::Transaction) {
     }
     signed_by.sort();
     assert_eq!(signed_by, vec![0, 1], "both nodes' signatures sign this transaction");
+}
+
+/// The transaction a peer that drops outputs below its own dust limit builds itself
+/// (and checks our signature against), at `fee_satoshis`, for a pair where node 0 pushed
+/// `pushed_msat`.
+fn built_with_one_dust_limit(
+    pushed_msat: u64,
+    dust_limit_satoshis: u64,
+    fee_satoshis: u64,
+) -> lightning::bitcoin::Transaction {
+    use lightning::bitcoin::hashes::Hash;
+    use lightning::bitcoin::{OutPoint, Txid};
+    use lightning::chan::closing::{build_closing_transaction, ClosingParams};
+    let (funder_script, fundee_script) = (shutdown_script(0), shutdown_script(1));
+    build_closing_transaction(&ClosingParams {
+        funding_outpoint: OutPoint {
+            txid: Txid::from_byte_array([5; 32]),
+            vout: 1,
+        },
+        to_funder_msat: FUNDING_SATOSHIS * 1000 - pushed_msat,
+        to_fundee_msat: pushed_msat,
+        funder_script: &funder_script,
+        fundee_script: &fundee_script,
+        fee_satoshis,
+        funder_dust_limit_satoshis: dust_limit_satoshis,
+        fundee_dust_limit_satoshis: dust_limit_satoshis,
+        eliminated: None,
+    })
+}
+
+/// A funder whose dust limit (546) is above the fundee's (354), the fundee's balance
+/// between them (400 sat): the funder signs the transaction that keeps the fundee's
+/// output, the one a fundee building with its own dust limit accepts. Signing only the
+/// variant without it turned such closes into force closes with other implementations.
+#[test]
+fn a_funder_with_the_higher_dust_limit_signs_the_output_the_peer_keeps() {
+    use lightning::chan::channel::ChannelLimits;
+    for (fundee_balance_sat, fundee_output_kept) in [(300, false), (354, true), (400, true), (545, true), (600, true)] {
+        let pushed_msat = fundee_balance_sat * 1000;
+        let funder_limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
+        assert_eq!(funder_limits.dust_limit_satoshis, 546);
+        let fundee_limits = ChannelLimits {
+            dust_limit_satoshis: 354,
+            ..funder_limits
+        };
+        let mut pair = exchange_shutdowns(open_pair_with(pushed_msat, funder_limits, fundee_limits));
+        let proposal = pair.nodes[0]
+            .channel
+            .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+            .expect("funder proposes");
+        let fundees_own = built_with_one_dust_limit(pushed_msat, 354, proposal.fee_satoshis);
+        assert_eq!(fundees_own.output.len(), if fundee_output_kept { 2 } else { 1 });
+        assert!(
+            signs(&pair, &fundees_own, &proposal.signature, 0),
+            "fundee at {fundee_balance_sat} sat: the funder signs what the fundee builds"
+        );
+        // And our own fundee agrees on it.
+        pair.send(0, Message::ClosingSigned(proposal));
+        pair.settle();
+        let (tx, outputs) = closed_on(&pair, 0);
+        assert_eq!(
+            outputs.iter().any(|(_, script)| *script == shutdown_script(1)),
+            fundee_output_kept
+        );
+        assert_eq!(closed_on(&pair, 1).0, tx, "both hold one closing transaction");
+    }
+}
+
+/// A funder offers no more fee than its estimate asks for the closing transaction: a
+/// fundee that picks the top of the overlap of the two fee ranges (BOLT 2 lets it) closes
+/// at the estimate's fee, not at the funder's whole balance.
+#[test]
+fn a_fundee_taking_the_top_of_our_range_pays_only_the_estimate() {
+    let mut pair = shut_down_both_ways();
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
+    let range = proposal.tlvs.fee_range.expect("a range");
+    // The fundee's range reaches the funder's whole balance (700,000 sat); it takes the
+    // highest fee both accept.
+    let top = range.max_fee_satoshis.min(700_000);
+    let answer = closing_signed_by(1, top, 0, 700_000);
+    let reply = pair.nodes[0].channel.closing_signed(&answer, FEERATE_ESTIMATE_PER_KW);
+    // The top is the fee we proposed: agreed, nothing more to send.
+    assert!(matches!(reply, Ok(None)), "agreed: {reply:?}");
+    let (tx, _) = closed_on(&pair, 0);
+    let fee_sat = FUNDING_SATOSHIS - tx.output.iter().map(|o| o.value.to_sat()).sum::<u64>();
+    // The estimate's fee for the signed transaction's own weight, with room for the
+    // signatures' length and rounding: a few satoshis, not a balance.
+    let weight = tx.weight().to_wu();
+    let estimate_fee_sat = u64::from(FEERATE_ESTIMATE_PER_KW) * weight / 1000;
+    assert!(
+        fee_sat <= estimate_fee_sat + 10,
+        "closing fee {fee_sat} sat for {weight} WU at an estimate of {FEERATE_ESTIMATE_PER_KW} sat/kW"
+    );
+    assert_eq!(fee_sat, proposal.fee_satoshis, "the estimate's fee is what we proposed");
+}
+
+/// The range is what the funder is prepared to pay: from the relay floor's fee to the
+/// estimate's, never past its balance, and fixed for the negotiation (a new estimate
+/// arriving mid-negotiation does not move it under the peer).
+#[test]
+fn the_funders_range_follows_the_estimate_and_holds_for_the_negotiation() {
+    let fee_at = |estimate: u32| {
+        let mut pair = shut_down_both_ways();
+        let proposal = pair.nodes[0]
+            .channel
+            .propose_closing_signed(estimate)
+            .expect("proposes");
+        (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"))
+    };
+    let (floor_fee, floor_range) = fee_at(253);
+    let (fee, range) = fee_at(2_500);
+    assert_eq!(floor_range.min_fee_satoshis, floor_fee);
+    assert_eq!(range.min_fee_satoshis, floor_fee, "the floor stays the minimum");
+    assert_eq!(range.max_fee_satoshis, fee);
+    assert!(
+        fee > 9 * floor_fee && fee < 11 * floor_fee,
+        "ten times the feerate, ten times the fee"
+    );
+    // Below the floor, the floor; far above the balance, the balance (700,000 sat).
+    assert_eq!(fee_at(1).0, floor_fee);
+    assert_eq!(fee_at(u32::MAX).1.max_fee_satoshis, 700_000);
+
+    let mut pair = shut_down_both_ways();
+    let proposal = pair.nodes[0].channel.propose_closing_signed(2_500).expect("proposes");
+    // The fundee counters below it; the funder, with a new and lower estimate, still
+    // judges the answer against the range it sent.
+    let counter = closing_signed_by(1, floor_fee, floor_fee, 700_000);
+    let reply = pair.nodes[0].channel.closing_signed(&counter, 253);
+    assert!(matches!(reply, Ok(Some(_))), "in the range sent: {reply:?}");
+    assert_eq!(proposal.tlvs.fee_range, Some(range));
 }

@@ -3,6 +3,7 @@
 //! value per commitment. The sender does not offer one past its bound; the receiver
 //! fails one past its own, first come first served, and never reveals its preimage.
 
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::{ApiError, ChannelManagerConfig};
 use lightning::events::Event;
 use lightning::onion::errors::TEMPORARY_NODE_FAILURE;
@@ -21,7 +22,7 @@ fn node_bounding_dust(seed: u8, max_dust_htlc_exposure_msat: u64, feerate_per_kw
     let config = ChannelManagerConfig {
         max_dust_htlc_exposure_msat,
         feerate_per_kw,
-        ..ChannelManagerConfig::new(regtest())
+        ..ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW)
     };
     node_with_config([seed; 32], [seed; 32], config, false)
 }
@@ -32,7 +33,7 @@ fn pair(a_max_msat: u64, b_max_msat: u64) -> (Node, Node) {
     pair_at(
         a_max_msat,
         b_max_msat,
-        ChannelManagerConfig::new(regtest()).feerate_per_kw,
+        ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW).feerate_per_kw,
     )
 }
 
@@ -51,7 +52,9 @@ fn pair_at(a_max_msat: u64, b_max_msat: u64, feerate_per_kw: u32) -> (Node, Node
 fn assert_refused_for_dust(a: &mut Node, b: &mut Node, amount_msat: u64) {
     let b_id = b.node_id();
     let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, amount_msat);
+    let refused = a
+        .channel_handler_mut()
+        .send_payment(b_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA);
     assert!(
         matches!(&refused, Err(ApiError::Channel(why)) if why.contains("dust exposure")),
         "{refused:?}"
@@ -60,7 +63,8 @@ fn assert_refused_for_dust(a: &mut Node, b: &mut Node, amount_msat: u64) {
 
 #[test]
 fn the_sender_offers_no_dust_htlc_past_its_bound_and_other_htlcs_still_go() {
-    let default_max = ChannelManagerConfig::new(regtest()).max_dust_htlc_exposure_msat;
+    let default_max =
+        ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW).max_dust_htlc_exposure_msat;
     let (mut a, mut b) = pair(TIGHT_MSAT, default_max);
     for _ in 0..2 {
         start_payment(&mut a, &mut b, DUST_MSAT, None);
@@ -83,7 +87,8 @@ fn the_sender_offers_no_dust_htlc_past_its_bound_and_other_htlcs_still_go() {
 
 #[test]
 fn the_receiver_fails_dust_htlcs_past_its_bound_first_come_first_served() {
-    let default_max = ChannelManagerConfig::new(regtest()).max_dust_htlc_exposure_msat;
+    let default_max =
+        ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW).max_dust_htlc_exposure_msat;
     let (mut a, mut b) = pair(default_max, TIGHT_MSAT);
     // All three are committed in one round: the first two fit, the third fails.
     let hashes: Vec<_> = (0..3).map(|_| start_payment(&mut a, &mut b, DUST_MSAT, None)).collect();

@@ -4,6 +4,7 @@
 
 use lightning::bitcoin::Transaction;
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::{ApiError, ChannelManagerConfig};
 use lightning::events::Event;
 use lightning::wire::ChannelId;
@@ -105,7 +106,9 @@ fn a_payment_whose_expiry_passes_the_last_height_is_refused() {
     pump(&mut a, &mut b, LINK);
     let b_id = b.node_id();
     let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, 10_000);
+    let refused = a
+        .channel_handler_mut()
+        .send_payment(b_id, hash, secret, 10_000, MIN_FINAL_CLTV_EXPIRY_DELTA);
     assert!(matches!(refused, Err(ApiError::Channel(_))), "{refused:?}");
     assert!(a.take_outbound(LINK).is_empty(), "no HTLC offered");
 }
@@ -114,7 +117,7 @@ fn a_payment_whose_expiry_passes_the_last_height_is_refused() {
 fn node_asking_depth(seed: u8, minimum_depth: u32) -> Node {
     let config = ChannelManagerConfig {
         minimum_depth,
-        ..ChannelManagerConfig::new(regtest())
+        ..ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW)
     };
     node_with_config([seed; 32], [seed; 32], config, false)
 }
@@ -209,4 +212,37 @@ fn a_fundee_forgets_a_funding_unseen_for_2016_blocks() {
         }),
         "the funder waits for its own funding"
     );
+}
+
+/// The final HTLC carries the payee's `min_final_cltv_expiry_delta` (BOLT 11 `c`, which
+/// BOLT 4's final-node check enforces) plus blocks for transit, and never less than the
+/// payer's own `final_cltv_expiry_delta`: a payee asking more than our default (another
+/// implementation asks 42) is paid, not refused.
+#[test]
+fn a_payment_expires_no_sooner_than_the_payee_asks() {
+    use lightning::chan::ledger::Side;
+    use lightning::chan::manager::payments::FINAL_CLTV_TRANSIT_BLOCKS;
+    let default_delta = ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW).final_cltv_expiry_delta;
+    for payee_asks in [MIN_FINAL_CLTV_EXPIRY_DELTA, 42, 144] {
+        let (mut a, mut b, channel_id) = connected_channel();
+        let tip = 110;
+        for n in [&mut a, &mut b] {
+            n.channel_handler_mut().best_block_updated(tip);
+        }
+        let b_id = b.node_id();
+        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
+        a.channel_handler_mut()
+            .send_payment(b_id, hash, secret, 10_000, payee_asks)
+            .expect("a usable channel");
+        pump(&mut a, &mut b, LINK);
+        let view = b.channel_handler().channel(&channel_id).expect("open").holder_view();
+        let (_, htlc) = view
+            .htlcs
+            .iter()
+            .find(|((offerer, _), _)| *offerer == Side::Counterparty)
+            .expect("the HTLC arrived");
+        let expected = tip + (payee_asks + FINAL_CLTV_TRANSIT_BLOCKS).max(default_delta);
+        assert_eq!(htlc.cltv_expiry, expected, "payee asks {payee_asks}");
+        assert!(htlc.cltv_expiry >= tip + payee_asks);
+    }
 }

@@ -17,7 +17,14 @@ const FUNDING_SATOSHIS: u64 = 1_000_000;
 /// Nodes 1 and 2 with a channel from 1 to 2 whose funding, as 1's wallet built it, is
 /// output `vout` of the transaction `build` returns from the amount and script asked.
 fn funded_by(build: impl FnOnce(u64, ScriptBuf) -> Transaction, vout: u32) -> (Node, Node, ChannelId, Transaction) {
-    let recording = |seed| node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true);
+    let recording = |seed| {
+        node_with_config(
+            [seed; 32],
+            [seed; 32],
+            ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW),
+            true,
+        )
+    };
     let (mut a, mut b) = (recording(1), recording(2));
     connect(&mut a, &mut b, LINK);
     let b_id = b.node_id();

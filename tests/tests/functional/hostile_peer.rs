@@ -3,6 +3,7 @@
 //! peer played by a bare channel state machine offers HTLCs with unreadable onions.
 
 use lightning::bitcoin::secp256k1::{ecdsa::Signature, PublicKey, Secp256k1, SecretKey};
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::transport::{MessageHandler, PeerId};
 use lightning::wire::Message;
 use lightning::wire::{ChannelId, NoTlvs, PaymentHash, PaymentPreimage};
@@ -352,7 +353,7 @@ mod hand_driven_peer {
         let hash = preimage(1).1;
         let manager = b.channel_handler_mut();
         manager
-            .send_payment(a_id, hash, [3; 32], 5_000_000)
+            .send_payment(a_id, hash, [3; 32], 5_000_000, MIN_FINAL_CLTV_EXPIRY_DELTA)
             .expect("a usable channel");
         let messages = sent(manager.take_actions());
         let add_id = messages
@@ -453,7 +454,13 @@ mod hand_driven_peer {
         let manager = b.channel_handler_mut();
         for n in [1, 2] {
             manager
-                .send_payment_over(channel_id, preimage(n).1, [0; 32], 1_000_000)
+                .send_payment_over(
+                    channel_id,
+                    preimage(n).1,
+                    [0; 32],
+                    1_000_000,
+                    MIN_FINAL_CLTV_EXPIRY_DELTA,
+                )
                 .expect("sent");
         }
         let sent_by_b = sent(manager.take_actions());

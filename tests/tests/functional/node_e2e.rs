@@ -3,6 +3,7 @@
 
 use lightning::bitcoin::Transaction;
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::ApiError;
 use lightning::events::Event;
 use lightning::onion::errors::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS;
@@ -110,7 +111,13 @@ pub(super) fn start_payment(
     let (hash, invoice_secret) = payee.channel_handler_mut().create_inbound_payment(None);
     payer
         .channel_handler_mut()
-        .send_payment(payee_id, hash, secret.unwrap_or(invoice_secret), amount_msat)
+        .send_payment(
+            payee_id,
+            hash,
+            secret.unwrap_or(invoice_secret),
+            amount_msat,
+            MIN_FINAL_CLTV_EXPIRY_DELTA,
+        )
         .expect("usable channel");
     hash
 }
@@ -160,7 +167,7 @@ pub(super) fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
     let (hash, secret) = payee.channel_handler_mut().create_inbound_payment(Some(amount_msat));
     payer
         .channel_handler_mut()
-        .send_payment(payee_id, hash, secret, amount_msat)
+        .send_payment(payee_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
         .expect("usable channel");
     pump(payer, payee, LINK);
     assert_eq!(
@@ -338,7 +345,7 @@ fn an_underpaying_or_nearly_expired_final_htlc_fails_back() {
         let (hash, secret) = b.channel_handler_mut().create_inbound_payment(invoice_msat);
         b.channel_handler_mut().best_block_updated(payee_height);
         a.channel_handler_mut()
-            .send_payment(b_id, hash, secret, paid_msat)
+            .send_payment(b_id, hash, secret, paid_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
             .expect("usable channel");
         pump(&mut a, &mut b, LINK);
         assert_failed_back_for_details(&mut a, &mut b, hash, channel_id, context);
@@ -517,7 +524,7 @@ fn a_manager_saved_before_an_update_completed_hands_over_only_what_follows() {
         [2; 32],
         [102; 32],
         &durable,
-        ChannelManagerConfig::new(regtest()),
+        ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW),
         false,
     )
     .expect("reads back");
@@ -570,7 +577,7 @@ fn a_refused_replay_at_restart_fails_the_channel() {
     refusing.monitors = durable.clone();
     let (mut manager, mismatches) = ChannelManager::read(
         &b.channel_handler().encode(),
-        ChannelManagerConfig::new(regtest()),
+        ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW),
         KeysManager::new(&[2; 32], &[102; 32]),
         refusing,
         RecordingBroadcaster::default(),
@@ -789,7 +796,7 @@ fn the_configured_htlc_cap_binds_the_peer() {
 
     let config = ChannelManagerConfig {
         max_accepted_htlcs: 2,
-        ..ChannelManagerConfig::new(regtest())
+        ..ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW)
     };
     let (mut a, mut b) = (node(1), node_with_config([2; 32], [2; 32], config, false));
     connect(&mut a, &mut b, LINK);
@@ -798,7 +805,10 @@ fn the_configured_htlc_cap_binds_the_peer() {
     let mut results = Vec::new();
     for _ in 0..3 {
         let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-        results.push(a.channel_handler_mut().send_payment(b_id, hash, secret, 1_000_000));
+        results.push(
+            a.channel_handler_mut()
+                .send_payment(b_id, hash, secret, 1_000_000, MIN_FINAL_CLTV_EXPIRY_DELTA),
+        );
     }
     assert!(results[..2].iter().all(Result::is_ok), "{results:?}");
     assert!(
@@ -815,7 +825,7 @@ fn an_htlc_cap_outside_the_protocol_range_is_refused_at_opening() {
     for cap in [0, 484] {
         let config = ChannelManagerConfig {
             max_accepted_htlcs: cap,
-            ..ChannelManagerConfig::new(regtest())
+            ..ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW)
         };
         let (mut a, mut b) = (node_with_config([1; 32], [1; 32], config, false), node(2));
         connect(&mut a, &mut b, LINK);
@@ -1018,7 +1028,12 @@ fn a_restarted_node_can_still_force_close() {
 fn recording_node(seed: u8) -> Node {
     use lightning::chan::manager::ChannelManagerConfig;
 
-    node_with_config([seed; 32], [seed; 32], ChannelManagerConfig::new(regtest()), true)
+    node_with_config(
+        [seed; 32],
+        [seed; 32],
+        ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW),
+        true,
+    )
 }
 
 /// A fee estimate the funder cannot afford is not sent, and nothing is said to the peer:
@@ -1105,7 +1120,9 @@ fn a_payment_too_large_for_the_first_channel_takes_the_next() {
     // Nothing takes an amount no channel holds; the refusal says why.
     let b_id = b.node_id();
     let (hash, secret) = b.channel_handler_mut().create_inbound_payment(None);
-    let refused = a.channel_handler_mut().send_payment(b_id, hash, secret, 2_000_000_000);
+    let refused = a
+        .channel_handler_mut()
+        .send_payment(b_id, hash, secret, 2_000_000_000, MIN_FINAL_CLTV_EXPIRY_DELTA);
     assert!(matches!(refused, Err(ApiError::Channel(_))), "{refused:?}");
     assert_eq!(balances(&a, &small), small_before);
 }
@@ -1120,7 +1137,7 @@ fn a_payment_can_name_its_channel() {
     let first_before = balances(&a, &first);
     let (hash, secret) = b.channel_handler_mut().create_inbound_payment(Some(5_000_000));
     a.channel_handler_mut()
-        .send_payment_over(&second, hash, secret, 5_000_000)
+        .send_payment_over(&second, hash, secret, 5_000_000, MIN_FINAL_CLTV_EXPIRY_DELTA)
         .expect("the second channel takes it");
     pump(&mut a, &mut b, LINK);
     let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
@@ -1131,15 +1148,25 @@ fn a_payment_can_name_its_channel() {
 
     let unknown = ChannelId([0xee; 32]);
     let attempt = |a: &mut Node, channel_id: &ChannelId| {
-        a.channel_handler_mut()
-            .send_payment_over(channel_id, PaymentHash([7; 32]), [0; 32], 1_000_000)
+        a.channel_handler_mut().send_payment_over(
+            channel_id,
+            PaymentHash([7; 32]),
+            [0; 32],
+            1_000_000,
+            MIN_FINAL_CLTV_EXPIRY_DELTA,
+        )
     };
     assert_eq!(attempt(&mut a, &unknown), Err(ApiError::UnknownChannel));
     a.disconnected(LINK);
     assert_eq!(attempt(&mut a, &first), Err(ApiError::NoUsableChannel));
     assert_eq!(
-        a.channel_handler_mut()
-            .send_payment(b_id, PaymentHash([7; 32]), [0; 32], 1_000_000),
+        a.channel_handler_mut().send_payment(
+            b_id,
+            PaymentHash([7; 32]),
+            [0; 32],
+            1_000_000,
+            MIN_FINAL_CLTV_EXPIRY_DELTA
+        ),
         Err(ApiError::NoUsableChannel)
     );
 }
@@ -1274,7 +1301,7 @@ fn a_payment_takes_the_channel_with_its_payee() {
     let c_id = c.node_id();
     let (hash, secret) = c.channel_handler_mut().create_inbound_payment(Some(2_000_000));
     a.channel_handler_mut()
-        .send_payment(c_id, hash, secret, 2_000_000)
+        .send_payment(c_id, hash, secret, 2_000_000, MIN_FINAL_CLTV_EXPIRY_DELTA)
         .expect("a channel with c");
     pump(&mut a, &mut c, other);
     pump(&mut a, &mut b, LINK);
@@ -1365,4 +1392,30 @@ fn a_monitor_at_the_last_update_id_is_found_ahead_not_overflowed() {
         ),
         "{mismatches:?}"
     );
+}
+
+/// A channel opens at the user's fee estimate, which the configuration cannot leave out
+/// (a node opening at the relay floor is refused by peers with a realistic minimum);
+/// an estimate below the floor is raised to it.
+#[test]
+fn channels_open_at_the_users_fee_estimate() {
+    for (estimate, committed) in [(2_500, 2_500), (100, 253)] {
+        let config = lightning::chan::manager::ChannelManagerConfig::new(regtest(), estimate);
+        let mut a = node_with_config([1; 32], [1; 32], config, false);
+        let mut b = node(2);
+        connect(&mut a, &mut b, LINK);
+        let channel_id = open(&mut a, &mut b);
+        for n in [&a, &b] {
+            let view = n.channel_handler().channel(&channel_id).expect("open").holder_view();
+            assert_eq!(view.feerate_per_kw, committed, "estimate {estimate}");
+        }
+        a.channel_handler_mut().feerate_updated(1);
+        pump(&mut a, &mut b, LINK);
+        let view = b.channel_handler().channel(&channel_id).expect("open").holder_view();
+        assert!(
+            view.feerate_per_kw >= 253,
+            "never below the floor: {}",
+            view.feerate_per_kw
+        );
+    }
 }

@@ -1,6 +1,20 @@
 //! Cooperative close (BOLT 2): `shutdown`, then, once no HTLC remains, the legacy
 //! `closing_signed` fee negotiation with `fee_range`, ending in a closing transaction
 //! signed by both.
+//!
+//! Two choices here are about meeting other implementations, not only ourselves:
+//!
+//! - The fees we fund are bounded by the user's fee estimate. A funder's `fee_range`
+//!   says what it is prepared to pay (BOLT 2), and a fundee may pick the top of the
+//!   overlap; a range reaching our whole balance would let it take everything as fee.
+//! - The closing transaction we sign holds each output to the dust limit of the side
+//!   that must accept it: the peer's output is kept down to the peer's own dust limit,
+//!   ours is left out below the larger of the two. That is the transaction the peer
+//!   builds itself (BOLT 3 has each signer drop outputs below its own limit, and lets a
+//!   signer eliminate its own output), so a peer that checks our signature only against
+//!   its own construction, with or without our output, accepts it. Signing with our
+//!   larger limit instead drops a peer's output the peer keeps, and turns the close into
+//!   a force close. Both outputs must still be relayable by their script's threshold.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -8,6 +22,7 @@ use alloc::vec::Vec;
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::{ScriptBuf, Transaction, WitnessVersion};
 
+use super::operation::MIN_FEERATE_PER_KW;
 use super::{close, disconnect, ignore, signer_error, Channel, ChannelError, ChannelPhase};
 use crate::chan::closing::{build_closing_transaction, is_relayable, ClosingOutput, ClosingParams};
 use crate::chan::commitment::fee_for_weight;
@@ -30,6 +45,10 @@ pub struct CloseState {
     pub counterparty_script: Option<ScriptBuf>,
     /// The fee we last proposed.
     pub last_sent_fee_satoshis: Option<u64>,
+    /// The `fee_range` of this negotiation, fixed when we first need it so that every
+    /// answer is judged against the range the peer saw. Not persisted: negotiation
+    /// restarts on reconnection, with the estimate of that time.
+    pub fee_range: Option<FeeRange>,
     /// The fee the peer last proposed without a `fee_range` (the older negotiation, where
     /// each fee must fall strictly between the last two). Not persisted: negotiation
     /// restarts on reconnection.
@@ -216,55 +235,75 @@ impl<S: ChannelSigner> Channel<S> {
         fee_for_weight(feerate_per_kw, CLOSING_BASE_WEIGHT + 4 * outputs)
     }
 
-    /// The fees we accept: the funder pays at most its balance and at least the relay
-    /// floor's fee; the fundee asks only for the floor.
-    fn holder_fee_range(&self) -> FeeRange {
+    /// The fees we accept in this negotiation, computed from `feerate_estimate_per_kw` the
+    /// first time and kept until the negotiation restarts.
+    fn fee_range(&mut self, feerate_estimate_per_kw: u32) -> FeeRange {
+        if let Some(range) = self.close.fee_range {
+            return range;
+        }
+        let range = self.holder_fee_range(feerate_estimate_per_kw);
+        self.close.fee_range = Some(range);
+        range
+    }
+
+    /// The fees we accept now. As the funder: from the relay floor's fee to the fee our
+    /// estimate asks, never more than our balance; the estimate is all we are prepared to
+    /// pay (a fundee may pick the top of the overlap). As the fundee: from the floor to
+    /// the funder's whole balance: the fee is not ours to pay (BOLT 2 has the fundee's
+    /// maximum reach the funder's).
+    fn holder_fee_range(&self, feerate_estimate_per_kw: u32) -> FeeRange {
         let view = self.holder_view();
-        let funder_sat = if self.holder_is_funder {
-            view.holder_balance_msat
+        let floor_fee_satoshis = self.closing_fee(MIN_FEERATE_PER_KW);
+        if self.holder_is_funder {
+            let estimate_fee_satoshis = self.closing_fee(feerate_estimate_per_kw.max(MIN_FEERATE_PER_KW));
+            let max_fee_satoshis = estimate_fee_satoshis.min(view.holder_balance_msat / 1000);
+            FeeRange {
+                min_fee_satoshis: floor_fee_satoshis.min(max_fee_satoshis),
+                max_fee_satoshis,
+            }
         } else {
-            view.counterparty_balance_msat
-        } / 1000;
-        FeeRange {
-            min_fee_satoshis: self.closing_fee(super::operation::MIN_FEERATE_PER_KW),
-            max_fee_satoshis: funder_sat,
+            FeeRange {
+                min_fee_satoshis: floor_fee_satoshis,
+                max_fee_satoshis: view.counterparty_balance_msat / 1000,
+            }
         }
     }
 
-    /// The closing transaction we sign at `fee_satoshis`: outputs below the larger of both
-    /// dust limits left out (so below our own, as BOLT 3 requires), which two nodes
-    /// following this rule agree on. Outputs the network would not relay are left out
-    /// too (a P2PKH or P2SH output can be above a low dust limit and below its script's
-    /// relay threshold): signing them would only fail the close.
+    /// The closing transaction we sign at `fee_satoshis`: the peer's output left out only
+    /// below the peer's dust limit, ours below the larger of both (see the module
+    /// documentation), and any output the network would not relay left out too (a P2PKH
+    /// or P2SH output can be above a low dust limit and below its script's relay
+    /// threshold): signing it would only fail the close.
     fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
-        let mut tx = self.closing_transaction(fee_satoshis, self.larger_dust_limit_satoshis(), false)?;
+        let holder_dust_satoshis = self.holder_limits.dust_limit_satoshis;
+        let their_dust_satoshis = self.counterparty_limits.dust_limit_satoshis;
+        let ours_below_satoshis = holder_dust_satoshis.max(their_dust_satoshis);
+        let mut tx = self.closing_transaction(fee_satoshis, ours_below_satoshis, their_dust_satoshis, false)?;
         tx.output.retain(is_relayable);
         Ok(tx)
-    }
-
-    fn larger_dust_limit_satoshis(&self) -> u64 {
-        self.holder_limits
-            .dust_limit_satoshis
-            .max(self.counterparty_limits.dust_limit_satoshis)
     }
 
     /// Every closing transaction at `fee_satoshis` the peer may have signed, ours first.
     /// BOLT 3 has the signer leave out outputs below its own dust limit and lets it
     /// eliminate its own output; BOLT 2 has us take a signature valid for either variant.
-    /// Never one without our output: only the signer may give up its own.
+    /// Implementations read "its own dust limit" differently (ours applies each side's
+    /// limit to its own output's receiver, others apply the signer's to both), so each
+    /// output may have been held to either side's limit. Our output is never left out
+    /// above both limits: only its owner may give up an output.
     fn closing_variants_the_peer_may_sign(&self, fee_satoshis: u64) -> Result<Vec<Transaction>, ChannelError> {
         let ours = self.build_closing(fee_satoshis)?;
-        let max_dust_satoshis = self.larger_dust_limit_satoshis();
-        let their_dust_satoshis = self.counterparty_limits.dust_limit_satoshis;
+        let limits = [
+            self.holder_limits.dust_limit_satoshis,
+            self.counterparty_limits.dust_limit_satoshis,
+        ];
         let mut variants = vec![ours];
-        for (dust_limit_satoshis, without_theirs) in [
-            (their_dust_satoshis, false),
-            (max_dust_satoshis, true),
-            (their_dust_satoshis, true),
-        ] {
-            let tx = self.closing_transaction(fee_satoshis, dust_limit_satoshis, without_theirs)?;
-            if !variants.contains(&tx) {
-                variants.push(tx);
+        for ours_below_satoshis in limits {
+            for (theirs_below_satoshis, without_theirs) in [(limits[0], false), (limits[1], false), (0, true)] {
+                let tx =
+                    self.closing_transaction(fee_satoshis, ours_below_satoshis, theirs_below_satoshis, without_theirs)?;
+                if !variants.contains(&tx) {
+                    variants.push(tx);
+                }
             }
         }
         // A transaction without outputs is invalid: signed, it would only strand the funds.
@@ -272,12 +311,14 @@ impl<S: ChannelSigner> Channel<S> {
         Ok(variants)
     }
 
-    /// The closing transaction at `fee_satoshis` with outputs below `dust_limit_satoshis`
-    /// left out and, if `without_counterparty_output`, the peer's output eliminated.
+    /// The closing transaction at `fee_satoshis` with our output left out below
+    /// `holder_dust_satoshis`, the peer's below `counterparty_dust_satoshis` and, if
+    /// `without_counterparty_output`, the peer's output eliminated.
     fn closing_transaction(
         &self,
         fee_satoshis: u64,
-        dust_limit_satoshis: u64,
+        holder_dust_satoshis: u64,
+        counterparty_dust_satoshis: u64,
         without_counterparty_output: bool,
     ) -> Result<Transaction, ChannelError> {
         let view = self.holder_view();
@@ -306,10 +347,10 @@ impl<S: ChannelSigner> Channel<S> {
                 holder_script,
             )
         };
-        let counterparty_output = if self.holder_is_funder {
-            ClosingOutput::Fundee
+        let (counterparty_output, funder_dust_limit_satoshis, fundee_dust_limit_satoshis) = if self.holder_is_funder {
+            (ClosingOutput::Fundee, holder_dust_satoshis, counterparty_dust_satoshis)
         } else {
-            ClosingOutput::Funder
+            (ClosingOutput::Funder, counterparty_dust_satoshis, holder_dust_satoshis)
         };
         Ok(build_closing_transaction(&ClosingParams {
             funding_outpoint: self.funding_outpoint.ok_or_else(|| close("no funding"))?,
@@ -318,17 +359,25 @@ impl<S: ChannelSigner> Channel<S> {
             funder_script,
             fundee_script,
             fee_satoshis,
-            dust_limit_satoshis,
+            funder_dust_limit_satoshis,
+            fundee_dust_limit_satoshis,
             eliminated: without_counterparty_output.then_some(counterparty_output),
         }))
     }
 
-    pub(super) fn sign_closing(&mut self, fee_satoshis: u64) -> Result<ClosingSigned, ChannelError> {
+    fn sign_closing(&mut self, fee_satoshis: u64, fee_range: FeeRange) -> Result<ClosingSigned, ChannelError> {
         let tx = self.build_closing(fee_satoshis)?;
-        self.sign_closing_transaction(fee_satoshis, &tx)
+        self.sign_closing_transaction(fee_satoshis, &tx, fee_range)
     }
 
-    fn sign_closing_transaction(&mut self, fee_satoshis: u64, tx: &Transaction) -> Result<ClosingSigned, ChannelError> {
+    fn sign_closing_transaction(
+        &mut self,
+        fee_satoshis: u64,
+        tx: &Transaction,
+        fee_range: FeeRange,
+    ) -> Result<ClosingSigned, ChannelError> {
+        // What we sign for the funder's balance is within what we said we accept.
+        debug_assert!(!self.holder_is_funder || fee_satoshis <= fee_range.max_fee_satoshis);
         let signature = self
             .signer
             .sign_closing_transaction(tx)
@@ -339,10 +388,27 @@ impl<S: ChannelSigner> Channel<S> {
             fee_satoshis,
             signature,
             tlvs: ClosingSignedTlvs {
-                fee_range: Some(self.holder_fee_range()),
+                fee_range: Some(fee_range),
                 ..ClosingSignedTlvs::default()
             },
         })
+    }
+
+    /// Our last `closing_signed` again, once both signed: over the transaction agreed
+    /// (the variant the peer signed, which rebuilding might not give), with the agreed fee
+    /// as our whole range. `None` if the close was not agreed.
+    pub(super) fn resend_closing_signed(&mut self) -> Result<Option<ClosingSigned>, ChannelError> {
+        let (Some(fee_satoshis), Some(agreed)) = (self.close.last_sent_fee_satoshis, &self.close.closing_transaction)
+        else {
+            return Ok(None);
+        };
+        let mut unsigned = agreed.clone();
+        unsigned.input[0].witness = bitcoin::Witness::new();
+        let range = FeeRange {
+            min_fee_satoshis: fee_satoshis,
+            max_fee_satoshis: fee_satoshis,
+        };
+        self.sign_closing_transaction(fee_satoshis, &unsigned, range).map(Some)
     }
 
     /// Whether we are the funder, the channel is [ready](Channel::ready_for_closing_signed)
@@ -352,16 +418,15 @@ impl<S: ChannelSigner> Channel<S> {
         self.holder_is_funder && self.ready_for_closing_signed() && self.close.last_sent_fee_satoshis.is_none()
     }
 
-    /// The funder's opening proposal, once [`Channel::closing_proposal_due`].
-    pub fn propose_closing_signed(&mut self) -> Result<ClosingSigned, ChannelError> {
+    /// The funder's opening proposal, once [`Channel::closing_proposal_due`]: the fee
+    /// the user's `feerate_estimate_per_kw` asks for the closing transaction (at least the
+    /// relay floor's, at most our balance), with a range from the floor's fee to it.
+    pub fn propose_closing_signed(&mut self, feerate_estimate_per_kw: u32) -> Result<ClosingSigned, ChannelError> {
         if !self.closing_proposal_due() {
             return Err(ignore("not the funder's turn to propose a closing fee"));
         }
-        let view = self.holder_view();
-        let fee = self
-            .closing_fee(view.feerate_per_kw)
-            .min(view.holder_balance_msat / 1000);
-        self.sign_closing(fee)
+        let range = self.fee_range(feerate_estimate_per_kw);
+        self.sign_closing(range.max_fee_satoshis, range)
     }
 
     /// A force close: our current commitment with both signatures, for the user to
@@ -413,8 +478,13 @@ impl<S: ChannelSigner> Channel<S> {
     }
 
     /// The peer's `closing_signed`. Returns our answer, if one is due; the channel is
-    /// [`ChannelPhase::Closed`] once both have signed the same fee.
-    pub fn closing_signed(&mut self, msg: &ClosingSigned) -> Result<Option<ClosingSigned>, ChannelError> {
+    /// [`ChannelPhase::Closed`] once both have signed the same fee. Our fee range, if
+    /// this negotiation has none yet, comes from the user's `feerate_estimate_per_kw`.
+    pub fn closing_signed(
+        &mut self,
+        msg: &ClosingSigned,
+        feerate_estimate_per_kw: u32,
+    ) -> Result<Option<ClosingSigned>, ChannelError> {
         // Already closed by agreement: a proposal crossing our last one changes nothing.
         if self.phase == ChannelPhase::Closed {
             return Ok(None);
@@ -444,7 +514,7 @@ impl<S: ChannelSigner> Channel<S> {
         if !signed.output.iter().all(is_relayable) {
             return Err(close("a closing output below the relay dust threshold of its script"));
         }
-        let ours = self.holder_fee_range();
+        let ours = self.fee_range(feerate_estimate_per_kw);
         let Some(theirs) = msg.tlvs.fee_range else {
             return self.closing_signed_without_range(msg, signed, ours);
         };
@@ -467,7 +537,7 @@ impl<S: ChannelSigner> Channel<S> {
             let reply = if agreed {
                 None
             } else {
-                Some(self.sign_closing_transaction(msg.fee_satoshis, &signed)?)
+                Some(self.sign_closing_transaction(msg.fee_satoshis, &signed, ours)?)
             };
             self.complete_close(signed, &msg.signature)?;
             return Ok(reply);
@@ -477,7 +547,7 @@ impl<S: ChannelSigner> Channel<S> {
         }
         // The fundee counters with the closest fee it accepts.
         let fee = msg.fee_satoshis.clamp(overlap.0, overlap.1);
-        Ok(Some(self.sign_closing(fee)?))
+        Ok(Some(self.sign_closing(fee, ours)?))
     }
 
     /// BOLT 2's negotiation with a peer that sends no `fee_range`: each fee proposed falls
@@ -501,7 +571,7 @@ impl<S: ChannelSigner> Channel<S> {
             }
         }
         if (ours.min_fee_satoshis..=ours.max_fee_satoshis).contains(&fee) {
-            let reply = self.sign_closing_transaction(fee, &signed)?;
+            let reply = self.sign_closing_transaction(fee, &signed, ours)?;
             self.complete_close(signed, &msg.signature)?;
             return Ok(Some(reply));
         }
@@ -511,6 +581,6 @@ impl<S: ChannelSigner> Channel<S> {
         if Some(counter) == self.close.last_sent_fee_satoshis {
             return Err(close("the peer's closing fees never reach our range"));
         }
-        Ok(Some(self.sign_closing(counter)?))
+        Ok(Some(self.sign_closing(counter, ours)?))
     }
 }

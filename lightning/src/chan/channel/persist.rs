@@ -247,6 +247,7 @@ impl<S: ChannelSigner> Channel<S> {
             last_sent_fee_satoshis,
             // Negotiation restarts on reconnection, which follows every restart.
             last_received_fee_satoshis: None,
+            fee_range: None,
             closing_transaction,
             holder_upfront_script: tlvs.holder_upfront_script,
             counterparty_upfront_script: tlvs.counterparty_upfront_script,

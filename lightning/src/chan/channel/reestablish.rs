@@ -31,6 +31,7 @@ impl<S: ChannelSigner> Channel<S> {
         if self.close.closing_transaction.is_none() {
             self.close.last_sent_fee_satoshis = None;
             self.close.last_received_fee_satoshis = None;
+            self.close.fee_range = None;
         }
     }
 
@@ -185,9 +186,8 @@ impl<S: ChannelSigner> Channel<S> {
         // Closed by agreement, perhaps before the peer got our last `closing_signed`:
         // send it again so the peer can finish too.
         if self.phase == ChannelPhase::Closed {
-            if let (Some(fee_satoshis), Some(_)) = (self.close.last_sent_fee_satoshis, &self.close.closing_transaction)
-            {
-                return Ok(alloc::vec![Message::ClosingSigned(self.sign_closing(fee_satoshis)?)]);
+            if let Some(signed) = self.resend_closing_signed()? {
+                return Ok(alloc::vec![Message::ClosingSigned(signed)]);
             }
         }
         if matches!(self.phase, ChannelPhase::Failed | ChannelPhase::Closed) {

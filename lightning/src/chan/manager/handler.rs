@@ -121,6 +121,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             return self.reply_error(node_id, channel_id, "unknown channel");
         };
         let channel = &mut managed.channel;
+        let feerate_estimate_per_kw = self.config.feerate_per_kw;
         let result: Result<Vec<Message>, _> = match message {
             Message::AcceptChannel(m) => channel.accept_channel(&m).map(|()| {
                 // BOLT 2: channel_ready waits for the depth the fundee asked, if more than ours.
@@ -192,7 +193,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 .map(|reply| reply.map(Message::Shutdown).into_iter().collect()),
             Message::ClosingSigned(m) => {
                 let already_closed = channel.phase() == ChannelPhase::Closed;
-                channel.closing_signed(&m).map(|reply| {
+                channel.closing_signed(&m, feerate_estimate_per_kw).map(|reply| {
                     if !already_closed && channel.phase() == ChannelPhase::Closed {
                         if let Some(tx) = &channel.close_state().closing_transaction {
                             self.broadcaster.broadcast(tx);
@@ -218,7 +219,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         if managed.channel.closing_proposal_due() {
             let result = managed
                 .channel
-                .propose_closing_signed()
+                .propose_closing_signed(self.config.feerate_per_kw)
                 .map(|m| vec_of(Message::ClosingSigned(m)));
             self.after_channel_call(channel_id, result);
         }

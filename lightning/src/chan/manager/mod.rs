@@ -48,11 +48,17 @@ pub struct ChannelManagerConfig {
     /// Confirmations we ask of a funding transaction before using the channel. As the
     /// funder we wait for more if the fundee's `accept_channel` asks more.
     pub minimum_depth: u32,
-    /// The feerate of new commitments.
+    /// The user's fee estimate, in satoshis per 1,000 weight units, for a transaction to
+    /// confirm in reasonable time: new channels we open commit at it, channels we fund
+    /// follow it with `update_fee`, and cooperative closes we fund pay at most its fee.
+    /// There is no default: a node opening at a guessed feerate is refused by peers with
+    /// a realistic minimum, and its commitments may never confirm. Keep it current with
+    /// [`ChannelManager::feerate_updated`].
     pub feerate_per_kw: u32,
-    /// Blocks between now and the expiry of a payment's final HTLC: enough for the
-    /// receiver to claim on chain if it must (BOLT 11's default `min_final_cltv_expiry`
-    /// is 18; we add margin).
+    /// The fewest blocks between now and the expiry of a payment's final HTLC: enough for
+    /// the receiver to claim on chain if it must (BOLT 11's default
+    /// `min_final_cltv_expiry_delta` is 18; we add margin). A payee asking more gets what
+    /// it asks (see [`ChannelManager::send_payment`]).
     pub final_cltv_expiry_delta: u32,
     /// The most HTLCs a peer may offer us at once on each new channel: 1 to 483 (BOLT 2's
     /// cap; opening a channel with anything else is refused). Fewer bounds what one
@@ -79,13 +85,15 @@ pub enum PlantedBug {
 }
 
 impl ChannelManagerConfig {
-    /// Defaults: 3 confirmations, 1 sat/vbyte commitments, 40 blocks of final CLTV delta,
-    /// 483 HTLCs, 50,000 sat of dust exposure.
-    pub fn new(chain_hash: ChainHash) -> Self {
+    /// The policy for `chain_hash` with the user's current fee estimate
+    /// (`feerate_per_kw`, raised to the relay floor of 253 if below it), and defaults for
+    /// the rest: 3 confirmations, 40 blocks of final CLTV delta, 483 HTLCs, 50,000 sat of
+    /// dust exposure.
+    pub fn new(chain_hash: ChainHash, feerate_per_kw: u32) -> Self {
         ChannelManagerConfig {
             chain_hash,
             minimum_depth: 3,
-            feerate_per_kw: 253,
+            feerate_per_kw: feerate_per_kw.max(super::channel::operation::MIN_FEERATE_PER_KW),
             final_cltv_expiry_delta: 40,
             max_accepted_htlcs: MAX_HTLCS_PER_SIDE,
             max_dust_htlc_exposure_msat: DEFAULT_MAX_DUST_HTLC_EXPOSURE_MSAT,
@@ -339,6 +347,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// `update_fee` when it differs from theirs by more than a fifth: small moves are not
     /// worth a commitment round.
     pub fn feerate_updated(&mut self, feerate_per_kw: u32) {
+        // Below the relay floor nothing confirms, and peers refuse it.
+        let feerate_per_kw = feerate_per_kw.max(super::channel::operation::MIN_FEERATE_PER_KW);
         self.config.feerate_per_kw = feerate_per_kw;
         let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
         for id in ids {

@@ -54,9 +54,14 @@ pub(crate) struct ClaimableHtlc {
 /// Fail an unclaimed HTLC back this many blocks before it expires: the payer's node must
 /// still be able to fail it upstream, and we must not be forced on chain to claim it.
 pub const CLAIM_DEADLINE_BLOCKS: u32 = 12;
-/// The fewest blocks an arriving final HTLC may have left before expiry (BOLT 11's
-/// default `min_final_cltv_expiry_delta`).
+/// The fewest blocks an arriving final HTLC may have left before expiry: the
+/// `min_final_cltv_expiry_delta` of every payment this node receives (BOLT 11's default,
+/// which an invoice without a `c` field asks). A payer must give at least this.
 pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u32 = 18;
+/// Blocks a payment's final expiry gets beyond the payee's minimum: blocks found while
+/// the HTLC is on its way count against the payee's minimum (BOLT 4's final-node check
+/// compares with the height when the HTLC arrives).
+pub const FINAL_CLTV_TRANSIT_BLOCKS: u32 = 3;
 
 #[derive(Clone, Default)]
 pub(crate) struct Payments {
@@ -135,12 +140,21 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// Pays a direct peer over the first of our channels with it that takes the HTLC
     /// (in channel id order). If none does, the error is the last channel's refusal, or
     /// `NoUsableChannel` when no channel with the peer is open and connected.
+    ///
+    /// `min_final_cltv_expiry_delta` is the payee's (BOLT 11's `c` field, 18 where the
+    /// invoice has none; [`MIN_FINAL_CLTV_EXPIRY_DELTA`] for a payee running this
+    /// library): the HTLC expires that many blocks after the tip plus
+    /// [`FINAL_CLTV_TRANSIT_BLOCKS`], or [`ChannelManagerConfig::final_cltv_expiry_delta`]
+    /// after it if that is more.
+    ///
+    /// [`ChannelManagerConfig::final_cltv_expiry_delta`]: super::ChannelManagerConfig::final_cltv_expiry_delta
     pub fn send_payment(
         &mut self,
         counterparty: PublicKey,
         payment_hash: PaymentHash,
         payment_secret: [u8; 32],
         amount_msat: u64,
+        min_final_cltv_expiry_delta: u32,
     ) -> Result<(), ApiError> {
         let candidates: Vec<ChannelId> = self
             .channels
@@ -150,7 +164,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .collect();
         let mut refusal = ApiError::NoUsableChannel;
         for channel_id in candidates {
-            match self.send_payment_over(&channel_id, payment_hash, payment_secret, amount_msat) {
+            match self.send_payment_over(
+                &channel_id,
+                payment_hash,
+                payment_secret,
+                amount_msat,
+                min_final_cltv_expiry_delta,
+            ) {
                 Ok(()) => return Ok(()),
                 Err(e) => refusal = e,
             }
@@ -161,12 +181,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// Pays the peer of `channel_id` over that channel: `UnknownChannel` if there is no
     /// such channel, `NoUsableChannel` if it is not open or its peer not connected, and
     /// the channel's refusal if it does not take the HTLC (the channel is then as before).
+    /// The final expiry is as for [`Self::send_payment`].
     pub fn send_payment_over(
         &mut self,
         channel_id: &ChannelId,
         payment_hash: PaymentHash,
         payment_secret: [u8; 32],
         amount_msat: u64,
+        min_final_cltv_expiry_delta: u32,
     ) -> Result<(), ApiError> {
         let managed = self.channels.get(channel_id).ok_or(ApiError::UnknownChannel)?;
         if !Self::can_carry_payments(managed) {
@@ -184,7 +206,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         // Saturated past the last height, which the channel refuses (no HTLC expires at a
         // timestamp) rather than wrapping to an expired height.
-        let cltv_expiry = self.best_height.saturating_add(self.config.final_cltv_expiry_delta);
+        let final_cltv_expiry_delta = min_final_cltv_expiry_delta
+            .saturating_add(FINAL_CLTV_TRANSIT_BLOCKS)
+            .max(self.config.final_cltv_expiry_delta);
+        let cltv_expiry = self.best_height.saturating_add(final_cltv_expiry_delta);
+        debug_assert!(cltv_expiry >= self.best_height.saturating_add(min_final_cltv_expiry_delta));
         let payload = HopPayload::receive(amount_msat, cltv_expiry, payment_secret, amount_msat);
         let hop = OnionHop {
             node_id: counterparty,
