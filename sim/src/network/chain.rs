@@ -44,6 +44,11 @@ impl Chain {
         }
     }
 
+    /// The value in satoshis of an unspent output the chain has.
+    pub fn unspent_value(&self, outpoint: &OutPoint) -> Option<u64> {
+        self.utxos.get(outpoint).copied()
+    }
+
     /// The wallet's funding transaction, mined in the next block.
     pub fn add_funding(&mut self, tx: Transaction) {
         self.fundings.push(tx);

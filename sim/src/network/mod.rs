@@ -221,6 +221,46 @@ pub struct Network {
     unordered: BTreeSet<(usize, usize)>,
     /// Events handled so far.
     events_processed: u64,
+    /// The highest fee estimate any node has been given: what a cooperative close is
+    /// judged against (a close agreed just before the estimate fell paid the old one).
+    fee_estimate_max_per_kw: u32,
+    /// A broken invariant seen while handling the event (a broadcast), reported at its end.
+    broken_while_handling: Option<String>,
+}
+
+/// The most a cooperative close may pay, in percent of what the highest fee estimate
+/// asks for the closing transaction's own weight. The funder offers the estimate's fee
+/// for a transaction with both outputs and 73-byte signatures; one output left out as
+/// dust makes the transaction up to about a quarter lighter, never half.
+pub const CLOSING_FEE_MAX_ESTIMATE_PERCENT: u64 = 150;
+
+/// Why cooperative close `tx`, spending `input_satoshis`, pays more fee than
+/// [`CLOSING_FEE_MAX_ESTIMATE_PERCENT`] of what `fee_estimate_per_kw` asks for its weight.
+pub fn overpaid_close(
+    tx: &lightning::bitcoin::Transaction,
+    input_satoshis: u64,
+    fee_estimate_per_kw: u32,
+) -> Option<String> {
+    let output_satoshis: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
+    let fee_satoshis = input_satoshis.saturating_sub(output_satoshis);
+    let weight = tx.weight().to_wu();
+    let estimate_fee_satoshis = u64::from(fee_estimate_per_kw) * weight / 1000;
+    let bound_satoshis = estimate_fee_satoshis * CLOSING_FEE_MAX_ESTIMATE_PERCENT / 100;
+    (fee_satoshis > bound_satoshis).then(|| {
+        format!(
+            "cooperative close {} pays {fee_satoshis} sat of fee for {weight} WU, more than \
+             {CLOSING_FEE_MAX_ESTIMATE_PERCENT}% of the {estimate_fee_satoshis} sat the highest estimate \
+             ({fee_estimate_per_kw} sat/kW) asks",
+            tx.compute_txid()
+        )
+    })
+}
+
+/// Whether `tx` is a cooperative close: one input at the final sequence, no lock time
+/// (a commitment's lock time and sequence carry its obscured number).
+fn is_cooperative_close(tx: &lightning::bitcoin::Transaction) -> bool {
+    use lightning::bitcoin::{absolute::LockTime, Sequence};
+    tx.input.len() == 1 && tx.lock_time == LockTime::ZERO && tx.input[0].sequence == Sequence::MAX
 }
 
 /// A partition in force.
@@ -289,6 +329,8 @@ impl Network {
             channel_peers: BTreeSet::new(),
             unordered: BTreeSet::new(),
             events_processed: 0,
+            fee_estimate_max_per_kw: REGTEST_FEERATE_PER_KW,
+            broken_while_handling: None,
         })
     }
 
@@ -360,6 +402,9 @@ impl Network {
     /// The first broken invariant among channels whose link is quiet, checking only
     /// the pairs the last event touched.
     fn violated_invariant(&mut self) -> Option<String> {
+        if let Some(broken) = self.broken_while_handling.take() {
+            return Some(broken);
+        }
         let touched = std::mem::take(&mut self.touched);
         let pairs: BTreeSet<(usize, usize)> = touched
             .iter()
@@ -512,6 +557,7 @@ impl Network {
             }
             Action::Crash { node } => self.crash(node),
             Action::FeeRate { feerate_per_kw } => {
+                self.fee_estimate_max_per_kw = self.fee_estimate_max_per_kw.max(feerate_per_kw);
                 for i in 0..self.nodes.len() {
                     if !self.crashed.contains(&i) {
                         self.nodes[i].channel_handler_mut().feerate_updated(feerate_per_kw);
@@ -930,6 +976,11 @@ impl Network {
         let new: Vec<_> = transactions[self.broadcasts_taken[i].min(transactions.len())..].to_vec();
         self.broadcasts_taken[i] = transactions.len();
         for tx in new {
+            if is_cooperative_close(&tx) && self.broken_while_handling.is_none() {
+                let input_satoshis = self.chain.unspent_value(&tx.input[0].previous_output);
+                self.broken_while_handling =
+                    input_satoshis.and_then(|sat| overpaid_close(&tx, sat, self.fee_estimate_max_per_kw));
+            }
             let detail = match self.chain.submit(&tx) {
                 Ok(txid) => format!("\"txid\":\"{txid}\",\"outputs\":{}", tx.output.len()),
                 Err(why) => format!("\"txid\":\"{}\",\"rejected\":{}", tx.compute_txid(), json_str(&why)),

@@ -479,3 +479,62 @@ fn a_cooperative_close_is_broadcast_mined_and_settles() {
         );
     }
 }
+
+#[test]
+fn a_close_paying_more_than_the_estimate_asks_is_a_violation() {
+    use lightning::bitcoin::{
+        absolute::LockTime, transaction::Version, Amount, OutPoint, ScriptBuf, Sequence, TxIn, TxOut, Witness,
+    };
+    let close = |to_funder_sat: u64| lightning::bitcoin::Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint::null(),
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::MAX,
+            witness: Witness::from_slice(&[vec![], vec![1; 72], vec![2; 72], vec![3; 71]]),
+        }],
+        output: vec![
+            TxOut {
+                value: Amount::from_sat(to_funder_sat),
+                script_pubkey: ScriptBuf::from_bytes(vec![0; 22]),
+            },
+            TxOut {
+                value: Amount::from_sat(300_000),
+                script_pubkey: ScriptBuf::from_bytes(vec![1; 22]),
+            },
+        ],
+    };
+    assert!(is_cooperative_close(&close(0)));
+    // About 670 WU: at 1,000 sat/kW the estimate asks about 670 sat.
+    let weight = close(0).weight().to_wu();
+    assert!((600..700).contains(&weight), "{weight}");
+    let paying = |fee_sat| overpaid_close(&close(700_000 - fee_sat), 1_000_000, 1_000);
+    assert_eq!(paying(weight), None);
+    assert_eq!(paying(weight * 3 / 2), None);
+    assert!(paying(weight * 3 / 2 + 2).is_some());
+    // The old funder's range reached its balance, and a fundee may take the top.
+    let taken = paying(700_000).expect("a violation");
+    assert!(taken.contains("pays 700000 sat"), "{taken}");
+}
+
+#[test]
+fn closes_after_a_fee_rise_pay_what_the_estimate_asks() {
+    for seed in 0..3 {
+        let mut network = two_nodes_redialling(seed, 4, 400);
+        network.schedule(SimTime(235_000), Action::FeeRate { feerate_per_kw: 5_000 });
+        network.schedule(SimTime(241_000), Action::Close { a: 0, b: 1 });
+        network.run_until(SimTime(400_000)).expect("no invariant broken");
+        network.settle(600_000).expect("settles");
+        let closes: Vec<&String> = network
+            .trace()
+            .iter()
+            .filter(|l| l.contains("\"what\":\"broadcast\"") && !l.contains("rejected"))
+            .collect();
+        assert_eq!(
+            closes.len(),
+            1,
+            "seed {seed}: one closing transaction mined: {closes:?}"
+        );
+    }
+}
