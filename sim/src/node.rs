@@ -138,6 +138,13 @@ impl Persist for TestPersister {
 #[derive(Clone)]
 pub struct TransportEntropy([u8; 32]);
 
+impl TransportEntropy {
+    /// A stream from `seed`: give each start of a node its own.
+    pub fn new(seed: [u8; 32]) -> Self {
+        TransportEntropy(seed)
+    }
+}
+
 impl EntropySource for TransportEntropy {
     fn random_bytes(&mut self) -> [u8; 32] {
         self.0 = sha256::Hash::hash(&self.0).to_byte_array();

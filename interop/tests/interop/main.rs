@@ -1,0 +1,4 @@
+//! Our node against LDK 0.2.7: every case in one binary (LDK links once).
+
+mod common;
+mod setup;
