@@ -456,6 +456,57 @@ impl Pair {
         self.ldk_channel(channel_id).is_some_and(|c| c.is_usable)
     }
 
+    /// `closer` starts a cooperative close of `channel_id` (to its default script).
+    pub fn start_close(&mut self, closer: Side, channel_id: &ChannelId) -> Result<(), String> {
+        match closer {
+            Side::Ours => self
+                .ours
+                .manager_mut()
+                .close_channel(channel_id)
+                .map_err(|e| format!("{e:?}"))?,
+            Side::Ldk => {
+                let our_id = self.ours.node.node_id();
+                self.ldk
+                    .manager
+                    .close_channel(&Self::ldk_channel_id(channel_id), &our_id)
+                    .map_err(|e| format!("{e:?}"))?
+            }
+        }
+        self.process();
+        Ok(())
+    }
+
+    /// The transaction mined that spends `channel_id`'s funding output, if any.
+    pub fn mined_spend_of(&self, channel_id: &ChannelId) -> Option<Transaction> {
+        let funding = self.funding_outpoint(channel_id)?;
+        self.chain
+            .mined
+            .iter()
+            .map(|(tx, _)| tx)
+            .find(|tx| tx.input.iter().any(|i| i.previous_output == funding))
+            .cloned()
+    }
+
+    /// `channel_id`'s funding output, as mined.
+    pub fn funding_outpoint(&self, channel_id: &ChannelId) -> Option<OutPoint> {
+        self.chain.mined.iter().find_map(|(tx, _)| {
+            let txid = tx.compute_txid();
+            (0..tx.output.len() as u32)
+                .map(|vout| OutPoint { txid, vout })
+                .find(|o| lightning::chan::channel::establish::channel_id_from_outpoint(o) == *channel_id)
+        })
+    }
+
+    /// The value of `outpoint`, as mined.
+    pub fn mined_value(&self, outpoint: &OutPoint) -> Option<u64> {
+        self.chain
+            .mined
+            .iter()
+            .find(|(tx, _)| tx.compute_txid() == outpoint.txid)
+            .and_then(|(tx, _)| tx.output.get(outpoint.vout as usize))
+            .map(|o| o.value.to_sat())
+    }
+
     /// LDK's details of the channel our node knows as `channel_id`.
     pub fn ldk_channel(&self, channel_id: &ChannelId) -> Option<ldk::ln::channel_state::ChannelDetails> {
         self.ldk

@@ -1,4 +1,5 @@
 //! Our node against LDK 0.2.7: every case in one binary (LDK links once).
 
 mod common;
+mod close;
 mod setup;

@@ -1152,10 +1152,20 @@ fn built_with_one_dust_limit(
 /// between them (400 sat): the funder signs the transaction that keeps the fundee's
 /// output, the one a fundee building with its own dust limit accepts. Signing only the
 /// variant without it turned such closes into force closes with other implementations.
+/// At exactly the fundee's limit the output is left out: below ours, and left out by a
+/// fundee that drops an output at its limit (LDK); BOLT 3's fundee accepts that variant
+/// as the signer's.
 #[test]
 fn a_funder_with_the_higher_dust_limit_signs_the_output_the_peer_keeps() {
     use lightning::chan::channel::ChannelLimits;
-    for (fundee_balance_sat, fundee_output_kept) in [(300, false), (354, true), (400, true), (545, true), (600, true)] {
+    for (fundee_balance_sat, fundee_output_kept) in [
+        (300, false),
+        (354, false),
+        (355, true),
+        (400, true),
+        (545, true),
+        (600, true),
+    ] {
         let pushed_msat = fundee_balance_sat * 1000;
         let funder_limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
         assert_eq!(funder_limits.dust_limit_satoshis, 546);
@@ -1168,7 +1178,8 @@ fn a_funder_with_the_higher_dust_limit_signs_the_output_the_peer_keeps() {
             .channel
             .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
             .expect("funder proposes");
-        let fundees_own = built_with_one_dust_limit(pushed_msat, 354, proposal.fee_satoshis);
+        // The fundee's build, leaving out what is at its limit (as LDK does).
+        let fundees_own = built_with_one_dust_limit(pushed_msat, 355, proposal.fee_satoshis);
         assert_eq!(fundees_own.output.len(), if fundee_output_kept { 2 } else { 1 });
         assert!(
             signs(&pair, &fundees_own, &proposal.signature, 0),

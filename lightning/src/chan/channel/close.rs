@@ -274,11 +274,22 @@ impl<S: ChannelSigner> Channel<S> {
     /// documentation), and any output the network would not relay left out too (a P2PKH
     /// or P2SH output can be above a low dust limit and below its script's relay
     /// threshold): signing it would only fail the close.
+    ///
+    /// At exactly a limit, implementations differ (BOLT 3 removes outputs *below* it; LDK
+    /// also removes one *at* it), so where we can we sign what both readings accept: our
+    /// output is kept only above the peer's limit (giving up our own is always allowed),
+    /// and the peer's output at exactly its limit is left out when that is below ours
+    /// (then it is below our own limit too, which a signer may always apply).
     fn build_closing(&self, fee_satoshis: u64) -> Result<Transaction, ChannelError> {
         let holder_dust_satoshis = self.holder_limits.dust_limit_satoshis;
         let their_dust_satoshis = self.counterparty_limits.dust_limit_satoshis;
-        let ours_below_satoshis = holder_dust_satoshis.max(their_dust_satoshis);
-        let mut tx = self.closing_transaction(fee_satoshis, ours_below_satoshis, their_dust_satoshis, false)?;
+        let ours_below_satoshis = holder_dust_satoshis.max(their_dust_satoshis.saturating_add(1));
+        let theirs_below_satoshis = if their_dust_satoshis < holder_dust_satoshis {
+            their_dust_satoshis + 1
+        } else {
+            their_dust_satoshis
+        };
+        let mut tx = self.closing_transaction(fee_satoshis, ours_below_satoshis, theirs_below_satoshis, false)?;
         tx.output.retain(is_relayable);
         Ok(tx)
     }
@@ -287,18 +298,22 @@ impl<S: ChannelSigner> Channel<S> {
     /// BOLT 3 has the signer leave out outputs below its own dust limit and lets it
     /// eliminate its own output; BOLT 2 has us take a signature valid for either variant.
     /// Implementations read "its own dust limit" differently (ours applies each side's
-    /// limit to its own output's receiver, others apply the signer's to both), so each
-    /// output may have been held to either side's limit. Our output is never left out
-    /// above both limits: only its owner may give up an output.
+    /// limit to its own output's receiver, others apply the signer's to both, and some
+    /// leave out an output at the limit too), so each output may have been held to either
+    /// side's limit, read either way. Our output is never left out above both limits:
+    /// only its owner may give up an output.
     fn closing_variants_the_peer_may_sign(&self, fee_satoshis: u64) -> Result<Vec<Transaction>, ChannelError> {
         let ours = self.build_closing(fee_satoshis)?;
-        let limits = [
+        // Each limit as BOLT 3 reads it (below it, left out) and as LDK does (at it too).
+        let (holder, theirs) = (
             self.holder_limits.dust_limit_satoshis,
             self.counterparty_limits.dust_limit_satoshis,
-        ];
+        );
+        let limits = [holder, theirs, holder.saturating_add(1), theirs.saturating_add(1)];
         let mut variants = vec![ours];
         for ours_below_satoshis in limits {
-            for (theirs_below_satoshis, without_theirs) in [(limits[0], false), (limits[1], false), (0, true)] {
+            let theirs_below = limits.iter().map(|limit| (*limit, false));
+            for (theirs_below_satoshis, without_theirs) in theirs_below.chain([(0, true)]) {
                 let tx =
                     self.closing_transaction(fee_satoshis, ours_below_satoshis, theirs_below_satoshis, without_theirs)?;
                 if !variants.contains(&tx) {
