@@ -353,6 +353,25 @@ impl Pair {
         true
     }
 
+    /// Delivers up to `messages` messages, one at a time, alternating directions as
+    /// [`Self::deliver_all`] does. How many it delivered.
+    pub fn deliver_some(&mut self, messages: usize) -> usize {
+        let mut delivered = 0;
+        while delivered < messages {
+            let to_ldk = self.deliver_one(Side::Ldk);
+            delivered += usize::from(to_ldk);
+            if delivered == messages {
+                break;
+            }
+            let to_ours = self.deliver_one(Side::Ours);
+            delivered += usize::from(to_ours);
+            if !to_ldk && !to_ours {
+                break;
+            }
+        }
+        delivered
+    }
+
     /// Carries every message both ways until both nodes are quiet.
     pub fn deliver_all(&mut self) {
         for _ in 0..10_000 {

@@ -2,4 +2,5 @@
 
 mod common;
 mod close;
+mod payments;
 mod setup;
