@@ -108,7 +108,10 @@ impl Pair {
     /// Our node (the library's defaults at `FEERATE_PER_KW`) and an LDK node (its
     /// defaults), not connected.
     pub fn new() -> Self {
-        Self::with_configs(ChannelManagerConfig::new(regtest(), FEERATE_PER_KW), UserConfig::default())
+        Self::with_configs(
+            ChannelManagerConfig::new(regtest(), FEERATE_PER_KW),
+            UserConfig::default(),
+        )
     }
 
     /// As [`Pair::new`] with each node's configuration.
@@ -391,7 +394,11 @@ impl Pair {
         let mut broadcast = self.ldk.broadcast_transactions();
         broadcast.extend(self.ours.manager().broadcaster().transactions.iter().cloned());
         for tx in broadcast {
-            let known = self.chain.mined.iter().any(|(m, _)| m.compute_txid() == tx.compute_txid());
+            let known = self
+                .chain
+                .mined
+                .iter()
+                .any(|(m, _)| m.compute_txid() == tx.compute_txid());
             if !known && !transactions.iter().any(|t| t.compute_txid() == tx.compute_txid()) {
                 transactions.push(tx);
             }
@@ -528,10 +535,7 @@ impl Pair {
 
     /// LDK's details of the channel our node knows as `channel_id`.
     pub fn ldk_channel(&self, channel_id: &ChannelId) -> Option<ldk::ln::channel_state::ChannelDetails> {
-        self.ldk
-            .channels()
-            .into_iter()
-            .find(|c| c.channel_id.0 == channel_id.0)
+        self.ldk.channels().into_iter().find(|c| c.channel_id.0 == channel_id.0)
     }
 
     /// LDK's id for our channel.

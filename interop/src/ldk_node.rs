@@ -71,15 +71,17 @@ pub struct Log {
 
 impl Log {
     fn from_env(label: &'static str) -> Self {
-        let level = std::env::var(LOG_LEVEL_VAR).ok().and_then(|v| match v.to_ascii_lowercase().as_str() {
-            "gossip" => Some(Level::Gossip),
-            "trace" | "1" => Some(Level::Trace),
-            "debug" => Some(Level::Debug),
-            "info" => Some(Level::Info),
-            "warn" => Some(Level::Warn),
-            "error" => Some(Level::Error),
-            _ => None,
-        });
+        let level = std::env::var(LOG_LEVEL_VAR)
+            .ok()
+            .and_then(|v| match v.to_ascii_lowercase().as_str() {
+                "gossip" => Some(Level::Gossip),
+                "trace" | "1" => Some(Level::Trace),
+                "debug" => Some(Level::Debug),
+                "info" => Some(Level::Info),
+                "warn" => Some(Level::Warn),
+                "error" => Some(Level::Error),
+                _ => None,
+            });
         Log { label, level }
     }
 }
@@ -311,7 +313,13 @@ impl LdkNode {
             custom_message_handler: Arc::new(IgnoringMessageHandler {}),
             send_only_message_handler: Arc::clone(&chain_monitor),
         };
-        let peers = PeerManager::new(handlers, LDK_START_TIME_SECS as u32, &seed, Arc::clone(&log), Arc::clone(&keys));
+        let peers = PeerManager::new(
+            handlers,
+            LDK_START_TIME_SECS as u32,
+            &seed,
+            Arc::clone(&log),
+            Arc::clone(&keys),
+        );
         LdkNode {
             keys,
             fees,

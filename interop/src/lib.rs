@@ -3,6 +3,6 @@
 //! same blocks. What two copies of our node agree on, an independent implementation
 //! may not; these tests are where our reading of the spec meets another.
 
-pub mod ldk_node;
 pub mod harness;
+pub mod ldk_node;
 pub mod our_node;

@@ -33,7 +33,10 @@ fn close_cooperatively(pair: &mut Pair, closer: Side, channel_id: &ChannelId) ->
     assert!(
         matches!(
             ldk_reason,
-            Some(ClosureReason::LocallyInitiatedCooperativeClosure | ClosureReason::CounterpartyInitiatedCooperativeClosure)
+            Some(
+                ClosureReason::LocallyInitiatedCooperativeClosure
+                    | ClosureReason::CounterpartyInitiatedCooperativeClosure
+            )
         ),
         "LDK closed cooperatively: {closed:?}"
     );
@@ -46,12 +49,18 @@ fn close_cooperatively(pair: &mut Pair, closer: Side, channel_id: &ChannelId) ->
         Some(ChannelPhase::Closed)
     );
     let tx = pair.mined_spend_of(channel_id).expect("a closing transaction mined");
-    assert_eq!(tx.lock_time, bitcoin::absolute::LockTime::ZERO, "a close, not a commitment");
+    assert_eq!(
+        tx.lock_time,
+        bitcoin::absolute::LockTime::ZERO,
+        "a close, not a commitment"
+    );
     tx
 }
 
 fn fee_of(pair: &Pair, tx: &bitcoin::Transaction) -> u64 {
-    let input = pair.mined_value(&tx.input[0].previous_output).expect("spends the funding");
+    let input = pair
+        .mined_value(&tx.input[0].previous_output)
+        .expect("spends the funding");
     input - tx.output.iter().map(|o| o.value.to_sat()).sum::<u64>()
 }
 
@@ -83,7 +92,11 @@ fn closes_by_either_side_around_both_dust_limits_stay_cooperative() {
                 if funder == Side::Ours {
                     // The estimate's fee, and a fundee's output below the dust limit.
                     let dropped_sat = if fundee_output { 0 } else { fundee_sat };
-                    assert_eq!(fee, estimate_fee_satoshis() + dropped_sat, "we pay what the estimate asks");
+                    assert_eq!(
+                        fee,
+                        estimate_fee_satoshis() + dropped_sat,
+                        "we pay what the estimate asks"
+                    );
                 }
                 figures.push(format!(
                     "funder {funder:?} fundee {fundee_sat} sat closer {closer:?}: fee {fee} sat, {} outputs",

@@ -85,7 +85,9 @@ pub fn outcome(pair: &Pair, payer: Side, payment: &Payment) -> Outcome {
                     LdkEvent::PaymentSent { payment_hash, .. } if payment_hash.0 == payment.hash => {
                         return Outcome::Sent
                     }
-                    LdkEvent::PaymentFailed { payment_hash, .. } if *payment_hash == Some(ldk::types::payment::PaymentHash(payment.hash)) => {
+                    LdkEvent::PaymentFailed { payment_hash, .. }
+                        if *payment_hash == Some(ldk::types::payment::PaymentHash(payment.hash)) =>
+                    {
                         return Outcome::Failed
                     }
                     _ => {}
@@ -100,7 +102,11 @@ pub fn outcome(pair: &Pair, payer: Side, payment: &Payment) -> Outcome {
 pub fn pay(pair: &mut Pair, payer: Side, amount_msat: u64) {
     let payment = start_payment(pair, payer, amount_msat).expect("sent");
     pair.deliver_all();
-    assert_eq!(outcome(pair, payer, &payment), Outcome::Sent, "{payer:?} pays {amount_msat} msat");
+    assert_eq!(
+        outcome(pair, payer, &payment),
+        Outcome::Sent,
+        "{payer:?} pays {amount_msat} msat"
+    );
 }
 
 /// Every channel closing event either node raised, as text.

@@ -32,7 +32,10 @@ fn trim_thresholds_sat(feerate_per_kw: u32) -> Vec<u64> {
 /// A pair whose nodes both estimate `feerate_per_kw`, with a channel from `funder` of
 /// 1,000,000 sat, half of it pushed, connected.
 pub fn pair_at(feerate_per_kw: u32, funder: Side) -> (Pair, lightning::wire::ChannelId) {
-    let mut pair = Pair::with_configs(ChannelManagerConfig::new(regtest(), feerate_per_kw), UserConfig::default());
+    let mut pair = Pair::with_configs(
+        ChannelManagerConfig::new(regtest(), feerate_per_kw),
+        UserConfig::default(),
+    );
     pair.connect(funder);
     let channel_id = pair.open_channel(funder, 1_000_000, 500_000_000);
     (pair, channel_id)
@@ -43,7 +46,13 @@ fn payments_both_ways_at_and_around_every_trim_threshold() {
     for feerate_per_kw in [253, 2_500, 10_000] {
         for funder in [Side::Ours, Side::Ldk] {
             let (mut pair, channel_id) = pair_at(feerate_per_kw, funder);
-            let commitment_feerate = pair.ours.manager().channel(&channel_id).expect("open").holder_view().feerate_per_kw;
+            let commitment_feerate = pair
+                .ours
+                .manager()
+                .channel(&channel_id)
+                .expect("open")
+                .holder_view()
+                .feerate_per_kw;
             assert_eq!(commitment_feerate, feerate_per_kw);
             for threshold_sat in trim_thresholds_sat(feerate_per_kw) {
                 for amount_sat in [threshold_sat - 1, threshold_sat, threshold_sat + 1] {
@@ -55,7 +64,11 @@ fn payments_both_ways_at_and_around_every_trim_threshold() {
                     }
                 }
             }
-            assert_eq!(closures(&pair), Vec::<String>::new(), "feerate {feerate_per_kw}, funder {funder:?}");
+            assert_eq!(
+                closures(&pair),
+                Vec::<String>::new(),
+                "feerate {feerate_per_kw}, funder {funder:?}"
+            );
         }
     }
 }
@@ -67,7 +80,10 @@ fn crossing_payments_both_ways_settle() {
     for funder in [Side::Ours, Side::Ldk] {
         let (mut pair, _) = pair_at(2_500, funder);
         let mut payments = Vec::new();
-        for (i, amount_msat) in [1_000_000, 2_500_000, 30_000_000, 2_200_000, 9_000_000].into_iter().enumerate() {
+        for (i, amount_msat) in [1_000_000, 2_500_000, 30_000_000, 2_200_000, 9_000_000]
+            .into_iter()
+            .enumerate()
+        {
             let payer = if i % 2 == 0 { Side::Ours } else { Side::Ldk };
             payments.push((payer, start_payment(&mut pair, payer, amount_msat).expect("sent")));
             let other = start_payment(&mut pair, payer.other(), amount_msat + 1).expect("sent");
@@ -98,7 +114,10 @@ fn a_payment_to_ldk_with_the_default_configuration() {
     pair.open_channel(Side::Ours, 1_000_000, 0);
     let ldk_asks = u32::from(ldk::ln::channelmanager::MIN_FINAL_CLTV_EXPIRY_DELTA);
     let our_default = ChannelManagerConfig::new(regtest(), 2_500).final_cltv_expiry_delta;
-    assert!(ldk_asks > our_default, "LDK asks {ldk_asks}, we give {our_default} unless asked");
+    assert!(
+        ldk_asks > our_default,
+        "LDK asks {ldk_asks}, we give {our_default} unless asked"
+    );
     pay(&mut pair, Side::Ours, 20_000_000);
 
     // The payment as it went before: the final CLTV our node gives unasked, which LDK
@@ -135,27 +154,40 @@ fn each_sides_limits_are_refused_locally() {
             .create_inbound_payment(Some(amount_msat), 3600, None)
             .expect("an invoice");
         let delta = u32::from(ldk::ln::channelmanager::MIN_FINAL_CLTV_EXPIRY_DELTA);
-        pair.ours
-            .manager_mut()
-            .send_payment(ldk_id, lightning::wire::PaymentHash(hash.0), secret.0, amount_msat, delta)
+        pair.ours.manager_mut().send_payment(
+            ldk_id,
+            lightning::wire::PaymentHash(hash.0),
+            secret.0,
+            amount_msat,
+            delta,
+        )
     };
     // LDK takes at most 10% of the channel in flight from us.
     let in_flight_max_msat = 100_000_000;
     let refused = send(&mut pair, in_flight_max_msat + 1);
-    assert!(format!("{refused:?}").contains("max_htlc_value_in_flight_msat"), "{refused:?}");
+    assert!(
+        format!("{refused:?}").contains("max_htlc_value_in_flight_msat"),
+        "{refused:?}"
+    );
     assert_eq!(pair.waiting(Side::Ldk), 0, "nothing sent");
     // LDK accepts at most 50 HTLCs from us at once.
     for n in 0..50 {
         send(&mut pair, 1_000_000 + n).expect("within LDK's count");
     }
     let refused = send(&mut pair, 1_000_000);
-    assert!(format!("{refused:?}").contains("max_accepted_htlcs"), "the 51st HTLC: {refused:?}");
+    assert!(
+        format!("{refused:?}").contains("max_accepted_htlcs"),
+        "the 51st HTLC: {refused:?}"
+    );
     pair.deliver_all();
     let channel = pair.ours.manager().channel(&channel_id).expect("open");
     assert!(channel.holder_view().htlcs.is_empty(), "all 50 settled");
     // Our reserve for LDK: 1% of the channel, 10,000 sat, stays with LDK. LDK holds
     // 550,000 sat less fees now; paying us more than it has above the reserve is refused.
-    let ldk_outbound_msat = pair.ldk_channel(&channel_id).expect("open").next_outbound_htlc_limit_msat;
+    let ldk_outbound_msat = pair
+        .ldk_channel(&channel_id)
+        .expect("open")
+        .next_outbound_htlc_limit_msat;
     assert!(start_payment(&mut pair, Side::Ldk, ldk_outbound_msat + 1).is_err());
     pay(&mut pair, Side::Ldk, ldk_outbound_msat);
     assert_eq!(closures(&pair), Vec::<String>::new());
@@ -168,7 +200,10 @@ fn each_sides_limits_are_refused_locally() {
     let our_view = pair.ours.manager().channel(&channel_id).expect("open").holder_view();
     assert_eq!(our_view.holder_balance_msat, 50_000_000);
     let refused = send(&mut pair, 40_000_001);
-    assert!(format!("{refused:?}").contains("reserve"), "below our reserve: {refused:?}");
+    assert!(
+        format!("{refused:?}").contains("reserve"),
+        "below our reserve: {refused:?}"
+    );
     assert_eq!(pair.waiting(Side::Ldk), 0, "nothing sent");
     pay(&mut pair, Side::Ours, 40_000_000);
     assert_eq!(closures(&pair), Vec::<String>::new());
