@@ -99,6 +99,9 @@ pub struct Pair {
     pub auto_claim: bool,
     /// Wallet coins spent so far: each funding spends a fresh one.
     coins_spent: u8,
+    /// Every message delivered, by its receiver, as the bytes on the wire: the same test
+    /// must carry the same bytes every run.
+    pub transcript: Vec<(Side, Vec<u8>)>,
 }
 
 /// The fee estimate both nodes start with: a realistic 10 sat/vB.
@@ -127,6 +130,7 @@ impl Pair {
             mempool: Vec::new(),
             auto_claim: true,
             coins_spent: 0,
+            transcript: Vec::new(),
         }
     }
 
@@ -338,6 +342,7 @@ impl Pair {
             Side::Ldk => link.to_ldk.pop_front(),
         };
         let Some(bytes) = next else { return false };
+        self.transcript.push((to, bytes.clone()));
         match to {
             Side::Ours => {
                 if let Err(why) = self.ours.node.read(LDK_PEER, &bytes) {

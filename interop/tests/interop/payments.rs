@@ -208,3 +208,76 @@ fn each_sides_limits_are_refused_locally() {
     pay(&mut pair, Side::Ours, 40_000_000);
     assert_eq!(closures(&pair), Vec::<String>::new());
 }
+
+/// LDK's limits of us are ours to keep, and ours of LDK are LDK's: a node of ours that
+/// accepts at most 5 HTLCs gets at most 5 from LDK at once; LDK refuses a sixth before
+/// sending anything, and sends it once one resolves. (3,000 sat each: LDK counts smaller
+/// ones as dust at the feerate it buffers for.)
+#[test]
+fn ldk_keeps_to_the_htlc_count_we_accept() {
+    let config = ChannelManagerConfig {
+        max_accepted_htlcs: 5,
+        ..ChannelManagerConfig::new(regtest(), 253)
+    };
+    let mut pair = Pair::with_configs(config, UserConfig::default());
+    pair.connect(Side::Ours);
+    let channel_id = pair.open_channel(Side::Ours, 1_000_000, 500_000_000);
+    pair.auto_claim = false;
+    let mut payments: Vec<Payment> = (0..5)
+        .map(|n| start_payment(&mut pair, Side::Ldk, 3_000_000 + n).expect("within our count"))
+        .collect();
+    let refused = start_payment(&mut pair, Side::Ldk, 3_000_000);
+    assert!(
+        matches!(&refused, Err(why) if why.contains("RouteNotFound")),
+        "the sixth: {:?}",
+        refused.map(|p| p.hash)
+    );
+    pair.deliver_all();
+    let offered_to_us = |pair: &Pair| {
+        let channel = pair.ours.manager().channel(&channel_id).expect("open");
+        channel.holder_view().htlcs.len()
+    };
+    assert_eq!(offered_to_us(&pair), 5, "LDK offers no more than we accept");
+    // Claiming one frees a slot for the sixth.
+    pair.auto_claim = true;
+    let claimable: Vec<lightning::wire::PaymentHash> = pair
+        .ours
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            lightning::events::Event::PaymentClaimable { payment_hash, .. } => Some(*payment_hash),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(claimable.len(), 5);
+    for hash in claimable {
+        let preimage = pair.ours.manager().payment_preimage(&hash).expect("ours");
+        pair.ours.manager_mut().claim_payment(preimage).expect("claimable");
+    }
+    pair.deliver_all();
+    payments.push(start_payment(&mut pair, Side::Ldk, 3_000_000).expect("room again"));
+    pair.deliver_all();
+    for payment in &payments {
+        assert_eq!(outcome(&pair, Side::Ldk, payment), Outcome::Sent);
+    }
+    assert_eq!(closures(&pair), Vec::<String>::new());
+}
+
+/// The same case carries the same bytes every run: keys, time, fee estimates and
+/// entropy are all fixed, on both sides.
+#[test]
+fn the_same_case_carries_the_same_bytes() {
+    let run = || {
+        let (mut pair, _) = pair_at(2_500, Side::Ldk);
+        for (i, amount_msat) in [3_000_000, 45_000_000, 2_100_000].into_iter().enumerate() {
+            let payer = if i % 2 == 0 { Side::Ours } else { Side::Ldk };
+            start_payment(&mut pair, payer, amount_msat).expect("sent");
+            pair.deliver_some(2);
+        }
+        pair.deliver_all();
+        pair.transcript
+    };
+    let first = run();
+    assert!(first.len() > 30, "a real exchange: {} messages", first.len());
+    assert_eq!(first, run());
+}
