@@ -485,29 +485,12 @@ fn closing_signed_in(
     (min_fee_satoshis, max_fee_satoshis): (u64, u64),
     edit: impl FnOnce(&mut lightning::bitcoin::Transaction),
 ) -> lightning::wire::ClosingSigned {
-    use lightning::bitcoin::hashes::Hash;
-    use lightning::bitcoin::{OutPoint, Txid};
     use lightning::chan::channel::establish::channel_id_from_outpoint;
-    use lightning::chan::closing::{build_closing_transaction, ClosingParams};
     use lightning::sign::{ChannelSigner, ChannelTransactionParameters};
     use lightning::wire::{ClosingSigned, ClosingSignedTlvs, FeeRange};
 
-    let funding_outpoint = OutPoint {
-        txid: Txid::from_byte_array([5; 32]),
-        vout: 1,
-    };
-    let (funder_script, fundee_script) = (shutdown_script(0), shutdown_script(1));
-    let mut tx = build_closing_transaction(&ClosingParams {
-        funding_outpoint,
-        to_funder_msat: FUNDING_SATOSHIS * 1000 - pushed_msat,
-        to_fundee_msat: pushed_msat,
-        funder_script: &funder_script,
-        fundee_script: &fundee_script,
-        fee_satoshis,
-        funder_dust_limit_satoshis: dust_limit_satoshis,
-        fundee_dust_limit_satoshis: dust_limit_satoshis,
-        eliminated: None,
-    });
+    let mut tx = built_with_one_dust_limit(pushed_msat, dust_limit_satoshis, fee_satoshis);
+    let funding_outpoint = tx.input[0].previous_output;
     edit(&mut tx);
     let mut signer = signer_for(from);
     signer.provide_channel_parameters(&ChannelTransactionParameters {
