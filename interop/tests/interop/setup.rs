@@ -10,11 +10,17 @@ fn handshake_and_init_either_way_then_pings() {
         let mut pair = Pair::new();
         pair.connect(initiator);
         // Pings both ways over a few ticks keep the connection up.
+        let before = pair.transcript.len();
         for _ in 0..4 {
             pair.timer_tick();
             pair.deliver_all();
         }
         assert!(pair.is_connected(), "{initiator:?} dialled: still connected");
+        let carried = &pair.transcript[before..];
+        for receiver in [Side::Ours, Side::Ldk] {
+            let count = carried.iter().filter(|(to, _)| *to == receiver).count();
+            assert!(count >= 2, "{receiver:?} got pings and pongs: {count} messages");
+        }
     }
 }
 
