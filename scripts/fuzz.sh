@@ -67,7 +67,9 @@ case "${engine}" in
     status=$?
     set -e
     execs=$(awk '/stat::average_exec_per_sec/ { print $2 }' "${log}" | tail -1)
-    cov=$(grep -o 'cov: [0-9]*' "${log}" | tail -1 | awk '{ print $2 }')
+    # A crash before libFuzzer's first status line leaves no coverage to read: still a
+    # summary, with the finding, not an exit from `set -e`.
+    cov=$(grep -o 'cov: [0-9]*' "${log}" | tail -1 | awk '{ print $2 }' || true)
     windows=$(rate_windows "${window}" "${log}")
     if [ -n "${windows}" ] && [ "${seconds}" -ge $((2 * window)) ]; then
       echo "${target} execs/s per ${window} s:${windows}"
