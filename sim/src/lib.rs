@@ -2,7 +2,8 @@
 //!
 //! The virtual clock and its one event queue ([`clock`]), seeded random streams
 //! ([`rng`]), link delays that keep TCP's order unless told not to ([`latency`]), whole
-//! nodes over real BOLT 8 ([`node`], shared with the functional tests), the test
+//! nodes over real BOLT 8 ([`node`], shared with the functional tests), what a peer
+//! holds checked against the sender's durable monitor ([`durability`]), the test
 //! wallet's funding transactions ([`wallet`]), a network of nodes with a simulated
 //! chain, faults scheduled or random ([`faults`]), invariants, a liveness phase and a
 //! JSON-lines trace ([`network`]), the scenario scripts that describe a run
@@ -12,6 +13,7 @@
 
 pub mod clock;
 pub mod diagram;
+pub mod durability;
 pub mod faults;
 pub mod latency;
 pub mod network;

@@ -10,7 +10,9 @@
 //! that disagree, a claimed payment its sender never learned was sent, a channel that
 //! can no longer send (an HTLC its payee finds claimable), or a node that broadcast a
 //! spend of a channel still open; and at any time, a node broadcasting a commitment its
-//! peer never signed or saw revoked.
+//! peer never signed or saw revoked, or a node holding what its peer's durable monitor
+//! cannot enforce (a commitment it does not know, a preimage it does not hold: a message
+//! released before its monitor update was durable, see `sim::durability`).
 
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -135,6 +137,21 @@ impl Harness {
             }
             self.check_messages(i);
             self.check_broadcasts(i);
+            self.check_durability(i);
+        }
+    }
+
+    /// Every commitment node `i` holds signed by its peer is one the peer's durable
+    /// monitor knows.
+    fn check_durability(&self, i: usize) {
+        let signer = self.parties[1 - i].node.channel_handler();
+        let unenforceable = sim::durability::unenforceable_commitment(
+            self.parties[i].node.channel_handler(),
+            signer.node_id(),
+            &signer.persister().monitors,
+        );
+        if let Some(found) = unenforceable {
+            panic!("{}", sim::durability::describe_unenforceable(1 - i, i, found));
         }
     }
 
@@ -186,6 +203,12 @@ impl Harness {
                         }
                     }
                     Event::PaymentSent { payment_hash, .. } => {
+                        let payee_monitors = &self.parties[1 - i].node.channel_handler().persister().monitors;
+                        assert!(
+                            sim::durability::preimage_is_durable(payee_monitors, &payment_hash),
+                            "{}",
+                            sim::durability::describe_undurable_preimage(1 - i, i, &payment_hash)
+                        );
                         self.sent.insert(payment_hash);
                     }
                     Event::ChannelClosed { channel_id, reason } => {

@@ -103,6 +103,10 @@ struct Bug {
 enum PlantedBugArg {
     /// revoke_and_ack sent before the monitor update it depends on completes.
     RevokeAndAckBeforeMonitorUpdate,
+    /// commitment_signed sent before the monitor update holding the peer's commitment completes.
+    CommitmentSignedBeforeMonitorUpdate,
+    /// update_fulfill_htlc sent before the monitor update holding the preimage completes.
+    FulfillBeforePreimageIsDurable,
 }
 
 #[cfg(feature = "planted-bugs")]
@@ -111,6 +115,12 @@ impl PlantedBugArg {
         match self {
             PlantedBugArg::RevokeAndAckBeforeMonitorUpdate => {
                 lightning::chan::manager::PlantedBug::RevokeAndAckBeforeMonitorUpdate
+            }
+            PlantedBugArg::CommitmentSignedBeforeMonitorUpdate => {
+                lightning::chan::manager::PlantedBug::CommitmentSignedBeforeMonitorUpdate
+            }
+            PlantedBugArg::FulfillBeforePreimageIsDurable => {
+                lightning::chan::manager::PlantedBug::FulfillBeforePreimageIsDurable
             }
         }
     }

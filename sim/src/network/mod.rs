@@ -418,6 +418,9 @@ impl Network {
             if let Some(broken) = self.revoked_state_on_disk(a, b) {
                 return Some(broken);
             }
+            if let Some(broken) = self.unenforceable_commitment(a, b) {
+                return Some(broken);
+            }
             // Quiet: connected, with nothing in flight either way. Across a dropped
             // connection the ends may differ until they reestablish.
             // Held monitor updates hold messages back, so they too make it busy.
@@ -474,6 +477,21 @@ impl Network {
             }
         }
         None
+    }
+
+    /// A commitment one end of a channel between `a` and `b` holds, signed by the other,
+    /// that the other's durable monitor does not know: a message went out before the
+    /// monitor update it depends on was durable ([`crate::durability`]).
+    fn unenforceable_commitment(&self, a: usize, b: usize) -> Option<String> {
+        [(a, b), (b, a)].into_iter().find_map(|(signer, holder)| {
+            let signer_manager = self.nodes[signer].channel_handler();
+            crate::durability::unenforceable_commitment(
+                self.nodes[holder].channel_handler(),
+                signer_manager.node_id(),
+                &signer_manager.persister().monitors,
+            )
+            .map(|found| crate::durability::describe_unenforceable(signer, holder, found))
+        })
     }
 
     /// The trace: one JSON object per line.
@@ -1021,6 +1039,16 @@ impl Network {
                 );
             }
             Event::PaymentSent { payment_hash, .. } => {
+                // The payee released the preimage: its durable monitor must hold it.
+                let payee = (0..self.nodes.len()).filter(|&j| j != i).find(|&j| {
+                    let monitors = &self.nodes[j].channel_handler().persister().monitors;
+                    crate::durability::preimage_is_durable(monitors, &payment_hash)
+                });
+                if payee.is_none() && self.broken_while_handling.is_none() {
+                    let payee = self.payee_of(payment_hash.0).unwrap_or(usize::MAX);
+                    self.broken_while_handling =
+                        Some(crate::durability::describe_undurable_preimage(payee, i, &payment_hash));
+                }
                 self.tally.sent += 1;
                 self.resolve_payment(i, payment_hash.0, PaymentOutcome::Sent);
                 self.log(i, "sent", format!("\"hash\":\"{}\"", hex(&payment_hash.0)));

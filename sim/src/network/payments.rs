@@ -87,6 +87,14 @@ impl Network {
         out
     }
 
+    /// The payee of the payment with `payment_hash`, if the network dispatched it.
+    pub(super) fn payee_of(&self, payment_hash: [u8; 32]) -> Option<usize> {
+        self.payments
+            .iter()
+            .find(|p| p.payment_hash == payment_hash)
+            .map(|p| p.destination)
+    }
+
     pub(super) fn resolve_payment(&mut self, payer: usize, payment_hash: [u8; 32], outcome: PaymentOutcome) {
         let now = self.queue.now();
         if let Some(record) = self

@@ -1246,3 +1246,28 @@ fn the_funders_range_follows_the_estimate_and_holds_for_the_negotiation() {
     assert!(matches!(reply, Ok(Some(_))), "in the range sent: {reply:?}");
     assert_eq!(proposal.tlvs.fee_range, Some(range));
 }
+
+/// With equal dust limits an output at exactly the limit is not below it: the funder
+/// keeps the fundee's output, as BOLT 3 has the fundee build it. (Only where the peer's
+/// limit is below ours is an output at the peer's limit left out: see above.)
+#[test]
+fn at_equal_dust_limits_an_output_at_the_limit_is_kept() {
+    let limits = lightning::chan::channel::ChannelLimits::default_for(FUNDING_SATOSHIS);
+    assert_eq!(limits.dust_limit_satoshis, 546);
+    let pushed_msat = 546_000;
+    let mut pair = exchange_shutdowns(open_pair_with(pushed_msat, limits, limits));
+    let proposal = pair.nodes[0]
+        .channel
+        .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
+        .expect("funder proposes");
+    let fundees_own = built_with_one_dust_limit(pushed_msat, 546, proposal.fee_satoshis);
+    assert_eq!(fundees_own.output.len(), 2, "546 sat is not below 546");
+    assert!(signs(&pair, &fundees_own, &proposal.signature, 0));
+    pair.send(0, Message::ClosingSigned(proposal));
+    pair.settle();
+    assert_eq!(
+        closed_on(&pair, 1).0,
+        closed_on(&pair, 0).0,
+        "both hold one closing transaction"
+    );
+}

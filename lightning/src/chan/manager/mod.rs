@@ -82,6 +82,32 @@ pub enum PlantedBug {
     /// commitment to complete: while it is in progress, the durable monitor's latest
     /// commitment is one the peer can now prove revoked.
     RevokeAndAckBeforeMonitorUpdate,
+    /// `commitment_signed` is sent without waiting for the monitor update holding the
+    /// peer's new commitment: the peer can broadcast a commitment our durable monitor
+    /// does not know.
+    CommitmentSignedBeforeMonitorUpdate,
+    /// `update_fulfill_htlc` is sent without waiting for the monitor update holding the
+    /// preimage: the peer knows it was paid while our durable monitor cannot claim.
+    FulfillBeforePreimageIsDurable,
+}
+
+#[cfg(feature = "planted-bugs")]
+impl PlantedBug {
+    /// Whether this bug releases `message` without waiting for its monitor update.
+    fn releases_early(self, message: &Message) -> bool {
+        matches!(
+            (self, message),
+            (PlantedBug::RevokeAndAckBeforeMonitorUpdate, Message::RevokeAndAck(_))
+                | (
+                    PlantedBug::CommitmentSignedBeforeMonitorUpdate,
+                    Message::CommitmentSigned(_)
+                )
+                | (
+                    PlantedBug::FulfillBeforePreimageIsDurable,
+                    Message::UpdateFulfillHtlc(_)
+                )
+        )
+    }
 }
 
 impl ChannelManagerConfig {
@@ -494,9 +520,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         #[allow(unused_mut)]
         let mut depends_on = managed.channel.latest_monitor_update_id();
         #[cfg(feature = "planted-bugs")]
-        if self.config.planted_bug == Some(PlantedBug::RevokeAndAckBeforeMonitorUpdate)
-            && matches!(message, Message::RevokeAndAck(_))
-        {
+        if self.config.planted_bug.is_some_and(|bug| bug.releases_early(&message)) {
             depends_on = managed.outbox.tail_dependency();
         }
         managed.outbox.push(depends_on, message);
