@@ -42,6 +42,14 @@ impl<M> MonitorGatedOutbox<M> {
         self.queue.back().map_or(self.persisted_through, |(d, _)| *d)
     }
 
+    /// A deliberate bug (feature `planted-bugs`): `update_id` counts as persisted with
+    /// every update before it, whether or not those completed.
+    #[cfg(feature = "planted-bugs")]
+    pub fn update_completed_ignoring_gaps(&mut self, update_id: u64) {
+        self.persisted_through = self.persisted_through.max(update_id);
+        self.completed.retain(|id| *id > update_id);
+    }
+
     /// The user reports update `update_id` durable, in any order.
     pub fn update_completed(&mut self, update_id: u64) {
         if update_id > self.persisted_through {

@@ -107,6 +107,8 @@ enum PlantedBugArg {
     CommitmentSignedBeforeMonitorUpdate,
     /// update_fulfill_htlc sent before the monitor update holding the preimage completes.
     FulfillBeforePreimageIsDurable,
+    /// A completed monitor update counts as durable with every earlier one, done or not.
+    CompletionIgnoresEarlierUpdates,
 }
 
 #[cfg(feature = "planted-bugs")]
@@ -121,6 +123,9 @@ impl PlantedBugArg {
             }
             PlantedBugArg::FulfillBeforePreimageIsDurable => {
                 lightning::chan::manager::PlantedBug::FulfillBeforePreimageIsDurable
+            }
+            PlantedBugArg::CompletionIgnoresEarlierUpdates => {
+                lightning::chan::manager::PlantedBug::CompletionIgnoresEarlierUpdates
             }
         }
     }

@@ -126,7 +126,17 @@ enum SimEvent {
     Act(Action),
     /// Random generator number `n` fires.
     Generate(usize),
+    /// One of `node`'s monitor updates held in progress completes: which one, the fault
+    /// stream picks.
+    CompleteOneUpdate {
+        node: usize,
+    },
 }
+
+/// The most milliseconds between two completions of a resumed node's held monitor
+/// updates: a storage catching up reports them one by one, in no particular order, and
+/// messages go out between them.
+const COMPLETION_SPACING_MAX_MS: u64 = 20;
 
 /// An invariant broken during a run: the run stops there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -380,6 +390,7 @@ impl Network {
             SimEvent::Block => self.block(),
             SimEvent::Act(action) => self.act(action),
             SimEvent::Generate(index) => self.generate(index),
+            SimEvent::CompleteOneUpdate { node } => self.complete_one_update(node),
         }
         match self.violated_invariant() {
             Some(invariant) => Err(self.violation(invariant)),
@@ -827,20 +838,44 @@ impl Network {
         self.flush(to);
     }
 
+    /// New updates complete at once again; the held ones complete one by one, each its
+    /// own event a few milliseconds apart, in an order the fault stream picks: update
+    /// N+1 may be durable while N is still pending, and the node sends in between.
     fn resume_monitors(&mut self, node: usize) {
-        let manager = self.nodes[node].channel_handler_mut();
-        manager.persister_mut().hold = false;
-        let mut completed = manager.persister_mut().complete_all();
-        // Fisher-Yates from the fault stream: the user may report completions in any order.
-        for i in (1..completed.len()).rev() {
-            let j = self.faults_rng.below(i as u64 + 1) as usize;
-            completed.swap(i, j);
+        let persister = self.nodes[node].channel_handler_mut().persister_mut();
+        persister.hold = false;
+        let held = persister.in_progress.len();
+        let mut delay_ms = 0;
+        for _ in 0..held {
+            delay_ms += 1 + self.faults_rng.below(COMPLETION_SPACING_MAX_MS);
+            self.queue.schedule_in(delay_ms, SimEvent::CompleteOneUpdate { node });
         }
-        let manager = self.nodes[node].channel_handler_mut();
-        for (channel_id, update_id) in &completed {
-            manager.monitor_update_completed(channel_id, *update_id);
+        self.log(node, "resume_monitors", format!("\"held\":{held}"));
+        self.flush(node);
+    }
+
+    /// One held update of `node`'s, picked by the fault stream, completes and its manager
+    /// is told. Nothing if the node crashed (its held updates died with it) or none is
+    /// held any more.
+    fn complete_one_update(&mut self, node: usize) {
+        if self.crashed.contains(&node) {
+            return;
         }
-        self.log(node, "resume_monitors", format!("\"completed\":{}", completed.len()));
+        let held = self.nodes[node].channel_handler().persister().in_progress.len();
+        if held == 0 {
+            return;
+        }
+        let index = self.faults_rng.below(held as u64) as usize;
+        let manager = self.nodes[node].channel_handler_mut();
+        let Some((channel_id, update_id)) = manager.persister_mut().complete_at(index) else {
+            return;
+        };
+        manager.monitor_update_completed(&channel_id, update_id);
+        self.log(
+            node,
+            "update_completed",
+            format!("\"channel\":\"{}\",\"update_id\":{update_id}", hex(&channel_id.0)),
+        );
         self.flush(node);
     }
 

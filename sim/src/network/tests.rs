@@ -119,6 +119,7 @@ fn payments_through_disconnects_all_resolve_and_the_ends_agree() {
 
 #[test]
 fn payments_through_paused_monitors_all_settle() {
+    let mut out_of_order = false;
     for seed in 0..4 {
         let mut network = two_nodes_paying_until(seed, 230_000);
         // Each node's persistence stalls in turn, for windows of 400 ms.
@@ -131,11 +132,31 @@ fn payments_through_paused_monitors_all_settle() {
         network.run_until(SimTime(900_000)).expect("no invariant broken");
         let tally = network.tally();
         assert_eq!((tally.sent, tally.failed, tally.refused), (20, 0, 0), "seed {seed}");
-        assert!(network
-            .trace()
-            .iter()
-            .any(|l| l.contains("\"completed\":") && !l.contains("\"completed\":0")));
+        assert!(network.trace().iter().any(|l| l.contains("\"update_completed\"")));
+        out_of_order |= completes_out_of_order(network.trace());
     }
+    assert!(
+        out_of_order,
+        "some update completed while an earlier one was still held"
+    );
+}
+
+/// Whether a channel's monitor update completed before an earlier one of the same
+/// channel did: the trace's `update_completed` lines, in order.
+fn completes_out_of_order(trace: &[String]) -> bool {
+    let mut last: BTreeMap<String, u64> = BTreeMap::new();
+    trace.iter().filter(|l| l.contains("\"update_completed\"")).any(|line| {
+        let field = |name: &str| line.split(&format!("\"{name}\":")).nth(1).map(|rest| rest.to_string());
+        let channel = field("channel").unwrap_or_default();
+        let channel = channel.split('"').nth(1).unwrap_or_default().to_string();
+        let id: u64 = field("update_id")
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().map(str::to_string))
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or(0);
+        let earlier_pending = last.get(&channel).is_some_and(|&previous| previous > id);
+        last.insert(channel, id);
+        earlier_pending
+    })
 }
 
 #[test]

@@ -89,6 +89,10 @@ pub enum PlantedBug {
     /// `update_fulfill_htlc` is sent without waiting for the monitor update holding the
     /// preimage: the peer knows it was paid while our durable monitor cannot claim.
     FulfillBeforePreimageIsDurable,
+    /// A completed monitor update counts as durable with every update before it, even
+    /// those still in progress: messages go out while an earlier update they depend on
+    /// is not durable.
+    CompletionIgnoresEarlierUpdates,
 }
 
 #[cfg(feature = "planted-bugs")]
@@ -505,6 +509,10 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// The user reports a monitor update durable (in any order).
     pub fn monitor_update_completed(&mut self, channel_id: &ChannelId, update_id: u64) {
         if let Some(managed) = self.channels.get_mut(channel_id) {
+            #[cfg(feature = "planted-bugs")]
+            if self.config.planted_bug == Some(PlantedBug::CompletionIgnoresEarlierUpdates) {
+                managed.outbox.update_completed_ignoring_gaps(update_id);
+            }
             managed.outbox.update_completed(update_id);
             managed.forget_durable_updates();
         }
