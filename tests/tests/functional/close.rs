@@ -660,14 +660,12 @@ fn a_first_proposal_without_the_proposers_output_is_signed_as_it_is() {
     assert!(signs(&pair, &unsigned, &reply.signature, 1));
 }
 
-/// BOLT 3 has each signer leave out outputs below its own dust limit: a fundee whose
-/// limit is lower keeps its 400-sat output, which the funder's limit (546) would drop, and
-/// the funder takes that signature and closes on the fundee's transaction.
-#[test]
-fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
+/// A channel where node 0 (dust limit 546, the default) pushed `pushed_msat` to node 1
+/// (dust limit 354), both `shutdown`s exchanged, and node 0's first proposal.
+fn funder_at_546_and_fundee_at_354(pushed_msat: u64) -> (Pair, lightning::wire::ClosingSigned) {
     use lightning::chan::channel::ChannelLimits;
-    let pushed_msat = 400_000;
     let funder_limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
+    assert_eq!(funder_limits.dust_limit_satoshis, 546);
     let fundee_limits = ChannelLimits {
         dust_limit_satoshis: 354,
         ..funder_limits
@@ -677,6 +675,16 @@ fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
         .channel
         .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
         .expect("funder proposes");
+    (pair, proposal)
+}
+
+/// BOLT 3 has each signer leave out outputs below its own dust limit: a fundee whose
+/// limit is lower keeps its 400-sat output, which the funder's limit (546) would drop, and
+/// the funder takes that signature and closes on the fundee's transaction.
+#[test]
+fn a_peer_with_a_lower_dust_limit_signs_with_its_own() {
+    let pushed_msat = 400_000;
+    let (mut pair, proposal) = funder_at_546_and_fundee_at_354(pushed_msat);
     let (fee, range) = (proposal.fee_satoshis, proposal.tlvs.fee_range.expect("range"));
     let answer = closing_signed_in(
         1,
@@ -1140,7 +1148,6 @@ fn built_with_one_dust_limit(
 /// as the signer's.
 #[test]
 fn a_funder_with_the_higher_dust_limit_signs_the_output_the_peer_keeps() {
-    use lightning::chan::channel::ChannelLimits;
     for (fundee_balance_sat, fundee_output_kept) in [
         (300, false),
         (354, false),
@@ -1150,17 +1157,7 @@ fn a_funder_with_the_higher_dust_limit_signs_the_output_the_peer_keeps() {
         (600, true),
     ] {
         let pushed_msat = fundee_balance_sat * 1000;
-        let funder_limits = ChannelLimits::default_for(FUNDING_SATOSHIS);
-        assert_eq!(funder_limits.dust_limit_satoshis, 546);
-        let fundee_limits = ChannelLimits {
-            dust_limit_satoshis: 354,
-            ..funder_limits
-        };
-        let mut pair = exchange_shutdowns(open_pair_with(pushed_msat, funder_limits, fundee_limits));
-        let proposal = pair.nodes[0]
-            .channel
-            .propose_closing_signed(FEERATE_ESTIMATE_PER_KW)
-            .expect("funder proposes");
+        let (mut pair, proposal) = funder_at_546_and_fundee_at_354(pushed_msat);
         // The fundee's build, leaving out what is at its limit (as LDK does).
         let fundees_own = built_with_one_dust_limit(pushed_msat, 355, proposal.fee_satoshis);
         assert_eq!(fundees_own.output.len(), if fundee_output_kept { 2 } else { 1 });
