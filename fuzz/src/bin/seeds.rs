@@ -7,12 +7,12 @@
 //! a hash of their content, so running it twice adds nothing; at most a few seeds per
 //! message type keep the corpora small.
 
-use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use lightning::bitcoin::hashes::{sha256, Hash};
 use lightning::bitcoin::secp256k1::Secp256k1;
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::events::Event;
 use lightning::onion::errors::build_failure_packet;
 use lightning::onion::packet::peel_onion_packet;

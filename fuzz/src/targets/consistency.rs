@@ -14,12 +14,12 @@
 //! cannot enforce (a commitment it does not know, a preimage it does not hold: a message
 //! released before its monitor update was durable, see `sim::durability`).
 
-use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use lightning::bitcoin::Transaction;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::ApiError;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;

@@ -21,11 +21,11 @@
 //! channel's value to its 2-of-2 script, nor one it accepted whose funding it has not
 //! seen confirm for 2016 blocks since it signed it (BOLT 2).
 
-use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, VecDeque};
 
 use lightning::bitcoin::{ScriptBuf, Transaction};
 use lightning::chain::ChannelMonitor;
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::FUNDING_WAIT_BLOCKS;
 use lightning::events::Event;
 use lightning::transport::{MessageHandler, PeerId};

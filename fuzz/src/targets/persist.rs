@@ -1,12 +1,12 @@
 //! Reading persisted state: corrupt bytes give an error, never a panic, and what reads
 //! back writes back the same and can be used as a restarted node uses it.
 
-use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::Channel;
 use lightning::chan::manager::handler::channel_manager_features;
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::monitor_update::ChannelMonitorUpdate;
 use lightning::sign::{ChannelSigner, InMemoryChannelSigner};

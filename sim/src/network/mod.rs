@@ -6,11 +6,11 @@
 //! randomness comes from [`SimRng`] streams of the one seed, and ties on the clock are
 //! broken by scheduling order, so a seed always gives the same trace.
 
-use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::bitcoin::hashes::{sha256, Hash, HashEngine};
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;
