@@ -84,6 +84,9 @@ struct Link {
     descriptor: Descriptor,
     to_ldk: VecDeque<Vec<u8>>,
     to_ours: VecDeque<Vec<u8>>,
+    /// Our node asked to close the connection: it drops once what it sent last (a
+    /// `warning` saying why) is carried.
+    closing_by_ours: bool,
 }
 
 /// The two nodes, their connection and their chain.
@@ -154,6 +157,7 @@ impl Pair {
             descriptor: descriptor.clone(),
             to_ldk: VecDeque::new(),
             to_ours: VecDeque::new(),
+            closing_by_ours: false,
         };
         match initiator {
             Side::Ours => {
@@ -225,9 +229,9 @@ impl Pair {
         link.to_ours
             .extend(link.descriptor.written.lock().expect("not poisoned").drain(..));
         // A side that closed the connection: the other sees it drop.
-        let ours_dropped = !self.ours.node.take_disconnects().is_empty();
+        link.closing_by_ours |= !self.ours.node.take_disconnects().is_empty();
         let ldk_dropped = *link.descriptor.closed_by_ldk.lock().expect("not poisoned");
-        if (ours_dropped || ldk_dropped) && link.to_ours.is_empty() && link.to_ldk.is_empty() {
+        if (link.closing_by_ours || ldk_dropped) && link.to_ours.is_empty() && link.to_ldk.is_empty() {
             self.disconnect();
         }
     }
