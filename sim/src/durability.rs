@@ -20,6 +20,7 @@ use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
 use lightning::wire::{ChannelId, PaymentHash};
 
+use crate::network::hex;
 use crate::node::Manager;
 
 /// The first commitment `holder` can broadcast on a channel with `signer`, signed by
@@ -71,8 +72,4 @@ pub fn describe_undurable_preimage(payee: usize, payer: usize, payment_hash: &Pa
          durable monitor held it",
         hex(&payment_hash.0)
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
