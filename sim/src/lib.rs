@@ -3,7 +3,8 @@
 //! The virtual clock and its one event queue ([`clock`]), seeded random streams
 //! ([`rng`]), link delays that keep TCP's order unless told not to ([`latency`]), whole
 //! nodes over real BOLT 8 ([`node`], shared with the functional tests), what a peer
-//! holds checked against the sender's durable monitor ([`durability`]), the test
+//! holds checked against the sender's durable monitor ([`durability`]), nodes that lie
+//! when told to and the rule their receivers are held to ([`lies`]), the test
 //! wallet's funding transactions ([`wallet`]), a network of nodes with a simulated
 //! chain, faults scheduled or random ([`faults`]), invariants, a liveness phase and a
 //! JSON-lines trace ([`network`]), the scenario scripts that describe a run
@@ -16,6 +17,7 @@ pub mod diagram;
 pub mod durability;
 pub mod faults;
 pub mod latency;
+pub mod lies;
 pub mod network;
 pub mod node;
 pub mod rng;

@@ -15,6 +15,8 @@ use lightning::sign::{EntropySource, KeysManager};
 use lightning::transport::{IgnoringHandler, PeerId, PeerManager, PeerManagerConfig};
 use lightning::wire::{ChannelId, Decode, Encode};
 
+use crate::lies::Lying;
+
 /// A persister that stores each update's bytes, applies them to its monitors in id
 /// order once durable, and can hold updates in progress. Updates may become durable in
 /// any order (as with several watchtowers); each monitor applies them as soon as every
@@ -168,7 +170,8 @@ impl lightning::chain::Broadcaster for RecordingBroadcaster {
 pub const START_HEIGHT: u32 = 100;
 
 pub type Manager = ChannelManager<KeysManager, TestPersister, RecordingBroadcaster>;
-pub type Node = PeerManager<KeysManager, TransportEntropy, Manager, IgnoringHandler>;
+/// A node: its channel manager runs under [`Lying`], honest until armed.
+pub type Node = PeerManager<KeysManager, TransportEntropy, Lying<Manager>, IgnoringHandler>;
 
 /// The fee estimate every simulated and tested node starts with: the relay floor, as a
 /// regtest chain with empty blocks would estimate. A scenario's `feerate` moves it.
@@ -214,7 +217,7 @@ pub fn node_with_config(
         peer_manager_config(record_messages),
         keys,
         TransportEntropy(session_seed),
-        manager,
+        Lying::new(manager),
         IgnoringHandler,
     )
 }
@@ -331,7 +334,7 @@ pub fn restart_with(
         peer_manager_config(record_messages),
         keys,
         TransportEntropy(session_seed),
-        manager,
+        Lying::new(manager),
         IgnoringHandler,
     );
     Ok((node, mismatches))

@@ -656,3 +656,40 @@ fn accept_channel_is_checked_against_the_open() {
     twice.accept_channel(&accept).expect("the first");
     assert!(matches!(twice.accept_channel(&accept), Err(ChannelError::Close(_))));
 }
+
+/// `max_sendable_msat` is the edge of what the channel takes: that much is offered and
+/// accepted by the peer, one msat more is refused, for the funder (which also keeps the
+/// fee of one more HTLC) and the fundee, under an in-flight cap and without one.
+#[test]
+fn the_most_a_channel_can_send_is_sent_and_one_msat_more_is_refused() {
+    for (cap_msat, sender) in [(u64::MAX, 0), (u64::MAX, 1), (300_000_000, 0)] {
+        let capped = limits(|l| l.max_htlc_value_in_flight_msat = cap_msat.min(l.max_htlc_value_in_flight_msat));
+        let mut pair = open_pair_with(400_000_000, capped, capped);
+        let most_msat = pair.nodes[sender]
+            .channel
+            .max_sendable_msat()
+            .expect("both ends hold funds");
+        let mut copy = pair.nodes[sender].channel.clone();
+        assert!(
+            matches!(
+                copy.send_htlc(most_msat + 1, preimage(1).1, 800_000, onion()),
+                Err(ChannelError::Ignore(_))
+            ),
+            "one msat past {most_msat} (cap {cap_msat}, sender {sender})"
+        );
+        let add = pair.nodes[sender]
+            .channel
+            .send_htlc(most_msat, preimage(1).1, 800_000, onion())
+            .expect("the most it can send");
+        pair.send(sender, Message::UpdateAddHtlc(Box::new(add)));
+        pair.settle();
+        assert_eq!(
+            pair.nodes[sender].channel.max_sendable_msat(),
+            None,
+            "nothing more fits"
+        );
+        if cap_msat != u64::MAX {
+            assert_eq!(most_msat, cap_msat, "the cap binds first");
+        }
+    }
+}

@@ -163,6 +163,51 @@ impl<S: ChannelSigner> Channel<S> {
         Ok(())
     }
 
+    /// The ledger with our `htlc` added, if every check `send_htlc` makes
+    /// passes (the peer's limits, our reserve and, as funder, the fee).
+    fn ledger_with_our_htlc(&self, htlc: Htlc) -> Result<ChannelLedger, ChannelError> {
+        self.require_normal()?;
+        self.check_htlc_fields(Side::Holder, htlc.amount_msat, htlc.cltv_expiry)
+            .map_err(ignore)?;
+        let mut ledger = self.ledger.clone();
+        // Our own add: refused, never fatal (the ledger refuses only what we cannot afford).
+        ledger
+            .propose(Side::Holder, Update::AddHtlc(htlc))
+            .map_err(|e| ignore(alloc::format!("{e:?}")))?;
+        self.check_offerer_limits(&ledger, Side::Holder).map_err(ignore)?;
+        Ok(ledger)
+    }
+
+    /// The largest HTLC we could offer now, or `None` if we could offer none: found by
+    /// bisection over the checks [`Channel::send_htlc`] makes, so one msat more is
+    /// refused. Bisection finds the edge because every check is monotonic in the amount
+    /// (the fee counts every HTLC, trimmed or not).
+    pub fn max_sendable_msat(&self) -> Option<u64> {
+        let fits = |amount_msat| {
+            let htlc = Htlc {
+                id: self.ledger.next_htlc_id(Side::Holder),
+                amount_msat,
+                payment_hash: PaymentHash([0; 32]),
+                cltv_expiry: 0,
+            };
+            self.ledger_with_our_htlc(htlc).is_ok()
+        };
+        let mut sendable_msat = self.counterparty_limits.htlc_minimum_msat.max(1);
+        if !fits(sendable_msat) {
+            return None;
+        }
+        let mut refused_msat = self.funding_satoshis.saturating_mul(1000).saturating_add(1);
+        while refused_msat - sendable_msat > 1 {
+            let middle = sendable_msat + (refused_msat - sendable_msat) / 2;
+            if fits(middle) {
+                sendable_msat = middle;
+            } else {
+                refused_msat = middle;
+            }
+        }
+        Some(sendable_msat)
+    }
+
     /// Offers an HTLC to the peer. Refused (with the channel untouched) if it breaks the
     /// peer's limits or our reserve.
     pub fn send_htlc(
@@ -186,9 +231,6 @@ impl<S: ChannelSigner> Channel<S> {
         cltv_expiry: u32,
         make_onion: impl FnOnce() -> Result<OnionPacket, ChannelError>,
     ) -> Result<UpdateAddHtlc, ChannelError> {
-        self.require_normal()?;
-        self.check_htlc_fields(Side::Holder, amount_msat, cltv_expiry)
-            .map_err(ignore)?;
         let id = self.ledger.next_htlc_id(Side::Holder);
         let htlc = Htlc {
             id,
@@ -196,12 +238,7 @@ impl<S: ChannelSigner> Channel<S> {
             payment_hash,
             cltv_expiry,
         };
-        let mut ledger = self.ledger.clone();
-        // Our own add: refused, never fatal (the ledger refuses only what we cannot afford).
-        ledger
-            .propose(Side::Holder, Update::AddHtlc(htlc))
-            .map_err(|e| ignore(alloc::format!("{e:?}")))?;
-        self.check_offerer_limits(&ledger, Side::Holder).map_err(ignore)?;
+        let ledger = self.ledger_with_our_htlc(htlc)?;
         let onion_routing_packet = make_onion()?;
         self.ledger = ledger;
         self.pending_onions.insert(id, onion_routing_packet.clone());

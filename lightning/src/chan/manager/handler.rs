@@ -9,7 +9,7 @@ use bitcoin::{CompressedPublicKey, ScriptBuf};
 use super::{vec_of, ChannelManager, PeerFeatures};
 use crate::chain::{Broadcaster, Persist};
 use crate::chan::channel::establish::UpfrontShutdown;
-use crate::chan::channel::{Channel, ChannelLimits, ChannelPhase};
+use crate::chan::channel::{Channel, ChannelPhase};
 use crate::events::Event;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
 use crate::transport::{HandlerAction, MessageHandler};
@@ -37,14 +37,6 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// Where our balance goes on a cooperative close: a P2WPKH of the node key.
     pub(crate) fn shutdown_script_of(keys: &K) -> ScriptBuf {
         ScriptBuf::new_p2wpkh(&CompressedPublicKey(keys.node_id()).wpubkey_hash())
-    }
-
-    /// What we demand of the peer on a new channel of `funding_satoshis`.
-    pub(crate) fn channel_limits(&self, funding_satoshis: u64) -> ChannelLimits {
-        ChannelLimits {
-            max_accepted_htlcs: self.config.max_accepted_htlcs,
-            ..ChannelLimits::default_for(funding_satoshis)
-        }
     }
 
     /// Every channel commits at opening to the one script this manager closes to, so a
@@ -84,7 +76,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         let keys_id = self.keys.generate_channel_keys_id();
         let signer = self.keys.derive_channel_signer(&keys_id);
-        let limits = self.channel_limits(open.funding_satoshis);
+        let limits = self.config.channel_limits(open.funding_satoshis);
         let peer = self.connected_peers.get(node_id).copied().unwrap_or_default();
         let upfront_shutdown = self.upfront_shutdown(&peer);
         let (chain_hash, minimum_depth) = (self.config.chain_hash, self.config.minimum_depth);

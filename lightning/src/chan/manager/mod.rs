@@ -22,7 +22,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, Transaction, Txid};
 
 use super::channel::establish::OpenChannelParams;
-use super::channel::{Channel, ChannelError, ChannelPhase, MAX_HTLCS_PER_SIDE};
+use super::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase, MAX_HTLCS_PER_SIDE, MIN_DUST_LIMIT_SATOSHIS};
 use super::monitor_update::ChannelMonitorUpdate;
 use super::outbox::MonitorGatedOutbox;
 use crate::chain::{Broadcaster, Persist, PersistStatus};
@@ -61,9 +61,24 @@ pub struct ChannelManagerConfig {
     /// it asks (see [`ChannelManager::send_payment`]).
     pub final_cltv_expiry_delta: u32,
     /// The most HTLCs a peer may offer us at once on each new channel: 1 to 483 (BOLT 2's
-    /// cap; opening a channel with anything else is refused). Fewer bounds what one
+    /// cap; anything else is brought within it). Fewer bounds what one
     /// commitment costs to build, sign and enforce on chain.
     pub max_accepted_htlcs: u16,
+    /// Outputs below this are left out of our commitments (at least 354, BOLT 2's floor
+    /// for standard outputs; a lower setting is raised to it). A fundee lowers it to the
+    /// funder's reserve if that is smaller, as BOLT 2 requires.
+    pub dust_limit_satoshis: u64,
+    /// The reserve we demand of the peer, in thousandths of the channel (never below our
+    /// dust limit): what it loses if it broadcasts a revoked state.
+    pub channel_reserve_permille: u16,
+    /// The smallest HTLC we accept.
+    pub htlc_minimum_msat: u64,
+    /// The blocks the peer must wait to spend its own output of a commitment it
+    /// broadcasts: our time to punish a revoked one. At most 2016 (peers refuse more).
+    pub to_self_delay: u16,
+    /// The most value of HTLCs the peer may have offered us at once, in percent of the
+    /// channel (1 to 100).
+    pub max_htlc_value_in_flight_percent: u8,
     /// The most value this node lets sit in HTLCs too small for an output (trimmed) on
     /// either commitment of a channel (BOLT 2's `max_dust_htlc_exposure_msat`): they are
     /// fees if the commitment goes on chain. A dust HTLC past it is not sent, and one
@@ -118,7 +133,8 @@ impl ChannelManagerConfig {
     /// The policy for `chain_hash` with the user's current fee estimate
     /// (`feerate_per_kw`, raised to the relay floor of 253 if below it), and defaults for
     /// the rest: 3 confirmations, 40 blocks of final CLTV delta, 483 HTLCs, 50,000 sat of
-    /// dust exposure.
+    /// dust exposure, and the channel limits of [`ChannelLimits::default_for`] (546 sat
+    /// dust limit, 1% reserve, 1 msat HTLCs, 144 blocks of delay, no in-flight cap).
     pub fn new(chain_hash: ChainHash, feerate_per_kw: u32) -> Self {
         ChannelManagerConfig {
             chain_hash,
@@ -126,9 +142,38 @@ impl ChannelManagerConfig {
             feerate_per_kw: feerate_per_kw.max(super::channel::operation::MIN_FEERATE_PER_KW),
             final_cltv_expiry_delta: 40,
             max_accepted_htlcs: MAX_HTLCS_PER_SIDE,
+            dust_limit_satoshis: 546,
+            channel_reserve_permille: 10,
+            htlc_minimum_msat: 1,
+            to_self_delay: 144,
+            max_htlc_value_in_flight_percent: 100,
             max_dust_htlc_exposure_msat: DEFAULT_MAX_DUST_HTLC_EXPOSURE_MSAT,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
+        }
+    }
+}
+
+impl ChannelManagerConfig {
+    /// What we demand of the peer on a new channel of `funding_satoshis`, from this
+    /// policy, brought within what BOLT 2 lets a peer accept: the dust limit at least 354,
+    /// the reserve at least the dust limit and at most the channel, the in-flight cap at
+    /// least one HTLC minimum, HTLCs 1 to 483.
+    pub fn channel_limits(&self, funding_satoshis: u64) -> ChannelLimits {
+        let dust_limit_satoshis = self.dust_limit_satoshis.max(MIN_DUST_LIMIT_SATOSHIS);
+        let reserve_satoshis = funding_satoshis.saturating_mul(u64::from(self.channel_reserve_permille)) / 1000;
+        let channel_msat = funding_satoshis.saturating_mul(1000);
+        let in_flight_percent = u64::from(self.max_htlc_value_in_flight_percent.clamp(1, 100));
+        let htlc_minimum_msat = self.htlc_minimum_msat.max(1);
+        ChannelLimits {
+            dust_limit_satoshis,
+            max_htlc_value_in_flight_msat: (channel_msat / 100)
+                .saturating_mul(in_flight_percent)
+                .max(htlc_minimum_msat),
+            channel_reserve_satoshis: reserve_satoshis.max(dust_limit_satoshis).min(funding_satoshis),
+            htlc_minimum_msat,
+            to_self_delay: self.to_self_delay.min(super::channel::establish::MAX_TO_SELF_DELAY),
+            max_accepted_htlcs: self.max_accepted_htlcs.clamp(1, MAX_HTLCS_PER_SIDE),
         }
     }
 }
@@ -319,7 +364,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             funding_satoshis,
             push_msat,
             feerate_per_kw: self.config.feerate_per_kw,
-            limits: self.channel_limits(funding_satoshis),
+            limits: self.config.channel_limits(funding_satoshis),
             upfront_shutdown: self.upfront_shutdown(&peer),
         };
         let signer = self.keys.derive_channel_signer(&keys_id);
@@ -704,4 +749,84 @@ fn warning(channel_id: &ChannelId, why: String) -> Message {
 
 pub(crate) fn vec_of(message: Message) -> Vec<Message> {
     alloc::vec![message]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::Network;
+
+    fn config() -> ChannelManagerConfig {
+        ChannelManagerConfig::new(ChainHash::using_genesis_block(Network::Regtest), 253)
+    }
+
+    #[test]
+    fn default_policy_demands_the_default_limits() {
+        assert_eq!(
+            config().channel_limits(1_234_500),
+            ChannelLimits::default_for(1_234_500)
+        );
+    }
+
+    #[test]
+    fn a_policy_sets_every_limit_it_names() {
+        let policy = ChannelManagerConfig {
+            dust_limit_satoshis: 700,
+            channel_reserve_permille: 50,
+            htlc_minimum_msat: 2_000,
+            to_self_delay: 300,
+            max_htlc_value_in_flight_percent: 20,
+            max_accepted_htlcs: 7,
+            ..config()
+        };
+        let limits = policy.channel_limits(1_000_000);
+        assert_eq!(
+            limits,
+            ChannelLimits {
+                dust_limit_satoshis: 700,
+                max_htlc_value_in_flight_msat: 200_000_000,
+                channel_reserve_satoshis: 50_000,
+                htlc_minimum_msat: 2_000,
+                to_self_delay: 300,
+                max_accepted_htlcs: 7,
+            }
+        );
+    }
+
+    /// Settings a peer would refuse are brought within what BOLT 2 lets it accept, so a
+    /// careless policy cannot make every opening fail.
+    #[test]
+    fn a_policy_outside_bolt2_is_brought_within_it() {
+        let policy = ChannelManagerConfig {
+            dust_limit_satoshis: 1,
+            channel_reserve_permille: 0,
+            htlc_minimum_msat: 0,
+            to_self_delay: u16::MAX,
+            max_htlc_value_in_flight_percent: 0,
+            max_accepted_htlcs: 0,
+            ..config()
+        };
+        let limits = policy.channel_limits(20_000);
+        assert_eq!(limits.dust_limit_satoshis, MIN_DUST_LIMIT_SATOSHIS);
+        assert_eq!(
+            limits.channel_reserve_satoshis, MIN_DUST_LIMIT_SATOSHIS,
+            "at least the dust limit"
+        );
+        assert_eq!(limits.htlc_minimum_msat, 1);
+        assert_eq!(
+            limits.to_self_delay,
+            super::super::channel::establish::MAX_TO_SELF_DELAY
+        );
+        assert_eq!(limits.max_htlc_value_in_flight_msat, 200_000, "one percent");
+        assert_eq!(limits.max_accepted_htlcs, 1);
+        let tiny = ChannelManagerConfig {
+            dust_limit_satoshis: 5_000,
+            ..config()
+        };
+        assert_eq!(
+            tiny.channel_limits(1_000).channel_reserve_satoshis,
+            1_000,
+            "never above the channel"
+        );
+    }
 }
