@@ -8,7 +8,9 @@
 # engine, execs/s, coverage, findings; a libFuzzer run of two windows or more
 # (WINDOW_SECONDS, default 600) first prints its execs/s in each, since a whole-node
 # target slows as its inputs grow. MAX_LEN sets libFuzzer's longest input (default per
-# target, from scripts/fuzz-env.sh).
+# target, from scripts/fuzz-env.sh). FUZZ_FEATURES adds features of the fuzz crate
+# (`planted-bugs`, with PLANTED_BUG naming one: scripts/recall.sh), built in a target
+# directory of their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,8 @@ fi
 
 source scripts/fuzz-env.sh
 fuzz_env "${target}"
-build_dir=${BUILD_DIR}
+build_dir=${BUILD_DIR}${FUZZ_FEATURES:+-${FUZZ_FEATURES//,/-}}
+features="libfuzzer${FUZZ_FEATURES:+,${FUZZ_FEATURES}}"
 seeds="corpora/${target}"
 mkdir -p "${seeds}"
 work=${FUZZ_WORK_DIR:-target/fuzz-work/${engine}/${target}}
@@ -58,9 +61,9 @@ case "${engine}" in
   libfuzzer)
     command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
     # Stable Rust: no sanitizer (the address sanitizer needs nightly or RUSTC_BOOTSTRAP=1).
-    cargo fuzz build --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" 2>&1 | tail -1 >&2
+    cargo fuzz build --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features "${features}" "${target}" 2>&1 | tail -1 >&2
     set +e
-    GLIBC_TUNABLES="${FUZZ_GLIBC_TUNABLES}" cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features libfuzzer "${target}" "${work}" "${seeds}" -- \
+    GLIBC_TUNABLES="${FUZZ_GLIBC_TUNABLES}" cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS} --target-dir "${build_dir}" --features "${features}" "${target}" "${work}" "${seeds}" -- \
       -max_total_time="${seconds}" -max_len="${MAX_LEN:-${DEFAULT_MAX_LEN}}" ${LIBFUZZER_OPTIONS:+$(printf -- '-%s ' ${LIBFUZZER_OPTIONS})} \
       -print_final_stats=1 -artifact_prefix="${findings}/" \
       > "${log}" 2>&1

@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 
-use lightning::bitcoin::secp256k1::PublicKey;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
 use lightning::wire::{ChannelId, PaymentHash};
@@ -24,15 +23,14 @@ use crate::network::hex;
 use crate::node::Manager;
 
 /// The first commitment `holder` can broadcast on a channel with `signer`, signed by
-/// `signer`, that `signer`'s durable monitors (`signer_monitors`) neither know nor can
-/// punish: the channel and the commitment number.
-pub fn unenforceable_commitment(
-    holder: &Manager,
-    signer: PublicKey,
-    signer_monitors: &BTreeMap<ChannelId, ChannelMonitor>,
-) -> Option<(ChannelId, u64)> {
+/// `signer`, that `signer`'s durable monitors neither know nor can punish: the channel
+/// and the commitment number. A channel `signer` no longer has is left out: it dropped
+/// it at a restart that found its monitor lacking (storage lost writes; the node must
+/// notice, and did, rather than run on).
+pub fn unenforceable_commitment(holder: &Manager, signer: &Manager) -> Option<(ChannelId, u64)> {
+    let signer_monitors = &signer.persister().monitors;
     holder.channel_ids().into_iter().find_map(|id| {
-        if holder.counterparty_of(&id) != Some(signer) {
+        if holder.counterparty_of(&id) != Some(signer.node_id()) || signer.channel(&id).is_none() {
             return None;
         }
         let channel = holder.channel(&id)?;

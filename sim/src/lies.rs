@@ -160,6 +160,11 @@ impl<H> Lying<H> {
         self.armed = Some(lie);
     }
 
+    /// Back to honest: an armed lie is not told.
+    pub fn disarm(&mut self) {
+        self.armed = None;
+    }
+
     /// The lie armed and not yet told.
     pub fn armed(&self) -> Option<Lie> {
         self.armed

@@ -45,6 +45,86 @@ pub fn config() -> ChannelManagerConfig {
     }
 }
 
+/// A deliberate bug a harness runs its nodes with: none without the `planted-bugs`
+/// feature.
+#[cfg(feature = "planted-bugs")]
+pub type Bug = Option<lightning::chan::manager::PlantedBug>;
+/// A deliberate bug a harness runs its nodes with: none without the `planted-bugs`
+/// feature.
+#[cfg(not(feature = "planted-bugs"))]
+pub type Bug = Option<std::convert::Infallible>;
+
+/// `config` with `bug` planted.
+pub fn with_bug(#[allow(unused_mut)] mut config: ChannelManagerConfig, bug: Bug) -> ChannelManagerConfig {
+    #[cfg(feature = "planted-bugs")]
+    {
+        config.planted_bug = bug;
+    }
+    #[cfg(not(feature = "planted-bugs"))]
+    let _ = bug;
+    config
+}
+
+/// The bug named by `PLANTED_BUG` with the `planted-bugs` feature (read once per
+/// process), else none.
+#[cfg(not(feature = "planted-bugs"))]
+pub fn planted_bug() -> Bug {
+    None
+}
+
+/// The deliberate bug named by `PLANTED_BUG`, if set (read once per process). An unknown
+/// name stops the run at once: a recall run against no bug would measure nothing.
+#[cfg(feature = "planted-bugs")]
+pub fn planted_bug() -> Bug {
+    use lightning::chan::manager::PlantedBug;
+    static BUG: std::sync::OnceLock<Option<PlantedBug>> = std::sync::OnceLock::new();
+    *BUG.get_or_init(|| {
+        let name = std::env::var("PLANTED_BUG").ok()?;
+        let bug = PlantedBug::from_name(&name);
+        assert!(
+            bug.is_some(),
+            "PLANTED_BUG={name:?} names no planted bug; there are: {:?}",
+            PlantedBug::ALL.map(PlantedBug::name)
+        );
+        bug
+    })
+}
+
+/// A node's channel policy in the consistency target: profile 0 is [`config`], the others
+/// differ from it where a limit checked against the wrong side's value, or a reserve,
+/// dust or fee mistake, shows only when the two ends differ. Each stays within what
+/// BOLT 2 lets the peer accept, and few HTLCs per side keep commitments cheap.
+pub fn profile(index: u8) -> ChannelManagerConfig {
+    let base = config();
+    let (max_accepted_htlcs, dust_limit_satoshis, channel_reserve_permille, htlc_minimum_msat) = match index % 8 {
+        1 => (2, 546, 10, 1),
+        2 => (12, 354, 10, 1),
+        3 => (6, 2_000, 10, 1),
+        4 => (6, 546, 100, 1),
+        5 => (6, 546, 10, 50_000),
+        6 => (6, 546, 10, 1),
+        7 => (4, 1_000, 30, 1_000),
+        _ => (base.max_accepted_htlcs, 546, 10, 1),
+    };
+    let (max_htlc_value_in_flight_percent, to_self_delay, feerate_per_kw, minimum_depth) = match index % 8 {
+        2 => (100, 6, base.feerate_per_kw, 1),
+        6 => (10, 144, base.feerate_per_kw, 3),
+        7 => (50, 720, 2_500, 2),
+        _ => (100, 144, base.feerate_per_kw, 3),
+    };
+    ChannelManagerConfig {
+        max_accepted_htlcs,
+        dust_limit_satoshis,
+        channel_reserve_permille,
+        htlc_minimum_msat,
+        max_htlc_value_in_flight_percent,
+        to_self_delay,
+        feerate_per_kw,
+        minimum_depth,
+        ..base
+    }
+}
+
 /// The session entropy of a node's `starts`-th start: each restart takes fresh entropy.
 pub fn session_seed(keys_seed: [u8; 32], starts: u8) -> [u8; 32] {
     let mut seed = keys_seed;
@@ -54,7 +134,12 @@ pub fn session_seed(keys_seed: [u8; 32], starts: u8) -> [u8; 32] {
 
 /// A node's `starts`-th start, logging messages if `record_messages`.
 pub fn start(keys_seed: [u8; 32], starts: u8, record_messages: bool) -> Node {
-    node_with_config(keys_seed, session_seed(keys_seed, starts), config(), record_messages)
+    start_with(keys_seed, starts, config(), record_messages)
+}
+
+/// As [`start`], with the policy given.
+pub fn start_with(keys_seed: [u8; 32], starts: u8, config: ChannelManagerConfig, record_messages: bool) -> Node {
+    node_with_config(keys_seed, session_seed(keys_seed, starts), config, record_messages)
 }
 
 /// The user's wallet answers `event` if it is `FundingGenerationReady`: the `index`-th

@@ -10,6 +10,8 @@ pub mod ledger;
 pub mod manager;
 pub mod monitor_update;
 pub mod outbox;
+#[cfg(feature = "planted-bugs")]
+pub mod planted;
 pub mod script;
 pub mod secrets;
 pub mod signing;

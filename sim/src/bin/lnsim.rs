@@ -94,41 +94,18 @@ enum Command {
 struct Bug {
     /// Runs every node with this deliberate bug.
     #[cfg(feature = "planted-bugs")]
-    #[arg(long, value_enum)]
-    planted_bug: Option<PlantedBugArg>,
+    #[arg(long, value_parser = parse_planted_bug)]
+    planted_bug: Option<lightning::chan::manager::PlantedBug>,
 }
 
+/// A planted bug by name (`lightning::chan::planted::PlantedBug::name`).
 #[cfg(feature = "planted-bugs")]
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum PlantedBugArg {
-    /// revoke_and_ack sent before the monitor update it depends on completes.
-    RevokeAndAckBeforeMonitorUpdate,
-    /// commitment_signed sent before the monitor update holding the peer's commitment completes.
-    CommitmentSignedBeforeMonitorUpdate,
-    /// update_fulfill_htlc sent before the monitor update holding the preimage completes.
-    FulfillBeforePreimageIsDurable,
-    /// A completed monitor update counts as durable with every earlier one, done or not.
-    CompletionIgnoresEarlierUpdates,
-}
-
-#[cfg(feature = "planted-bugs")]
-impl PlantedBugArg {
-    fn into_bug(self) -> lightning::chan::manager::PlantedBug {
-        match self {
-            PlantedBugArg::RevokeAndAckBeforeMonitorUpdate => {
-                lightning::chan::manager::PlantedBug::RevokeAndAckBeforeMonitorUpdate
-            }
-            PlantedBugArg::CommitmentSignedBeforeMonitorUpdate => {
-                lightning::chan::manager::PlantedBug::CommitmentSignedBeforeMonitorUpdate
-            }
-            PlantedBugArg::FulfillBeforePreimageIsDurable => {
-                lightning::chan::manager::PlantedBug::FulfillBeforePreimageIsDurable
-            }
-            PlantedBugArg::CompletionIgnoresEarlierUpdates => {
-                lightning::chan::manager::PlantedBug::CompletionIgnoresEarlierUpdates
-            }
-        }
-    }
+fn parse_planted_bug(name: &str) -> Result<lightning::chan::manager::PlantedBug, String> {
+    use lightning::chan::manager::PlantedBug;
+    PlantedBug::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = PlantedBug::ALL.iter().map(|bug| bug.name()).collect();
+        format!("no planted bug named {name:?}; there are: {}", names.join(", "))
+    })
 }
 
 fn parse_seeds(text: &str) -> Result<Range<u64>, String> {
@@ -173,7 +150,7 @@ fn run_once(scenario: &Scenario, seed: u64, bug: &Bug) -> Result<(Network, Optio
     let mut config = scenario.network_config(seed);
     #[cfg(feature = "planted-bugs")]
     {
-        config.planted_bug = bug.planted_bug.map(PlantedBugArg::into_bug);
+        config.planted_bug = bug.planted_bug;
     }
     #[cfg(not(feature = "planted-bugs"))]
     let _ = bug;

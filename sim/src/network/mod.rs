@@ -495,11 +495,9 @@ impl Network {
     /// monitor update it depends on was durable ([`crate::durability`]).
     fn unenforceable_commitment(&self, a: usize, b: usize) -> Option<String> {
         [(a, b), (b, a)].into_iter().find_map(|(signer, holder)| {
-            let signer_manager = self.nodes[signer].channel_handler();
             crate::durability::unenforceable_commitment(
                 self.nodes[holder].channel_handler(),
-                signer_manager.node_id(),
-                &signer_manager.persister().monitors,
+                self.nodes[signer].channel_handler(),
             )
             .map(|found| crate::durability::describe_unenforceable(signer, holder, found))
         })

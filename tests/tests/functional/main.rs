@@ -5,6 +5,7 @@
 
 mod channel_dance;
 mod close;
+mod consistency_planted;
 mod dust_exposure;
 mod fail_channel;
 mod funding_depth;

@@ -5,12 +5,35 @@
 use alloc::collections::BTreeMap;
 
 use super::Channel;
-use crate::chan::commitment::CommitmentHtlc;
+use crate::chan::commitment::{htlc_success_fee, htlc_timeout_fee, CommitmentHtlc};
 use crate::chan::ledger::{Coverage, Htlc, Side};
 use crate::sign::ChannelSigner;
 use crate::wire::PaymentHash;
 
 impl<S: ChannelSigner> Channel<S> {
+    /// The smallest HTLC we could offer now that gets an output on our next commitment
+    /// and on the peer's, in that order: each side's dust limit plus the second-stage fee
+    /// at the latest feerate proposed (an HTLC we offer is timed out on ours and claimed
+    /// with the preimage on theirs). One msat less is trimmed: where a payment changes
+    /// the commitment's shape.
+    pub fn offered_trim_thresholds_msat(&self) -> [u64; 2] {
+        let ledger = &self.ledger;
+        let everything = Coverage {
+            holder_updates: ledger.log_end(Side::Holder),
+            counterparty_updates: ledger.log_end(Side::Counterparty),
+        };
+        let feerate_per_kw = ledger.feerate_per_kw(everything);
+        [
+            self.holder_limits
+                .dust_limit_satoshis
+                .saturating_add(htlc_timeout_fee(feerate_per_kw)),
+            self.counterparty_limits
+                .dust_limit_satoshis
+                .saturating_add(htlc_success_fee(feerate_per_kw)),
+        ]
+        .map(|satoshis| satoshis.saturating_mul(1000))
+    }
+
     /// Whether an HTLC of `amount_msat` offered by `offerer` would take the value trimmed
     /// on a commitment past `max_exposure_msat`, on either commitment where the HTLC is
     /// trimmed itself (BOLT 2: the sender does not send it, the receiver fails it).

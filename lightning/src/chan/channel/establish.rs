@@ -189,6 +189,8 @@ impl<S: ChannelSigner> Channel<S> {
             holder_point_cache: None,
             basepoint_memo: Default::default(),
             close: super::close::CloseState::default(),
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
         }
     }
 

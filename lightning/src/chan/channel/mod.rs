@@ -202,6 +202,9 @@ pub struct Channel<S: ChannelSigner> {
     pub(crate) holder_point_cache: Option<(u64, PublicKey)>,
     /// Hashes of the basepoints every commitment shares. Not persisted.
     pub(crate) basepoint_memo: basepoint_memo::BasepointMemo,
+    /// A deliberate bug its manager runs with. Not persisted: the manager sets it.
+    #[cfg(feature = "planted-bugs")]
+    pub(crate) planted_bug: Option<crate::chan::planted::PlantedBug>,
 }
 
 impl<S: ChannelSigner> fmt::Debug for Channel<S> {

@@ -92,10 +92,23 @@ impl<S: ChannelSigner> Channel<S> {
     fn check_offerer_limits(&self, ledger: &ChannelLedger, offerer: Side) -> Result<(), &'static str> {
         let limits = self.receiver_limits(offerer);
         // The reserve the offerer keeps is the one the *other* side demanded of it.
-        let reserve_msat = match offerer {
+        #[allow(unused_mut)]
+        let mut reserve_msat = match offerer {
             Side::Holder => self.counterparty_limits.channel_reserve_satoshis * 1000,
             Side::Counterparty => self.holder_limits.channel_reserve_satoshis * 1000,
         };
+        #[allow(unused_mut, unused_assignments)]
+        let mut max_accepted_htlcs = limits.max_accepted_htlcs;
+        #[cfg(feature = "planted-bugs")]
+        match (self.planted_bug, offerer) {
+            (Some(crate::chan::planted::PlantedBug::HtlcCapFromOwnLimits), Side::Holder) => {
+                max_accepted_htlcs = self.holder_limits.max_accepted_htlcs;
+            }
+            (Some(crate::chan::planted::PlantedBug::ReserveFromOwnLimits), Side::Holder) => {
+                reserve_msat = self.holder_limits.channel_reserve_satoshis * 1000;
+            }
+            _ => {}
+        }
         let everything = Coverage {
             holder_updates: ledger.log_end(Side::Holder),
             counterparty_updates: ledger.log_end(Side::Counterparty),
@@ -110,7 +123,7 @@ impl<S: ChannelSigner> Channel<S> {
         ];
         for totals in coverages.map(|coverage| ledger.totals(coverage)) {
             let offered = totals.offered_by(offerer);
-            if offered.count > usize::from(limits.max_accepted_htlcs) {
+            if offered.count > usize::from(max_accepted_htlcs) {
                 return Err("more HTLCs than max_accepted_htlcs");
             }
             if offered.amount_msat() > limits.max_htlc_value_in_flight_msat {
@@ -143,7 +156,13 @@ impl<S: ChannelSigner> Channel<S> {
                 let known: alloc::collections::BTreeSet<&(Side, u64)> =
                     views.iter().flat_map(|v| v.htlcs.keys()).collect();
                 let feerate_per_kw = views.iter().map(|v| v.feerate_per_kw).max().unwrap_or(0);
-                worst_case_fee_msat(feerate_per_kw, known.len())
+                #[allow(unused_mut)]
+                let mut htlc_count = known.len();
+                #[cfg(feature = "planted-bugs")]
+                if self.planted_bug == Some(crate::chan::planted::PlantedBug::FunderForgetsNextHtlcFee) {
+                    htlc_count = htlc_count.saturating_sub(1);
+                }
+                worst_case_fee_msat(feerate_per_kw, htlc_count)
             }
         };
         if least_favourable.total_msat() != self.funding_satoshis * 1000 || balance < reserve_msat.saturating_add(fee) {
@@ -261,12 +280,17 @@ impl<S: ChannelSigner> Channel<S> {
         }
         self.check_htlc_fields(Side::Counterparty, msg.amount_msat, msg.cltv_expiry)
             .map_err(close)?;
-        let htlc = Htlc {
+        #[allow(unused_mut)]
+        let mut htlc = Htlc {
             id: msg.id,
             amount_msat: msg.amount_msat,
             payment_hash: msg.payment_hash,
             cltv_expiry: msg.cltv_expiry,
         };
+        #[cfg(feature = "planted-bugs")]
+        if self.planted_bug == Some(crate::chan::planted::PlantedBug::HtlcIdUnchecked) {
+            htlc.id = self.ledger.next_htlc_id(Side::Counterparty);
+        }
         let mut ledger = self.ledger.clone();
         ledger
             .propose(Side::Counterparty, Update::AddHtlc(htlc))
@@ -284,7 +308,13 @@ impl<S: ChannelSigner> Channel<S> {
         let htlc = self
             .holder_commitment_htlc(offerer, htlc_id)
             .ok_or_else(|| close("removal of an unknown HTLC"))?;
-        if let Removal::Fulfill(preimage) = &removal {
+        #[allow(unused_mut)]
+        let mut check_preimage = true;
+        #[cfg(feature = "planted-bugs")]
+        if self.planted_bug == Some(crate::chan::planted::PlantedBug::PreimageUnchecked) {
+            check_preimage = false;
+        }
+        if let (Removal::Fulfill(preimage), true) = (&removal, check_preimage) {
             if sha256::Hash::hash(&preimage.0).to_byte_array() != htlc.payment_hash.0 {
                 return Err(close("preimage does not match the payment hash"));
             }
@@ -532,12 +562,21 @@ impl<S: ChannelSigner> Channel<S> {
         let expected = self
             .counterparty_current_point
             .ok_or_else(|| close("no point for the revoked commitment"))?;
-        if PublicKey::from_secret_key(&self.secp, &secret) != expected {
+        #[allow(unused_mut)]
+        let mut checked = true;
+        #[cfg(feature = "planted-bugs")]
+        if self.planted_bug == Some(crate::chan::planted::PlantedBug::RevocationSecretUnchecked) {
+            checked = false;
+        }
+        if checked && PublicKey::from_secret_key(&self.secp, &secret) != expected {
             return Err(close("per_commitment_secret does not match the commitment's point"));
         }
-        self.counterparty_secrets
-            .insert(INITIAL_COMMITMENT_NUMBER - revoked_number, msg.per_commitment_secret)
-            .map_err(|e| close(alloc::format!("{e}")))?;
+        let stored = self
+            .counterparty_secrets
+            .insert(INITIAL_COMMITMENT_NUMBER - revoked_number, msg.per_commitment_secret);
+        if checked {
+            stored.map_err(|e| close(alloc::format!("{e}")))?;
+        }
         self.push_monitor_update(vec![MonitorStep::CommitmentSecret {
             commitment_number: revoked_number,
             secret: msg.per_commitment_secret,

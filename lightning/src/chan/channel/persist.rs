@@ -329,6 +329,8 @@ impl<S: ChannelSigner> Channel<S> {
             holder_point_cache: None,
             basepoint_memo: Default::default(),
             close,
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
         };
         if channel.holder_view().total_msat() != funding_satoshis.saturating_mul(1000) {
             return Err(DecodeError::InvalidValue {

@@ -31,6 +31,9 @@ use crate::sign::{EntropySource, NodeSigner, SignerProvider};
 use crate::transport::HandlerAction;
 use crate::wire::{ChannelId, ErrorMessage, Message, NoTlvs, Warning};
 
+#[cfg(feature = "planted-bugs")]
+pub use super::planted::PlantedBug;
+
 /// What a connected peer offers in its `init` that its channels depend on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PeerFeatures {
@@ -87,46 +90,6 @@ pub struct ChannelManagerConfig {
     /// A deliberate bug, switched on by harnesses that must show they catch it.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
-}
-
-/// Deliberate bugs (feature `planted-bugs` only).
-#[cfg(feature = "planted-bugs")]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlantedBug {
-    /// `revoke_and_ack` is sent without waiting for the monitor update holding the new
-    /// commitment to complete: while it is in progress, the durable monitor's latest
-    /// commitment is one the peer can now prove revoked.
-    RevokeAndAckBeforeMonitorUpdate,
-    /// `commitment_signed` is sent without waiting for the monitor update holding the
-    /// peer's new commitment: the peer can broadcast a commitment our durable monitor
-    /// does not know.
-    CommitmentSignedBeforeMonitorUpdate,
-    /// `update_fulfill_htlc` is sent without waiting for the monitor update holding the
-    /// preimage: the peer knows it was paid while our durable monitor cannot claim.
-    FulfillBeforePreimageIsDurable,
-    /// A completed monitor update counts as durable with every update before it, even
-    /// those still in progress: messages go out while an earlier update they depend on
-    /// is not durable.
-    CompletionIgnoresEarlierUpdates,
-}
-
-#[cfg(feature = "planted-bugs")]
-impl PlantedBug {
-    /// Whether this bug releases `message` without waiting for its monitor update.
-    fn releases_early(self, message: &Message) -> bool {
-        matches!(
-            (self, message),
-            (PlantedBug::RevokeAndAckBeforeMonitorUpdate, Message::RevokeAndAck(_))
-                | (
-                    PlantedBug::CommitmentSignedBeforeMonitorUpdate,
-                    Message::CommitmentSigned(_)
-                )
-                | (
-                    PlantedBug::FulfillBeforePreimageIsDurable,
-                    Message::UpdateFulfillHtlc(_)
-                )
-        )
-    }
 }
 
 impl ChannelManagerConfig {
@@ -377,7 +340,16 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         Ok(temporary_channel_id)
     }
 
-    pub(crate) fn insert_channel(&mut self, channel: Channel<K::Signer>, counterparty: PublicKey, keys_id: [u8; 32]) {
+    pub(crate) fn insert_channel(
+        &mut self,
+        #[allow(unused_mut)] mut channel: Channel<K::Signer>,
+        counterparty: PublicKey,
+        keys_id: [u8; 32],
+    ) {
+        #[cfg(feature = "planted-bugs")]
+        {
+            channel.planted_bug = self.config.planted_bug;
+        }
         let managed = ManagedChannel {
             channel,
             counterparty,

@@ -461,8 +461,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let secret_ok = payload
             .payment_data
             .is_some_and(|d| d.payment_secret == expected.secret);
-        let amount_ok = payload.amt_to_forward.is_some_and(|a| a.0 <= amount_msat)
+        #[allow(unused_mut)]
+        let mut amount_ok = payload.amt_to_forward.is_some_and(|a| a.0 <= amount_msat)
             && expected.amount_msat.is_none_or(|a| amount_msat >= a);
+        #[cfg(feature = "planted-bugs")]
+        if self.config.planted_bug == Some(super::PlantedBug::PayeeAcceptsUnderpayment) {
+            amount_ok = true;
+        }
         let cltv_ok = payload.outgoing_cltv_value.is_some_and(|c| c.0 <= cltv_expiry)
             && cltv_expiry >= self.best_height.saturating_add(MIN_FINAL_CLTV_EXPIRY_DELTA);
         if !(secret_ok && amount_ok && cltv_ok) {
