@@ -30,8 +30,10 @@ features="libfuzzer${FUZZ_FEATURES:+,${FUZZ_FEATURES}}"
 seeds="corpora/${target}"
 mkdir -p "${seeds}"
 work=${FUZZ_WORK_DIR:-target/fuzz-work/${engine}/${target}}
-findings="target/fuzz-findings/${target}"
-log="target/fuzz-logs/${target}-${engine}.log"
+# A planted bug's findings and log are kept apart from real ones.
+planted=${PLANTED_BUG:+-planted-${PLANTED_BUG}}
+findings="target/fuzz-findings/${target}${planted}"
+log="target/fuzz-logs/${target}-${engine}${planted}.log"
 mkdir -p "${work}" "${findings}" "$(dirname "${log}")"
 # Marks when the run started: findings newer than it are this run's.
 started=$(mktemp)
@@ -72,7 +74,7 @@ case "${engine}" in
     execs=$(awk '/stat::average_exec_per_sec/ { print $2 }' "${log}" | tail -1)
     # A crash before libFuzzer's first status line leaves no coverage to read: still a
     # summary, with the finding, not an exit from `set -e`.
-    cov=$(grep -o 'cov: [0-9]*' "${log}" | tail -1 | awk '{ print $2 }' || true)
+    cov=$(grep -ao 'cov: [0-9]*' "${log}" | tail -1 | awk '{ print $2 }' || true)
     windows=$(rate_windows "${window}" "${log}")
     if [ -n "${windows}" ] && [ "${seconds}" -ge $((2 * window)) ]; then
       echo "${target} execs/s per ${window} s:${windows}"

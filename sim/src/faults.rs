@@ -27,6 +27,13 @@ pub enum FaultKind {
     /// A random live connection stops keeping TCP's order for `for_ms`: bytes may
     /// overtake earlier bytes, which the transport must notice and drop the connection.
     Reorder { for_ms: u64 },
+    /// A random running node lies in one field of the next message that carries it
+    /// ([`crate::lies`]); its receiver must fail the channel or the connection.
+    Lie,
+    /// A random running node crashes and, after `down_ms`, starts from its latest manager
+    /// and the monitors of its previous start (storage lost the writes since); it must
+    /// notice, closing what it cannot enforce, never running on.
+    LoseWrites { down_ms: u64 },
 }
 
 impl FaultKind {
@@ -39,6 +46,8 @@ impl FaultKind {
             FaultKind::FeeSpike { .. } => "feerate",
             FaultKind::Partition { .. } => "partition",
             FaultKind::Reorder { .. } => "reorder",
+            FaultKind::Lie => "lie",
+            FaultKind::LoseWrites { .. } => "lose_writes",
         }
     }
 }
@@ -50,6 +59,9 @@ pub struct Traffic {
     pub min_amount_msat: u64,
     /// Largest amount (uniform between).
     pub max_amount_msat: u64,
+    /// Of every hundred payments, how many the payee must reject (half paying one msat
+    /// less than the invoice, half to a hash it never made).
+    pub reject_percent: u8,
 }
 
 /// What a generator makes.

@@ -6,7 +6,8 @@
 //! holds checked against the sender's durable monitor ([`durability`]), nodes that lie
 //! when told to and the rule their receivers are held to ([`lies`]), the test
 //! wallet's funding transactions ([`wallet`]), a network of nodes with a simulated
-//! chain, faults scheduled or random ([`faults`]), invariants, a liveness phase and a
+//! chain, faults scheduled or random ([`faults`]), each node's policy and the run's
+//! fault mix drawn from the seed ([`swarm`]), invariants, a liveness phase and a
 //! JSON-lines trace ([`network`]), the scenario scripts that describe a run
 //! ([`scenario`]; examples in `sim/scenarios/`), shrinking a failing script
 //! ([`shrink`]), and reading the trace back ([`trace`]) into a message-sequence diagram
@@ -23,5 +24,6 @@ pub mod node;
 pub mod rng;
 pub mod scenario;
 pub mod shrink;
+pub mod swarm;
 pub mod trace;
 pub mod wallet;

@@ -21,6 +21,10 @@ pub enum StreamId {
     Faults,
     /// The simulated chain (block intervals).
     Chain,
+    /// A node's channel policy ([`crate::swarm`]).
+    Policy(u32),
+    /// Which fault generators a run has.
+    FaultMix,
 }
 
 impl StreamId {
@@ -31,6 +35,8 @@ impl StreamId {
             StreamId::Workload => 2 << 32,
             StreamId::Faults => 3 << 32,
             StreamId::Chain => 4 << 32,
+            StreamId::Policy(i) => (5 << 32) | u64::from(i),
+            StreamId::FaultMix => 6 << 32,
         }
     }
 }

@@ -163,8 +163,8 @@ fn run_once(scenario: &Scenario, seed: u64, bug: &Bug) -> Result<(Network, Optio
 
 fn summary(tally: &PaymentTally) -> String {
     format!(
-        "payments: {} dispatched, {} sent, {} failed, {} refused",
-        tally.dispatched, tally.sent, tally.failed, tally.refused
+        "payments: {} dispatched, {} sent, {} failed, {} refused, {} left to the chain",
+        tally.dispatched, tally.sent, tally.failed, tally.refused, tally.on_chain
     )
 }
 
@@ -310,6 +310,7 @@ fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>, b
         total.sent += r.tally.sent;
         total.failed += r.tally.failed;
         total.refused += r.tally.refused;
+        total.on_chain += r.tally.on_chain;
     }
     let failing: Vec<u64> = results
         .iter()

@@ -15,13 +15,15 @@ use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;
 use lightning::transport::PeerId;
-use lightning::wire::ChannelId;
+use lightning::wire::{ChannelId, PaymentHash};
 
 use crate::clock::{EventQueue, SimTime};
 use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
-use crate::node::{node_with_config, regtest, restart_from, Node, REGTEST_FEERATE_PER_KW};
+use crate::lies::{Lie, Told};
+use crate::node::{node_with_config, restart_from, Node};
 use crate::rng::{SimRng, StreamId};
+use crate::swarm::PolicyField;
 use crate::wallet::fund_channel;
 use chain::Chain;
 pub use payments::{PaymentOutcome, PaymentRecord, PaymentTally};
@@ -45,6 +47,14 @@ pub struct NetworkConfig {
     /// Links whose delay differs from `latency` and `jitter_ms`: (latency, jitter) by
     /// pair, lower node first; both directions.
     pub link_overrides: BTreeMap<(usize, usize), (Latency, u64)>,
+    /// Whether each node's channel policy is drawn from the seed ([`crate::swarm`]);
+    /// otherwise every node has the library's defaults.
+    pub swarm: bool,
+    /// Settings the script fixes, by node, over the drawn or default policy.
+    pub policy_overrides: BTreeMap<usize, Vec<PolicyField>>,
+    /// How long a payee holds an HTLC before claiming it: uniform in this range (ms),
+    /// or claimed at once.
+    pub payee_hold_ms: Option<(u64, u64)>,
     /// A deliberate library bug every node runs with.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<lightning::chan::manager::PlantedBug>,
@@ -61,6 +71,9 @@ impl Default for NetworkConfig {
             block_interval_ms: 600_000,
             redial_ms: None,
             link_overrides: BTreeMap::new(),
+            swarm: false,
+            policy_overrides: BTreeMap::new(),
+            payee_hold_ms: None,
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -110,17 +123,38 @@ pub enum Action {
     RestoreOrdering { a: usize, b: usize },
     /// Node `a` starts a cooperative close of its open channel with `b`.
     Close { a: usize, b: usize },
+    /// Node `node` lies in the next message that carries `lie`'s field.
+    Lie { node: usize, lie: Lie },
+    /// Node `node` (crashed) starts again from its latest manager and the monitors as
+    /// they were at its previous start: storage lost the writes since, which it must
+    /// notice.
+    RestartLosingWrites { node: usize },
+    /// Node `from` pays `to` a payment `to` must reject: one msat less than the invoice
+    /// of `amount_msat` asks, or (`unknown_hash`) to a hash `to` never made.
+    PayWrong {
+        from: usize,
+        to: usize,
+        amount_msat: u64,
+        unknown_hash: bool,
+    },
 }
 
 #[derive(Debug)]
 enum SimEvent {
-    /// Bytes on connection number `connection` of the pair, sent at `sent`.
+    /// Bytes on connection number `connection` of the pair, sent at `sent`, with the
+    /// lies they carry.
     Deliver {
         from: usize,
         to: usize,
         connection: u64,
         sent: SimTime,
         bytes: Vec<u8>,
+        told: Vec<Told>,
+    },
+    /// Node `node` claims the payment it held.
+    Claim {
+        node: usize,
+        payment_hash: PaymentHash,
     },
     Block,
     Act(Action),
@@ -236,6 +270,17 @@ pub struct Network {
     fee_estimate_max_per_kw: u32,
     /// A broken invariant seen while handling the event (a broadcast), reported at its end.
     broken_while_handling: Option<String>,
+    /// Each node's durable monitors as they were at its latest start: what storage that
+    /// loses writes comes back with.
+    monitors_at_start: Vec<BTreeMap<ChannelId, lightning::chain::ChannelMonitor>>,
+    /// Channels a script or fault may close: lied on, dropped at a restart, or belonging
+    /// to a node restarted stale. Any other close but a cooperative one is a violation.
+    excused_channels: BTreeSet<ChannelId>,
+    /// The pairs of nodes (lower first) with an excused channel: a payment between them
+    /// may resolve only on chain, which is not simulated.
+    excused_pairs: BTreeSet<(usize, usize)>,
+    /// Payments their payee must reject: claiming one is a violation.
+    must_reject: BTreeSet<PaymentHash>,
 }
 
 /// The most a cooperative close may pay, in percent of what the highest fee estimate
@@ -305,8 +350,13 @@ impl Network {
         let nodes = keys_seeds
             .iter()
             .zip(node_rngs.iter_mut())
-            .map(|(keys_seed, rng)| node_with_config(*keys_seed, rng.bytes32(), manager_config(&config), true))
+            .enumerate()
+            .map(|(i, (keys_seed, rng))| node_with_config(*keys_seed, rng.bytes32(), manager_config(&config, i), true))
             .collect();
+        let fee_estimate_max_per_kw = (0..config.node_count)
+            .map(|i| manager_config(&config, i).feerate_per_kw)
+            .max()
+            .unwrap_or(0);
         let mut queue = EventQueue::new();
         queue.schedule_in(config.block_interval_ms, SimEvent::Block);
         let (seed, node_count) = (config.seed, config.node_count);
@@ -339,8 +389,12 @@ impl Network {
             channel_peers: BTreeSet::new(),
             unordered: BTreeSet::new(),
             events_processed: 0,
-            fee_estimate_max_per_kw: REGTEST_FEERATE_PER_KW,
+            fee_estimate_max_per_kw,
             broken_while_handling: None,
+            monitors_at_start: vec![BTreeMap::new(); node_count],
+            excused_channels: BTreeSet::new(),
+            excused_pairs: BTreeSet::new(),
+            must_reject: BTreeSet::new(),
         })
     }
 
@@ -386,7 +440,9 @@ impl Network {
                 connection,
                 sent,
                 bytes,
-            } => self.deliver(from, to, connection, sent, &bytes),
+                told,
+            } => self.deliver(from, to, connection, sent, &bytes, told),
+            SimEvent::Claim { node, payment_hash } => self.claim(node, payment_hash),
             SimEvent::Block => self.block(),
             SimEvent::Act(action) => self.act(action),
             SimEvent::Generate(index) => self.generate(index),
@@ -545,17 +601,20 @@ impl Network {
             Action::Disconnect { a, b } | Action::Close { a, b } => both(a, b),
             // The link's ordering is the network's, whether or not its nodes are up.
             Action::BreakOrdering { .. } | Action::RestoreOrdering { .. } => Vec::new(),
-            Action::PauseMonitors { node } | Action::ResumeMonitors { node } | Action::SaveManager { node } => {
-                vec![node]
-            }
+            Action::PayWrong { from, to, .. } => both(from, to),
+            Action::PauseMonitors { node }
+            | Action::ResumeMonitors { node }
+            | Action::SaveManager { node }
+            | Action::Lie { node, .. } => vec![node],
             Action::Crash { .. }
             | Action::Restart { .. }
+            | Action::RestartLosingWrites { .. }
             | Action::FeeRate { .. }
             | Action::Partition { .. }
             | Action::Heal => Vec::new(),
         };
         if let Some(down) = involved.iter().find(|n| self.crashed.contains(n)) {
-            if matches!(action, Action::Pay { .. }) {
+            if matches!(action, Action::Pay { .. } | Action::PayWrong { .. }) {
                 self.tally.dispatched += 1;
                 self.tally.refused += 1;
             }
@@ -623,7 +682,18 @@ impl Network {
                 self.unordered.remove(&(b, a));
                 self.log(a, "restore_ordering", format!("\"peer\":{b}"));
             }
-            Action::Restart { node, stale_manager } => self.restart(node, stale_manager),
+            Action::Restart { node, stale_manager } => self.restart(node, stale_manager, false),
+            Action::RestartLosingWrites { node } => self.restart(node, false, true),
+            Action::Lie { node, lie } => {
+                self.nodes[node].channel_handler_mut().arm(lie);
+                self.log(node, "lie", format!("\"field\":\"{}\"", lie.name()));
+            }
+            Action::PayWrong {
+                from,
+                to,
+                amount_msat,
+                unknown_hash,
+            } => self.pay_wrong(from, to, amount_msat, unknown_hash),
             Action::OpenChannel {
                 from,
                 to,
@@ -771,10 +841,10 @@ impl Network {
                 .or_insert_with(|| SimRng::new(self.config.seed, StreamId::Link(stream)));
         }
         self.log(from, "connect", format!("\"to\":{to}"));
-        self.send(from, to, act_one);
+        self.send(from, to, act_one, Vec::new());
     }
 
-    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>, told: Vec<Told>) {
         let now = self.queue.now();
         let (Some(link), Some(rng)) = (self.links.get_mut(&(from, to)), self.link_rngs.get_mut(&(from, to))) else {
             return;
@@ -796,11 +866,12 @@ impl Network {
                 connection,
                 sent: now,
                 bytes,
+                told,
             },
         );
     }
 
-    fn deliver(&mut self, from: usize, to: usize, connection: u64, sent: SimTime, bytes: &[u8]) {
+    fn deliver(&mut self, from: usize, to: usize, connection: u64, sent: SimTime, bytes: &[u8], told: Vec<Told>) {
         let sent_ms = sent.as_ms();
         if self.live.get(&(from, to)) != Some(&connection) {
             // The connection these bytes were sent on is gone.
@@ -813,7 +884,12 @@ impl Network {
         if let Some(count) = self.in_flight.get_mut(&(from, to)) {
             *count -= 1;
         }
+        // A lie read makes its channel's close expected, at both ends.
+        for lie in &told {
+            self.excuse(lie.channel_id, from, to);
+        }
         let result = self.nodes[to].read(conn(from), bytes);
+        self.judge_lies(to, &told, result.is_err());
         // What the bytes held, as the receiver decoded it (for the sequence diagram).
         let names: Vec<String> = self.nodes[to]
             .take_message_log()
@@ -891,7 +967,7 @@ impl Network {
         self.log(node, "crash", String::new());
     }
 
-    fn restart(&mut self, node: usize, stale_manager: bool) {
+    fn restart(&mut self, node: usize, stale_manager: bool, losing_writes: bool) {
         if !self.crashed.contains(&node) {
             return self.log(node, "restart", "\"refused\":\"running\"".to_string());
         }
@@ -900,13 +976,33 @@ impl Network {
             (true, Some(saved)) => saved.clone(),
             _ => at_crash,
         };
-        // Only what completed is on disk; held updates died with the process.
-        let monitors = self.nodes[node].channel_handler().persister().monitors.clone();
+        // Only what completed is on disk; held updates died with the process. Storage that
+        // loses writes comes back as it was at the node's previous start.
+        let monitors = if losing_writes {
+            self.monitors_at_start[node].clone()
+        } else {
+            self.nodes[node].channel_handler().persister().monitors.clone()
+        };
+        let channels_before = self.nodes[node].channel_handler().channel_ids();
         let session_seed = self.node_rngs[node].bytes32();
-        let config = manager_config(&self.config);
+        let config = manager_config(&self.config, node);
         match restart_from(&bytes, self.keys_seeds[node], session_seed, &monitors, config, true) {
             Ok((restarted, mismatches)) => {
                 self.nodes[node] = restarted;
+                self.monitors_at_start[node] = monitors;
+                // A channel dropped for its monitor, or any of a stale manager's, may
+                // close at either end.
+                let mut excused: Vec<ChannelId> = mismatches.iter().map(|(id, _)| *id).collect();
+                if stale_manager {
+                    excused.extend(channels_before);
+                }
+                for id in excused {
+                    if let Some(peer) = (0..self.nodes.len())
+                        .find(|&j| j != node && self.nodes[j].channel_handler().channel(&id).is_some())
+                    {
+                        self.excuse(id, node, peer);
+                    }
+                }
                 self.crashed.remove(&node);
                 self.broadcasts_taken[node] = 0;
                 let height = self.chain.height;
@@ -919,10 +1015,16 @@ impl Network {
                     node,
                     "restart",
                     format!(
-                        "\"stale_manager\":{stale_manager},\"mismatched_channels\":{}",
+                        "\"stale_manager\":{stale_manager},\"losing_writes\":{losing_writes},\"mismatched_channels\":{}",
                         mismatches.len()
                     ),
                 );
+                // What arrived before the crash and was not claimed yet is claimed now,
+                // as a wallet would on start (the event was taken before the crash).
+                let waiting = self.nodes[node].channel_handler().claimable_payments();
+                for (payment_hash, _) in waiting {
+                    self.claimable(node, payment_hash);
+                }
                 self.flush(node);
                 if self.config.redial_ms.is_some() {
                     self.redial_all(Some(node));
@@ -1013,10 +1115,18 @@ impl Network {
         }
         self.take_broadcasts(i);
         let peers: Vec<usize> = self.links.keys().filter(|(a, _)| *a == i).map(|(_, b)| *b).collect();
+        // Lies told since the last flush ride with the bytes to their receiver; one to a
+        // peer no longer connected went nowhere.
+        let mut told = self.nodes[i].channel_handler_mut().take_told();
         for peer in peers {
             let bytes = self.nodes[i].take_outbound(conn(peer));
+            // Taking the bytes may have taken the handler's last messages, lies included.
+            told.extend(self.nodes[i].channel_handler_mut().take_told());
             if !bytes.is_empty() {
-                self.send(i, peer, bytes);
+                let peer_id = self.nodes[peer].node_id();
+                let (theirs, rest) = told.into_iter().partition(|t| t.to == peer_id);
+                told = rest;
+                self.send(i, peer, bytes, theirs);
             }
         }
     }
@@ -1056,21 +1166,8 @@ impl Network {
                 }
                 self.log(i, "funding", format!("\"satoshis\":{funding_satoshis},\"ok\":{ok}"));
             }
-            Event::PaymentClaimable { payment_hash, .. } => {
-                let claimed = self.nodes[i]
-                    .channel_handler()
-                    .payment_preimage(&payment_hash)
-                    .map(|preimage| self.nodes[i].channel_handler_mut().claim_payment(preimage).is_ok());
-                self.log(
-                    i,
-                    "claimable",
-                    format!(
-                        "\"hash\":\"{}\",\"claimed\":{}",
-                        hex(&payment_hash.0),
-                        claimed == Some(true)
-                    ),
-                );
-            }
+            Event::PaymentClaimable { payment_hash, .. } => self.claimable(i, payment_hash),
+            Event::ChannelClosed { channel_id, reason } => self.channel_closed(i, channel_id, &reason),
             Event::PaymentSent { payment_hash, .. } => {
                 // The payee released the preimage: its durable monitor must hold it.
                 let payee = (0..self.nodes.len()).filter(|&j| j != i).find(|&j| {
@@ -1100,10 +1197,17 @@ impl Network {
     }
 }
 
-/// Every node's manager policy.
-fn manager_config(config: &NetworkConfig) -> ChannelManagerConfig {
-    #[allow(unused_mut)]
-    let mut manager = ChannelManagerConfig::new(regtest(), REGTEST_FEERATE_PER_KW);
+/// Node `node`'s manager policy: drawn from the seed with the swarm, the library's
+/// defaults without, and what the script fixes over either.
+fn manager_config(config: &NetworkConfig, node: usize) -> ChannelManagerConfig {
+    let mut manager = if config.swarm {
+        crate::swarm::drawn_policy(config.seed, node)
+    } else {
+        crate::swarm::default_policy()
+    };
+    for field in config.policy_overrides.get(&node).into_iter().flatten() {
+        field.apply(&mut manager);
+    }
     #[cfg(feature = "planted-bugs")]
     {
         manager.planted_bug = config.planted_bug;
@@ -1146,6 +1250,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+mod adversary;
 mod chain;
 mod liveness;
 mod payments;

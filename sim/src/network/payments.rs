@@ -15,6 +15,9 @@ pub struct PaymentTally {
     pub sent: u64,
     /// Failed back to the payer.
     pub failed: u64,
+    /// Left on a channel a lie or a restart failed on purpose: only the chain can
+    /// resolve them, which is not simulated (counted when the run goes quiet).
+    pub on_chain: u64,
 }
 
 /// How a payment ended, so far.
@@ -28,6 +31,8 @@ pub enum PaymentOutcome {
     Sent,
     /// Failed back to the payer.
     Failed,
+    /// Left on a channel failed on purpose, for the chain to resolve.
+    OnChain,
 }
 
 /// One payment of the run.
@@ -74,6 +79,7 @@ impl Network {
                 PaymentOutcome::Refused => "refused",
                 PaymentOutcome::Sent => "sent",
                 PaymentOutcome::Failed => "failed",
+                PaymentOutcome::OnChain => "on_chain",
             };
             out.push_str(&format!(
                 "{},{},{},{},{},{latency},{outcome}\n",

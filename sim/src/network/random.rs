@@ -18,6 +18,18 @@ impl Network {
             .schedule_at(window_start.after_ms(first_ms), SimEvent::Generate(index));
     }
 
+    /// `generator` is not in this seed's fault mix: the trace says so.
+    pub fn note_fault_left_out(&mut self, generator: Generator) {
+        if let GeneratorKind::Fault(kind) = generator.kind {
+            self.log_line("null", "fault_left_out", format!("\"kind\":\"{}\"", kind.name()));
+        }
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.config.seed
+    }
+
     /// Every action the generators made, with its time (undos at the time they are
     /// due): written out as `at` lines, they replay the run without the generators.
     pub fn generated(&self) -> &[(SimTime, Action)] {
@@ -134,6 +146,28 @@ impl Network {
                     (Some(Action::Partition { side }), Some((for_ms, Action::Heal)))
                 }
             }
+            FaultKind::Lie => {
+                let talking: Vec<usize> = self
+                    .running_nodes()
+                    .into_iter()
+                    .filter(|n| self.live.keys().any(|(a, _)| a == n))
+                    .collect();
+                match self.pick(&talking) {
+                    Some(node) => {
+                        let lie =
+                            crate::lies::Lie::ALL[self.faults_rng.below(crate::lies::Lie::ALL.len() as u64) as usize];
+                        (Some(Action::Lie { node, lie }), None)
+                    }
+                    None => (None, None),
+                }
+            }
+            FaultKind::LoseWrites { down_ms } => match self.pick(&self.running_nodes()) {
+                Some(node) => (
+                    Some(Action::Crash { node }),
+                    Some((down_ms, Action::RestartLosingWrites { node })),
+                ),
+                None => (None, None),
+            },
             FaultKind::Reorder { for_ms } => match self.pick(&self.live_pairs()) {
                 Some((a, b)) => (
                     Some(Action::BreakOrdering { a, b }),
@@ -164,7 +198,16 @@ impl Network {
         let amount_msat = self
             .traffic_rng
             .in_range(traffic.min_amount_msat, traffic.max_amount_msat);
-        let pay = Action::Pay { from, to, amount_msat };
+        let pay = if self.traffic_rng.below(100) < u64::from(traffic.reject_percent) {
+            Action::PayWrong {
+                from,
+                to,
+                amount_msat,
+                unknown_hash: self.traffic_rng.chance(0.5),
+            }
+        } else {
+            Action::Pay { from, to, amount_msat }
+        };
         self.generated.push((self.queue.now(), pay.clone()));
         self.act(pay);
     }

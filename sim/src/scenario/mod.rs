@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::clock::SimTime;
-use crate::faults::Generator;
+use crate::faults::{Generator, GeneratorKind};
 use crate::latency::{InvalidLatency, Latency};
 use crate::network::{Action, Network, NetworkConfig, PaymentTally, Violation};
 
@@ -187,6 +187,16 @@ pub struct Scenario {
     pub settle_ms: u64,
     /// What must hold of the payments at the end.
     pub expectations: Vec<Expectation>,
+    /// Settings of nodes' channel policies the script fixes (`node N config ...`).
+    pub node_policies: BTreeMap<usize, Vec<crate::swarm::PolicyField>>,
+    /// Whether each node's policy is drawn from the seed (`swarm on`, the default) or
+    /// the library's defaults (`swarm off`).
+    pub swarm: bool,
+    /// Whether every fault generator runs (`fault_mix all`) or a mix drawn from the seed
+    /// (`fault_mix drawn`, the default).
+    pub all_faults: bool,
+    /// How long payees hold an HTLC before claiming it (`payee_hold 0s..2s`).
+    pub payee_hold_ms: Option<(u64, u64)>,
 }
 
 /// A finished run: the network as it ended and what, if anything, went wrong.
@@ -214,6 +224,9 @@ impl Scenario {
             block_interval_ms: self.block_interval_ms,
             redial_ms: self.redial_ms,
             link_overrides: self.link_overrides.clone(),
+            swarm: self.swarm,
+            policy_overrides: self.node_policies.clone(),
+            payee_hold_ms: self.payee_hold_ms,
             // Fills `planted_bug` when that feature is on.
             ..NetworkConfig::default()
         }
@@ -239,8 +252,22 @@ impl Scenario {
         for (at, action) in &self.actions {
             network.schedule(*at, action.clone());
         }
+        let faults = self
+            .generators
+            .iter()
+            .filter(|g| matches!(g.kind, GeneratorKind::Fault(_)))
+            .count();
+        let mut mix = crate::swarm::drawn_fault_mix(network.seed(), faults).into_iter();
         for generator in &self.generators {
-            network.add_generator(*generator, SimTime(self.warmup_ms), SimTime(self.duration_ms));
+            let runs = match generator.kind {
+                GeneratorKind::Traffic(_) => true,
+                GeneratorKind::Fault(_) => mix.next().unwrap_or(true) || self.all_faults,
+            };
+            if runs {
+                network.add_generator(*generator, SimTime(self.warmup_ms), SimTime(self.duration_ms));
+            } else {
+                network.note_fault_left_out(*generator);
+            }
         }
         Ok(network)
     }

@@ -9,6 +9,7 @@ use crate::clock::SimTime;
 use crate::faults::{FaultKind, Generator, GeneratorKind, Traffic};
 use crate::latency::Latency;
 use crate::network::Action;
+use crate::swarm::PolicyField;
 
 /// One whitespace-separated word and its 1-based column.
 #[derive(Clone, Copy)]
@@ -181,6 +182,10 @@ impl Scenario {
             duration_ms: 0,
             settle_ms: 0,
             expectations: Vec::new(),
+            node_policies: BTreeMap::new(),
+            swarm: true,
+            all_faults: false,
+            payee_hold_ms: None,
         };
         let mut node_count = None;
         let mut duration_ms = None;
@@ -296,6 +301,55 @@ impl Scenario {
                         action_places.push((line.number, word.column));
                     }
                 }
+                "node" => {
+                    // `node N config key=value ...`: settings of N's channel policy.
+                    let node = parse_node(&line, line.word(1, "a node number")?, node_count)?;
+                    let verb = line.word(2, "`config`")?;
+                    if verb.text != "config" {
+                        return Err(line.error_at(verb.column, format!("expected `config`, found `{}`", verb.text)));
+                    }
+                    let opts = options(&line, 3, &crate::swarm::POLICY_KEYS)?;
+                    if opts.is_empty() {
+                        return Err(line.error_at(line.end_column, "expected settings (`key=value`)"));
+                    }
+                    let fields = scenario.node_policies.entry(node).or_default();
+                    for (key, (word, value)) in opts {
+                        fields.push(parse_policy_field(&line, key, word, value)?);
+                    }
+                }
+                "swarm" | "fault_mix" => {
+                    let word = line.word(1, "a setting")?;
+                    let expected = if first.text == "swarm" {
+                        ["on", "off"]
+                    } else {
+                        ["drawn", "all"]
+                    };
+                    if !expected.contains(&word.text) {
+                        return Err(line.error_at(
+                            word.column,
+                            format!("expected `{}` or `{}`, found `{}`", expected[0], expected[1], word.text),
+                        ));
+                    }
+                    if first.text == "swarm" {
+                        scenario.swarm = word.text == "on";
+                    } else {
+                        scenario.all_faults = word.text == "all";
+                    }
+                    line.no_more_after(2)?;
+                }
+                "payee_hold" => {
+                    let word = line.word(1, "a hold time or range")?;
+                    let (min, max) = word.text.split_once("..").unwrap_or((word.text, word.text));
+                    let (min_ms, max_ms) = (
+                        parse_ms(&line, word, min, "a hold time")?,
+                        parse_ms(&line, word, max, "a hold time")?,
+                    );
+                    if min_ms > max_ms {
+                        return Err(line.error_at(word.column, "the shortest hold is above the longest"));
+                    }
+                    scenario.payee_hold_ms = Some((min_ms, max_ms));
+                    line.no_more_after(2)?;
+                }
                 "fault" => scenario.generators.push(parse_fault(&line)?),
                 "traffic" => scenario.generators.push(parse_traffic(&line)?),
                 "expect" => scenario.expectations.push(parse_expectation(&line)?),
@@ -319,7 +373,8 @@ impl Scenario {
                         first.column,
                         format!(
                             "unknown statement `{other}` (expected nodes, seed, latency, jitter, link, \
-                             block_interval, redial, channel, at, warmup, fault, traffic, run, settle or expect)"
+                             block_interval, redial, channel, node, swarm, fault_mix, payee_hold, at, warmup, \
+                             fault, traffic, run, settle or expect)"
                         ),
                     ))
                 }
@@ -399,6 +454,56 @@ fn parse_feerate(line: &Line<'_>, word: Word<'_>, text: &str) -> Result<u32, Sce
     Ok(feerate as u32)
 }
 
+/// One `node N config` setting.
+fn parse_policy_field(line: &Line<'_>, key: &str, word: Word<'_>, value: &str) -> Result<PolicyField, ScenarioError> {
+    let whole = |max: u64| -> Result<u64, ScenarioError> {
+        match value.parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(line.error_at(word.column, format!("{key} is a whole number up to {max}"))),
+        }
+    };
+    Ok(match key {
+        "max_accepted_htlcs" => match whole(483)? {
+            0 => return Err(line.error_at(word.column, "max_accepted_htlcs is 1 to 483")),
+            n => PolicyField::MaxAcceptedHtlcs(n as u16),
+        },
+        "dust_limit" => {
+            let msat = parse_amount(line, word, value)?;
+            if msat < 354_000 || msat % 1000 != 0 {
+                return Err(line.error_at(word.column, "a dust limit is a whole number of sat, 354 or more"));
+            }
+            PolicyField::DustLimitSatoshis(msat / 1000)
+        }
+        "reserve" => {
+            let percent = parse_with_unit(line, word, value, &[("%", 1.0)], "a reserve")?;
+            if !(0.0..=100.0).contains(&percent) || (percent * 10.0).fract() != 0.0 {
+                return Err(line.error_at(word.column, "a reserve is 0% to 100%, in tenths"));
+            }
+            PolicyField::ReservePermille((percent * 10.0) as u16)
+        }
+        "htlc_minimum" => PolicyField::HtlcMinimumMsat(parse_amount(line, word, value)?),
+        "max_in_flight" => match parse_percent(line, word, value, "max_in_flight")? {
+            0 => return Err(line.error_at(word.column, "max_in_flight is 1% to 100%")),
+            percent => PolicyField::MaxInFlightPercent(percent),
+        },
+        "to_self_delay" => PolicyField::ToSelfDelay(whole(2016)? as u16),
+        "minimum_depth" => match whole(2016)? {
+            0 => return Err(line.error_at(word.column, "minimum_depth is 1 to 2016")),
+            n => PolicyField::MinimumDepth(n as u32),
+        },
+        _ => PolicyField::FeeratePerKw(parse_feerate(line, word, value)?),
+    })
+}
+
+/// `N%`, a whole 0 to 100.
+fn parse_percent(line: &Line<'_>, word: Word<'_>, text: &str, what: &str) -> Result<u8, ScenarioError> {
+    let percent = parse_with_unit(line, word, text, &[("%", 1.0)], what)?;
+    if !(0.0..=100.0).contains(&percent) || percent.fract() != 0.0 {
+        return Err(line.error_at(word.column, format!("{what} is a whole 0% to 100%")));
+    }
+    Ok(percent as u8)
+}
+
 fn parse_amount(line: &Line<'_>, word: Word<'_>, text: &str) -> Result<u64, ScenarioError> {
     let amount = parse_with_unit(line, word, text, &[("msat", 1.0), ("sat", 1000.0)], "an amount")?;
     if amount < 1.0 || amount.fract() != 0.0 || amount > 21e17 {
@@ -411,14 +516,15 @@ fn parse_amount(line: &Line<'_>, word: Word<'_>, text: &str) -> Result<u64, Scen
 fn parse_fault(line: &Line<'_>) -> Result<Generator, ScenarioError> {
     let kind_word = line.word(1, "a fault kind")?;
     let allowed: &[&str] = match kind_word.text {
-        "disconnect" => &["every"],
-        "crash" | "pause_monitors" | "partition" | "reorder" => &["every", "for"],
+        "disconnect" | "lie" => &["every"],
+        "crash" | "pause_monitors" | "partition" | "reorder" | "lose_writes" => &["every", "for"],
         "feerate" => &["every", "for", "max", "base"],
         other => {
             return Err(line.error_at(
                 kind_word.column,
                 format!(
-                "unknown fault `{other}` (expected disconnect, crash, pause_monitors, feerate, partition or reorder)"
+                "unknown fault `{other}` (expected disconnect, crash, pause_monitors, feerate, partition, reorder, \
+                 lie or lose_writes)"
             ),
             ))
         }
@@ -435,6 +541,8 @@ fn parse_fault(line: &Line<'_>) -> Result<Generator, ScenarioError> {
         "pause_monitors" => FaultKind::PauseMonitors { for_ms: for_ms()? },
         "partition" => FaultKind::Partition { for_ms: for_ms()? },
         "reorder" => FaultKind::Reorder { for_ms: for_ms()? },
+        "lie" => FaultKind::Lie,
+        "lose_writes" => FaultKind::LoseWrites { down_ms: for_ms()? },
         _ => {
             let (word, max) = opts
                 .get("max")
@@ -462,7 +570,7 @@ fn parse_fault(line: &Line<'_>) -> Result<Generator, ScenarioError> {
 
 /// `traffic every=T amount=A[..B]`.
 fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
-    let opts = options(line, 1, &["every", "amount"])?;
+    let opts = options(line, 1, &["every", "amount", "reject"])?;
     let mean_interval_ms = required_ms(line, &opts, "every")?;
     if mean_interval_ms == 0 {
         return Err(line.error_at(opts["every"].0.column, "traffic needs a positive mean interval"));
@@ -480,10 +588,15 @@ fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
     if min > max {
         return Err(line.error_at(word.column, "the smallest amount is above the largest"));
     }
+    let reject_percent = match opts.get("reject") {
+        Some((word, value)) => parse_percent(line, *word, value, "reject")?,
+        None => 0,
+    };
     Ok(Generator {
         kind: GeneratorKind::Traffic(Traffic {
             min_amount_msat: min,
             max_amount_msat: max,
+            reject_percent,
         }),
         mean_interval_ms,
     })
@@ -592,8 +705,25 @@ fn parse_action(line: &Line<'_>, node_count: Option<usize>) -> Result<Vec<(u64, 
             let (from, to) = parse_arrow(line, 3, node_count)?;
             let word = line.word(6, "an amount")?;
             let amount_msat = parse_amount(line, word, word.text)?;
-            let pay = Action::Pay { from, to, amount_msat };
-            (vec![(0, pay)], 7)
+            let (pay, used) = match line.words.get(7) {
+                None => (Action::Pay { from, to, amount_msat }, 7),
+                Some(word) if matches!(word.text, "underpaid" | "unknown_hash") => (
+                    Action::PayWrong {
+                        from,
+                        to,
+                        amount_msat,
+                        unknown_hash: word.text == "unknown_hash",
+                    },
+                    8,
+                ),
+                Some(word) => {
+                    return Err(line.error_at(
+                        word.column,
+                        format!("expected `underpaid`, `unknown_hash` or nothing, found `{}`", word.text),
+                    ))
+                }
+            };
+            (vec![(0, pay)], used)
         }
         "connect" => {
             let (from, to) = parse_arrow(line, 3, node_count)?;
@@ -628,17 +758,39 @@ fn parse_action(line: &Line<'_>, node_count: Option<usize>) -> Result<Vec<(u64, 
         "crash" => (vec![(0, Action::Crash { node: node(3)? })], 4),
         "restart" => {
             let node = node(3)?;
-            let stale_manager = match line.words.get(4) {
-                None => false,
-                Some(word) if word.text == "stale_manager" => true,
+            let action = match line.words.get(4) {
+                None => Action::Restart {
+                    node,
+                    stale_manager: false,
+                },
+                Some(word) if word.text == "stale_manager" => Action::Restart {
+                    node,
+                    stale_manager: true,
+                },
+                Some(word) if word.text == "lost_writes" => Action::RestartLosingWrites { node },
                 Some(word) => {
                     return Err(line.error_at(
                         word.column,
-                        format!("expected `stale_manager` or nothing, found `{}`", word.text),
+                        format!(
+                            "expected `stale_manager`, `lost_writes` or nothing, found `{}`",
+                            word.text
+                        ),
                     ))
                 }
             };
-            (vec![(0, Action::Restart { node, stale_manager })], 5)
+            (vec![(0, action)], 5)
+        }
+        "lie" => {
+            let node = node(3)?;
+            let word = line.word(4, "what to lie about")?;
+            let Some(lie) = crate::lies::Lie::ALL.into_iter().find(|l| l.name() == word.text) else {
+                let names: Vec<&str> = crate::lies::Lie::ALL.iter().map(|l| l.name()).collect();
+                return Err(line.error_at(
+                    word.column,
+                    format!("unknown lie `{}` (expected {})", word.text, names.join(", ")),
+                ));
+            };
+            (vec![(0, Action::Lie { node, lie })], 5)
         }
         "feerate" => {
             let word = line.word(3, "a feerate")?;
@@ -692,7 +844,7 @@ fn parse_action(line: &Line<'_>, node_count: Option<usize>) -> Result<Vec<(u64, 
                 verb.column,
                 format!(
                     "unknown action `{other}` (expected pay, connect, disconnect, reconnect, pause_monitors, \
-                     resume_monitors, save_manager, crash, restart, feerate, partition, heal, close, \
+                     resume_monitors, save_manager, crash, restart, feerate, partition, heal, close, lie, \
                      break_ordering or restore_ordering)"
                 ),
             ))

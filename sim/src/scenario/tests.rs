@@ -100,7 +100,7 @@ fn mistakes_name_their_place() {
     assert_eq!(
         error("nodes 2\nchanel 0 -> 1 capacity=1sat\nrun 1s"),
         "s.scn:2:1: unknown statement `chanel` (expected nodes, seed, latency, jitter, link, block_interval, \
-         redial, channel, at, warmup, fault, traffic, run, settle or expect)"
+         redial, channel, node, swarm, fault_mix, payee_hold, at, warmup, fault, traffic, run, settle or expect)"
     );
     assert_eq!(
         error("nodes 2\nchannel 0 -> 2 capacity=1sat\nrun 1s"),
@@ -162,7 +162,7 @@ fn every_bundled_scenario_parses_and_runs_clean() {
             }
             let tally = outcome.network.tally();
             assert_eq!(
-                tally.sent + tally.failed + tally.refused,
+                tally.sent + tally.failed + tally.refused + tally.on_chain,
                 tally.dispatched,
                 "{name} seed {seed}: {tally:?}"
             );
@@ -260,7 +260,8 @@ fn faults_traffic_links_and_expectations_parse() {
         scenario.generators[3].kind,
         crate::faults::GeneratorKind::Traffic(crate::faults::Traffic {
             min_amount_msat: 1_000,
-            max_amount_msat: 5_000
+            max_amount_msat: 5_000,
+            reject_percent: 0,
         })
     );
     let tally = PaymentTally {
@@ -268,6 +269,7 @@ fn faults_traffic_links_and_expectations_parse() {
         sent: 9,
         failed: 0,
         refused: 1,
+        on_chain: 0,
     };
     assert_eq!(scenario.expectations[0].unmet(&tally), None);
     let worse = PaymentTally { sent: 8, ..tally };
@@ -285,7 +287,7 @@ fn mistakes_in_the_new_statements_name_their_place() {
     );
     assert_eq!(
         error("nodes 2\nfault flood every=1min\nrun 1s"),
-        "s.scn:2:7: unknown fault `flood` (expected disconnect, crash, pause_monitors, feerate, partition or reorder)"
+        "s.scn:2:7: unknown fault `flood` (expected disconnect, crash, pause_monitors, feerate, partition, reorder, lie or lose_writes)"
     );
     assert_eq!(
         error("nodes 2\nfault disconnect every=1min for=1s\nrun 1s"),
@@ -306,5 +308,57 @@ fn mistakes_in_the_new_statements_name_their_place() {
     assert_eq!(
         error("nodes 2\nat 2s crash 0\nrun 1s"),
         "s.scn:2:4: this happens after the run ends (1000 ms)"
+    );
+}
+
+#[test]
+fn node_policies_swarm_and_payee_holds_parse() {
+    let scenario = Scenario::parse(
+        "s.scn",
+        "nodes 2\nswarm off\nfault_mix all\npayee_hold 1s..2s\nnode 1 config max_accepted_htlcs=2 reserve=2.5% \
+         dust_limit=600sat feerate=1000sat/kw\nrun 1s",
+    )
+    .expect("valid");
+    assert!(!scenario.swarm && scenario.all_faults);
+    assert_eq!(scenario.payee_hold_ms, Some((1_000, 2_000)));
+    let fields = &scenario.node_policies[&1];
+    assert!(fields.contains(&crate::swarm::PolicyField::MaxAcceptedHtlcs(2)));
+    assert!(fields.contains(&crate::swarm::PolicyField::ReservePermille(25)));
+    assert!(fields.contains(&crate::swarm::PolicyField::DustLimitSatoshis(600)));
+    assert!(fields.contains(&crate::swarm::PolicyField::FeeratePerKw(1_000)));
+    let defaults = Scenario::parse("s.scn", "nodes 2\nrun 1s").expect("valid");
+    assert!(defaults.swarm && !defaults.all_faults, "drawn unless the script says");
+}
+
+#[test]
+fn mistakes_in_policies_and_lies_name_their_place() {
+    assert_eq!(
+        error("nodes 2\nnode 1 config max_accepted_htlcs=484\nrun 1s"),
+        "s.scn:2:15: max_accepted_htlcs is a whole number up to 483"
+    );
+    assert_eq!(
+        error("nodes 2\nnode 1 config dust_limit=100sat\nrun 1s"),
+        "s.scn:2:15: a dust limit is a whole number of sat, 354 or more"
+    );
+    assert_eq!(
+        error("nodes 2\nnode 2 config feerate=300sat/kw\nrun 1s"),
+        "s.scn:2:6: node 2 does not exist (nodes are 0 to 1)"
+    );
+    assert_eq!(
+        error("nodes 2\nnode 1 settings x=1\nrun 1s"),
+        "s.scn:2:8: expected `config`, found `settings`"
+    );
+    assert_eq!(
+        error("nodes 2\nswarm maybe\nrun 1s"),
+        "s.scn:2:7: expected `on` or `off`, found `maybe`"
+    );
+    assert_eq!(
+        error("nodes 2\nat 0s lie 0 everything\nrun 1s"),
+        "s.scn:2:13: unknown lie `everything` (expected commitment_signature, htlc_signature, htlc_id, \
+         htlc_amount, htlc_cltv, revocation_secret, preimage, feerate)"
+    );
+    assert_eq!(
+        error("nodes 2\ntraffic every=1s amount=1sat reject=101%\nrun 1s"),
+        "s.scn:2:30: reject is a whole 0% to 100%"
     );
 }

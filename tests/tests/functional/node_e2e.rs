@@ -428,6 +428,61 @@ fn a_payment_survives_a_reconnection_mid_dance() {
     }
 }
 
+/// A payee that claims while its peer is disconnected still gets paid: the fulfill goes
+/// out once the channel is reestablished, and survives a restart in between. (Found by
+/// the simulator once payees held HTLCs: the claim was dropped with the connection and
+/// the HTLC left to expire.)
+#[test]
+fn a_claim_made_while_disconnected_is_fulfilled_on_reconnection() {
+    for restart_before_reconnecting in [false, true] {
+        let (mut a, mut b, channel_id) = connected_channel();
+        let hash = start_payment(&mut a, &mut b, 7_000_000, None);
+        pump(&mut a, &mut b, LINK);
+        assert!(events(&mut b)
+            .iter()
+            .any(|e| matches!(e, Event::PaymentClaimable { .. })));
+        disconnect(&mut a, &mut b, LINK);
+        let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
+        b.channel_handler_mut().claim_payment(preimage).expect("claimable");
+        if restart_before_reconnecting {
+            let monitors = b.channel_handler().persister().monitors.clone();
+            let (restarted, mismatches) = restart(&b, 2, &monitors);
+            assert!(mismatches.is_empty(), "{mismatches:?}");
+            b = restarted;
+        }
+        connect(&mut a, &mut b, LINK);
+        pump(&mut a, &mut b, LINK);
+        let sent = Event::PaymentSent {
+            payment_hash: hash,
+            payment_preimage: preimage,
+        };
+        assert!(events(&mut a).contains(&sent), "restart {restart_before_reconnecting}");
+        assert_eq!(balances(&a, &channel_id), (993_000_000, 7_000_000));
+    }
+}
+
+/// A payee that took the `PaymentClaimable` event and crashed before claiming finds the
+/// payment in `claimable_payments` after its restart, and claiming it then pays.
+#[test]
+fn a_payment_claimable_before_a_crash_is_listed_after_it() {
+    let (mut a, mut b, _) = connected_channel();
+    let hash = start_payment(&mut a, &mut b, 7_000_000, None);
+    pump(&mut a, &mut b, LINK);
+    assert!(events(&mut b)
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { .. })));
+    disconnect(&mut a, &mut b, LINK);
+    let monitors = b.channel_handler().persister().monitors.clone();
+    let (mut b, _) = restart(&b, 2, &monitors);
+    assert_eq!(b.channel_handler().claimable_payments(), vec![(hash, 7_000_000)]);
+    let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
+    b.channel_handler_mut().claim_payment(preimage).expect("claimable");
+    assert!(b.channel_handler().claimable_payments().is_empty(), "claimed");
+    connect(&mut a, &mut b, LINK);
+    pump(&mut a, &mut b, LINK);
+    assert!(events(&mut a).iter().any(|e| matches!(e, Event::PaymentSent { .. })));
+}
+
 #[test]
 fn a_node_restarts_mid_payment_from_its_persisted_state() {
     for cut_after_reads in 1..6 {
@@ -835,6 +890,39 @@ fn an_htlc_cap_outside_the_protocol_range_is_refused_at_opening() {
             "cap {cap}: {result:?}"
         );
         assert!(a.channel_handler().channel_ids().is_empty(), "cap {cap}");
+    }
+}
+
+/// A dust limit or delay a peer would refuse is refused when opening, with the reason,
+/// never quietly replaced.
+#[test]
+fn a_policy_a_peer_would_refuse_is_refused_at_opening() {
+    use lightning::chan::manager::{ApiError, ChannelManagerConfig};
+
+    let base = ChannelManagerConfig::new(regtest(), sim::node::REGTEST_FEERATE_PER_KW);
+    for (config, reason) in [
+        (
+            ChannelManagerConfig {
+                dust_limit_satoshis: 100,
+                ..base.clone()
+            },
+            "dust_limit_satoshis",
+        ),
+        (
+            ChannelManagerConfig {
+                to_self_delay: 3_000,
+                ..base.clone()
+            },
+            "to_self_delay",
+        ),
+    ] {
+        let (mut a, mut b) = (node_with_config([1; 32], [1; 32], config, false), node(2));
+        connect(&mut a, &mut b, LINK);
+        let result = a.channel_handler_mut().open_channel(b.node_id(), 1_000_000, 0);
+        assert!(
+            matches!(&result, Err(ApiError::Channel(why)) if why.contains(reason)),
+            "{reason}: {result:?}"
+        );
     }
 }
 

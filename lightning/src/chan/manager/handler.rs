@@ -327,7 +327,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     }
 
     fn handle_message(&mut self, their_node_id: &PublicKey, message: Message) {
+        let reestablish = matches!(message, Message::ChannelReestablish(_));
         self.handle_channel_message(their_node_id, message);
+        // A channel back in use takes the fulfills claimed while it was away.
+        if reestablish && !self.payments.claiming.is_empty() {
+            self.fulfill_waiting_claims();
+        }
     }
 
     fn take_actions(&mut self) -> Vec<HandlerAction> {

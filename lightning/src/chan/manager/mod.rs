@@ -22,7 +22,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, Transaction, Txid};
 
 use super::channel::establish::OpenChannelParams;
-use super::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase, MAX_HTLCS_PER_SIDE, MIN_DUST_LIMIT_SATOSHIS};
+use super::channel::{Channel, ChannelError, ChannelLimits, ChannelPhase, MAX_HTLCS_PER_SIDE};
 use super::monitor_update::ChannelMonitorUpdate;
 use super::outbox::MonitorGatedOutbox;
 use crate::chain::{Broadcaster, Persist, PersistStatus};
@@ -64,11 +64,11 @@ pub struct ChannelManagerConfig {
     /// it asks (see [`ChannelManager::send_payment`]).
     pub final_cltv_expiry_delta: u32,
     /// The most HTLCs a peer may offer us at once on each new channel: 1 to 483 (BOLT 2's
-    /// cap; anything else is brought within it). Fewer bounds what one
+    /// cap; opening a channel with anything else is refused). Fewer bounds what one
     /// commitment costs to build, sign and enforce on chain.
     pub max_accepted_htlcs: u16,
-    /// Outputs below this are left out of our commitments (at least 354, BOLT 2's floor
-    /// for standard outputs; a lower setting is raised to it). A fundee lowers it to the
+    /// Outputs below this are left out of our commitments: at least 354, BOLT 2's floor
+    /// for standard outputs (opening with less is refused). A fundee lowers it to the
     /// funder's reserve if that is smaller, as BOLT 2 requires.
     pub dust_limit_satoshis: u64,
     /// The reserve we demand of the peer, in thousandths of the channel (never below our
@@ -77,10 +77,11 @@ pub struct ChannelManagerConfig {
     /// The smallest HTLC we accept.
     pub htlc_minimum_msat: u64,
     /// The blocks the peer must wait to spend its own output of a commitment it
-    /// broadcasts: our time to punish a revoked one. At most 2016 (peers refuse more).
+    /// broadcasts: our time to punish a revoked one. At most 2016 (opening with more is
+    /// refused, as peers would).
     pub to_self_delay: u16,
     /// The most value of HTLCs the peer may have offered us at once, in percent of the
-    /// channel (1 to 100).
+    /// channel (100 or more: no cap below the channel; never less than one HTLC minimum).
     pub max_htlc_value_in_flight_percent: u8,
     /// The most value this node lets sit in HTLCs too small for an output (trimmed) on
     /// either commitment of a channel (BOLT 2's `max_dust_htlc_exposure_msat`): they are
@@ -118,25 +119,25 @@ impl ChannelManagerConfig {
 }
 
 impl ChannelManagerConfig {
-    /// What we demand of the peer on a new channel of `funding_satoshis`, from this
-    /// policy, brought within what BOLT 2 lets a peer accept: the dust limit at least 354,
-    /// the reserve at least the dust limit and at most the channel, the in-flight cap at
-    /// least one HTLC minimum, HTLCs 1 to 483.
+    /// What we demand of the peer on a new channel of `funding_satoshis` under this
+    /// policy: the reserve is the share asked, but at least the dust limit (BOLT 2) and at
+    /// most the channel; the in-flight cap the share asked (100% at most), but at least
+    /// one HTLC minimum. The rest is as set: a dust limit below 354, a delay above 2016
+    /// blocks or an HTLC cap outside 1 to 483 makes opening or accepting refuse, with the
+    /// reason, rather than quietly use another value.
     pub fn channel_limits(&self, funding_satoshis: u64) -> ChannelLimits {
-        let dust_limit_satoshis = self.dust_limit_satoshis.max(MIN_DUST_LIMIT_SATOSHIS);
         let reserve_satoshis = funding_satoshis.saturating_mul(u64::from(self.channel_reserve_permille)) / 1000;
         let channel_msat = funding_satoshis.saturating_mul(1000);
-        let in_flight_percent = u64::from(self.max_htlc_value_in_flight_percent.clamp(1, 100));
-        let htlc_minimum_msat = self.htlc_minimum_msat.max(1);
+        let in_flight_percent = u64::from(self.max_htlc_value_in_flight_percent.min(100));
         ChannelLimits {
-            dust_limit_satoshis,
+            dust_limit_satoshis: self.dust_limit_satoshis,
             max_htlc_value_in_flight_msat: (channel_msat / 100)
                 .saturating_mul(in_flight_percent)
-                .max(htlc_minimum_msat),
-            channel_reserve_satoshis: reserve_satoshis.max(dust_limit_satoshis).min(funding_satoshis),
-            htlc_minimum_msat,
-            to_self_delay: self.to_self_delay.min(super::channel::establish::MAX_TO_SELF_DELAY),
-            max_accepted_htlcs: self.max_accepted_htlcs.clamp(1, MAX_HTLCS_PER_SIDE),
+                .max(self.htlc_minimum_msat),
+            channel_reserve_satoshis: reserve_satoshis.max(self.dust_limit_satoshis).min(funding_satoshis),
+            htlc_minimum_msat: self.htlc_minimum_msat,
+            to_self_delay: self.to_self_delay,
+            max_accepted_htlcs: self.max_accepted_htlcs,
         }
     }
 }
@@ -765,32 +766,27 @@ mod tests {
         );
     }
 
-    /// Settings a peer would refuse are brought within what BOLT 2 lets it accept, so a
-    /// careless policy cannot make every opening fail.
+    /// The shares are of the channel, bounded by it and by BOLT 2's reserve floor; the
+    /// settings a peer would refuse pass through, for opening to refuse with the reason.
     #[test]
-    fn a_policy_outside_bolt2_is_brought_within_it() {
+    fn shares_stay_within_the_channel_and_bad_settings_pass_through_to_be_refused() {
         let policy = ChannelManagerConfig {
             dust_limit_satoshis: 1,
             channel_reserve_permille: 0,
-            htlc_minimum_msat: 0,
             to_self_delay: u16::MAX,
-            max_htlc_value_in_flight_percent: 0,
+            max_htlc_value_in_flight_percent: 200,
             max_accepted_htlcs: 0,
             ..config()
         };
         let limits = policy.channel_limits(20_000);
-        assert_eq!(limits.dust_limit_satoshis, MIN_DUST_LIMIT_SATOSHIS);
+        assert_eq!(limits.dust_limit_satoshis, 1);
+        assert_eq!(limits.channel_reserve_satoshis, 1, "at least the dust limit");
+        assert_eq!(limits.to_self_delay, u16::MAX);
         assert_eq!(
-            limits.channel_reserve_satoshis, MIN_DUST_LIMIT_SATOSHIS,
-            "at least the dust limit"
+            limits.max_htlc_value_in_flight_msat, 20_000_000,
+            "the whole channel at most"
         );
-        assert_eq!(limits.htlc_minimum_msat, 1);
-        assert_eq!(
-            limits.to_self_delay,
-            super::super::channel::establish::MAX_TO_SELF_DELAY
-        );
-        assert_eq!(limits.max_htlc_value_in_flight_msat, 200_000, "one percent");
-        assert_eq!(limits.max_accepted_htlcs, 1);
+        assert_eq!(limits.max_accepted_htlcs, 0);
         let tiny = ChannelManagerConfig {
             dust_limit_satoshis: 5_000,
             ..config()
@@ -799,6 +795,15 @@ mod tests {
             tiny.channel_limits(1_000).channel_reserve_satoshis,
             1_000,
             "never above the channel"
+        );
+        let none_in_flight = ChannelManagerConfig {
+            max_htlc_value_in_flight_percent: 0,
+            htlc_minimum_msat: 3_000,
+            ..config()
+        };
+        assert_eq!(
+            none_in_flight.channel_limits(1_000).max_htlc_value_in_flight_msat,
+            3_000
         );
     }
 }

@@ -71,6 +71,10 @@ pub(crate) struct Payments {
     pub inbound_onions: BTreeMap<(ChannelId, u64), OnionPacket>,
     /// HTLCs that pay us, waiting for the user's claim.
     pub claimable: BTreeMap<PaymentHash, Vec<ClaimableHtlc>>,
+    /// Payments the user claimed, some of whose HTLCs (still in `claimable`, the preimage
+    /// still in `inbound`) could not be fulfilled yet: their channel's peer was
+    /// disconnected. Fulfilled once it is back; never failed back.
+    pub claiming: alloc::collections::BTreeSet<PaymentHash>,
 }
 
 impl Payments {
@@ -249,30 +253,78 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         managed.channel.phase() == ChannelPhase::Normal && managed.channel.is_connected()
     }
 
-    /// Claims every HTLC paying `preimage`'s hash.
+    /// Payments that arrived and wait for the user's claim, with the amount each pays:
+    /// what `PaymentClaimable` events announced, still unclaimed. A node restarted after
+    /// taking an event but before acting on it learns here what it still has to claim.
+    pub fn claimable_payments(&self) -> Vec<(PaymentHash, u64)> {
+        self.payments
+            .claimable
+            .iter()
+            .filter(|(hash, _)| !self.payments.claiming.contains(hash))
+            .map(|(hash, htlcs)| (*hash, htlcs.iter().map(|h| h.amount_msat).sum()))
+            .collect()
+    }
+
+    /// Claims every HTLC paying `preimage`'s hash. An HTLC whose channel's peer is
+    /// disconnected is fulfilled once the channel is reestablished (the claim is kept
+    /// with the manager's state until then).
     pub fn claim_payment(&mut self, preimage: PaymentPreimage) -> Result<(), ApiError> {
         let hash = PaymentHash(sha256_of(&preimage.0));
-        let htlcs = self.payments.claimable.remove(&hash).ok_or(ApiError::UnknownPayment)?;
-        let mut total_msat = 0;
+        if self.payments.claiming.contains(&hash) {
+            // Claimed already; what waits goes out on reconnection.
+            return Ok(());
+        }
+        let htlcs = self.payments.claimable.get(&hash).ok_or(ApiError::UnknownPayment)?;
+        let amount_msat = htlcs.iter().map(|h| h.amount_msat).sum();
+        self.payments.claiming.insert(hash);
+        self.fulfill_claimed(hash, preimage);
+        self.events.push(Event::PaymentClaimed {
+            payment_hash: hash,
+            amount_msat,
+        });
+        Ok(())
+    }
+
+    /// Fulfills the HTLCs of the claimed payment `hash` whose channels can take it now;
+    /// the rest stay claimable, and the claim in `claiming`, until they can.
+    fn fulfill_claimed(&mut self, hash: PaymentHash, preimage: PaymentPreimage) {
+        let htlcs = self.payments.claimable.remove(&hash).unwrap_or_default();
+        let mut waiting = Vec::new();
         for htlc in htlcs {
             let Some(managed) = self.channels.get_mut(&htlc.channel_id) else {
                 continue;
             };
+            if !managed.channel.is_connected() {
+                waiting.push(htlc);
+                continue;
+            }
             let result = managed
                 .channel
                 .fulfill_htlc(htlc.htlc_id, preimage)
                 .map(|m| alloc::vec![Message::UpdateFulfillHtlc(m)]);
-            if result.is_ok() {
-                total_msat += htlc.amount_msat;
-            }
             self.after_channel_call(&htlc.channel_id, result);
         }
-        self.payments.inbound.remove(&hash);
-        self.events.push(Event::PaymentClaimed {
-            payment_hash: hash,
-            amount_msat: total_msat,
-        });
-        Ok(())
+        if waiting.is_empty() {
+            self.payments.claiming.remove(&hash);
+            self.payments.inbound.remove(&hash);
+        } else {
+            self.payments.claimable.insert(hash, waiting);
+        }
+    }
+
+    /// Fulfills what claimed payments still wait for: called when a channel is back.
+    pub(crate) fn fulfill_waiting_claims(&mut self) {
+        let claiming: Vec<PaymentHash> = self.payments.claiming.iter().copied().collect();
+        for hash in claiming {
+            match self.payments.inbound.get(&hash).map(|p| p.preimage) {
+                Some(preimage) => self.fulfill_claimed(hash, preimage),
+                None => {
+                    // Cannot happen: the preimage goes only with the last fulfill.
+                    debug_assert!(false, "a claim without its preimage");
+                    self.payments.claiming.remove(&hash);
+                }
+            }
+        }
     }
 
     /// Fails back unclaimed HTLCs close to expiry, and fails channels whose offered HTLCs
@@ -283,6 +335,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .payments
             .claimable
             .iter()
+            // A claimed payment is never failed back: it is fulfilled once its peer is back.
+            .filter(|(hash, _)| !self.payments.claiming.contains(hash))
             .flat_map(|(hash, htlcs)| htlcs.iter().map(move |h| (*hash, *h)))
             .filter(|(_, h)| height.saturating_add(CLAIM_DEADLINE_BLOCKS) >= h.cltv_expiry)
             .collect();

@@ -35,6 +35,38 @@ tlv_stream! {
         1 => in_flight_updates: InFlightUpdates,
         /// The heights from which channels we accepted wait for their funding.
         3 => funding_waits: FundingWaits,
+        /// Payments the user claimed whose fulfills wait for their channel's peer.
+        5 => claiming: ClaimingPayments,
+    }
+}
+
+/// Hashes of payments the user claimed whose fulfills could not go out yet
+/// (`Payments::claiming`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClaimingPayments(pub Vec<PaymentHash>);
+
+impl TlvValue for ClaimingPayments {
+    fn value_len(&self) -> usize {
+        4 + self.0.len() * 32
+    }
+    fn encode_value(&self, out: &mut Vec<u8>) {
+        (self.0.len() as u32).encode(out);
+        for hash in &self.0 {
+            hash.encode(out);
+        }
+    }
+    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let mut hashes = Vec::new();
+        for _ in 0..count(&mut r, 32)? {
+            hashes.push(PaymentHash::decode(&mut r)?);
+        }
+        if r.remaining() != 0 {
+            return Err(DecodeError::InvalidValue {
+                field: "claiming payments",
+            });
+        }
+        Ok(ClaimingPayments(hashes))
     }
 }
 
@@ -279,6 +311,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         ManagerTlvs {
             in_flight_updates: (!in_flight.is_empty()).then_some(InFlightUpdates(in_flight)),
             funding_waits: (!funding_waits.is_empty()).then_some(FundingWaits(funding_waits)),
+            claiming: (!self.payments.claiming.is_empty())
+                .then(|| ClaimingPayments(self.payments.claiming.iter().copied().collect())),
             ..ManagerTlvs::default()
         }
         .encode(&mut out);
@@ -341,6 +375,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             pending.push(Event::decode(&mut r)?);
         }
         let tlvs = ManagerTlvs::decode(&mut r)?;
+        manager.payments.claiming = tlvs.claiming.unwrap_or_default().0.into_iter().collect();
         let mut in_flight = tlvs.in_flight_updates.unwrap_or_default().0;
         let funding_waits: BTreeMap<ChannelId, u32> = tlvs.funding_waits.unwrap_or_default().0.into_iter().collect();
         let mut mismatches = Vec::new();
