@@ -68,7 +68,7 @@ impl Network {
             },
         });
         if result.is_err() {
-            self.tally.refused += 1;
+            self.count_refused(from, to);
         }
         self.log(
             from,

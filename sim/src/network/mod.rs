@@ -524,12 +524,18 @@ impl Network {
 
     /// A channel between `a` and `b` whose durable monitor at one end holds, as the
     /// commitment it would broadcast, one the other end already holds the revocation
-    /// secret of: enforcing the channel from disk would broadcast a revoked state.
+    /// secret of: enforcing the channel from disk would broadcast a revoked state. A
+    /// channel its node no longer runs is left out: it dropped it at a restart that found
+    /// the monitor lacking (storage lost writes), and broadcasts nothing from it.
     fn revoked_state_on_disk(&self, a: usize, b: usize) -> Option<String> {
         for (x, y) in [(a, b), (b, a)] {
-            let monitors = &self.nodes[x].channel_handler().persister().monitors;
+            let manager = self.nodes[x].channel_handler();
+            let monitors = &manager.persister().monitors;
             let peer = self.nodes[y].channel_handler();
             for (id, monitor) in monitors {
+                if manager.channel(id).is_none() {
+                    continue;
+                }
                 let (Some(holder), Some(channel)) = (monitor.holder_commitment(), peer.channel(id)) else {
                     continue;
                 };
@@ -614,9 +620,9 @@ impl Network {
             | Action::Heal => Vec::new(),
         };
         if let Some(down) = involved.iter().find(|n| self.crashed.contains(n)) {
-            if matches!(action, Action::Pay { .. } | Action::PayWrong { .. }) {
+            if let Action::Pay { from, to, .. } | Action::PayWrong { from, to, .. } = action {
                 self.tally.dispatched += 1;
-                self.tally.refused += 1;
+                self.count_refused(from, to);
             }
             return self.log(
                 *down,
@@ -745,7 +751,7 @@ impl Network {
                     },
                 });
                 if let Err(e) = result {
-                    self.tally.refused += 1;
+                    self.count_refused(from, to);
                     detail.push_str(&format!(",\"refused\":{}", json_str(&format!("{e:?}"))));
                 }
                 self.log(from, "pay", detail);

@@ -11,6 +11,10 @@ pub struct PaymentTally {
     pub dispatched: u64,
     /// Refused by the payer at once (no usable channel, not enough balance).
     pub refused: u64,
+    /// Of those refused, the ones between nodes whose channel a lie or a restart had
+    /// failed on purpose: expectations leave them out (the fault, not the library, made
+    /// them impossible).
+    pub refused_channel_failed: u64,
     /// Completed: the payer learned the preimage.
     pub sent: u64,
     /// Failed back to the payer.
@@ -91,6 +95,17 @@ impl Network {
             ));
         }
         out
+    }
+
+    /// Counts a payment from `source` to `destination` refused at once.
+    pub(super) fn count_refused(&mut self, source: usize, destination: usize) {
+        self.tally.refused += 1;
+        if self
+            .excused_pairs
+            .contains(&(source.min(destination), source.max(destination)))
+        {
+            self.tally.refused_channel_failed += 1;
+        }
     }
 
     /// The payee of the payment with `payment_hash`, if the network dispatched it.

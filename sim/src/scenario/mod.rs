@@ -112,7 +112,8 @@ pub struct Expectation {
     pub metric: Metric,
     /// How.
     pub comparison: Comparison,
-    /// Against what: a count, or a percentage of the payments dispatched.
+    /// Against what: a count, or a percentage of the payments dispatched (less those a
+    /// lie or a restart made impossible by failing their channel on purpose).
     pub value: u64,
     /// Whether `value` is a percentage.
     pub percent: bool,
@@ -129,12 +130,12 @@ impl Expectation {
             Metric::Failed => ("failed", tally.failed),
             Metric::Refused => ("refused", tally.refused),
         };
-        // Percentages compare actual * 100 against value * dispatched: no rounding.
+        // Percentages are of the payments that could go through: those refused because a
+        // lie or a restart failed their channel on purpose, and those left to the chain,
+        // are left out. They compare actual * 100 against value * base: no rounding.
+        let base = tally.dispatched - tally.refused_channel_failed - tally.on_chain;
         let (lhs, rhs) = if self.percent {
-            (
-                u128::from(actual) * 100,
-                u128::from(self.value) * u128::from(tally.dispatched),
-            )
+            (u128::from(actual) * 100, u128::from(self.value) * u128::from(base))
         } else {
             (u128::from(actual), u128::from(self.value))
         };
@@ -145,11 +146,12 @@ impl Expectation {
         };
         (!holds).then(|| {
             format!(
-                "expectation on line {} not met: {name} {op} {}{}, but {actual} of {} dispatched were {name}",
+                "expectation on line {} not met: {name} {op} {}{}, but {actual} of {} dispatched (less those a \
+                 failed channel made impossible) were {name}",
                 self.line,
                 self.value,
                 if self.percent { "%" } else { "" },
-                tally.dispatched
+                if self.percent { base } else { tally.dispatched }
             )
         })
     }

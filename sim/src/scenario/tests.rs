@@ -269,13 +269,14 @@ fn faults_traffic_links_and_expectations_parse() {
         sent: 9,
         failed: 0,
         refused: 1,
+        refused_channel_failed: 0,
         on_chain: 0,
     };
     assert_eq!(scenario.expectations[0].unmet(&tally), None);
     let worse = PaymentTally { sent: 8, ..tally };
     assert_eq!(
         scenario.expectations[0].unmet(&worse).as_deref(),
-        Some("expectation on line 11 not met: sent >= 90%, but 8 of 10 dispatched were sent")
+        Some("expectation on line 11 not met: sent >= 90%, but 8 of 10 dispatched (less those a failed channel made impossible) were sent")
     );
 }
 
