@@ -62,6 +62,9 @@ pub struct Traffic {
     /// Of every hundred payments, how many the payee must reject (half paying one msat
     /// less than the invoice, half to a hash it never made).
     pub reject_percent: u8,
+    /// Of every hundred payments, how many pay exactly the most the channel can send
+    /// now (draining the payer to its reserve).
+    pub most_percent: u8,
 }
 
 /// What a generator makes.

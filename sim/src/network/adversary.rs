@@ -245,4 +245,22 @@ mod tests {
         let latency_ms = first.resolved.expect("sent").as_ms() - first.dispatched.as_ms();
         assert!(latency_ms >= 3_000, "resolved after {latency_ms} ms");
     }
+
+    /// A payment of the most the funder can send drains it to its reserve and the fee,
+    /// and goes through.
+    #[test]
+    fn the_most_a_channel_can_send_goes_through() {
+        let outcome = run("at 249s pay 0 -> 1 most");
+        if let Some(v) = &outcome.violation {
+            panic!("{v}");
+        }
+        let most = &outcome.network.payments()[0];
+        assert_eq!(most.outcome, PaymentOutcome::Sent);
+        // 700,000 sat less the 1% reserve and the commitment fee with one HTLC.
+        assert!(
+            (685_000_000..690_000_000).contains(&most.amount_msat),
+            "{}",
+            most.amount_msat
+        );
+    }
 }

@@ -95,6 +95,9 @@ pub enum Action {
     },
     /// Node `from` pays its channel peer `to`.
     Pay { from: usize, to: usize, amount_msat: u64 },
+    /// Node `from` pays `to` exactly the most its first usable channel with `to` can
+    /// send now: a funder drained to its reserve and the fee of one more HTLC.
+    PayMost { from: usize, to: usize },
     /// The connection between `a` and `b` drops; bytes in flight are lost.
     Disconnect { a: usize, b: usize },
     /// Node `node`'s monitor persistence answers InProgress from now on.
@@ -601,9 +604,10 @@ impl Network {
 
     fn act(&mut self, action: Action) {
         let involved: Vec<usize> = match action {
-            Action::Connect { from, to } | Action::OpenChannel { from, to, .. } | Action::Pay { from, to, .. } => {
-                both(from, to)
-            }
+            Action::Connect { from, to }
+            | Action::OpenChannel { from, to, .. }
+            | Action::Pay { from, to, .. }
+            | Action::PayMost { from, to } => both(from, to),
             Action::Disconnect { a, b } | Action::Close { a, b } => both(a, b),
             // The link's ordering is the network's, whether or not its nodes are up.
             Action::BreakOrdering { .. } | Action::RestoreOrdering { .. } => Vec::new(),
@@ -620,7 +624,9 @@ impl Network {
             | Action::Heal => Vec::new(),
         };
         if let Some(down) = involved.iter().find(|n| self.crashed.contains(n)) {
-            if let Action::Pay { from, to, .. } | Action::PayWrong { from, to, .. } = action {
+            if let Action::Pay { from, to, .. } | Action::PayWrong { from, to, .. } | Action::PayMost { from, to } =
+                action
+            {
                 self.tally.dispatched += 1;
                 self.count_refused(from, to);
             }
@@ -719,6 +725,28 @@ impl Network {
                 };
                 self.log(from, "open_channel", detail);
                 self.flush(from);
+            }
+            Action::PayMost { from, to } => {
+                let peer = self.nodes[to].node_id();
+                let manager = self.nodes[from].channel_handler();
+                let most_msat = manager
+                    .channel_ids()
+                    .iter()
+                    .filter(|id| manager.counterparty_of(id) == Some(peer))
+                    .filter_map(|id| manager.channel(id)?.max_sendable_msat())
+                    .next();
+                match most_msat {
+                    Some(amount_msat) => self.act(Action::Pay { from, to, amount_msat }),
+                    None => {
+                        self.tally.dispatched += 1;
+                        self.count_refused(from, to);
+                        self.log(
+                            from,
+                            "pay",
+                            format!("\"to\":{to},\"most\":true,\"refused\":\"nothing to send\""),
+                        );
+                    }
+                }
             }
             Action::Pay { from, to, amount_msat } => {
                 self.tally.dispatched += 1;

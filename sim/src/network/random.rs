@@ -198,7 +198,10 @@ impl Network {
         let amount_msat = self
             .traffic_rng
             .in_range(traffic.min_amount_msat, traffic.max_amount_msat);
-        let pay = if self.traffic_rng.below(100) < u64::from(traffic.reject_percent) {
+        let draw = self.traffic_rng.below(100);
+        let pay = if draw < u64::from(traffic.most_percent) {
+            Action::PayMost { from, to }
+        } else if draw < u64::from(traffic.most_percent) + u64::from(traffic.reject_percent) {
             Action::PayWrong {
                 from,
                 to,

@@ -433,6 +433,7 @@ fn random_faults_and_traffic_follow_the_seed_and_stop_with_the_window() {
                     min_amount_msat: 1_000,
                     max_amount_msat: 50_000_000,
                     reject_percent: 0,
+                    most_percent: 0,
                 }),
                 mean_interval_ms: 3_000,
             },

@@ -570,7 +570,7 @@ fn parse_fault(line: &Line<'_>) -> Result<Generator, ScenarioError> {
 
 /// `traffic every=T amount=A[..B]`.
 fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
-    let opts = options(line, 1, &["every", "amount", "reject"])?;
+    let opts = options(line, 1, &["every", "amount", "reject", "most"])?;
     let mean_interval_ms = required_ms(line, &opts, "every")?;
     if mean_interval_ms == 0 {
         return Err(line.error_at(opts["every"].0.column, "traffic needs a positive mean interval"));
@@ -592,11 +592,19 @@ fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
         Some((word, value)) => parse_percent(line, *word, value, "reject")?,
         None => 0,
     };
+    let most_percent = match opts.get("most") {
+        Some((word, value)) => parse_percent(line, *word, value, "most")?,
+        None => 0,
+    };
+    if u16::from(reject_percent) + u16::from(most_percent) > 100 {
+        return Err(line.error_at(line.end_column, "reject and most add up to more than 100%"));
+    }
     Ok(Generator {
         kind: GeneratorKind::Traffic(Traffic {
             min_amount_msat: min,
             max_amount_msat: max,
             reject_percent,
+            most_percent,
         }),
         mean_interval_ms,
     })
@@ -703,7 +711,11 @@ fn parse_action(line: &Line<'_>, node_count: Option<usize>) -> Result<Vec<(u64, 
     let (actions, used) = match verb.text {
         "pay" => {
             let (from, to) = parse_arrow(line, 3, node_count)?;
-            let word = line.word(6, "an amount")?;
+            let word = line.word(6, "an amount (or `most`)")?;
+            if word.text == "most" {
+                line.no_more_after(7)?;
+                return Ok(vec![(0, Action::PayMost { from, to })]);
+            }
             let amount_msat = parse_amount(line, word, word.text)?;
             let (pay, used) = match line.words.get(7) {
                 None => (Action::Pay { from, to, amount_msat }, 7),

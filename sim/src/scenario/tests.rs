@@ -112,7 +112,7 @@ fn mistakes_name_their_place() {
     );
     assert_eq!(
         error("nodes 2\nat 5s pay 0 -> 1\nrun 1s"),
-        "s.scn:2:17: expected an amount"
+        "s.scn:2:17: expected an amount (or `most`)"
     );
     assert_eq!(
         error("channel 0 -> 1 capacity=1sat\n"),
@@ -262,6 +262,7 @@ fn faults_traffic_links_and_expectations_parse() {
             min_amount_msat: 1_000,
             max_amount_msat: 5_000,
             reject_percent: 0,
+            most_percent: 0,
         })
     );
     let tally = PaymentTally {
@@ -362,4 +363,21 @@ fn mistakes_in_policies_and_lies_name_their_place() {
         error("nodes 2\ntraffic every=1s amount=1sat reject=101%\nrun 1s"),
         "s.scn:2:30: reject is a whole 0% to 100%"
     );
+}
+
+/// The example in the module's documentation is a script that parses.
+#[test]
+fn the_documented_example_parses() {
+    let source = include_str!("mod.rs");
+    let example: String = source
+        .lines()
+        .skip_while(|l| *l != "//! ```text")
+        .skip(1)
+        .take_while(|l| *l != "//! ```")
+        .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+        .collect();
+    assert!(example.contains("lose_writes"), "the example was found");
+    let scenario = Scenario::parse("doc.scn", &example).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scenario.node_count, 3);
+    assert_eq!(scenario.node_policies[&2].len(), 3);
 }

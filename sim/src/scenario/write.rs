@@ -28,6 +28,7 @@ pub fn action_text(action: &Action) -> Option<String> {
         Action::BreakOrdering { a, b } => format!("break_ordering {a} {b}"),
         Action::RestoreOrdering { a, b } => format!("restore_ordering {a} {b}"),
         Action::Close { a, b } => format!("close {a} {b}"),
+        Action::PayMost { from, to } => format!("pay {from} -> {to} most"),
         Action::Lie { node, lie } => format!("lie {node} {}", lie.name()),
         Action::RestartLosingWrites { node } => format!("restart {node} lost_writes"),
         Action::PayWrong {
