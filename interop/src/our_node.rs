@@ -43,7 +43,7 @@ fn wrap(manager: Manager, keys: KeysManager, session: [u8; 32]) -> Node {
         peer_manager_config(),
         keys,
         TransportEntropy::new(session),
-        manager,
+        sim::lies::Lying::new(manager),
         IgnoringHandler,
     )
 }
