@@ -4,6 +4,7 @@
 //! the cost of a mutation-testing run.
 
 mod channel_dance;
+mod claims;
 mod close;
 mod consistency_planted;
 mod dust_exposure;
