@@ -59,7 +59,7 @@ for bug in "${bugs[@]}"; do
     fuzz="found"
     # Runs before the crash over the average rate: the seconds to the finding.
     after=$(awk '/stat::number_of_executed_units/ { runs = $2 } /stat::average_exec_per_sec/ { rate = $2 }
-      END { if (rate > 0) printf "%.0f s", runs / rate; else print "?" }' "${fuzz_log}")
+      END { if (rate > 0) printf "%.0f s", runs / rate; else print "0 s (a seed)" }' "${fuzz_log}")
   elif [ "${fuzz_status}" = 0 ]; then
     fuzz="missed"
     after="-"

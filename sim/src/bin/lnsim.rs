@@ -161,6 +161,15 @@ fn run_once(scenario: &Scenario, seed: u64, bug: &Bug) -> Result<(Network, Optio
     Ok((outcome.network, outcome.violation))
 }
 
+/// What a panic said, as `panic!` with a message leaves it.
+fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "without a message".to_string())
+}
+
 fn summary(tally: &PaymentTally) -> String {
     format!(
         "payments: {} dispatched, {} sent, {} failed, {} refused, {} left to the chain",
@@ -280,18 +289,23 @@ fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>, b
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     for &seed in mine.iter().skip(worker).step_by(jobs as usize) {
-                        let Ok((network, violation)) = run_once(scenario, seed, &bug) else {
-                            continue;
+                        // A panic in a run (the library's or a harness check's) is that
+                        // seed's failure, not the sweep's end.
+                        let run =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(scenario, seed, &bug)));
+                        let (tally, violation) = match run {
+                            Ok(Ok((network, violation))) => (network.tally(), violation.map(|v| v.invariant)),
+                            Ok(Err(_)) => continue,
+                            Err(payload) => (
+                                PaymentTally::default(),
+                                Some(format!("panicked: {}", panic_text(&payload))),
+                            ),
                         };
-                        if let Some(v) = &violation {
-                            bar.println(format!("seed {seed}: {}", v.invariant));
+                        if let Some(invariant) = &violation {
+                            bar.println(format!("seed {seed}: {invariant}"));
                         }
                         bar.inc(1);
-                        out.push(SeedResult {
-                            seed,
-                            tally: network.tally(),
-                            violation: violation.map(|v| v.invariant),
-                        });
+                        out.push(SeedResult { seed, tally, violation });
                     }
                     out
                 })

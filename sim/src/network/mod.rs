@@ -740,6 +740,15 @@ impl Network {
                     None => {
                         self.tally.dispatched += 1;
                         self.count_refused(from, to);
+                        self.payments.push(PaymentRecord {
+                            source: from,
+                            destination: to,
+                            payment_hash: [0; 32],
+                            amount_msat: 0,
+                            dispatched: self.queue.now(),
+                            resolved: None,
+                            outcome: PaymentOutcome::Refused,
+                        });
                         self.log(
                             from,
                             "pay",
