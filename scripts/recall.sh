@@ -57,9 +57,11 @@ for bug in "${bugs[@]}"; do
   fuzz_log="target/fuzz-logs/consistency-libfuzzer-planted-${bug}.log"
   if [ "${fuzz_status}" = 1 ]; then
     fuzz="found"
-    # Runs before the crash over the average rate: the seconds to the finding.
+    # Runs before the crash over the average rate: the seconds to the finding (libFuzzer
+    # has no rate yet for a crash within its first second).
     after=$(awk '/stat::number_of_executed_units/ { runs = $2 } /stat::average_exec_per_sec/ { rate = $2 }
-      END { if (rate > 0) printf "%.0f s", runs / rate; else print "0 s (a seed)" }' "${fuzz_log}")
+      END { if (rate > 0 && runs / rate >= 1) printf "%.0f s", runs / rate; else printf "< 1 s (%d runs)", runs }' \
+      "${fuzz_log}")
   elif [ "${fuzz_status}" = 0 ]; then
     fuzz="missed"
     after="-"

@@ -108,3 +108,8 @@ regression!(
     "consistency",
     "an_end_paid_down_to_its_reserve"
 );
+regression!(
+    consistency_older_monitors_of_a_channel_already_failed,
+    "consistency",
+    "older_monitors_of_a_channel_already_failed"
+);

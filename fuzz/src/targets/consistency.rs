@@ -76,8 +76,8 @@ struct Harness {
     stale_restarted: bool,
     /// Whether a lie was read: its receiver then sends `error`s and drops connections.
     lied: bool,
-    /// Channels a node dropped at a restart from older monitors: its peer's commitments
-    /// since are known to no storage that survived.
+    /// Channels whose stored monitor went back at a restart from older monitors: the
+    /// peer's commitments since are known to no storage that survived.
     storage_lost: BTreeSet<ChannelId>,
     /// Payments claimed by their payee, by hash, with their payer.
     claimed: BTreeMap<PaymentHash, usize>,
@@ -396,6 +396,17 @@ impl Harness {
             (Some(checkpoint), true) => checkpoint.clone(),
             _ => self.parties[i].node.channel_handler().persister().monitors.clone(),
         };
+        // Every channel whose stored monitor goes back: what the peer holds since is
+        // known to no storage that survived, whether or not the node still runs the
+        // channel (one already failed is not checked against its monitor at restart).
+        for (id, current) in &self.parties[i].node.channel_handler().persister().monitors {
+            if monitors
+                .get(id)
+                .is_none_or(|old| old.latest_update_id() < current.latest_update_id())
+            {
+                self.storage_lost.insert(*id);
+            }
+        }
         self.disconnect();
         let party = &mut self.parties[i];
         party.starts = party.starts.wrapping_add(1);
@@ -412,9 +423,6 @@ impl Harness {
             );
             self.stale_restarted = true;
             self.expected_closed.extend(mismatches.iter().map(|(id, _)| *id));
-            if old_monitors {
-                self.storage_lost.extend(mismatches.iter().map(|(id, _)| *id));
-            }
         }
         let height = self.height;
         self.node(i).channel_handler_mut().best_block_updated(height);
