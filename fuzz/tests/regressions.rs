@@ -113,3 +113,8 @@ regression!(
     "consistency",
     "older_monitors_of_a_channel_already_failed"
 );
+regression!(
+    consistency_a_stale_restart_onto_older_monitors,
+    "consistency",
+    "a_stale_restart_onto_older_monitors"
+);

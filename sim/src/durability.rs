@@ -24,13 +24,19 @@ use crate::node::Manager;
 
 /// The first commitment `holder` can broadcast on a channel with `signer`, signed by
 /// `signer`, that `signer`'s durable monitors neither know nor can punish: the channel
-/// and the commitment number. A channel `signer` no longer has is left out: it dropped
-/// it at a restart that found its monitor lacking (storage lost writes; the node must
-/// notice, and did, rather than run on).
-pub fn unenforceable_commitment(holder: &Manager, signer: &Manager) -> Option<(ChannelId, u64)> {
+/// and the commitment number. Left out: a channel `signer` no longer has (it dropped it
+/// at a restart that found its monitor lacking: storage lost writes, and the node
+/// noticed rather than ran on), and those `excused` says (the harness knows their
+/// storage went back, as a restore from an old backup does, which only the peer's
+/// `channel_reestablish` can reveal).
+pub fn unenforceable_commitment(
+    holder: &Manager,
+    signer: &Manager,
+    excused: impl Fn(&ChannelId) -> bool,
+) -> Option<(ChannelId, u64)> {
     let signer_monitors = &signer.persister().monitors;
     holder.channel_ids().into_iter().find_map(|id| {
-        if holder.counterparty_of(&id) != Some(signer.node_id()) || signer.channel(&id).is_none() {
+        if holder.counterparty_of(&id) != Some(signer.node_id()) || signer.channel(&id).is_none() || excused(&id) {
             return None;
         }
         let channel = holder.channel(&id)?;

@@ -79,6 +79,9 @@ struct Harness {
     /// Channels whose stored monitor went back at a restart from older monitors: the
     /// peer's commitments since are known to no storage that survived.
     storage_lost: BTreeSet<ChannelId>,
+    /// Channels a node runs again from a stale manager: their durable monitors may lack
+    /// what the peer holds until `channel_reestablish` reveals the node stale.
+    restored_stale: BTreeSet<ChannelId>,
     /// Payments claimed by their payee, by hash, with their payer.
     claimed: BTreeMap<PaymentHash, usize>,
     /// Payments their payer learned were sent.
@@ -120,6 +123,7 @@ impl Harness {
             stale_restarted: false,
             lied: false,
             storage_lost: BTreeSet::new(),
+            restored_stale: BTreeSet::new(),
             claimed: BTreeMap::new(),
             sent: BTreeSet::new(),
             must_reject: BTreeSet::new(),
@@ -182,6 +186,7 @@ impl Harness {
         let unenforceable = sim::durability::unenforceable_commitment(
             self.parties[i].node.channel_handler(),
             self.parties[1 - i].node.channel_handler(),
+            |id| self.restored_stale.contains(id),
         );
         if let Some(found) = unenforceable {
             panic!("{}", sim::durability::describe_unenforceable(1 - i, i, found));
@@ -399,14 +404,16 @@ impl Harness {
         // Every channel whose stored monitor goes back: what the peer holds since is
         // known to no storage that survived, whether or not the node still runs the
         // channel (one already failed is not checked against its monitor at restart).
+        let mut went_back = Vec::new();
         for (id, current) in &self.parties[i].node.channel_handler().persister().monitors {
             if monitors
                 .get(id)
                 .is_none_or(|old| old.latest_update_id() < current.latest_update_id())
             {
-                self.storage_lost.insert(*id);
+                went_back.push(*id);
             }
         }
+        self.storage_lost.extend(went_back);
         self.disconnect();
         let party = &mut self.parties[i];
         party.starts = party.starts.wrapping_add(1);
@@ -423,6 +430,16 @@ impl Harness {
             );
             self.stale_restarted = true;
             self.expected_closed.extend(mismatches.iter().map(|(id, _)| *id));
+        }
+        // A stale manager the monitors agree with (they went back too: a restore from an
+        // old backup) runs its channels until the peer's `channel_reestablish` reveals
+        // them stale, and they close, on purpose. Older monitors under the latest manager
+        // are no excuse: the node must notice them (`MonitorMismatch`) and not run on.
+        if stale && self.parties[i].checkpoint.is_some() {
+            let running = self.parties[i].node.channel_handler().channel_ids();
+            self.stale_restarted = true;
+            self.expected_closed.extend(running.iter().copied());
+            self.restored_stale.extend(running);
         }
         let height = self.height;
         self.node(i).channel_handler_mut().best_block_updated(height);

@@ -563,6 +563,7 @@ impl Network {
             crate::durability::unenforceable_commitment(
                 self.nodes[holder].channel_handler(),
                 self.nodes[signer].channel_handler(),
+                |id| self.excused_channels.contains(id),
             )
             .map(|found| crate::durability::describe_unenforceable(signer, holder, found))
         })
