@@ -8,7 +8,7 @@ use lightning::bitcoin::hashes::{sha256, Hash};
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::wire::{ChannelId, PaymentHash};
 
-use super::{hex, Network, PaymentOutcome, PaymentRecord, SimEvent};
+use super::{hex, Network, SimEvent};
 use crate::lies::{accepted_lie, Told};
 
 /// The reason the library gives a close both ends agreed.
@@ -34,7 +34,6 @@ impl Network {
 
     /// A payment `to` must reject: see [`super::Action::PayWrong`].
     pub(super) fn pay_wrong(&mut self, from: usize, to: usize, amount_msat: u64, unknown_hash: bool) {
-        self.tally.dispatched += 1;
         let (hash, secret) = if unknown_hash {
             let mut preimage = [0u8; 32];
             preimage[..8].copy_from_slice(&(self.payments.len() as u64).to_be_bytes());
@@ -54,22 +53,7 @@ impl Network {
             amount_msat.saturating_sub(1).max(1),
             MIN_FINAL_CLTV_EXPIRY_DELTA,
         );
-        self.payments.push(PaymentRecord {
-            source: from,
-            destination: to,
-            payment_hash: hash.0,
-            amount_msat,
-            dispatched: self.queue.now(),
-            resolved: None,
-            outcome: if result.is_ok() {
-                PaymentOutcome::Pending
-            } else {
-                PaymentOutcome::Refused
-            },
-        });
-        if result.is_err() {
-            self.count_refused(from, to);
-        }
+        self.record_dispatch(from, to, hash.0, amount_msat, result.is_ok());
         self.log(
             from,
             "pay_wrong",

@@ -739,17 +739,7 @@ impl Network {
                 match most_msat {
                     Some(amount_msat) => self.act(Action::Pay { from, to, amount_msat }),
                     None => {
-                        self.tally.dispatched += 1;
-                        self.count_refused(from, to);
-                        self.payments.push(PaymentRecord {
-                            source: from,
-                            destination: to,
-                            payment_hash: [0; 32],
-                            amount_msat: 0,
-                            dispatched: self.queue.now(),
-                            resolved: None,
-                            outcome: PaymentOutcome::Refused,
-                        });
+                        self.record_dispatch(from, to, [0; 32], 0, false);
                         self.log(
                             from,
                             "pay",
@@ -759,7 +749,6 @@ impl Network {
                 }
             }
             Action::Pay { from, to, amount_msat } => {
-                self.tally.dispatched += 1;
                 let payee = self.nodes[to].node_id();
                 let (hash, secret) = self.nodes[to]
                     .channel_handler_mut()
@@ -775,21 +764,8 @@ impl Network {
                     "\"to\":{to},\"amount_msat\":{amount_msat},\"hash\":\"{}\"",
                     hex(&hash.0)
                 );
-                self.payments.push(PaymentRecord {
-                    source: from,
-                    destination: to,
-                    payment_hash: hash.0,
-                    amount_msat,
-                    dispatched: self.queue.now(),
-                    resolved: None,
-                    outcome: if result.is_ok() {
-                        PaymentOutcome::Pending
-                    } else {
-                        PaymentOutcome::Refused
-                    },
-                });
+                self.record_dispatch(from, to, hash.0, amount_msat, result.is_ok());
                 if let Err(e) = result {
-                    self.count_refused(from, to);
                     detail.push_str(&format!(",\"refused\":{}", json_str(&format!("{e:?}"))));
                 }
                 self.log(from, "pay", detail);

@@ -97,6 +97,35 @@ impl Network {
         out
     }
 
+    /// Records a payment just dispatched (and counts it), pending if its payer took it,
+    /// refused if not.
+    pub(super) fn record_dispatch(
+        &mut self,
+        source: usize,
+        destination: usize,
+        payment_hash: [u8; 32],
+        amount_msat: u64,
+        taken: bool,
+    ) {
+        self.tally.dispatched += 1;
+        self.payments.push(PaymentRecord {
+            source,
+            destination,
+            payment_hash,
+            amount_msat,
+            dispatched: self.queue.now(),
+            resolved: None,
+            outcome: if taken {
+                PaymentOutcome::Pending
+            } else {
+                PaymentOutcome::Refused
+            },
+        });
+        if !taken {
+            self.count_refused(source, destination);
+        }
+    }
+
     /// Counts a payment from `source` to `destination` refused at once.
     pub(super) fn count_refused(&mut self, source: usize, destination: usize) {
         self.tally.refused += 1;
