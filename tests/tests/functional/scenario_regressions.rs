@@ -148,7 +148,7 @@ fn an_outbox_that_ignores_pending_earlier_updates_is_caught() {
     assert_caught(
         &scenario,
         PlantedBug::CompletionIgnoresEarlierUpdates,
-        0,
+        3,
         &["revocation secret"],
     );
 }
