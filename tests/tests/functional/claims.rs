@@ -4,7 +4,22 @@
 use lightning::events::Event;
 use tests::node_pair::*;
 
+use lightning::wire::{ChannelId, PaymentHash};
+
 use super::node_e2e::{balances, connected_channel, start_payment, LINK};
+
+/// A channel from `a` to `b`, a payment of 7,000 sat from `a` claimable at `b` (which
+/// took the event), and the connection dropped.
+fn claimable_then_disconnected() -> (Node, Node, ChannelId, PaymentHash) {
+    let (mut a, mut b, channel_id) = connected_channel();
+    let hash = start_payment(&mut a, &mut b, 7_000_000, None);
+    pump(&mut a, &mut b, LINK);
+    assert!(events(&mut b)
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { .. })));
+    disconnect(&mut a, &mut b, LINK);
+    (a, b, channel_id, hash)
+}
 
 /// A payee that claims while its peer is disconnected still gets paid: the fulfill goes
 /// out once the channel is reestablished, and survives a restart in between. (Found by
@@ -13,13 +28,7 @@ use super::node_e2e::{balances, connected_channel, start_payment, LINK};
 #[test]
 fn a_claim_made_while_disconnected_is_fulfilled_on_reconnection() {
     for restart_before_reconnecting in [false, true] {
-        let (mut a, mut b, channel_id) = connected_channel();
-        let hash = start_payment(&mut a, &mut b, 7_000_000, None);
-        pump(&mut a, &mut b, LINK);
-        assert!(events(&mut b)
-            .iter()
-            .any(|e| matches!(e, Event::PaymentClaimable { .. })));
-        disconnect(&mut a, &mut b, LINK);
+        let (mut a, mut b, channel_id, hash) = claimable_then_disconnected();
         let preimage = b.channel_handler().payment_preimage(&hash).expect("ours");
         b.channel_handler_mut().claim_payment(preimage).expect("claimable");
         if restart_before_reconnecting {
@@ -43,13 +52,7 @@ fn a_claim_made_while_disconnected_is_fulfilled_on_reconnection() {
 /// payment in `claimable_payments` after its restart, and claiming it then pays.
 #[test]
 fn a_payment_claimable_before_a_crash_is_listed_after_it() {
-    let (mut a, mut b, _) = connected_channel();
-    let hash = start_payment(&mut a, &mut b, 7_000_000, None);
-    pump(&mut a, &mut b, LINK);
-    assert!(events(&mut b)
-        .iter()
-        .any(|e| matches!(e, Event::PaymentClaimable { .. })));
-    disconnect(&mut a, &mut b, LINK);
+    let (mut a, b, _, hash) = claimable_then_disconnected();
     let monitors = b.channel_handler().persister().monitors.clone();
     let (mut b, _) = restart(&b, 2, &monitors);
     assert_eq!(b.channel_handler().claimable_payments(), vec![(hash, 7_000_000)]);
