@@ -38,7 +38,7 @@ fn two_nodes() {
         ..NetworkConfig::default()
     })
     .expect("valid");
-    network.schedule_channel(SimTime(0), 0, 1, 10_000_000, 0);
+    network.schedule_channel(SimTime(0), 0, 1, 10_000_000, 0, None);
     for n in 0..PAYMENTS {
         // Alternate directions once node 1 holds more than its reserve (1% of the channel).
         let (from, to) = if n % 2 == 1 && n > 200 { (1, 0) } else { (0, 1) };

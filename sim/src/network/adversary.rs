@@ -33,7 +33,13 @@ impl Network {
     }
 
     /// A payment `to` must reject: see [`super::Action::PayWrong`].
-    pub(super) fn pay_wrong(&mut self, from: usize, to: usize, amount_msat: u64, unknown_hash: bool) {
+    pub(super) fn pay_wrong(
+        &mut self,
+        from: usize,
+        to: usize,
+        amount_msat: u64,
+        unknown_hash: bool,
+    ) -> Result<(), String> {
         let (hash, secret) = if unknown_hash {
             let mut preimage = [0u8; 32];
             preimage[..8].copy_from_slice(&(self.payments.len() as u64).to_be_bytes());
@@ -46,14 +52,17 @@ impl Network {
         };
         self.must_reject.insert(hash);
         let payee = self.nodes[to].node_id();
-        let result = self.nodes[from].channel_handler_mut().send_payment(
-            payee,
-            hash,
-            secret,
-            amount_msat.saturating_sub(1).max(1),
-            MIN_FINAL_CLTV_EXPIRY_DELTA,
-        );
-        self.record_dispatch(from, to, hash.0, amount_msat, result.is_ok());
+        let result = self.nodes[from]
+            .channel_handler_mut()
+            .send_payment(
+                payee,
+                hash,
+                secret,
+                amount_msat.saturating_sub(1).max(1),
+                MIN_FINAL_CLTV_EXPIRY_DELTA,
+            )
+            .map_err(|e| format!("{e:?}"));
+        self.record_dispatch(from, to, Some(hash.0), amount_msat, result.clone());
         self.log(
             from,
             "pay_wrong",
@@ -64,6 +73,7 @@ impl Network {
             ),
         );
         self.flush(from);
+        result
     }
 
     /// Node `node` finds `payment_hash` claimable: it claims at once, or after a hold
@@ -153,7 +163,8 @@ mod tests {
     fn run(extra: &str) -> crate::scenario::RunOutcome {
         let text = format!(
             "nodes 2\nswarm off\nblock_interval 1min\nchannel 0 -> 1 capacity=1000000sat push=300000sat\n{extra}\n\
-             at 250s pay 0 -> 1 20000sat\nat 252s pay 1 -> 0 10000sat\nat 254s feerate 2000sat/kw\nrun 5min\n"
+             at 250s pay 0 -> 1 20000sat maybe_refused\nat 252s pay 1 -> 0 10000sat maybe_refused\n\
+             at 254s feerate 2000sat/kw\nrun 5min\n"
         );
         let scenario = Scenario::parse("adversary.scn", &text).expect("valid");
         scenario.run(1).expect("valid links")

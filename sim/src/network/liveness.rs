@@ -6,7 +6,7 @@
 use lightning::chan::channel::ChannelPhase;
 use lightning::chan::snapshot::ChannelSnapshot;
 
-use super::{hex, Action, Network, PaymentOutcome, Violation};
+use super::{hex, Action, FailureKind, Network, PaymentOutcome, Violation};
 use crate::clock::SimTime;
 
 impl Network {
@@ -21,7 +21,8 @@ impl Network {
         self.log_line("null", "settle", format!("\"max_ms\":{max_ms}"));
         for node in 0..self.nodes.len() {
             if self.crashed.contains(&node) {
-                self.restart(node, false, false);
+                // A restart refused here leaves the node down, which liveness reports.
+                let _ = self.restart(node, false, false);
             }
         }
         for node in 0..self.nodes.len() {
@@ -30,10 +31,11 @@ impl Network {
                 self.resume_monitors(node);
             }
         }
-        self.act(Action::Heal);
+        // Nothing partitioned is as healed.
+        let _ = self.act(Action::Heal);
         let unordered: Vec<(usize, usize)> = self.unordered.iter().copied().filter(|(a, b)| a < b).collect();
         for (a, b) in unordered {
-            self.act(Action::RestoreOrdering { a, b });
+            let _ = self.act(Action::RestoreOrdering { a, b });
         }
         self.redial_all(None);
         let deadline = now.after_ms(max_ms);
@@ -44,7 +46,10 @@ impl Network {
                 return Ok(self.queue.now());
             };
             if self.queue.next_time().is_none_or(|t| t > deadline) {
-                return Err(self.violation(format!("liveness: not quiet {max_ms} ms after healing: {problem}")));
+                return Err(self.violation(
+                    FailureKind::Liveness,
+                    format!("liveness: not quiet {max_ms} ms after healing: {problem}"),
+                ));
             }
             self.step()?;
         }
@@ -72,10 +77,34 @@ impl Network {
                 && self.failed_on_purpose_between(source, destination)
             {
                 self.payments[i].outcome = PaymentOutcome::OnChain;
+                self.payments[i].reason = "its channel was failed on purpose; the chain resolves it".into();
                 self.payments[i].resolved = Some(now);
                 self.tally.on_chain += 1;
             }
         }
+    }
+
+    /// The first channel a script opened that never became ready, as the violation to
+    /// report (a run whose channels never open tests nothing). A channel a fault failed
+    /// on purpose is excused.
+    pub fn unopened_channel(&self) -> Option<Violation> {
+        let mut scripted: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+        for &(from, to, line) in &self.scripted_channels {
+            let nth = scripted.entry((from, to)).or_default();
+            *nth += 1;
+            let ready = self
+                .ready_channels
+                .iter()
+                .filter(|(a, b, _)| (*a, *b) == (from, to))
+                .count();
+            if ready < *nth && !self.failed_on_purpose_between(from, to) {
+                return Some(self.violation(
+                    FailureKind::Refusal,
+                    format!("line {line}: the channel {from} -> {to} never became ready"),
+                ));
+            }
+        }
+        None
     }
 
     /// Whether a channel between `a` and `b` was failed on purpose (a lie, a restart
@@ -95,7 +124,7 @@ impl Network {
         if let Some(p) = pending {
             return Some(format!(
                 "payment {} from node {} to node {} unresolved",
-                hex(&p.payment_hash),
+                p.payment_hash.map(|h| hex(&h)).unwrap_or_default(),
                 p.source,
                 p.destination
             ));

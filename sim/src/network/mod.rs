@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lightning::bitcoin::hashes::{sha256, Hash, HashEngine};
 use lightning::chan::channel::ChannelPhase;
-use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
 use lightning::events::Event;
@@ -21,7 +20,7 @@ use crate::clock::{EventQueue, SimTime};
 use crate::faults::Generator;
 use crate::latency::{InvalidLatency, Latency, OrderedLink};
 use crate::lies::{Lie, Told};
-use crate::node::{node_with_config, restart_from, Node};
+use crate::node::{node_with_config, Node};
 use crate::rng::{SimRng, StreamId};
 use crate::swarm::PolicyField;
 use crate::wallet::fund_channel;
@@ -160,7 +159,8 @@ enum SimEvent {
         payment_hash: PaymentHash,
     },
     Block,
-    Act(Action),
+    /// An action, with the script line that asked for it (none if a fault drew it).
+    Act(Action, Option<ScriptLine>),
     /// Random generator number `n` fires.
     Generate(usize),
     /// One of `node`'s monitor updates held in progress completes: which one, the fault
@@ -170,14 +170,82 @@ enum SimEvent {
     },
 }
 
+/// How often a channel open waiting for its connection's `init` looks again.
+const OPEN_RETRY_MS: u64 = 100;
+
+/// How long a channel open waits for its connection's `init` before it is tried (and
+/// refused) anyway.
+pub const OPEN_WAIT_MAX_MS: u64 = 60_000;
+
 /// The most milliseconds between two completions of a resumed node's held monitor
 /// updates: a storage catching up reports them one by one, in no particular order, and
 /// messages go out between them.
 const COMPLETION_SPACING_MAX_MS: u64 = 20;
 
-/// An invariant broken during a run: the run stops there.
+/// Where a scheduled action came from in a script, and what its refusal would mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScriptLine {
+    /// The 1-based line of the `at` or `channel` statement.
+    pub line: usize,
+    /// What the script says of a refusal.
+    pub refusal: Refusal,
+}
+
+/// What a script says of an action's refusal (a word at the end of its `at` line).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing: the script asked for it, so a refusal fails the run.
+    #[default]
+    Fails,
+    /// `refused`: the action must be refused; carried out, it fails the run.
+    Expected,
+    /// `maybe_refused`: either is fine (faults drawn at random may make it impossible).
+    Tolerated,
+}
+
+/// What kind of check a failed run failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailureKind {
+    /// A safety invariant checked after every event (the ends of a channel disagree, a
+    /// revoked state on disk, money created...).
+    Invariant,
+    /// The network did not go quiet after healing: a payment or HTLC left hanging, a
+    /// channel not usable.
+    Liveness,
+    /// An `expect` line did not hold, or had nothing to count.
+    Expectation,
+    /// Something the script asked for explicitly was refused (or carried out when the
+    /// script said it would be refused), or a scripted channel never opened.
+    Refusal,
+}
+
+impl FailureKind {
+    /// Its name in summaries and reports: `invariant`, `liveness`, `expectation`, `refusal`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Invariant => "invariant",
+            FailureKind::Liveness => "liveness",
+            FailureKind::Expectation => "expectation",
+            FailureKind::Refusal => "refusal",
+        }
+    }
+
+    /// How a person is told: `INVARIANT BROKEN`, `LIVENESS FAILED`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Invariant => "INVARIANT BROKEN",
+            FailureKind::Liveness => "LIVENESS FAILED",
+            FailureKind::Expectation => "EXPECTATION NOT MET",
+            FailureKind::Refusal => "SCRIPTED ACTION REFUSED",
+        }
+    }
+}
+
+/// A failed check: the run stops there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
+    /// What kind of check failed.
+    pub kind: FailureKind,
     /// The run's seed, to replay it.
     pub seed: u64,
     /// When.
@@ -195,6 +263,19 @@ impl std::fmt::Display for Violation {
             writeln!(f, "  {line}")?;
         }
         Ok(())
+    }
+}
+
+/// Why a scripted action's outcome fails the run, if it does: refused when the script
+/// asked for it, or carried out when the script said it would be refused.
+fn scripted_refusal(origin: ScriptLine, action: &str, outcome: Result<(), String>) -> Option<String> {
+    let line = origin.line;
+    match (origin.refusal, outcome) {
+        (Refusal::Fails, Err(why)) => Some(format!("line {line}: {action} was refused: {why}")),
+        (Refusal::Expected, Ok(())) => Some(format!(
+            "line {line}: {action} was carried out, but the script expects it refused"
+        )),
+        _ => None,
     }
 }
 
@@ -264,6 +345,12 @@ pub struct Network {
     traffic_rng: SimRng,
     /// Every pair with a channel, as (funder, peer): the funder redials.
     channel_peers: BTreeSet<(usize, usize)>,
+    /// Channels a script opens, as (funder, peer, line): each must become ready.
+    scripted_channels: Vec<(usize, usize, usize)>,
+    /// Channels that became ready, as (funder, peer, id).
+    ready_channels: BTreeSet<(usize, usize, ChannelId)>,
+    /// How long opens have waited for their connection's `init`, by (funder, peer).
+    open_waits: BTreeMap<(usize, usize), u64>,
     /// Directions whose bytes may overtake earlier bytes.
     unordered: BTreeSet<(usize, usize)>,
     /// Events handled so far.
@@ -390,6 +477,9 @@ impl Network {
             window_end: SimTime::ZERO,
             traffic_rng: SimRng::new(seed, StreamId::Workload),
             channel_peers: BTreeSet::new(),
+            scripted_channels: Vec::new(),
+            ready_channels: BTreeSet::new(),
+            open_waits: BTreeMap::new(),
             unordered: BTreeSet::new(),
             events_processed: 0,
             fee_estimate_max_per_kw,
@@ -401,24 +491,44 @@ impl Network {
         })
     }
 
-    /// Schedules `action` at `at`.
+    /// Schedules `action` at `at`; a refusal is only traced.
     pub fn schedule(&mut self, at: SimTime, action: Action) {
-        self.queue.schedule_at(at, SimEvent::Act(action));
+        self.queue.schedule_at(at, SimEvent::Act(action, None));
+    }
+
+    /// Schedules `action` at `at` for script line `origin`: a refusal fails the run
+    /// unless the line says it expects one.
+    pub fn schedule_scripted(&mut self, at: SimTime, action: Action, origin: ScriptLine) {
+        self.queue.schedule_at(at, SimEvent::Act(action, Some(origin)));
     }
 
     /// Schedules a channel from `from` to `to`: the connection at `at`, the open one
-    /// second later (the handshake and `init` are done by then on any sane link).
-    pub fn schedule_channel(&mut self, at: SimTime, from: usize, to: usize, funding_satoshis: u64, push_msat: u64) {
+    /// second later (the handshake and `init` are done by then on any sane link). With a
+    /// script line, a refused open fails the run, as does a channel never ready.
+    pub fn schedule_channel(
+        &mut self,
+        at: SimTime,
+        from: usize,
+        to: usize,
+        funding_satoshis: u64,
+        push_msat: u64,
+        origin: Option<ScriptLine>,
+    ) {
+        // The connection may already be up (a second channel to the same peer).
         self.schedule(at, Action::Connect { from, to });
-        self.schedule(
-            at.after_ms(1_000),
-            Action::OpenChannel {
-                from,
-                to,
-                funding_satoshis,
-                push_msat,
-            },
-        );
+        let open = Action::OpenChannel {
+            from,
+            to,
+            funding_satoshis,
+            push_msat,
+        };
+        match origin {
+            Some(origin) => {
+                self.scripted_channels.push((from, to, origin.line));
+                self.schedule_scripted(at.after_ms(1_000), open, origin);
+            }
+            None => self.schedule(at.after_ms(1_000), open),
+        }
     }
 
     /// Runs every event up to and including `end`, checking the invariants after each;
@@ -447,21 +557,65 @@ impl Network {
             } => self.deliver(from, to, connection, sent, &bytes, told),
             SimEvent::Claim { node, payment_hash } => self.claim(node, payment_hash),
             SimEvent::Block => self.block(),
-            SimEvent::Act(action) => self.act(action),
+            SimEvent::Act(action, origin) if self.awaiting_init(&action) => {
+                // The connection is up but `init` is not through (a slow link): open once
+                // it is, as a wallet waits for its peer before opening.
+                self.queue.schedule_in(OPEN_RETRY_MS, SimEvent::Act(action, origin));
+            }
+            SimEvent::Act(action, origin) => {
+                let text = origin.map(|_| match (&action, crate::scenario::action_text(&action)) {
+                    (_, Some(text)) => format!("`{text}`"),
+                    (
+                        Action::OpenChannel {
+                            from,
+                            to,
+                            funding_satoshis,
+                            ..
+                        },
+                        None,
+                    ) => format!("the channel {from} -> {to} of {funding_satoshis} sat"),
+                    (_, None) => format!("{action:?}"),
+                });
+                let outcome = self.act(action);
+                if let (Some(origin), Some(text)) = (origin, text) {
+                    if let Some(why) = scripted_refusal(origin, &text, outcome) {
+                        return Err(self.violation(FailureKind::Refusal, why));
+                    }
+                }
+            }
             SimEvent::Generate(index) => self.generate(index),
             SimEvent::CompleteOneUpdate { node } => self.complete_one_update(node),
         }
         match self.violated_invariant() {
-            Some(invariant) => Err(self.violation(invariant)),
+            Some(invariant) => Err(self.violation(FailureKind::Invariant, invariant)),
             None => Ok(()),
         }
     }
 
+    /// Whether `action` opens a channel over a connection still in its handshake or
+    /// `init` exchange, and has waited less than [`OPEN_WAIT_MAX_MS`] for it.
+    fn awaiting_init(&mut self, action: &Action) -> bool {
+        let Action::OpenChannel { from, to, .. } = *action else {
+            return false;
+        };
+        if self.crashed.contains(&from) || !self.live.contains_key(&(from, to)) {
+            return false;
+        }
+        let peer = self.nodes[to].node_id();
+        if self.nodes[from].connected_peers().iter().any(|(_, id)| *id == peer) {
+            return false;
+        }
+        let waited_ms = self.open_waits.entry((from, to)).or_default();
+        *waited_ms += OPEN_RETRY_MS;
+        *waited_ms <= OPEN_WAIT_MAX_MS
+    }
+
     /// A violation of `invariant` now, with the trace's last lines (also for checks
     /// made outside the run, such as a scenario's expectations).
-    pub fn violation(&self, invariant: String) -> Violation {
+    pub fn violation(&self, kind: FailureKind, invariant: String) -> Violation {
         let skip = self.trace.len().saturating_sub(VIOLATION_CONTEXT_LINES);
         Violation {
+            kind,
             seed: self.config.seed,
             at: self.queue.now(),
             invariant,
@@ -603,246 +757,25 @@ impl Network {
         self.trace.push(line);
     }
 
-    fn act(&mut self, action: Action) {
-        let involved: Vec<usize> = match action {
-            Action::Connect { from, to }
-            | Action::OpenChannel { from, to, .. }
-            | Action::Pay { from, to, .. }
-            | Action::PayMost { from, to } => both(from, to),
-            Action::Disconnect { a, b } | Action::Close { a, b } => both(a, b),
-            // The link's ordering is the network's, whether or not its nodes are up.
-            Action::BreakOrdering { .. } | Action::RestoreOrdering { .. } => Vec::new(),
-            Action::PayWrong { from, to, .. } => both(from, to),
-            Action::PauseMonitors { node }
-            | Action::ResumeMonitors { node }
-            | Action::SaveManager { node }
-            | Action::Lie { node, .. } => vec![node],
-            Action::Crash { .. }
-            | Action::Restart { .. }
-            | Action::RestartLosingWrites { .. }
-            | Action::FeeRate { .. }
-            | Action::Partition { .. }
-            | Action::Heal => Vec::new(),
-        };
-        if let Some(down) = involved.iter().find(|n| self.crashed.contains(n)) {
-            if let Action::Pay { from, to, .. } | Action::PayWrong { from, to, .. } | Action::PayMost { from, to } =
-                action
-            {
-                self.tally.dispatched += 1;
-                self.count_refused(from, to);
-            }
-            return self.log(
-                *down,
-                "skipped",
-                format!("\"action\":{}", json_str(&format!("{action:?}"))),
-            );
-        }
-        match action {
-            Action::Connect { from, to } => self.connect(from, to),
-            Action::Disconnect { a, b } => {
-                self.disconnect(a, b);
-                self.flush(a);
-                self.flush(b);
-            }
-            Action::PauseMonitors { node } => {
-                self.nodes[node].channel_handler_mut().persister_mut().hold = true;
-                self.log(node, "pause_monitors", String::new());
-            }
-            Action::ResumeMonitors { node } => self.resume_monitors(node),
-            Action::SaveManager { node } => {
-                let bytes = self.nodes[node].channel_handler().encode();
-                self.log(node, "save_manager", format!("\"bytes\":{}", bytes.len()));
-                self.saved_managers.insert(node, bytes);
-            }
-            Action::Crash { node } => self.crash(node),
-            Action::FeeRate { feerate_per_kw } => {
-                self.fee_estimate_max_per_kw = self.fee_estimate_max_per_kw.max(feerate_per_kw);
-                for i in 0..self.nodes.len() {
-                    if !self.crashed.contains(&i) {
-                        self.nodes[i].channel_handler_mut().feerate_updated(feerate_per_kw);
-                    }
-                }
-                self.log_line("null", "feerate", format!("\"feerate_per_kw\":{feerate_per_kw}"));
-                for i in 0..self.nodes.len() {
-                    if !self.crashed.contains(&i) {
-                        self.flush(i);
-                    }
-                }
-            }
-            Action::Partition { side } => self.partition(side),
-            Action::Heal => {
-                let Some(Partition { cut, .. }) = self.partition.take() else {
-                    return;
-                };
-                self.log_line("null", "heal", format!("\"reconnecting\":{}", cut.len()));
-                for (from, to) in cut {
-                    if !self.crashed.contains(&from) && !self.crashed.contains(&to) {
-                        self.connect(from, to);
-                    }
-                }
-                // Redials refused while the cut was in force are made now.
-                if self.config.redial_ms.is_some() {
-                    self.redial_all(None);
-                }
-            }
-            Action::Close { a, b } => self.close(a, b),
-            Action::BreakOrdering { a, b } => {
-                self.unordered.extend([(a, b), (b, a)]);
-                self.log(a, "break_ordering", format!("\"peer\":{b}"));
-            }
-            Action::RestoreOrdering { a, b } => {
-                self.unordered.remove(&(a, b));
-                self.unordered.remove(&(b, a));
-                self.log(a, "restore_ordering", format!("\"peer\":{b}"));
-            }
-            Action::Restart { node, stale_manager } => self.restart(node, stale_manager, false),
-            Action::RestartLosingWrites { node } => self.restart(node, false, true),
-            Action::Lie { node, lie } => {
-                self.nodes[node].channel_handler_mut().arm(lie);
-                self.log(node, "lie", format!("\"field\":\"{}\"", lie.name()));
-            }
-            Action::PayWrong {
-                from,
-                to,
-                amount_msat,
-                unknown_hash,
-            } => self.pay_wrong(from, to, amount_msat, unknown_hash),
-            Action::OpenChannel {
-                from,
-                to,
-                funding_satoshis,
-                push_msat,
-            } => {
-                let peer = self.nodes[to].node_id();
-                let result = self.nodes[from]
-                    .channel_handler_mut()
-                    .open_channel(peer, funding_satoshis, push_msat);
-                if result.is_ok() {
-                    self.channel_peers.insert((from, to));
-                }
-                let detail = match &result {
-                    Ok(id) => format!("\"to\":{to},\"temporary_channel_id\":\"{}\"", hex(&id.0)),
-                    Err(e) => format!("\"to\":{to},\"refused\":{}", json_str(&format!("{e:?}"))),
-                };
-                self.log(from, "open_channel", detail);
-                self.flush(from);
-            }
-            Action::PayMost { from, to } => {
-                let peer = self.nodes[to].node_id();
-                let manager = self.nodes[from].channel_handler();
-                let most_msat = manager
-                    .channel_ids()
-                    .iter()
-                    .filter(|id| manager.counterparty_of(id) == Some(peer))
-                    .filter_map(|id| manager.channel(id)?.max_sendable_msat())
-                    .next();
-                match most_msat {
-                    Some(amount_msat) => self.act(Action::Pay { from, to, amount_msat }),
-                    None => {
-                        self.record_dispatch(from, to, [0; 32], 0, false);
-                        self.log(
-                            from,
-                            "pay",
-                            format!("\"to\":{to},\"most\":true,\"refused\":\"nothing to send\""),
-                        );
-                    }
-                }
-            }
-            Action::Pay { from, to, amount_msat } => {
-                let payee = self.nodes[to].node_id();
-                let (hash, secret) = self.nodes[to]
-                    .channel_handler_mut()
-                    .create_inbound_payment(Some(amount_msat));
-                let result = self.nodes[from].channel_handler_mut().send_payment(
-                    payee,
-                    hash,
-                    secret,
-                    amount_msat,
-                    MIN_FINAL_CLTV_EXPIRY_DELTA,
-                );
-                let mut detail = format!(
-                    "\"to\":{to},\"amount_msat\":{amount_msat},\"hash\":\"{}\"",
-                    hex(&hash.0)
-                );
-                self.record_dispatch(from, to, hash.0, amount_msat, result.is_ok());
-                if let Err(e) = result {
-                    detail.push_str(&format!(",\"refused\":{}", json_str(&format!("{e:?}"))));
-                }
-                self.log(from, "pay", detail);
-                self.flush(from);
-            }
-        }
-    }
-
-    fn close(&mut self, a: usize, b: usize) {
-        let peer = self.nodes[b].node_id();
-        let manager = self.nodes[a].channel_handler_mut();
-        let open = manager.channel_ids().into_iter().find(|id| {
-            manager
-                .channel(id)
-                .is_some_and(|c| c.phase() == ChannelPhase::Normal && manager.counterparty_of(id) == Some(peer))
-        });
-        let detail = match open.map(|id| (id, manager.close_channel(&id))) {
-            Some((id, Ok(()))) => format!("\"peer\":{b},\"channel\":\"{}\"", hex(&id.0)),
-            Some((_, Err(e))) => format!("\"peer\":{b},\"refused\":{}", json_str(&format!("{e:?}"))),
-            None => format!("\"peer\":{b},\"refused\":\"no open channel\""),
-        };
-        self.log(a, "close", detail);
-        self.flush(a);
-    }
-
-    fn partition(&mut self, side: Vec<usize>) {
-        let side: BTreeSet<usize> = side.into_iter().collect();
-        let crossing: Vec<(usize, usize)> = self
-            .live
-            .keys()
-            .filter(|(a, b)| a < b && side.contains(a) != side.contains(b))
-            .copied()
-            .collect();
-        for (a, b) in &crossing {
-            self.disconnect(*a, *b);
-        }
-        self.log_line(
-            "null",
-            "partition",
-            format!(
-                "\"side\":[{}],\"cut\":{}",
-                side.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","),
-                crossing.len()
-            ),
-        );
-        for (a, b) in &crossing {
-            self.flush(*a);
-            self.flush(*b);
-        }
-        self.partition = Some(Partition { side, cut: crossing });
-    }
-
-    fn connect(&mut self, from: usize, to: usize) {
+    /// Node `from` dials `to`; refused across a partition or if they are connected.
+    fn connect(&mut self, from: usize, to: usize) -> Result<(), String> {
         self.touched.extend([from, to]);
+        let refused = |network: &mut Self, why: &str| {
+            network.log(from, "connect", format!("\"to\":{to},\"refused\":\"{why}\""));
+            Err(format!("{why}: nodes {from} and {to}"))
+        };
         if let Some(Partition { side, .. }) = &self.partition {
             if side.contains(&from) != side.contains(&to) {
-                return self.log(from, "connect", format!("\"to\":{to},\"refused\":\"partitioned\""));
+                return refused(self, "partitioned");
             }
         }
         let their_id = self.nodes[to].node_id();
-        let act_one = match self.nodes[from].new_outbound(conn(to), their_id) {
-            Ok(bytes) => bytes,
-            Err(_) => {
-                return self.log(
-                    from,
-                    "connect",
-                    format!("\"to\":{to},\"refused\":\"already connected\""),
-                )
-            }
+        let Ok(act_one) = self.nodes[from].new_outbound(conn(to), their_id) else {
+            return refused(self, "already connected");
         };
         if self.nodes[to].new_inbound(conn(from)).is_err() {
             self.nodes[from].disconnected(conn(to));
-            return self.log(
-                from,
-                "connect",
-                format!("\"to\":{to},\"refused\":\"already connected\""),
-            );
+            return refused(self, "already connected");
         }
         self.connections_made += 1;
         let (latency, jitter_ms) = self
@@ -862,6 +795,7 @@ impl Network {
         }
         self.log(from, "connect", format!("\"to\":{to}"));
         self.send(from, to, act_one, Vec::new());
+        Ok(())
     }
 
     fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>, told: Vec<Told>) {
@@ -932,128 +866,6 @@ impl Network {
         self.flush(to);
     }
 
-    /// New updates complete at once again; the held ones complete one by one, each its
-    /// own event a few milliseconds apart, in an order the fault stream picks: update
-    /// N+1 may be durable while N is still pending, and the node sends in between.
-    fn resume_monitors(&mut self, node: usize) {
-        let persister = self.nodes[node].channel_handler_mut().persister_mut();
-        persister.hold = false;
-        let held = persister.in_progress.len();
-        let mut delay_ms = 0;
-        for _ in 0..held {
-            delay_ms += 1 + self.faults_rng.below(COMPLETION_SPACING_MAX_MS);
-            self.queue.schedule_in(delay_ms, SimEvent::CompleteOneUpdate { node });
-        }
-        self.log(node, "resume_monitors", format!("\"held\":{held}"));
-        self.flush(node);
-    }
-
-    /// One held update of `node`'s, picked by the fault stream, completes and its manager
-    /// is told. Nothing if the node crashed (its held updates died with it) or none is
-    /// held any more.
-    fn complete_one_update(&mut self, node: usize) {
-        if self.crashed.contains(&node) {
-            return;
-        }
-        let held = self.nodes[node].channel_handler().persister().in_progress.len();
-        if held == 0 {
-            return;
-        }
-        let index = self.faults_rng.below(held as u64) as usize;
-        let manager = self.nodes[node].channel_handler_mut();
-        let Some((channel_id, update_id)) = manager.persister_mut().complete_at(index) else {
-            return;
-        };
-        manager.monitor_update_completed(&channel_id, update_id);
-        self.log(
-            node,
-            "update_completed",
-            format!("\"channel\":\"{}\",\"update_id\":{update_id}", hex(&channel_id.0)),
-        );
-        self.flush(node);
-    }
-
-    fn crash(&mut self, node: usize) {
-        if !self.crashed.insert(node) {
-            return;
-        }
-        let peers: Vec<usize> = self.live.keys().filter(|(a, _)| *a == node).map(|(_, b)| *b).collect();
-        for peer in peers {
-            self.disconnect(node, peer);
-            self.flush(peer);
-        }
-        self.crash_managers
-            .insert(node, self.nodes[node].channel_handler().encode());
-        self.log(node, "crash", String::new());
-    }
-
-    fn restart(&mut self, node: usize, stale_manager: bool, losing_writes: bool) {
-        if !self.crashed.contains(&node) {
-            return self.log(node, "restart", "\"refused\":\"running\"".to_string());
-        }
-        let at_crash = self.crash_managers.get(&node).cloned().unwrap_or_default();
-        let bytes = match (stale_manager, self.saved_managers.get(&node)) {
-            (true, Some(saved)) => saved.clone(),
-            _ => at_crash,
-        };
-        // Only what completed is on disk; held updates died with the process. Storage that
-        // loses writes comes back as it was at the node's previous start.
-        let monitors = if losing_writes {
-            self.monitors_at_start[node].clone()
-        } else {
-            self.nodes[node].channel_handler().persister().monitors.clone()
-        };
-        let channels_before = self.nodes[node].channel_handler().channel_ids();
-        let session_seed = self.node_rngs[node].bytes32();
-        let config = manager_config(&self.config, node);
-        match restart_from(&bytes, self.keys_seeds[node], session_seed, &monitors, config, true) {
-            Ok((restarted, mismatches)) => {
-                self.nodes[node] = restarted;
-                self.monitors_at_start[node] = monitors;
-                // A channel dropped for its monitor, or any of a stale manager's, may
-                // close at either end.
-                let mut excused: Vec<ChannelId> = mismatches.iter().map(|(id, _)| *id).collect();
-                if stale_manager {
-                    excused.extend(channels_before);
-                }
-                for id in excused {
-                    if let Some(peer) = (0..self.nodes.len())
-                        .find(|&j| j != node && self.nodes[j].channel_handler().channel(&id).is_some())
-                    {
-                        self.excuse(id, node, peer);
-                    }
-                }
-                self.crashed.remove(&node);
-                self.broadcasts_taken[node] = 0;
-                let height = self.chain.height;
-                let manager = self.nodes[node].channel_handler_mut();
-                for (tx, mined_at) in &self.chain.mined {
-                    manager.transaction_confirmed(tx, *mined_at);
-                }
-                manager.best_block_updated(height);
-                self.log(
-                    node,
-                    "restart",
-                    format!(
-                        "\"stale_manager\":{stale_manager},\"losing_writes\":{losing_writes},\"mismatched_channels\":{}",
-                        mismatches.len()
-                    ),
-                );
-                // What arrived before the crash and was not claimed yet is claimed now,
-                // as a wallet would on start (the event was taken before the crash).
-                let waiting = self.nodes[node].channel_handler().claimable_payments();
-                for (payment_hash, _) in waiting {
-                    self.claimable(node, payment_hash);
-                }
-                self.flush(node);
-                if self.config.redial_ms.is_some() {
-                    self.redial_all(Some(node));
-                }
-            }
-            Err(e) => self.log(node, "restart", format!("\"refused\":{}", json_str(&format!("{e:?}")))),
-        }
-    }
-
     /// Both ends learn the connection is gone; what was in flight is lost.
     fn disconnect(&mut self, a: usize, b: usize) {
         self.touched.extend([a, b]);
@@ -1071,7 +883,7 @@ impl Network {
             for (from, to) in [(a, b), (b, a)] {
                 if self.channel_peers.contains(&(from, to)) {
                     self.queue
-                        .schedule_in(delay_ms, SimEvent::Act(Action::Connect { from, to }));
+                        .schedule_in(delay_ms, SimEvent::Act(Action::Connect { from, to }, None));
                 }
             }
         }
@@ -1089,7 +901,8 @@ impl Network {
             .copied()
             .collect();
         for (from, to) in pairs {
-            self.connect(from, to);
+            // A redial that finds the pair connected (the peer dialled first) is moot.
+            let _ = self.connect(from, to);
         }
     }
 
@@ -1187,6 +1000,17 @@ impl Network {
                 self.log(i, "funding", format!("\"satoshis\":{funding_satoshis},\"ok\":{ok}"));
             }
             Event::PaymentClaimable { payment_hash, .. } => self.claimable(i, payment_hash),
+            Event::ChannelReady {
+                channel_id,
+                counterparty_node_id,
+            } => {
+                if let Some(peer) = self.nodes.iter().position(|n| n.node_id() == counterparty_node_id) {
+                    if self.channel_peers.contains(&(i, peer)) {
+                        self.ready_channels.insert((i, peer, channel_id));
+                    }
+                }
+                self.log(i, "event", "\"event\":\"ChannelReady\"".to_string());
+            }
             Event::ChannelClosed { channel_id, reason } => self.channel_closed(i, channel_id, &reason),
             Event::PaymentSent { payment_hash, .. } => {
                 // The payee released the preimage: its durable monitor must hold it.
@@ -1200,12 +1024,19 @@ impl Network {
                         Some(crate::durability::describe_undurable_preimage(payee, i, &payment_hash));
                 }
                 self.tally.sent += 1;
-                self.resolve_payment(i, payment_hash.0, PaymentOutcome::Sent);
+                self.resolve_payment(i, payment_hash.0, PaymentOutcome::Sent, String::new());
                 self.log(i, "sent", format!("\"hash\":\"{}\"", hex(&payment_hash.0)));
             }
-            Event::PaymentFailed { payment_hash, .. } => {
+            Event::PaymentFailed {
+                payment_hash,
+                failure_code,
+            } => {
                 self.tally.failed += 1;
-                self.resolve_payment(i, payment_hash.0, PaymentOutcome::Failed);
+                let reason = match failure_code {
+                    Some(code) => format!("failure code {code:#06x}"),
+                    None => "failed back without a code".to_string(),
+                };
+                self.resolve_payment(i, payment_hash.0, PaymentOutcome::Failed, reason);
                 self.log(i, "failed", format!("\"hash\":\"{}\"", hex(&payment_hash.0)));
             }
             other => {
@@ -1270,6 +1101,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+mod actions;
 mod adversary;
 mod chain;
 mod liveness;

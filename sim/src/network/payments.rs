@@ -46,8 +46,9 @@ pub struct PaymentRecord {
     pub source: usize,
     /// The payee.
     pub destination: usize,
-    /// Its hash.
-    pub payment_hash: [u8; 32],
+    /// Its hash (none if it was refused before an invoice was made: a node down, nothing
+    /// to send).
+    pub payment_hash: Option<[u8; 32]>,
     /// Its amount.
     pub amount_msat: u64,
     /// When the payer was told to pay.
@@ -56,6 +57,31 @@ pub struct PaymentRecord {
     pub resolved: Option<SimTime>,
     /// How it ended.
     pub outcome: PaymentOutcome,
+    /// Why, for what did not go through: the payer's refusal, the failure code that
+    /// came back, why it was left to the chain.
+    pub reason: String,
+}
+
+impl PaymentOutcome {
+    /// Its name in the CSV and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            PaymentOutcome::Pending => "pending",
+            PaymentOutcome::Refused => "refused",
+            PaymentOutcome::Sent => "sent",
+            PaymentOutcome::Failed => "failed",
+            PaymentOutcome::OnChain => "on_chain",
+        }
+    }
+}
+
+/// `text` as one CSV field: quoted when it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 impl Network {
@@ -69,45 +95,47 @@ impl Network {
         &self.payments
     }
 
-    /// The payments as CSV: source, destination, hash, amount, dispatch time, latency
-    /// (empty until resolved), outcome.
+    /// The payments as CSV, one row for every payment dispatched (refused ones too):
+    /// source, destination, hash (empty if none was made), amount, dispatch time,
+    /// latency (empty until resolved), outcome, and the reason for what did not go
+    /// through.
     pub fn payments_csv(&self) -> String {
-        let mut out = String::from("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome\n");
+        let mut out =
+            String::from("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome,reason\n");
         for p in &self.payments {
             let latency = p
                 .resolved
                 .map(|r| (r.as_ms() - p.dispatched.as_ms()).to_string())
                 .unwrap_or_default();
-            let outcome = match p.outcome {
-                PaymentOutcome::Pending => "pending",
-                PaymentOutcome::Refused => "refused",
-                PaymentOutcome::Sent => "sent",
-                PaymentOutcome::Failed => "failed",
-                PaymentOutcome::OnChain => "on_chain",
-            };
             out.push_str(&format!(
-                "{},{},{},{},{},{latency},{outcome}\n",
+                "{},{},{},{},{},{latency},{},{}\n",
                 p.source,
                 p.destination,
-                hex(&p.payment_hash),
+                p.payment_hash.map(|h| hex(&h)).unwrap_or_default(),
                 p.amount_msat,
-                p.dispatched.as_ms()
+                p.dispatched.as_ms(),
+                p.outcome.name(),
+                csv_field(&p.reason),
             ));
         }
         out
     }
 
-    /// Records a payment just dispatched (and counts it), pending if its payer took it,
-    /// refused if not.
+    /// Records a payment just dispatched (and counts it): pending if its payer took it,
+    /// refused with the reason if not.
     pub(super) fn record_dispatch(
         &mut self,
         source: usize,
         destination: usize,
-        payment_hash: [u8; 32],
+        payment_hash: Option<[u8; 32]>,
         amount_msat: u64,
-        taken: bool,
+        taken: Result<(), String>,
     ) {
         self.tally.dispatched += 1;
+        let (outcome, reason) = match &taken {
+            Ok(()) => (PaymentOutcome::Pending, String::new()),
+            Err(why) => (PaymentOutcome::Refused, why.clone()),
+        };
         self.payments.push(PaymentRecord {
             source,
             destination,
@@ -115,19 +143,16 @@ impl Network {
             amount_msat,
             dispatched: self.queue.now(),
             resolved: None,
-            outcome: if taken {
-                PaymentOutcome::Pending
-            } else {
-                PaymentOutcome::Refused
-            },
+            outcome,
+            reason,
         });
-        if !taken {
+        if taken.is_err() {
             self.count_refused(source, destination);
         }
     }
 
     /// Counts a payment from `source` to `destination` refused at once.
-    pub(super) fn count_refused(&mut self, source: usize, destination: usize) {
+    fn count_refused(&mut self, source: usize, destination: usize) {
         self.tally.refused += 1;
         if self
             .excused_pairs
@@ -141,20 +166,27 @@ impl Network {
     pub(super) fn payee_of(&self, payment_hash: [u8; 32]) -> Option<usize> {
         self.payments
             .iter()
-            .find(|p| p.payment_hash == payment_hash)
+            .find(|p| p.payment_hash == Some(payment_hash))
             .map(|p| p.destination)
     }
 
-    pub(super) fn resolve_payment(&mut self, payer: usize, payment_hash: [u8; 32], outcome: PaymentOutcome) {
+    /// The pending payment of `payer` with `payment_hash` ended: `outcome`, for `reason`.
+    pub(super) fn resolve_payment(
+        &mut self,
+        payer: usize,
+        payment_hash: [u8; 32],
+        outcome: PaymentOutcome,
+        reason: String,
+    ) {
         let now = self.queue.now();
-        if let Some(record) = self
-            .payments
-            .iter_mut()
-            .rev()
-            .find(|p| p.source == payer && p.payment_hash == payment_hash && p.outcome == PaymentOutcome::Pending)
+        if let Some(record) =
+            self.payments.iter_mut().rev().find(|p| {
+                p.source == payer && p.payment_hash == Some(payment_hash) && p.outcome == PaymentOutcome::Pending
+            })
         {
             record.outcome = outcome;
             record.resolved = Some(now);
+            record.reason = reason;
         }
     }
 }

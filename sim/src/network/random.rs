@@ -183,9 +183,11 @@ impl Network {
         self.generated.push((now, action.clone()));
         if let Some((after_ms, undo)) = undo {
             self.generated.push((now.after_ms(after_ms), undo.clone()));
-            self.queue.schedule_at(now.after_ms(after_ms), SimEvent::Act(undo));
+            self.queue
+                .schedule_at(now.after_ms(after_ms), SimEvent::Act(undo, None));
         }
-        self.act(action);
+        // A drawn fault that finds nothing to do (its node already down) is only traced.
+        let _ = self.act(action);
     }
 
     fn random_payment(&mut self, traffic: Traffic) {
@@ -212,6 +214,7 @@ impl Network {
             Action::Pay { from, to, amount_msat }
         };
         self.generated.push((self.queue.now(), pay.clone()));
-        self.act(pay);
+        // Refused payments are counted and traced; drawn traffic may be refused.
+        let _ = self.act(pay);
     }
 }

@@ -23,7 +23,7 @@ fn two_nodes_paying_until(seed: u64, run_to_ms: u64) -> Network {
         ..NetworkConfig::default()
     })
     .expect("valid");
-    network.schedule_channel(SimTime(0), 0, 1, 1_000_000, 0);
+    network.schedule_channel(SimTime(0), 0, 1, 1_000_000, 0, None);
     // Confirmed at the first block, ready by the third. Node 1 starts with nothing,
     // so it pays back only once paid.
     for n in 0..20u64 {
@@ -68,12 +68,12 @@ fn payments_between_two_nodes_settle_on_the_clock() {
     assert_eq!(tally.dispatched, 20);
     assert_eq!((tally.refused, tally.failed), (0, 0), "{:?}", network.trace().last());
     assert_eq!(tally.sent, 20);
-    // Every payment is in the CSV, sent, with its latency.
+    // Every payment is in the CSV, sent, with its latency and no reason.
     let csv = network.payments_csv();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 20);
     assert!(
-        rows.iter().all(|r| r.ends_with(",sent") && r.split(',').count() == 7),
+        rows.iter().all(|r| r.ends_with(",sent,") && r.split(',').count() == 8),
         "{csv}"
     );
     assert!(network.payments().iter().all(|p| p.resolved > Some(p.dispatched)));
@@ -227,7 +227,7 @@ fn three_nodes_through_a_fee_spike_and_a_partition() {
         })
         .expect("valid");
         for (from, to, at_ms) in [(0, 1, 0), (1, 2, 10)] {
-            network.schedule_channel(SimTime(at_ms), from, to, 1_000_000, 0);
+            network.schedule_channel(SimTime(at_ms), from, to, 1_000_000, 0, None);
         }
         for n in 0..30u64 {
             let (from, to) = if n % 2 == 0 { (0, 1) } else { (1, 2) };
@@ -350,7 +350,7 @@ fn two_nodes_redialling(seed: u64, payments: u64, spacing_ms: u64) -> Network {
         ..NetworkConfig::default()
     })
     .expect("valid");
-    network.schedule_channel(SimTime(0), 0, 1, 1_000_000, 400_000_000);
+    network.schedule_channel(SimTime(0), 0, 1, 1_000_000, 400_000_000, None);
     for n in 0..payments {
         let (from, to) = if n % 2 == 0 { (0, 1) } else { (1, 0) };
         network.schedule(

@@ -52,8 +52,9 @@ use std::fmt;
 use crate::clock::SimTime;
 use crate::faults::{Generator, GeneratorKind};
 use crate::latency::{InvalidLatency, Latency};
-use crate::network::{Action, Network, NetworkConfig, PaymentTally, Violation};
+use crate::network::{Action, FailureKind, Network, NetworkConfig, PaymentTally, ScriptLine, Violation};
 
+mod check;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -100,6 +101,23 @@ pub struct ChannelSpec {
     pub capacity_satoshis: u64,
     /// What the funder gives the peer at the start.
     pub push_msat: u64,
+    /// The `channel` line: a refused opening, or a channel never ready, names it.
+    pub line: usize,
+}
+
+/// An action an `at` line schedules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptedAction {
+    /// When.
+    pub at: SimTime,
+    /// What.
+    pub action: Action,
+    /// Its line, and what the line says of a refusal.
+    pub origin: ScriptLine,
+    /// The column of the action's verb, for errors found after parsing.
+    pub column: usize,
+    /// The column of its time.
+    pub time_column: usize,
 }
 
 /// A payment count an `expect` line compares.
@@ -155,6 +173,14 @@ impl Expectation {
         // lie or a restart failed their channel on purpose, and those left to the chain,
         // are left out. They compare actual * 100 against value * base: no rounding.
         let base = tally.dispatched - tally.refused_channel_failed - tally.on_chain;
+        if self.percent && base == 0 {
+            // A percentage of nothing holds whatever happened: it tested nothing.
+            return Some(format!(
+                "expectation on line {} has nothing to count: no payment that could go through was dispatched \
+                 ({} dispatched in all)",
+                self.line, tally.dispatched
+            ));
+        }
         let (lhs, rhs) = if self.percent {
             (u128::from(actual) * 100, u128::from(self.value) * u128::from(base))
         } else {
@@ -199,7 +225,7 @@ pub struct Scenario {
     /// later).
     pub channels: Vec<ChannelSpec>,
     /// Timed actions, in script order.
-    pub actions: Vec<(SimTime, Action)>,
+    pub actions: Vec<ScriptedAction>,
     /// Random faults and payments during the run, from `warmup_ms` on.
     pub generators: Vec<Generator>,
     /// Before this, no random fault or payment (channels open and confirm in peace).
@@ -264,16 +290,21 @@ impl Scenario {
     pub fn build_with(&self, config: NetworkConfig) -> Result<Network, InvalidLatency> {
         let mut network = Network::new(config)?;
         for channel in &self.channels {
+            let origin = ScriptLine {
+                line: channel.line,
+                refusal: Default::default(),
+            };
             network.schedule_channel(
                 SimTime::ZERO,
                 channel.from,
                 channel.to,
                 channel.capacity_satoshis,
                 channel.push_msat,
+                Some(origin),
             );
         }
-        for (at, action) in &self.actions {
-            network.schedule(*at, action.clone());
+        for scripted in &self.actions {
+            network.schedule_scripted(scripted.at, scripted.action.clone(), scripted.origin);
         }
         let faults = self
             .generators
@@ -303,18 +334,37 @@ impl Scenario {
 
     /// As [`Scenario::run`], with the configuration given.
     pub fn run_with(&self, config: NetworkConfig) -> Result<RunOutcome, InvalidLatency> {
+        self.run_observed(config, &mut |_| {})
+    }
+
+    /// As [`Scenario::run_with`], calling `progress` with the simulated time reached
+    /// now and then during the fault window (a run's result does not depend on it).
+    pub fn run_observed(
+        &self,
+        config: NetworkConfig,
+        progress: &mut dyn FnMut(SimTime),
+    ) -> Result<RunOutcome, InvalidLatency> {
         let mut network = self.build_with(config)?;
-        let violation = network
-            .run_until(SimTime(self.duration_ms))
-            .and_then(|()| network.settle(self.settle_ms).map(drop))
-            .err()
-            .or_else(|| {
-                let tally = network.tally();
-                self.expectations
-                    .iter()
-                    .find_map(|e| e.unmet(&tally))
-                    .map(|why| network.violation(why))
-            });
+        const SLICES: u64 = 100;
+        let mut run = || -> Result<(), Violation> {
+            // Events up to each slice's end, in order: the same events as one call.
+            for slice in 1..=SLICES {
+                let end = SimTime(self.duration_ms / SLICES * slice);
+                network.run_until(end)?;
+                progress(end);
+            }
+            network.run_until(SimTime(self.duration_ms))?;
+            network.settle(self.settle_ms)?;
+            if let Some(unopened) = network.unopened_channel() {
+                return Err(unopened);
+            }
+            let tally = network.tally();
+            match self.expectations.iter().find_map(|e| e.unmet(&tally)) {
+                Some(why) => Err(network.violation(FailureKind::Expectation, why)),
+                None => Ok(()),
+            }
+        };
+        let violation = run().err();
         Ok(RunOutcome { network, violation })
     }
 }

@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use super::{
-    ChannelSpec, Comparison, Expectation, Metric, Scenario, ScenarioError, DEFAULT_FEERATE_PER_KW, DEFAULT_SETTLE_MS,
+    ChannelSpec, Comparison, Expectation, Metric, Scenario, ScenarioError, ScriptedAction, DEFAULT_FEERATE_PER_KW,
+    DEFAULT_SETTLE_MS,
 };
 use crate::clock::SimTime;
 use crate::faults::{FaultKind, Generator, GeneratorKind, Traffic};
 use crate::latency::Latency;
-use crate::network::Action;
+use crate::network::{Action, Refusal, ScriptLine};
 use crate::swarm::PolicyField;
 
 /// One whitespace-separated word and its 1-based column.
@@ -190,8 +191,6 @@ impl Scenario {
         let mut node_count = None;
         let mut duration_ms = None;
         let mut settle_ms = None;
-        // Where each action came from, to point at one scheduled past the end.
-        let mut action_places = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let content = raw.split('#').next().unwrap_or_default();
             let words = split_words(content);
@@ -286,19 +285,41 @@ impl Scenario {
                         used = 6;
                     }
                     line.no_more_after(used)?;
+                    super::check::capacity(capacity as u64).map_err(|why| line.error_at(word.column, why))?;
                     scenario.channels.push(ChannelSpec {
                         from,
                         to,
                         capacity_satoshis: capacity as u64,
                         push_msat,
+                        line: line.number,
                     });
                 }
                 "at" => {
                     let word = line.word(1, "a time")?;
                     let at = SimTime(parse_ms(&line, word, word.text, "a time")?);
+                    // A last word `refused` or `maybe_refused` says what a refusal means.
+                    let mut line = line;
+                    let refusal = match line.words.last().map(|w| w.text) {
+                        Some("refused") => Refusal::Expected,
+                        Some("maybe_refused") => Refusal::Tolerated,
+                        _ => Refusal::Fails,
+                    };
+                    if refusal != Refusal::Fails && line.words.len() > 3 {
+                        let marker = line.words.pop().expect("checked above");
+                        line.end_column = marker.column;
+                    }
+                    let column = line.word(2, "an action")?.column;
                     for (delay_ms, action) in parse_action(&line, node_count)? {
-                        scenario.actions.push((at.after_ms(delay_ms), action));
-                        action_places.push((line.number, word.column));
+                        scenario.actions.push(ScriptedAction {
+                            at: at.after_ms(delay_ms),
+                            action,
+                            origin: ScriptLine {
+                                line: line.number,
+                                refusal,
+                            },
+                            column,
+                            time_column: word.column,
+                        });
                     }
                 }
                 "node" => {
@@ -399,16 +420,17 @@ impl Scenario {
             settle_ms.unwrap_or_else(|| DEFAULT_SETTLE_MS.max(scenario.block_interval_ms.saturating_mul(6)));
         // Actions past the end would run during the liveness phase, which must be free
         // of faults.
-        for ((at, _), (line, column)) in scenario.actions.iter().zip(&action_places) {
-            if at.as_ms() > scenario.duration_ms {
+        for scripted in &scenario.actions {
+            if scripted.at.as_ms() > scenario.duration_ms {
                 return Err(ScenarioError {
                     file: file.to_string(),
-                    line: *line,
-                    column: *column,
+                    line: scripted.origin.line,
+                    column: scripted.time_column,
                     message: format!("this happens after the run ends ({} ms)", scenario.duration_ms),
                 });
             }
         }
+        super::check::script(file, &scenario)?;
         Ok(scenario)
     }
 }

@@ -12,6 +12,8 @@ channel 0 -> 1 capacity=1000000sat
 at 4min pay 0 -> 1 5000sat   # in sat
 at 4min pay 0 -> 1 4000000msat
 at 4.5s reconnect 1 -> 0 after=300ms
+at 4.8min save_manager 1
+at 4.9min crash 1
 at 5min restart 1 stale_manager
 at 5min partition 1
 at 6min heal
@@ -41,12 +43,14 @@ fn a_script_parses_into_the_network_it_describes() {
             from: 0,
             to: 1,
             capacity_satoshis: 1_000_000,
-            push_msat: 0
+            push_msat: 0,
+            line: 6,
         }]
     );
     assert_eq!(scenario.duration_ms, 900_000);
+    let timed: Vec<(SimTime, Action)> = scenario.actions.iter().map(|a| (a.at, a.action.clone())).collect();
     assert_eq!(
-        scenario.actions[..2],
+        timed[..2],
         [
             (
                 SimTime(240_000),
@@ -66,19 +70,19 @@ fn a_script_parses_into_the_network_it_describes() {
             )
         ]
     );
-    assert_eq!(scenario.actions[2], (SimTime(4_500), Action::Disconnect { a: 1, b: 0 }));
+    assert_eq!(timed[2], (SimTime(4_500), Action::Disconnect { a: 1, b: 0 }));
+    assert_eq!(timed[3], (SimTime(4_800), Action::Connect { from: 1, to: 0 }));
     assert_eq!(
-        scenario.actions[3],
-        (SimTime(4_800), Action::Connect { from: 1, to: 0 })
-    );
-    assert_eq!(
-        scenario.actions[4].1,
+        timed[6].1,
         Action::Restart {
             node: 1,
             stale_manager: true
         }
     );
-    assert_eq!(scenario.actions[7].1, Action::FeeRate { feerate_per_kw: 5_000 });
+    assert_eq!(timed[9].1, Action::FeeRate { feerate_per_kw: 5_000 });
+    // Each action knows its line, to fail the run there if it is refused.
+    assert_eq!(scenario.actions[6].origin.line, 12);
+    assert_eq!(scenario.actions[6].column, 9);
 }
 
 #[test]
@@ -208,8 +212,9 @@ fn every_written_action_parses_back_to_itself() {
     ];
     let mut text = String::from("nodes 3\n");
     for (i, action) in actions.iter().enumerate() {
+        // The order is arbitrary (a restart with no crash): refusals are allowed.
         text.push_str(&at_line(SimTime(i as u64 * 10), action).expect("scripts write it"));
-        text.push('\n');
+        text.push_str(" maybe_refused\n");
     }
     text.push_str("run 1s\n");
     let scenario = Scenario::parse("w.scn", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -218,7 +223,12 @@ fn every_written_action_parses_back_to_itself() {
         .enumerate()
         .map(|(i, a)| (SimTime(i as u64 * 10), a.clone()))
         .collect();
-    assert_eq!(scenario.actions, expected);
+    let parsed: Vec<(SimTime, Action)> = scenario.actions.iter().map(|a| (a.at, a.action.clone())).collect();
+    assert_eq!(parsed, expected);
+    assert!(scenario
+        .actions
+        .iter()
+        .all(|a| a.origin.refusal == crate::network::Refusal::Tolerated));
     assert_eq!(
         action_text(&Action::OpenChannel {
             from: 0,

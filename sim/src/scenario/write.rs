@@ -4,7 +4,7 @@
 use crate::clock::SimTime;
 use crate::network::Action;
 
-/// `action` as the words after `at TIME`, or `None` for what scripts do not write
+/// `action` as the words after `at TIME`, or `None` for what `at` lines do not write
 /// (channel opens come from `channel` lines).
 pub fn action_text(action: &Action) -> Option<String> {
     Some(match action {

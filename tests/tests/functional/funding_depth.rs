@@ -36,6 +36,37 @@ fn channel_ready_waits_for_the_minimum_depth() {
     }
 }
 
+/// Each node hears `ChannelReady` once, whichever of the two reaches the depth first:
+/// here the funder learns of the funding's depth only after its peer's `channel_ready`
+/// arrived, and the channel turns usable on its own confirmation.
+#[test]
+fn the_node_that_reaches_the_depth_last_hears_channel_ready_too() {
+    let (mut a, mut b, channel_id, funding) = funded_unconfirmed();
+    b.channel_handler_mut().transaction_confirmed(&funding, 101);
+    b.channel_handler_mut().best_block_updated(103);
+    pump(&mut a, &mut b, LINK);
+    assert_eq!(events(&mut b), vec![], "b waits for a's channel_ready");
+    assert_eq!(events(&mut a), vec![], "a has not seen the funding confirm");
+    a.channel_handler_mut().transaction_confirmed(&funding, 101);
+    a.channel_handler_mut().best_block_updated(103);
+    pump(&mut a, &mut b, LINK);
+    let (a_node, b_node) = (a.node_id(), b.node_id());
+    assert_eq!(
+        events(&mut a),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: b_node
+        }]
+    );
+    assert_eq!(
+        events(&mut b),
+        vec![Event::ChannelReady {
+            channel_id,
+            counterparty_node_id: a_node
+        }]
+    );
+}
+
 /// A confirmation counts only for the channel whose funding it is, and only the first
 /// time it is reported.
 #[test]

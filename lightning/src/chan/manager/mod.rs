@@ -504,6 +504,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             );
             if deep && due {
                 let result = managed.channel.funding_confirmed();
+                // The peer's `channel_ready` may have come first: then ours makes the
+                // channel usable, and the user hears of it now.
+                if result.is_ok() && managed.channel.phase() == ChannelPhase::Normal {
+                    self.events.push(Event::ChannelReady {
+                        channel_id: id,
+                        counterparty_node_id: managed.counterparty,
+                    });
+                }
                 self.after_channel_call(&id, result.map(|m| vec_of(Message::ChannelReady(m))));
             }
         }
