@@ -6,8 +6,8 @@
 //! finally the run is cut short to just past its last action if it still fails.
 
 use crate::clock::SimTime;
-use crate::network::{Action, Violation};
-use crate::scenario::{at_line, RunOutcome, Scenario};
+use crate::network::{Action, FailureKind, Violation};
+use crate::scenario::{at_line, Expectation, RunOutcome, Scenario};
 
 /// A shrunk script and what it fails with.
 #[derive(Clone, Debug)]
@@ -76,14 +76,28 @@ pub fn shrink(
     let scenario = Scenario::parse(file, text).map_err(|e| ShrinkError::Invalid(e.to_string()))?;
     let mut runs = 1;
     let outcome = run(&scenario).ok_or(ShrinkError::DoesNotFail)?;
-    let first = outcome.violation.ok_or(ShrinkError::DoesNotFail)?;
-    let kind = violation_kind(&first.invariant);
+    let first = outcome.violation.clone().ok_or(ShrinkError::DoesNotFail)?;
+    let kind = (first.kind, violation_kind(&first.invariant));
+    // An expectation failure keeps its cause: the same expectation fails, over at least
+    // as many payments as it needs to mean something (one refused payment out of one
+    // "fails" `sent >= 90%`, and says nothing).
+    let expectation = unmet_expectation(&scenario, &outcome);
     let fails = |lines: &[String], runs: &mut usize| -> Option<Violation> {
         let candidate = Scenario::parse(file, &join(lines)).ok()?;
         *runs += 1;
-        run(&candidate)?
-            .violation
-            .filter(|v| violation_kind(&v.invariant) == kind)
+        let outcome = run(&candidate)?;
+        let violation = outcome.violation.clone()?;
+        if (violation.kind, violation_kind(&violation.invariant)) != kind {
+            return None;
+        }
+        if let Some((wanted, base)) = &expectation {
+            let (unmet, candidate_base) = unmet_expectation(&candidate, &outcome)?;
+            if unmet.same_check(wanted) && candidate_base >= (*base).min(wanted.meaningful_base()) {
+                return Some(violation);
+            }
+            return None;
+        }
+        Some(violation)
     };
     // Statements only: comments and blank lines go, `seed` is written at the end.
     let statements: Vec<String> = text
@@ -124,6 +138,16 @@ pub fn shrink(
     })
 }
 
+/// The expectation a run failed, with the payments it counted over, if it failed one.
+fn unmet_expectation(scenario: &Scenario, outcome: &RunOutcome) -> Option<(Expectation, u64)> {
+    if outcome.violation.as_ref()?.kind != FailureKind::Expectation {
+        return None;
+    }
+    let tally = outcome.network.tally();
+    let unmet = scenario.expectations.iter().find(|e| e.unmet(&tally).is_some())?;
+    Some((*unmet, unmet.base(&tally)))
+}
+
 fn join(lines: &[String]) -> String {
     let mut out = lines.join("\n");
     out.push('\n');
@@ -144,10 +168,13 @@ fn concretized(statements: &[String], scenario: &Scenario, generated: &[(SimTime
     let mut generated = generated.to_vec();
     generated.sort_by_key(|(at, _)| *at);
     let run_line = out.iter().position(|l| l.starts_with("run ")).unwrap_or(out.len());
+    // What a fault or the traffic drew may be refused (a payment over a channel a
+    // fault just failed): written out, it still may.
     let at_lines: Vec<String> = generated
         .iter()
         .filter(|(at, _)| at.as_ms() <= scenario.duration_ms)
         .filter_map(|(at, action)| at_line(*at, action))
+        .map(|line| format!("{line} maybe_refused"))
         .collect();
     out.splice(run_line..run_line, at_lines);
     out
@@ -227,6 +254,50 @@ mod tests {
             violation_kind("node 3 at 12ms: a dead beef"),
             "node # at #ms: a dead beef"
         );
+    }
+
+    /// An expectation failure shrinks to a script that fails the same expectation over
+    /// enough payments to mean something, its channel kept: not to one refused payment
+    /// on a script whose channel was removed.
+    #[test]
+    fn an_expectation_failure_keeps_its_cause() {
+        let text = "nodes 2\nswarm off\nblock_interval 1min\nchannel 0 -> 1 capacity=1000000sat push=300000sat\n\
+                    warmup 4min\ntraffic every=3s amount=1000sat..5000sat\nfault partition every=20s for=15s\n\
+                    fault_mix all\nrun 6min\nsettle 5min\nexpect sent >= 90%\n";
+        let run = |s: &Scenario| s.run(3).ok();
+        let original = run(&Scenario::parse("e.scn", text).expect("valid")).expect("runs");
+        let violation = original.violation.as_ref().expect("the partitions refuse payments");
+        assert_eq!(violation.kind, FailureKind::Expectation, "{violation}");
+        let shrunk = shrink("e.scn", text, 3, run).expect("shrinks");
+        assert_eq!(shrunk.violation.kind, FailureKind::Expectation);
+        assert!(shrunk.script.contains("channel 0 -> 1"), "{}", shrunk.script);
+        let scenario = Scenario::parse("shrunk.scn", &shrunk.script).expect("the shrunk script parses");
+        let outcome = run(&scenario).expect("runs");
+        let tally = outcome.network.tally();
+        let expectation = scenario.expectations[0];
+        assert!(expectation.unmet(&tally).is_some());
+        assert!(
+            expectation.base(&tally) >= expectation.meaningful_base(),
+            "{tally:?}\n{}",
+            shrunk.script
+        );
+    }
+
+    #[test]
+    fn meaningful_bases() {
+        let expectation = |comparison, value, percent| Expectation {
+            metric: crate::scenario::Metric::Sent,
+            comparison,
+            value,
+            percent,
+            line: 1,
+        };
+        use crate::scenario::Comparison::*;
+        // One failure in ten leaves 90%: ten payments before one alone fails `>= 90%`.
+        assert_eq!(expectation(AtLeast, 90, true).meaningful_base(), 10);
+        assert_eq!(expectation(AtLeast, 50, true).meaningful_base(), 2);
+        assert_eq!(expectation(AtMost, 10, true).meaningful_base(), 10);
+        assert_eq!(expectation(AtLeast, 7, false).meaningful_base(), 7);
     }
 
     #[test]

@@ -58,6 +58,18 @@ struct State {
     closed_on: BTreeMap<(usize, usize), usize>,
     /// Pairs a channel or a `connect` ever joined.
     met: BTreeSet<(usize, usize)>,
+    /// Pairs a `channel` statement joins.
+    met_by_channel: BTreeSet<(usize, usize)>,
+}
+
+/// Why `action` needs a channel between nodes none ever joins, if it does.
+fn never_joined(action: &Action, channels: &BTreeSet<(usize, usize)>) -> Option<String> {
+    let (a, b) = match *action {
+        Action::Pay { from, to, .. } | Action::PayMost { from, to } | Action::PayWrong { from, to, .. } => (from, to),
+        Action::Close { a, b } => (a, b),
+        _ => return None,
+    };
+    (!channels.contains(&pair(a, b))).then(|| format!("no channel ever joins nodes {a} and {b}"))
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -191,11 +203,20 @@ pub(super) fn script(file: &str, scenario: &Scenario) -> Result<(), ScenarioErro
         }
         *state.channels.entry(pair(channel.from, channel.to)).or_default() += 1;
         state.met.insert(pair(channel.from, channel.to));
+        state.met_by_channel.insert(pair(channel.from, channel.to));
     }
     // In the order they run: by time, then script order (ties run in script order).
     let mut actions: Vec<&ScriptedAction> = scenario.actions.iter().collect();
     actions.sort_by_key(|a| a.at);
     for scripted in actions {
+        // A payment or close between nodes no channel ever joins cannot happen, whatever
+        // the faults: even a line that allows a refusal is a mistake (unless it expects
+        // one).
+        if scripted.origin.refusal == Refusal::Tolerated {
+            if let Some(why) = never_joined(&scripted.action, &state.met_by_channel) {
+                return Err(error(scripted.origin.line, scripted.column, why));
+            }
+        }
         let refusal = state.refusal(&scripted.action);
         match (scripted.origin.refusal, refusal) {
             (Refusal::Fails, Some(why)) => {

@@ -161,6 +161,36 @@ pub struct Expectation {
 }
 
 impl Expectation {
+    /// What a percentage is of: the payments that could go through. Those refused
+    /// because a lie or a restart failed their channel on purpose, and those left to the
+    /// chain, are left out. A count is over every payment dispatched.
+    pub fn base(&self, tally: &PaymentTally) -> u64 {
+        if self.percent {
+            tally.dispatched - tally.refused_channel_failed - tally.on_chain
+        } else {
+            tally.dispatched
+        }
+    }
+
+    /// The fewest payments over which failing this expectation means something: for
+    /// `>= P%`, enough that one payment alone cannot fail it; for `<= P%`, enough that
+    /// one alone cannot break it; for `>= N`, N (fewer could never meet it).
+    pub fn meaningful_base(&self) -> u64 {
+        match (self.percent, self.comparison) {
+            (true, Comparison::AtLeast) if self.value < 100 => 100u64.div_ceil(100 - self.value),
+            (true, Comparison::AtMost) if self.value > 0 => 100u64.div_ceil(self.value),
+            (false, Comparison::AtLeast) => self.value,
+            (true, _) => u64::MAX,
+            (false, _) => 0,
+        }
+    }
+
+    /// Whether `other` checks the same thing (wherever its line is).
+    pub fn same_check(&self, other: &Expectation) -> bool {
+        (self.metric, self.comparison, self.value, self.percent)
+            == (other.metric, other.comparison, other.value, other.percent)
+    }
+
     /// Why the tally does not meet this expectation, if it does not.
     pub fn unmet(&self, tally: &PaymentTally) -> Option<String> {
         let (name, actual) = match self.metric {
@@ -169,10 +199,8 @@ impl Expectation {
             Metric::Failed => ("failed", tally.failed),
             Metric::Refused => ("refused", tally.refused),
         };
-        // Percentages are of the payments that could go through: those refused because a
-        // lie or a restart failed their channel on purpose, and those left to the chain,
-        // are left out. They compare actual * 100 against value * base: no rounding.
-        let base = tally.dispatched - tally.refused_channel_failed - tally.on_chain;
+        // Percentages compare actual * 100 against value * base: no rounding.
+        let base = self.base(tally);
         if self.percent && base == 0 {
             // A percentage of nothing holds whatever happened: it tested nothing.
             return Some(format!(
