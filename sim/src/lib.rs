@@ -11,7 +11,8 @@
 //! JSON-lines trace ([`network`]), the scenario scripts that describe a run
 //! ([`scenario`]; examples in `sim/scenarios/`), shrinking a failing script
 //! ([`shrink`]), and reading the trace back ([`trace`]) into a message-sequence diagram
-//! ([`diagram`]). The `lnsim` command builds on these.
+//! ([`diagram`]), and what runs and sweeps came to for CI ([`summary`]: JSON, JUnit) and
+//! for people ([`report`]: an HTML page of plots). The `lnsim` command builds on these.
 
 pub mod clock;
 pub mod diagram;
@@ -21,9 +22,11 @@ pub mod latency;
 pub mod lies;
 pub mod network;
 pub mod node;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod shrink;
+pub mod summary;
 pub mod swarm;
 pub mod trace;
 pub mod wallet;

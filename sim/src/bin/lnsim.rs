@@ -1,27 +1,30 @@
 //! `lnsim`: run a scenario script on the simulator, once or over a range of seeds, and
 //! shrink a failing run to a smallest script.
 //!
-//! Exit codes: 0 every run held its invariants; 1 an invariant, liveness or expectation
-//! failed (the seed and the failure are printed); 2 the script or the arguments are
-//! wrong, or `shrink` was given a run that does not fail; 3 an output file could not be
-//! written.
+//! Exit codes: 0 every run held; 1 a check failed (an invariant, liveness, an
+//! expectation, a scripted action refused) or a run panicked; 2 the script or the
+//! arguments are wrong (including a diagram selection with nothing in it), or `shrink`
+//! was given a run that does not fail; 3 an output could not be written. Output paths
+//! are checked before anything runs; a closed or full stdout never changes the status.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::{IsTerminal, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use clap::Args;
 use sim::diagram::{parse_window, sequence_diagram, DiagramOptions};
 use sim::network::{Network, PaymentTally, Violation};
 use sim::scenario::Scenario;
-use sim::shrink::{shrink, violation_kind, ShrinkError};
+use sim::shrink::{shrink, ShrinkError};
+use sim::summary::{junit, kinds, run_json, sweep_json, total, SeedSummary};
 
 #[derive(Parser)]
-#[command(name = "lnsim", about = "Deterministic Lightning network simulator")]
+#[command(name = "lnsim", version, about = "Deterministic Lightning network simulator")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,8 +42,8 @@ enum Command {
         /// Writes the trace (JSON lines) here.
         #[arg(long)]
         trace: Option<PathBuf>,
-        /// Writes every payment (source, destination, hash, amount, dispatch time,
-        /// latency, outcome) here as CSV.
+        /// Writes every payment dispatched (source, destination, hash, amount, dispatch
+        /// time, latency, outcome, reason) here as CSV.
         #[arg(long)]
         payments: Option<PathBuf>,
         /// Writes a message-sequence diagram (self-contained HTML) here.
@@ -48,13 +51,14 @@ enum Command {
         diagram: Option<PathBuf>,
         /// The diagram's window, as `A..B` with units (`240s..250s`; default: the last
         /// 400 instants of the run).
-        #[arg(long, value_parser = parse_window)]
+        #[arg(long, value_parser = parse_window, requires = "diagram")]
         window: Option<(u64, u64)>,
-        /// The diagram's nodes, comma-separated (default: all).
-        #[arg(long, value_delimiter = ',')]
+        /// The diagram's nodes, comma-separated (default: all up to 8 nodes, else those
+        /// that exchanged messages in the window).
+        #[arg(long, value_delimiter = ',', requires = "diagram")]
         nodes: Option<Vec<usize>>,
         #[command(flatten)]
-        bug: Bug,
+        common: Common,
     },
     /// Runs a scenario over a range of seeds and reports the ones that fail.
     Sweep {
@@ -70,8 +74,15 @@ enum Command {
         /// from A is K-1 modulo N.
         #[arg(long, value_parser = parse_shard)]
         shard: Option<(u64, u64)>,
+        /// Writes a JUnit XML report here: one test case per seed.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Writes an HTML report here: latency, success over time, failures by kind and
+        /// seed, events per second.
+        #[arg(long)]
+        report: Option<PathBuf>,
         #[command(flatten)]
-        bug: Bug,
+        common: Common,
     },
     /// Shrinks a failing run to a smallest script that fails the same way.
     Shrink {
@@ -80,13 +91,27 @@ enum Command {
         /// The failing seed (default: the script's `seed`, else 0).
         #[arg(long)]
         seed: Option<u64>,
-        /// Where to write the script (default:
+        /// Where to write the script (default: this workspace's
         /// `tests/scenarios/regressions/NAME-seedN.scn`, which `cargo test` replays).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         #[command(flatten)]
         bug: Bug,
     },
+}
+
+/// Options `run` and `sweep` share.
+#[derive(Args)]
+struct Common {
+    /// Prints the summary as one JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Writes each failing run's trace and payments here (nothing is written unless
+    /// asked).
+    #[arg(long)]
+    artifacts: Option<PathBuf>,
+    #[command(flatten)]
+    bug: Bug,
 }
 
 /// A deliberate library bug to run with (builds with the `planted-bugs` feature only).
@@ -96,6 +121,17 @@ struct Bug {
     #[cfg(feature = "planted-bugs")]
     #[arg(long, value_parser = parse_planted_bug)]
     planted_bug: Option<lightning::chan::manager::PlantedBug>,
+}
+
+impl Bug {
+    /// The arguments that select it again.
+    fn args(&self) -> String {
+        #[cfg(feature = "planted-bugs")]
+        if let Some(bug) = self.planted_bug {
+            return format!(" --planted-bug {}", bug.name());
+        }
+        String::new()
+    }
 }
 
 /// A planted bug by name (`lightning::chan::planted::PlantedBug::name`).
@@ -132,33 +168,119 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     Ok((k, n))
 }
 
-fn load(file: &Path) -> Result<Scenario, ExitCode> {
-    let text = fs::read_to_string(file).map_err(|e| {
-        eprintln!("{}: {e}", file.display());
-        ExitCode::from(2)
-    })?;
-    Scenario::parse(&file.display().to_string(), &text).map_err(|e| {
-        eprintln!("{e}");
-        ExitCode::from(2)
-    })
+/// Writes to stdout; a closed or full stdout is not the run's failure.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
-/// One whole run (fault window, liveness phase, expectations): the network as it ended,
-/// and what went wrong.
-fn run_once(scenario: &Scenario, seed: u64, bug: &Bug) -> Result<(Network, Option<Violation>), ExitCode> {
-    #[allow(unused_mut)]
-    let mut config = scenario.network_config(seed);
-    #[cfg(feature = "planted-bugs")]
+/// Writes to stderr, as [`say`].
+fn tell(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// `path` for a shell: quoted when it holds anything but plain characters.
+fn shell(path: &Path) -> String {
+    let text = path.display().to_string();
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,".contains(c))
     {
-        config.planted_bug = bug.planted_bug;
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
     }
-    #[cfg(not(feature = "planted-bugs"))]
-    let _ = bug;
-    let outcome = scenario.run_with(config).map_err(|e| {
-        eprintln!("invalid link model: {}", e.0);
+}
+
+/// The command that runs `seed` of `file` again, as this run did.
+fn replay(file: &Path, seed: u64, bug: &Bug) -> String {
+    format!("lnsim run {} --seed {seed}{}", shell(file), bug.args())
+}
+
+fn load(file: &Path) -> Result<Scenario, ExitCode> {
+    let text = fs::read_to_string(file).map_err(|e| {
+        tell(&format!("{}: {e}", file.display()));
         ExitCode::from(2)
     })?;
-    Ok((outcome.network, outcome.violation))
+    let scenario = Scenario::parse(&file.display().to_string(), &text).map_err(|e| {
+        tell(&e.to_string());
+        ExitCode::from(2)
+    })?;
+    scenario.build(0).map_err(|e| {
+        tell(&format!("{}: invalid link model: {}", file.display(), e.0));
+        ExitCode::from(2)
+    })?;
+    Ok(scenario)
+}
+
+/// An output file, created before anything runs so a bad path fails at once.
+struct Output {
+    path: PathBuf,
+    file: File,
+}
+
+impl Output {
+    fn create(path: &Path, what: &str) -> Result<Output, ExitCode> {
+        File::create(path)
+            .map(|file| Output {
+                path: path.to_path_buf(),
+                file,
+            })
+            .map_err(|e| {
+                tell(&format!("{what} {}: {e}", path.display()));
+                ExitCode::from(3)
+            })
+    }
+
+    fn write(mut self, text: &str) -> Result<(), ExitCode> {
+        self.file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(|e| {
+                tell(&format!("{}: {e}", self.path.display()));
+                ExitCode::from(3)
+            })
+    }
+}
+
+/// Each output path given, created now.
+fn create_all(paths: &[(&Option<PathBuf>, &str)]) -> Result<Vec<Option<Output>>, ExitCode> {
+    paths
+        .iter()
+        .map(|(path, what)| path.as_deref().map(|p| Output::create(p, what)).transpose())
+        .collect()
+}
+
+/// The artifacts folder, made and found writable now.
+fn artifacts_dir(dir: &Option<PathBuf>) -> Result<Option<PathBuf>, ExitCode> {
+    let Some(dir) = dir else { return Ok(None) };
+    let probe = dir.join(".lnsim-write-check");
+    fs::create_dir_all(dir)
+        .and_then(|()| File::create(&probe).map(drop))
+        .and_then(|()| fs::remove_file(&probe))
+        .map_err(|e| {
+            tell(&format!("--artifacts {}: {e}", dir.display()));
+            ExitCode::from(3)
+        })?;
+    Ok(Some(dir.clone()))
+}
+
+/// Writes a failing run's trace and payments into the artifacts folder; the paths.
+fn write_artifacts(dir: &Path, file: &Path, seed: u64, network: &Network) -> Result<Vec<PathBuf>, ExitCode> {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".to_string());
+    let trace = dir.join(format!("{stem}-seed{seed}.trace.jsonl"));
+    let payments = dir.join(format!("{stem}-seed{seed}.payments.csv"));
+    Output::create(&trace, "--artifacts")?.write(&trace_text(network))?;
+    Output::create(&payments, "--artifacts")?.write(&network.payments_csv())?;
+    Ok(vec![trace, payments])
+}
+
+fn trace_text(network: &Network) -> String {
+    let mut text = network.trace().join("\n");
+    text.push('\n');
+    text
 }
 
 /// What a panic said, as `panic!` with a message leaves it.
@@ -170,18 +292,47 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "without a message".to_string())
 }
 
-fn summary(tally: &PaymentTally) -> String {
+/// One whole run (fault window, liveness phase, expectations), `progress` told the
+/// simulated time now and then: the network as it ended and what went wrong, or what a
+/// panic said.
+fn run_once(
+    scenario: &Scenario,
+    seed: u64,
+    bug: &Bug,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Network, Option<Violation>), String> {
+    #[allow(unused_mut)]
+    let mut config = scenario.network_config(seed);
+    #[cfg(feature = "planted-bugs")]
+    {
+        config.planted_bug = bug.planted_bug;
+    }
+    #[cfg(not(feature = "planted-bugs"))]
+    let _ = bug;
+    // A panic in a run (the library's or a harness check's) is that run's failure.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scenario.run_observed(config, &mut |t| progress(t.as_ms()))
+    }))
+    .map_err(|payload| panic_text(&payload))?
+    .expect("the link model was checked on loading");
+    Ok((outcome.network, outcome.violation))
+}
+
+fn summary_line(tally: &PaymentTally) -> String {
     format!(
         "payments: {} dispatched, {} sent, {} failed, {} refused, {} left to the chain",
         tally.dispatched, tally.sent, tally.failed, tally.refused, tally.on_chain
     )
 }
 
-fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
-    fs::write(path, text).map_err(|e| {
-        eprintln!("{}: {e}", path.display());
-        ExitCode::from(3)
-    })
+/// A progress bar on a terminal only; hidden when stderr is a file or a pipe.
+fn progress_bar(len: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar
 }
 
 /// What `run` writes besides its summary.
@@ -192,232 +343,313 @@ struct RunOutputs {
     diagram_options: DiagramOptions,
 }
 
-fn run(file: &Path, seed: Option<u64>, outputs: RunOutputs, bug: Bug) -> ExitCode {
-    let scenario = match load(file) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+fn run(file: &Path, seed: Option<u64>, outputs: RunOutputs, common: Common) -> Result<ExitCode, ExitCode> {
+    let scenario = load(file)?;
+    if let Some(n) = outputs
+        .diagram_options
+        .nodes
+        .iter()
+        .flatten()
+        .find(|&&n| n >= scenario.node_count)
+    {
+        tell(&format!(
+            "--nodes: node {n} is not in {} (its nodes are 0 to {})",
+            file.display(),
+            scenario.node_count - 1
+        ));
+        return Err(ExitCode::from(2));
+    }
+    let mut files = create_all(&[
+        (&outputs.trace, "--trace"),
+        (&outputs.payments, "--payments"),
+        (&outputs.diagram, "--diagram"),
+    ])?
+    .into_iter();
+    let (trace_out, payments_out, diagram_out) =
+        (files.next().flatten(), files.next().flatten(), files.next().flatten());
+    let artifacts = artifacts_dir(&common.artifacts)?;
     let seed = scenario.seed_or(seed);
-    let (network, violation) = match run_once(&scenario, seed, &bug) {
-        Ok(result) => result,
-        Err(code) => return code,
-    };
-    // A failing run always leaves its trace behind.
-    let trace_path = outputs.trace.clone().or_else(|| {
-        violation
-            .as_ref()
-            .map(|_| PathBuf::from(format!("lnsim-seed{seed}.trace.jsonl")))
+    let bar = progress_bar(
+        scenario.duration_ms,
+        "{bar:40} {msg} of the fault window simulated, {elapsed} elapsed",
+    );
+    let started = Instant::now();
+    let result = run_once(&scenario, seed, &common.bug, &mut |t_ms| {
+        bar.set_position(t_ms);
+        bar.set_message(format!("{}", sim::clock::SimTime(t_ms)));
     });
-    if let Some(path) = &trace_path {
-        let mut text = network.trace().join("\n");
-        text.push('\n');
-        if let Err(code) = write(path, &text) {
-            return code;
+    bar.finish_and_clear();
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let replay_command = replay(file, seed, &common.bug);
+    let (network, violation) = match result {
+        Ok(result) => result,
+        Err(panic) => {
+            let summary = SeedSummary::panicked(seed, panic.clone(), wall_ms);
+            if common.json {
+                say(&run_json(&file.display().to_string(), &summary, Some(&replay_command)).to_string());
+            }
+            tell(&format!(
+                "PANIC: {} seed {seed}: {panic}\nreplay: {replay_command}",
+                file.display()
+            ));
+            return Ok(ExitCode::from(1));
         }
+    };
+    if let Some(out) = trace_out {
+        out.write(&trace_text(&network))?;
     }
-    if let Some(path) = &outputs.payments {
-        if let Err(code) = write(path, &network.payments_csv()) {
-            return code;
+    if let Some(out) = payments_out {
+        out.write(&network.payments_csv())?;
+    }
+    let mut written_artifacts = Vec::new();
+    if let (Some(dir), Some(_)) = (&artifacts, &violation) {
+        written_artifacts = write_artifacts(dir, file, seed, &network)?;
+    }
+    let summary = SeedSummary::of(seed, &network, violation.as_ref(), wall_ms);
+    if common.json {
+        say(&run_json(
+            &file.display().to_string(),
+            &summary,
+            violation.as_ref().map(|_| replay_command.as_str()),
+        )
+        .to_string());
+    } else {
+        say(&format!(
+            "{} seed {seed}: {}",
+            file.display(),
+            summary_line(&network.tally())
+        ));
+    }
+    let status = match &violation {
+        None => {
+            if !common.json {
+                say(&format!(
+                    "every check held, quiet after healing at {} ({} trace events)",
+                    network.now(),
+                    network.trace().len()
+                ));
+            }
+            ExitCode::SUCCESS
         }
-    }
-    if let Some(path) = &outputs.diagram {
+        Some(v) => {
+            tell(&format!("{}: {v}", v.kind.label()));
+            match (&outputs.trace, written_artifacts.first()) {
+                (Some(path), _) | (None, Some(path)) => tell(&format!("trace written to {}", path.display())),
+                (None, None) => tell(&format!(
+                    "replay it with its trace: {replay_command} --trace {}",
+                    shell(Path::new(&format!("lnsim-seed{seed}.trace.jsonl")))
+                )),
+            }
+            ExitCode::from(1)
+        }
+    };
+    if let (Some(out), Some(path)) = (diagram_out, &outputs.diagram) {
         let title = format!("{} seed {seed}", file.display());
-        let html = sequence_diagram(
+        match sequence_diagram(
             &title,
             network.trace(),
             scenario.node_count,
             violation.as_ref(),
             &outputs.diagram_options,
-        );
-        if let Err(code) = write(path, &html) {
-            return code;
-        }
-    }
-    println!("{} seed {seed}: {}", file.display(), summary(&network.tally()));
-    match violation {
-        None => {
-            println!(
-                "invariants held, quiet after healing at {} ({} trace events)",
-                network.now(),
-                network.trace().len()
-            );
-            ExitCode::SUCCESS
-        }
-        Some(v) => {
-            eprintln!("INVARIANT BROKEN: {v}");
-            if let Some(path) = trace_path {
-                eprintln!("trace written to {}", path.display());
+        ) {
+            Ok(html) => out.write(&html)?,
+            Err(why) => {
+                drop(out);
+                let _ = fs::remove_file(path);
+                tell(&format!("--diagram: {why}"));
+                return Err(ExitCode::from(2));
             }
-            ExitCode::from(1)
         }
     }
+    Ok(status)
 }
 
-/// What one seed's run came to.
-struct SeedResult {
-    seed: u64,
-    tally: PaymentTally,
-    violation: Option<String>,
+/// What `sweep` writes besides its summary.
+struct SweepOutputs {
+    junit: Option<PathBuf>,
+    report: Option<PathBuf>,
 }
 
-fn sweep(file: &Path, seeds: Range<u64>, jobs: u32, shard: Option<(u64, u64)>, bug: Bug) -> ExitCode {
-    let scenario = match load(file) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+fn sweep(
+    file: &Path,
+    seeds: Range<u64>,
+    jobs: u32,
+    shard: Option<(u64, u64)>,
+    outputs: SweepOutputs,
+    common: Common,
+) -> Result<ExitCode, ExitCode> {
+    let scenario = load(file)?;
+    let mut files = create_all(&[(&outputs.junit, "--junit"), (&outputs.report, "--report")])?.into_iter();
+    let (junit_out, report_out) = (files.next().flatten(), files.next().flatten());
+    let artifacts = artifacts_dir(&common.artifacts)?;
+    let seeds_text = format!("{}..{}", seeds.start, seeds.end);
     let mine: Vec<u64> = match shard {
         Some((k, n)) => seeds.clone().filter(|seed| (seed - seeds.start) % n == k - 1).collect(),
         None => seeds.collect(),
     };
-    if let Err(code) = scenario.build(0).map(drop).map_err(|e| {
-        eprintln!("invalid link model: {}", e.0);
-        ExitCode::from(2)
-    }) {
-        return code;
-    }
-    let bar = ProgressBar::new(mine.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, {eta} left {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = progress_bar(
+        mine.len() as u64,
+        "{bar:40} {pos}/{len} seeds, {elapsed} elapsed, {eta} left {msg}",
     );
+    let bug = common.bug;
     // Each worker takes every `jobs`-th seed of this shard; results are sorted by seed
     // afterwards, so the report does not depend on thread timing.
-    let mut results: Vec<SeedResult> = std::thread::scope(|scope| {
+    let results: Result<Vec<SeedSummary>, ExitCode> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs as usize)
             .map(|worker| {
-                let (scenario, mine, bar) = (&scenario, &mine, bar.clone());
-                scope.spawn(move || {
+                let (scenario, mine, bar, artifacts) = (&scenario, &mine, bar.clone(), &artifacts);
+                scope.spawn(move || -> Result<Vec<SeedSummary>, ExitCode> {
                     let mut out = Vec::new();
                     for &seed in mine.iter().skip(worker).step_by(jobs as usize) {
-                        // A panic in a run (the library's or a harness check's) is that
-                        // seed's failure, not the sweep's end.
-                        let run =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(scenario, seed, &bug)));
-                        let (tally, violation) = match run {
-                            Ok(Ok((network, violation))) => (network.tally(), violation.map(|v| v.invariant)),
-                            Ok(Err(_)) => continue,
-                            Err(payload) => (
-                                PaymentTally::default(),
-                                Some(format!("panicked: {}", panic_text(&payload))),
-                            ),
+                        let started = Instant::now();
+                        let result = run_once(scenario, seed, &bug, &mut |_| {});
+                        let wall_ms = started.elapsed().as_millis() as u64;
+                        let summary = match result {
+                            Ok((network, violation)) => {
+                                if let (Some(dir), Some(_)) = (artifacts, &violation) {
+                                    write_artifacts(dir, file, seed, &network)?;
+                                }
+                                SeedSummary::of(seed, &network, violation.as_ref(), wall_ms)
+                            }
+                            Err(panic) => SeedSummary::panicked(seed, panic, wall_ms),
                         };
-                        if let Some(invariant) = &violation {
-                            bar.println(format!("seed {seed}: {invariant}"));
+                        if let Some(f) = &summary.failure {
+                            bar.println(format!("seed {seed}: {}: {}", f.kind, f.text));
                         }
                         bar.inc(1);
-                        out.push(SeedResult { seed, tally, violation });
+                        out.push(summary);
                     }
-                    out
+                    Ok(out)
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a sweep worker panicked"))
-            .collect()
+        let mut all = Vec::new();
+        for worker in workers {
+            all.extend(worker.join().expect("a sweep worker panicked")?);
+        }
+        Ok(all)
     });
     bar.finish_and_clear();
+    let mut results = results?;
     results.sort_by_key(|r| r.seed);
-    let mut total = PaymentTally::default();
-    for r in &results {
-        total.dispatched += r.tally.dispatched;
-        total.sent += r.tally.sent;
-        total.failed += r.tally.failed;
-        total.refused += r.tally.refused;
-        total.on_chain += r.tally.on_chain;
+    let failing: Vec<u64> = results.iter().filter(|r| r.failure.is_some()).map(|r| r.seed).collect();
+    let replay_any = format!(
+        "{} --trace trace.jsonl",
+        replay(file, 0, &bug).replace("--seed 0", "--seed N")
+    );
+    if let Some(out) = junit_out {
+        out.write(&junit(&file.display().to_string(), &results, |seed| {
+            replay(file, seed, &bug)
+        }))?;
     }
-    let failing: Vec<u64> = results
-        .iter()
-        .filter(|r| r.violation.is_some())
-        .map(|r| r.seed)
-        .collect();
-    println!("{}: {} seeds, {} failing", file.display(), results.len(), failing.len());
-    println!("{}", summary(&total));
-    if failing.is_empty() {
+    if let Some(out) = report_out {
+        let title = format!("{} seeds {seeds_text}", file.display());
+        out.write(&sim::report::sweep_report(&title, &results))?;
+    }
+    if common.json {
+        say(&sweep_json(&file.display().to_string(), &seeds_text, &results, &replay_any).to_string());
+    } else {
+        say(&format!(
+            "{}: {} seeds, {} failing",
+            file.display(),
+            results.len(),
+            failing.len()
+        ));
+        say(&summary_line(&total(&results)));
+        if !failing.is_empty() {
+            // One row per kind of failure: how often, the first seed, what broke.
+            say(&format!(
+                "{:>6}  {:>10}  {:<11}  failure",
+                "seeds", "first seed", "kind"
+            ));
+            for row in kinds(&results) {
+                say(&format!(
+                    "{:>6}  {:>10}  {:<11}  {}",
+                    row.count, row.first_seed, row.kind, row.text
+                ));
+            }
+            say(&format!("failing seeds: {failing:?}"));
+            say(&format!(
+                "replay one with `{replay_any}`, or reduce it with `lnsim shrink {} --seed N{}`",
+                shell(file),
+                bug.args()
+            ));
+        }
+    }
+    Ok(if failing.is_empty() {
         ExitCode::SUCCESS
     } else {
-        // One row per kind of failure: how often, the first seed, what broke.
-        let mut kinds: std::collections::BTreeMap<String, (usize, u64, String)> = Default::default();
-        for r in &results {
-            if let Some(invariant) = &r.violation {
-                let row = kinds
-                    .entry(violation_kind(invariant))
-                    .or_insert((0, r.seed, invariant.clone()));
-                row.0 += 1;
-            }
-        }
-        println!("{:>6}  {:>10}  failure", "seeds", "first seed");
-        for (count, first, invariant) in kinds.values() {
-            println!("{count:>6}  {first:>10}  {invariant}");
-        }
-        println!("failing seeds: {failing:?}");
-        println!(
-            "replay one with `lnsim run {} --seed N` (writes its trace), or reduce it with `lnsim shrink {} --seed N`",
-            file.display(),
-            file.display()
-        );
         ExitCode::from(1)
-    }
+    })
 }
 
-fn shrink_command(file: &Path, seed: Option<u64>, output: Option<PathBuf>, bug: Bug) -> ExitCode {
-    let text = match fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("{}: {e}", file.display());
-            return ExitCode::from(2);
+/// Where `shrink` writes by default: this workspace's regression folder, found from
+/// where `lnsim` was built, if it is still there.
+fn default_regressions_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios/regressions");
+    dir.is_dir().then(|| dir.canonicalize().unwrap_or(dir))
+}
+
+fn shrink_command(file: &Path, seed: Option<u64>, output: Option<PathBuf>, bug: Bug) -> Result<ExitCode, ExitCode> {
+    let text = fs::read_to_string(file).map_err(|e| {
+        tell(&format!("{}: {e}", file.display()));
+        ExitCode::from(2)
+    })?;
+    let scenario = load(file)?;
+    let seed = scenario.seed_or(seed);
+    let output = match output {
+        Some(path) => path,
+        None => {
+            let Some(dir) = default_regressions_dir() else {
+                tell("no regression folder of the workspace lnsim was built in: say where with -o FILE");
+                return Err(ExitCode::from(2));
+            };
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            dir.join(format!("{stem}-seed{seed}.scn"))
         }
     };
-    let scenario = match load(file) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let seed = scenario.seed_or(seed);
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| {
+            tell(&format!("-o {}: {e}", dir.display()));
+            ExitCode::from(3)
+        })?;
+    }
+    let out = Output::create(&output, "-o")?;
     let name = file.display().to_string();
     let shrunk = shrink(&name, &text, seed, |candidate| {
-        let (network, violation) = run_once(candidate, seed, &bug).ok()?;
+        let (network, violation) = run_once(candidate, seed, &bug, &mut |_| {}).ok()?;
         Some(sim::scenario::RunOutcome { network, violation })
     });
     let shrunk = match shrunk {
         Ok(shrunk) => shrunk,
-        Err(ShrinkError::Invalid(message)) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-        Err(ShrinkError::DoesNotFail) => {
-            eprintln!("{name} does not fail under seed {seed}: nothing to shrink");
-            return ExitCode::from(2);
+        Err(e) => {
+            drop(out);
+            let _ = fs::remove_file(&output);
+            match e {
+                ShrinkError::Invalid(message) => tell(&message),
+                ShrinkError::DoesNotFail => tell(&format!("{name} does not fail under seed {seed}: nothing to shrink")),
+            }
+            return Err(ExitCode::from(2));
         }
     };
-    let output = output.unwrap_or_else(|| {
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        PathBuf::from("tests/scenarios/regressions").join(format!("{stem}-seed{seed}.scn"))
-    });
-    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Err(e) = fs::create_dir_all(dir) {
-            eprintln!("{}: {e}", dir.display());
-            return ExitCode::from(3);
-        }
-    }
-    if let Err(code) = write(&output, &shrunk.script) {
-        return code;
-    }
+    out.write(&shrunk.script)?;
     let statements = shrunk.script.lines().filter(|l| !l.starts_with('#')).count();
-    println!(
-        "{} statements after {} runs, written to {}; it fails with:\n{}",
+    say(&format!(
+        "{} statements after {} runs, written to {}; it fails with:\n{}: {}",
         statements,
         shrunk.runs,
         output.display(),
+        shrunk.violation.kind.label(),
         shrunk.violation
-    );
-    ExitCode::SUCCESS
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Run {
             file,
             seed,
@@ -426,7 +658,7 @@ fn main() -> ExitCode {
             diagram,
             window,
             nodes,
-            bug,
+            common,
         } => {
             let diagram_options = DiagramOptions {
                 from_ms: window.map(|(from, _)| from),
@@ -440,20 +672,23 @@ fn main() -> ExitCode {
                 diagram,
                 diagram_options,
             };
-            run(&file, seed, outputs, bug)
+            run(&file, seed, outputs, common)
         }
         Command::Sweep {
             file,
             seeds,
             jobs,
             shard,
-            bug,
-        } => sweep(&file, seeds, jobs, shard, bug),
+            junit,
+            report,
+            common,
+        } => sweep(&file, seeds, jobs, shard, SweepOutputs { junit, report }, common),
         Command::Shrink {
             file,
             seed,
             output,
             bug,
         } => shrink_command(&file, seed, output, bug),
-    }
+    };
+    result.unwrap_or_else(|code| code)
 }

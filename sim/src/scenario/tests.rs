@@ -210,7 +210,7 @@ fn every_written_action_parses_back_to_itself() {
         Action::RestoreOrdering { a: 2, b: 0 },
         Action::Close { a: 1, b: 2 },
     ];
-    let mut text = String::from("nodes 3\n");
+    let mut text = String::from("nodes 3\nchannel 0 -> 1 capacity=100000sat\nchannel 0 -> 2 capacity=100000sat\nchannel 1 -> 2 capacity=100000sat\n");
     for (i, action) in actions.iter().enumerate() {
         // The order is arbitrary (a restart with no crash): refusals are allowed.
         text.push_str(&at_line(SimTime(i as u64 * 10), action).expect("scripts write it"));
