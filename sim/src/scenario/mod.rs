@@ -1,50 +1,8 @@
 //! Scenario scripts: a plain-text description of a run that a person writes and reads.
 //!
-//! One statement per line; `#` starts a comment. Times take a unit (`ms`, `s`, `min`,
-//! `h`), amounts `sat` or `msat`.
-//!
-//! ```text
-//! nodes 3
-//! seed 7                                  # the default seed of `lnsim run`
-//! latency lognormal median=40ms sigma=0.5 # every link...
-//! jitter 10ms
-//! link 0 2 constant ms=300ms jitter=50ms  # ...except this one
-//! block_interval 1min
-//! redial 1s                               # nodes redial a lost channel peer
-//! channel 0 -> 1 capacity=1000000sat
-//! channel 0 -> 2 capacity=1000000sat push=200000sat
-//! node 2 config max_accepted_htlcs=5 reserve=2.5% dust_limit=600sat
-//! payee_hold 0s..2s                       # payees hold each HTLC a while, then claim
-//! at 4min pay 0 -> 1 5000000msat
-//! at 4min reconnect 1 -> 0 after=300ms
-//! at 5min pay 0 -> 2 3000sat underpaid    # the payee must reject it
-//! at 6min lie 1 htlc_amount               # the receiver must fail the channel
-//! warmup 4min                             # no random fault or payment before this
-//! fault crash every=5min for=10s          # random faults during the run...
-//! fault lose_writes every=20min for=10s
-//! traffic every=2s amount=1sat..20000sat reject=5% most=1%  # ...and random payments
-//! run 15min                               # the fault window
-//! settle 10min                            # then heal everything; quiet within this
-//! expect sent >= 90%
-//! ```
-//!
-//! Each node's channel policy is drawn from the seed within what BOLT 2 allows
-//! ([`crate::swarm::drawn_policy`]) unless the script says `swarm off` (the library's
-//! defaults); `node N config` fixes settings over either: `max_accepted_htlcs=N`,
-//! `dust_limit=AMOUNT`, `reserve=P%`, `htlc_minimum=AMOUNT`, `max_in_flight=P%`,
-//! `to_self_delay=BLOCKS`, `minimum_depth=BLOCKS`, `feerate=R sat/kw`. Each seed also runs
-//! a drawn mix of the `fault` lines (each with probability 3/4, at least one) unless the
-//! script says `fault_mix all`. Faults: `disconnect`, `crash`, `pause_monitors`,
-//! `feerate`, `partition`, `reorder`, `lie` (a node corrupts one field of its next message
-//! that carries it) and `lose_writes` (a node restarts with the monitors of its previous
-//! start). A channel may close only cooperatively or for a lie, a restart that found its
-//! monitor lacking, or a stale manager; any other close is a violation. Traffic's
-//! `reject=P%` makes that share payments the payee must reject (`pay ... underpaid` or
-//! `unknown_hash`), `most=P%` payments of exactly the most the channel can send now
-//! (`pay A -> B most`). Expectations
-//! count percentages of the payments a channel failed on purpose left possible.
-//!
-//! Every mistake is reported as `file:line:column: message`, and nothing runs.
+//! The reference below is `docs/scenarios.md`; a test fails when the parser knows a
+//! keyword it does not mention, or when one of its examples does not parse.
+#![doc = include_str!("../../../docs/scenarios.md")]
 
 use std::collections::BTreeMap;
 use std::fmt;

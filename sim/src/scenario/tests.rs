@@ -391,3 +391,64 @@ fn the_documented_example_parses() {
     assert_eq!(scenario.node_count, 3);
     assert_eq!(scenario.node_policies[&2].len(), 3);
 }
+
+/// The reference, `docs/scenarios.md`.
+const REFERENCE: &str = include_str!("../../../docs/scenarios.md");
+
+/// Every keyword the parser knows (each word it matches, with the lie fields and policy
+/// keys it takes from elsewhere) is in the reference, in backticks.
+#[test]
+fn the_reference_mentions_every_keyword_the_parser_knows() {
+    let source = include_str!("parse.rs");
+    let mut keywords = std::collections::BTreeSet::new();
+    for line in source.lines() {
+        // Code only: comments may quote anything.
+        let code = line.split("//").next().unwrap_or_default();
+        for (i, piece) in code.split('"').enumerate() {
+            let literal = i % 2 == 1;
+            if literal
+                && !piece.is_empty()
+                && piece.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && piece.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '/')
+            {
+                keywords.insert(piece.to_string());
+            }
+        }
+    }
+    assert!(keywords.len() > 60, "the scan found the parser's words: {keywords:?}");
+    keywords.extend(crate::lies::Lie::ALL.iter().map(|l| l.name().to_string()));
+    keywords.extend(crate::swarm::POLICY_KEYS.iter().map(|k| k.to_string()));
+    keywords.extend(["%", ">=", "<=", "==", "->"].map(String::from));
+    // Words of the reference's inline code (`at T ACTION`, `fault KIND every=T`), not
+    // of its examples: a keyword only used in an example is not explained.
+    let prose: String = REFERENCE
+        .split("```")
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, text)| text)
+        .collect();
+    let documented: std::collections::BTreeSet<&str> = prose
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .flat_map(|span| {
+            // Whole words (`>=`) and their parts (`every=T`).
+            span.split_whitespace()
+                .chain(span.split(|c: char| c.is_whitespace() || "=[]|(),.".contains(c)))
+        })
+        .collect();
+    let missing: Vec<&String> = keywords.iter().filter(|k| !documented.contains(k.as_str())).collect();
+    assert!(missing.is_empty(), "docs/scenarios.md does not mention: {missing:?}");
+}
+
+/// Every example in the reference parses.
+#[test]
+fn every_example_in_the_reference_parses() {
+    let mut examples = 0;
+    for (i, block) in REFERENCE.split("```scn\n").enumerate().skip(1) {
+        let script = block.split("```").next().expect("closed");
+        Scenario::parse(&format!("docs/scenarios.md example {i}"), script).unwrap_or_else(|e| panic!("{e}\n{script}"));
+        examples += 1;
+    }
+    assert!(examples >= 20, "{examples} examples");
+}
