@@ -297,6 +297,15 @@ pub fn sequence_diagram(
     let mut placed = Placed::default();
     let mut order: Vec<&&Line<'_>> = visible.iter().filter(|l| l.t_ms <= last_shown).collect();
     order.sort_by_key(|l| !matches!((l.what.as_str(), l.node), (w, Some(_)) if w != "deliver" && w != "lost"));
+    // A node's happenings at one instant share one box: "claim · PaymentClaimed".
+    let mut together: std::collections::BTreeMap<(usize, u64), Vec<&Line<'_>>> = Default::default();
+    for l in &order {
+        if let (what, Some(node)) = (l.what.as_str(), l.node) {
+            if what != "deliver" && what != "lost" {
+                together.entry((node, l.t_ms)).or_default().push(l);
+            }
+        }
+    }
     for l in order {
         let title = format!("<title>{}</title>", escape(l.raw));
         match (l.what.as_str(), l.node) {
@@ -342,14 +351,29 @@ pub fn sequence_diagram(
                 );
             }
             (_, Some(node)) => {
-                let label = fit(&box_label(l), COLUMN_PX as f64 - 20.0);
+                let group = &together[&(node, l.t_ms)];
+                if !std::ptr::eq(group[0], *l) {
+                    continue;
+                }
+                let labels: Vec<String> = group.iter().map(|g| box_label(g)).collect();
+                let label = fit(&labels.join(" · "), COLUMN_PX as f64 - 20.0);
                 let w = text_px(&label) + 10.0;
-                let color = match l.what.as_str() {
-                    "crash" | "skipped" => "#fde0dc",
-                    "restart" | "sent" | "claimable" => "#dff3e4",
-                    "pause_monitors" | "resume_monitors" => "#fff4d6",
-                    _ => "#eef1f6",
-                };
+                let raw: Vec<&str> = group.iter().map(|g| g.raw).collect();
+                let title = format!("<title>{}</title>", escape(&raw.join("\n")));
+                let colors: Vec<&str> = group
+                    .iter()
+                    .map(|g| match g.what.as_str() {
+                        "crash" | "skipped" => "#fde0dc",
+                        "restart" | "sent" | "claimable" => "#dff3e4",
+                        "pause_monitors" | "resume_monitors" => "#fff4d6",
+                        _ => "#eef1f6",
+                    })
+                    .collect();
+                // The most telling: a crash over a restart over a pause over the rest.
+                let color = ["#fde0dc", "#dff3e4", "#fff4d6"]
+                    .into_iter()
+                    .find(|c| colors.contains(c))
+                    .unwrap_or("#eef1f6");
                 let (cx, cy) = (x(node) as f64, y(l.t_ms) as f64);
                 // Boxes at one node and instant stack beside the lifeline; one with no
                 // room left is a dot (its text on hover).

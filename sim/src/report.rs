@@ -135,10 +135,10 @@ fn latency_bins(latencies_ms: &[u64]) -> Vec<(String, u64)> {
         .into_iter()
         .enumerate()
         .map(|(i, n)| {
+            // Each bin by its lower edge (the range is in its hover text).
             let label = match i {
                 0 => format!("<{}", human(edges[0])),
-                i if i == edges.len() => format!("≥{}", human(edges[i - 1])),
-                i => format!("{}–{}", human(edges[i - 1]), human(edges[i])),
+                i => format!("≥{}", human(edges[i - 1])),
             };
             (label, n)
         })
@@ -422,6 +422,6 @@ mod tests {
         let bins = latency_bins(&[5, 99, 100, 250, 1_000_000]);
         assert_eq!(bins.iter().map(|b| b.1).sum::<u64>(), 5);
         assert_eq!(bins[0], ("<100ms".to_string(), 2));
-        assert_eq!(bins.last().map(|b| b.1), Some(1));
+        assert_eq!(bins.last().cloned(), Some(("≥51.2s".to_string(), 1)));
     }
 }

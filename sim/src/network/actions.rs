@@ -159,7 +159,7 @@ impl Network {
                 };
                 self.log(from, "open_channel", detail);
                 self.flush(from);
-                result.map(drop).map_err(|e| format!("{e:?}"))
+                result.map(drop).map_err(|e| super::payments::refusal_text(&e))
             }
             Action::PayMost { from, to } => {
                 let peer = self.nodes[to].node_id();
@@ -192,7 +192,7 @@ impl Network {
                 let result = self.nodes[from]
                     .channel_handler_mut()
                     .send_payment(payee, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
-                    .map_err(|e| format!("{e:?}"));
+                    .map_err(|e| super::payments::refusal_text(&e));
                 let mut detail = format!(
                     "\"to\":{to},\"amount_msat\":{amount_msat},\"hash\":\"{}\"",
                     hex(&hash.0)
@@ -218,7 +218,7 @@ impl Network {
         });
         let result = match open.map(|id| (id, manager.close_channel(&id))) {
             Some((id, Ok(()))) => Ok(id),
-            Some((_, Err(e))) => Err(format!("{e:?}")),
+            Some((_, Err(e))) => Err(super::payments::refusal_text(&e)),
             None => Err("no open channel".to_string()),
         };
         let detail = match &result {

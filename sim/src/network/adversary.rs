@@ -61,7 +61,7 @@ impl Network {
                 amount_msat.saturating_sub(1).max(1),
                 MIN_FINAL_CLTV_EXPIRY_DELTA,
             )
-            .map_err(|e| format!("{e:?}"));
+            .map_err(|e| super::payments::refusal_text(&e));
         self.record_dispatch(from, to, Some(hash.0), amount_msat, result.clone());
         self.log(
             from,

@@ -1032,10 +1032,7 @@ impl Network {
                 failure_code,
             } => {
                 self.tally.failed += 1;
-                let reason = match failure_code {
-                    Some(code) => format!("failure code {code:#06x}"),
-                    None => "failed back without a code".to_string(),
-                };
+                let reason = payments::failure_text(failure_code);
                 self.resolve_payment(i, payment_hash.0, PaymentOutcome::Failed, reason);
                 self.log(i, "failed", format!("\"hash\":\"{}\"", hex(&payment_hash.0)));
             }

@@ -75,6 +75,38 @@ impl PaymentOutcome {
     }
 }
 
+/// A user command's refusal as a reason: the channel's own words, or the error's name.
+pub(super) fn refusal_text(error: &lightning::chan::manager::ApiError) -> String {
+    match error {
+        lightning::chan::manager::ApiError::Channel(why) => why.strip_prefix("refused: ").unwrap_or(why).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A BOLT 4 failure code as a reason: its name where the library makes it, and the code.
+pub(super) fn failure_text(code: Option<u16>) -> String {
+    use lightning::onion::errors::*;
+    let Some(code) = code else {
+        return "failed back without a code".to_string();
+    };
+    let name = match code {
+        TEMPORARY_NODE_FAILURE => "temporary_node_failure",
+        PERMANENT_NODE_FAILURE => "permanent_node_failure",
+        INVALID_ONION_VERSION => "invalid_onion_version",
+        INVALID_ONION_HMAC => "invalid_onion_hmac",
+        INVALID_ONION_KEY => "invalid_onion_key",
+        TEMPORARY_CHANNEL_FAILURE => "temporary_channel_failure",
+        UNKNOWN_NEXT_PEER => "unknown_next_peer",
+        INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS => "incorrect_or_unknown_payment_details",
+        FINAL_INCORRECT_CLTV_EXPIRY => "final_incorrect_cltv_expiry",
+        FINAL_INCORRECT_HTLC_AMOUNT => "final_incorrect_htlc_amount",
+        INVALID_ONION_PAYLOAD => "invalid_onion_payload",
+        MPP_TIMEOUT => "mpp_timeout",
+        _ => "failure code",
+    };
+    format!("{name} ({code:#06x})")
+}
+
 /// `text` as one CSV field: quoted when it holds a comma, a quote or a line break.
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {

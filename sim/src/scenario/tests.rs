@@ -375,23 +375,6 @@ fn mistakes_in_policies_and_lies_name_their_place() {
     );
 }
 
-/// The example in the module's documentation is a script that parses.
-#[test]
-fn the_documented_example_parses() {
-    let source = include_str!("mod.rs");
-    let example: String = source
-        .lines()
-        .skip_while(|l| *l != "//! ```text")
-        .skip(1)
-        .take_while(|l| *l != "//! ```")
-        .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
-        .collect();
-    assert!(example.contains("lose_writes"), "the example was found");
-    let scenario = Scenario::parse("doc.scn", &example).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(scenario.node_count, 3);
-    assert_eq!(scenario.node_policies[&2].len(), 3);
-}
-
 /// The reference, `docs/scenarios.md`.
 const REFERENCE: &str = include_str!("../../../docs/scenarios.md");
 
