@@ -135,6 +135,7 @@ pub fn tally_json(tally: &PaymentTally) -> Value {
         "refused": tally.refused,
         "refused_channel_failed": tally.refused_channel_failed,
         "on_chain": tally.on_chain,
+        "impossible": tally.impossible,
     })
 }
 
@@ -148,6 +149,7 @@ pub fn total(summaries: &[SeedSummary]) -> PaymentTally {
         total.refused += s.tally.refused;
         total.refused_channel_failed += s.tally.refused_channel_failed;
         total.on_chain += s.tally.on_chain;
+        total.impossible += s.tally.impossible;
     }
     total
 }

@@ -290,6 +290,8 @@ fn version_json_and_junit() {
     assert_eq!(out.status.code(), Some(0));
     let value: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
     assert_eq!(value["result"], "pass");
+    // No progress line when stderr is not a terminal (a CI log, a pipe).
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     assert_eq!(value["payments"]["sent"], 5);
     let dir = scratch("junit");
     let junit = dir.join("out.xml");

@@ -40,8 +40,8 @@ impl Network {
                 Action::Pay { from, to, amount_msat }
                 | Action::PayWrong {
                     from, to, amount_msat, ..
-                } => self.record_dispatch(from, to, None, amount_msat, Err(why.clone())),
-                Action::PayMost { from, to } => self.record_dispatch(from, to, None, 0, Err(why.clone())),
+                } => self.record_dispatch(from, to, None, amount_msat, Err(why.clone()), true),
+                Action::PayMost { from, to } => self.record_dispatch(from, to, None, 0, Err(why.clone()), true),
                 _ => {}
             }
             self.log(
@@ -174,7 +174,7 @@ impl Network {
                     Some(amount_msat) => self.act(Action::Pay { from, to, amount_msat }),
                     None => {
                         let why = "no channel can send anything now".to_string();
-                        self.record_dispatch(from, to, None, 0, Err(why.clone()));
+                        self.record_dispatch(from, to, None, 0, Err(why.clone()), false);
                         self.log(
                             from,
                             "pay",
@@ -197,7 +197,7 @@ impl Network {
                     "\"to\":{to},\"amount_msat\":{amount_msat},\"hash\":\"{}\"",
                     hex(&hash.0)
                 );
-                self.record_dispatch(from, to, Some(hash.0), amount_msat, result.clone());
+                self.record_dispatch(from, to, Some(hash.0), amount_msat, result.clone(), false);
                 if let Err(why) = &result {
                     detail.push_str(&format!(",\"refused\":{}", json_str(why)));
                 }

@@ -62,7 +62,8 @@ impl Network {
                 MIN_FINAL_CLTV_EXPIRY_DELTA,
             )
             .map_err(|e| super::payments::refusal_text(&e));
-        self.record_dispatch(from, to, Some(hash.0), amount_msat, result.clone());
+        // Made to be rejected: it can never go through.
+        self.record_dispatch(from, to, Some(hash.0), amount_msat, result.clone(), true);
         self.log(
             from,
             "pay_wrong",

@@ -80,6 +80,10 @@ impl Network {
                 self.payments[i].reason = "its channel was failed on purpose; the chain resolves it".into();
                 self.payments[i].resolved = Some(now);
                 self.tally.on_chain += 1;
+                if self.payments[i].possible {
+                    self.payments[i].possible = false;
+                    self.tally.impossible += 1;
+                }
             }
         }
     }

@@ -266,6 +266,24 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// `action` as a person reads it in a failure: its script text, or what the channel
+/// statement opens.
+fn described(action: &Action) -> String {
+    match (action, crate::scenario::action_text(action)) {
+        (_, Some(text)) => format!("`{text}`"),
+        (
+            Action::OpenChannel {
+                from,
+                to,
+                funding_satoshis,
+                ..
+            },
+            None,
+        ) => format!("the channel {from} -> {to} of {funding_satoshis} sat"),
+        (_, None) => format!("{action:?}"),
+    }
+}
+
 /// Why a scripted action's outcome fails the run, if it does: refused when the script
 /// asked for it, or carried out when the script said it would be refused.
 fn scripted_refusal(origin: ScriptLine, action: &str, outcome: Result<(), String>) -> Option<String> {
@@ -563,19 +581,7 @@ impl Network {
                 self.queue.schedule_in(OPEN_RETRY_MS, SimEvent::Act(action, origin));
             }
             SimEvent::Act(action, origin) => {
-                let text = origin.map(|_| match (&action, crate::scenario::action_text(&action)) {
-                    (_, Some(text)) => format!("`{text}`"),
-                    (
-                        Action::OpenChannel {
-                            from,
-                            to,
-                            funding_satoshis,
-                            ..
-                        },
-                        None,
-                    ) => format!("the channel {from} -> {to} of {funding_satoshis} sat"),
-                    (_, None) => format!("{action:?}"),
-                });
+                let text = origin.map(|_| described(&action));
                 let outcome = self.act(action);
                 if let (Some(origin), Some(text)) = (origin, text) {
                     if let Some(why) = scripted_refusal(origin, &text, outcome) {
@@ -603,6 +609,7 @@ impl Network {
         }
         let peer = self.nodes[to].node_id();
         if self.nodes[from].connected_peers().iter().any(|(_, id)| *id == peer) {
+            self.open_waits.remove(&(from, to));
             return false;
         }
         let waited_ms = self.open_waits.entry((from, to)).or_default();

@@ -22,6 +22,10 @@ pub struct PaymentTally {
     /// Left on a channel a lie or a restart failed on purpose: only the chain can
     /// resolve them, which is not simulated (counted when the run goes quiet).
     pub on_chain: u64,
+    /// Payments that could never go through, whatever the library did: refused because
+    /// a fault failed their channel or downed a node, made for the payee to reject, or
+    /// left to the chain. Expectations' percentages leave them out.
+    pub impossible: u64,
 }
 
 /// How a payment ended, so far.
@@ -60,6 +64,8 @@ pub struct PaymentRecord {
     /// Why, for what did not go through: the payer's refusal, the failure code that
     /// came back, why it was left to the chain.
     pub reason: String,
+    /// Whether it could go through at all (see [`PaymentTally::impossible`]).
+    pub possible: bool,
 }
 
 impl PaymentOutcome {
@@ -154,7 +160,8 @@ impl Network {
     }
 
     /// Records a payment just dispatched (and counts it): pending if its payer took it,
-    /// refused with the reason if not.
+    /// refused with the reason if not. `impossible`: the caller knows it cannot go
+    /// through (its node is down, its payee must reject it).
     pub(super) fn record_dispatch(
         &mut self,
         source: usize,
@@ -162,12 +169,27 @@ impl Network {
         payment_hash: Option<[u8; 32]>,
         amount_msat: u64,
         taken: Result<(), String>,
+        impossible: bool,
     ) {
         self.tally.dispatched += 1;
         let (outcome, reason) = match &taken {
             Ok(()) => (PaymentOutcome::Pending, String::new()),
             Err(why) => (PaymentOutcome::Refused, why.clone()),
         };
+        let mut possible = !impossible;
+        if taken.is_err() {
+            self.tally.refused += 1;
+            if self
+                .excused_pairs
+                .contains(&(source.min(destination), source.max(destination)))
+            {
+                self.tally.refused_channel_failed += 1;
+                possible = false;
+            }
+        }
+        if !possible {
+            self.tally.impossible += 1;
+        }
         self.payments.push(PaymentRecord {
             source,
             destination,
@@ -177,21 +199,8 @@ impl Network {
             resolved: None,
             outcome,
             reason,
+            possible,
         });
-        if taken.is_err() {
-            self.count_refused(source, destination);
-        }
-    }
-
-    /// Counts a payment from `source` to `destination` refused at once.
-    fn count_refused(&mut self, source: usize, destination: usize) {
-        self.tally.refused += 1;
-        if self
-            .excused_pairs
-            .contains(&(source.min(destination), source.max(destination)))
-        {
-            self.tally.refused_channel_failed += 1;
-        }
     }
 
     /// The payee of the payment with `payment_hash`, if the network dispatched it.

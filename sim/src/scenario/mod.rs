@@ -119,12 +119,13 @@ pub struct Expectation {
 }
 
 impl Expectation {
-    /// What a percentage is of: the payments that could go through. Those refused
-    /// because a lie or a restart failed their channel on purpose, and those left to the
-    /// chain, are left out. A count is over every payment dispatched.
+    /// What a percentage is of: the payments that could go through
+    /// ([`PaymentTally::impossible`] are left out: refused because a fault failed their
+    /// channel or downed a node, made for the payee to reject, left to the chain). A
+    /// count is over every payment dispatched.
     pub fn base(&self, tally: &PaymentTally) -> u64 {
         if self.percent {
-            tally.dispatched - tally.refused_channel_failed - tally.on_chain
+            tally.dispatched - tally.impossible
         } else {
             tally.dispatched
         }
@@ -179,12 +180,12 @@ impl Expectation {
         };
         (!holds).then(|| {
             format!(
-                "expectation on line {} not met: {name} {op} {}{}, but {actual} of {} dispatched (less those a \
-                 failed channel made impossible) were {name}",
+                "expectation on line {} not met: {name} {op} {}{}, but {actual} of {} dispatched{} were {name}",
                 self.line,
                 self.value,
                 if self.percent { "%" } else { "" },
-                if self.percent { base } else { tally.dispatched }
+                if self.percent { base } else { tally.dispatched },
+                if self.percent { " that could go through" } else { "" },
             )
         })
     }

@@ -282,13 +282,17 @@ fn faults_traffic_links_and_expectations_parse() {
         refused: 1,
         refused_channel_failed: 0,
         on_chain: 0,
+        impossible: 0,
     };
     assert_eq!(scenario.expectations[0].unmet(&tally), None);
     let worse = PaymentTally { sent: 8, ..tally };
     assert_eq!(
         scenario.expectations[0].unmet(&worse).as_deref(),
-        Some("expectation on line 11 not met: sent >= 90%, but 8 of 10 dispatched (less those a failed channel made impossible) were sent")
+        Some("expectation on line 11 not met: sent >= 90%, but 8 of 10 dispatched that could go through were sent")
     );
+    // Payments that could never go through are out of the base: 8 of 8.
+    let excused = PaymentTally { impossible: 2, ..worse };
+    assert!(scenario.expectations[0].unmet(&excused).is_none());
 }
 
 #[test]
