@@ -533,10 +533,7 @@ fn sweep(
     let mut results = results?;
     results.sort_by_key(|r| r.seed);
     let failing: Vec<u64> = results.iter().filter(|r| r.failure.is_some()).map(|r| r.seed).collect();
-    let replay_any = format!(
-        "{} --trace trace.jsonl",
-        replay(file, 0, &bug).replace("--seed 0", "--seed N")
-    );
+    let replay_any = format!("lnsim run {} --seed N{} --trace trace.jsonl", shell(file), bug.args());
     if let Some(out) = junit_out {
         out.write(&junit(&file.display().to_string(), &results, |seed| {
             replay(file, seed, &bug)
