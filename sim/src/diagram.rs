@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use crate::markup::escape;
 use crate::network::Violation;
 use crate::trace::{parse_line, Fields};
 
@@ -57,20 +58,6 @@ fn parse_time_ms(text: &str) -> Result<u64, String> {
         Ok(x) if x.is_finite() && x >= 0.0 && x * factor < 1e15 => Ok((x * factor).round() as u64),
         _ => Err(format!("`{text}` is not a time (a number with ms, s, min or h)")),
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// One parsed trace line with its text.

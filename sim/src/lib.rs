@@ -20,6 +20,7 @@ pub mod durability;
 pub mod faults;
 pub mod latency;
 pub mod lies;
+pub mod markup;
 pub mod network;
 pub mod node;
 pub mod report;

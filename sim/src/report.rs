@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::markup::escape;
 use crate::network::PaymentOutcome;
 use crate::summary::{kinds, total, SeedSummary};
 
@@ -24,13 +25,6 @@ fn kind_color(kind: &str) -> &'static str {
         .iter()
         .find(|(k, _)| *k == kind)
         .map_or("#c62828", |(_, c)| c)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A value's share of `max`, in pixels of `span`.

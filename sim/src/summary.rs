@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
+use crate::markup::escape;
 use crate::network::{Network, PaymentOutcome, PaymentTally, Violation};
 
 /// How a failed run failed: a check's kind, or a panic.
@@ -238,25 +239,6 @@ pub fn kinds(summaries: &[SeedSummary]) -> Vec<FailureRow> {
     rows
 }
 
-/// `text` escaped for XML text and attributes; characters XML 1.0 cannot hold are
-/// dropped.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A JUnit XML report: one test suite for the script, one test case per seed (a
 /// failed check is a `failure` of its kind, a panic an `error`), the replay command of
 /// each failing seed in its text.
@@ -285,7 +267,7 @@ pub fn junit(file: &str, summaries: &[SeedSummary], replay_for: impl Fn(u64) -> 
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{}\">",
-        xml(file),
+        escape(file),
         summaries.len(),
         seconds(total_ms)
     );
@@ -293,7 +275,7 @@ pub fn junit(file: &str, summaries: &[SeedSummary], replay_for: impl Fn(u64) -> 
         let _ = write!(
             out,
             "    <testcase classname=\"lnsim.{}\" name=\"seed {}\" time=\"{}\"",
-            xml(&stem),
+            escape(&stem),
             s.seed,
             seconds(s.wall_ms)
         );
@@ -306,7 +288,7 @@ pub fn junit(file: &str, summaries: &[SeedSummary], replay_for: impl Fn(u64) -> 
                 let _ = writeln!(
                     out,
                     ">\n      <system-out>{}</system-out>\n    </testcase>",
-                    xml(&payments)
+                    escape(&payments)
                 );
             }
             Some(f) => {
@@ -319,10 +301,10 @@ pub fn junit(file: &str, summaries: &[SeedSummary], replay_for: impl Fn(u64) -> 
                 let _ = writeln!(
                     out,
                     ">\n      <{element} type=\"{}\" message=\"{}\">{}</{element}>\n      <system-out>{}</system-out>\n    </testcase>",
-                    xml(&f.kind),
-                    xml(&f.text),
-                    xml(&body),
-                    xml(&payments)
+                    escape(&f.kind),
+                    escape(&f.text),
+                    escape(&body),
+                    escape(&payments)
                 );
             }
         }
