@@ -7,6 +7,9 @@
 //! whatever bytes arrived; `take_outbound` whenever the socket can take more; `timer_tick`
 //! every [`RECOMMENDED_TIMER_TICK_SECONDS`]; `take_disconnects` to learn which
 //! connections the manager wants closed; `disconnected` once a connection is gone.
+//! `has_outbound` (and `peers_with_outbound`, `take_outbound`, `take_disconnects`) first
+//! collect what the handlers queued, so a command given through `channel_handler_mut`
+//! (an opening, a payment, a close) shows at once to a loop that asks.
 
 use alloc::collections::BTreeMap;
 use alloc::string::ToString;
@@ -455,8 +458,11 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
             .unwrap_or_default()
     }
 
-    /// Whether bytes are waiting for the connection.
-    pub fn has_outbound(&self, id: PeerId) -> bool {
+    /// Whether bytes are waiting for the connection, the handlers' latest messages
+    /// included (a user command such as opening a channel or paying is queued here, so
+    /// a select loop that asks first never stalls).
+    pub fn has_outbound(&mut self, id: PeerId) -> bool {
+        self.process_events();
         self.peers.get(&id).is_some_and(|p| p.has_outbound())
     }
 
@@ -473,6 +479,8 @@ impl<S: NodeSigner, E: EntropySource, C: MessageHandler, G: MessageHandler> Peer
     /// The connections the manager wants closed (timeouts, handler requests), since the
     /// last call. Failures reported by `read` are not repeated here.
     pub fn take_disconnects(&mut self) -> Vec<(PeerId, DisconnectReason)> {
+        // A handler's request since the last call counts (a channel failed by a command).
+        self.process_events();
         core::mem::take(&mut self.disconnects)
     }
 

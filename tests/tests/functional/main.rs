@@ -8,6 +8,7 @@ mod claims;
 mod close;
 mod consistency_planted;
 mod dust_exposure;
+mod embedding;
 mod fail_channel;
 mod funding_depth;
 mod funding_output;

@@ -6,9 +6,11 @@
 //! unresolved, refused persistence) goes on chain through the user's [`Broadcaster`]
 //! with the latest commitment the peer signed, unless our own state is known stale.
 //!
+//! - [`details`]: what a wallet lists of each channel.
 //! - [`handler`]: peer messages in, messages and events out.
 //! - [`payments`]: inbound payments, onions, claims and failures.
 
+pub mod details;
 pub mod handler;
 pub mod payments;
 pub mod persist;
@@ -238,6 +240,8 @@ pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Per
     /// Where our balance goes on a cooperative close, computed once: every channel
     /// commits to it at opening.
     pub(crate) shutdown_script: bitcoin::ScriptBuf,
+    /// The digest of the state last reported durable (or read), if any.
+    pub(crate) persisted_digest: Option<[u8; 32]>,
 }
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
@@ -256,6 +260,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             payments: payments::Payments::default(),
             events: Vec::new(),
             actions: Vec::new(),
+            persisted_digest: None,
         }
     }
 
@@ -279,9 +284,45 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         &mut self.persister
     }
 
-    /// Events since the last call.
+    /// Events not yet handled, oldest first. They stay, and are saved with the manager,
+    /// until [`ChannelManager::events_handled`] says the user acted on them: an event
+    /// is delivered at least once, whenever the process dies.
+    pub fn pending_events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The first `count` pending events were handled (acted on, and what that changed
+    /// saved): they are forgotten. Save the manager after this, or they come back on
+    /// reload.
+    pub fn events_handled(&mut self, count: usize) {
+        let count = count.min(self.events.len());
+        self.events.drain(..count);
+    }
+
+    /// Every pending event, forgotten at once: for a caller that handles them before it
+    /// next saves the manager (a crash between taking and handling loses them unless
+    /// the manager was not saved in between; [`ChannelManager::pending_events`] with
+    /// [`ChannelManager::events_handled`] never loses one).
     pub fn take_events(&mut self) -> Vec<Event> {
         core::mem::take(&mut self.events)
+    }
+
+    /// Whether the manager's state differs from the bytes last reported durable with
+    /// [`ChannelManager::persisted`] (or read): save it ([`ChannelManager::encode`])
+    /// before answering a monitor update's completion, and whenever this says so.
+    pub fn needs_persistence(&self) -> bool {
+        Some(Self::digest(&self.encode())) != self.persisted_digest
+    }
+
+    /// `bytes` (from [`ChannelManager::encode`]) are durable now: until the state
+    /// changes again, [`ChannelManager::needs_persistence`] is false.
+    pub fn persisted(&mut self, bytes: &[u8]) {
+        self.persisted_digest = Some(Self::digest(bytes));
+    }
+
+    pub(crate) fn digest(bytes: &[u8]) -> [u8; 32] {
+        use bitcoin::hashes::{sha256, Hash};
+        sha256::Hash::hash(bytes).to_byte_array()
     }
 
     /// The channel with `channel_id`, for inspection.

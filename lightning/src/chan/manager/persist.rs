@@ -444,6 +444,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         // Pending events come first, then the mismatches found while reading.
         pending.append(&mut manager.events);
         manager.events = pending;
+        // What was read is on disk; anything reading changed is not.
+        manager.persisted_digest = Some(Self::digest(bytes));
         Ok((manager, mismatches))
     }
 
