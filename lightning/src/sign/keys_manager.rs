@@ -1,10 +1,12 @@
 //! Everything derived from one 32-byte seed: the node key, each channel's keys (from a
 //! channel keys id the channel persists), and a deterministic entropy stream.
 
+use alloc::sync::Arc;
 use bitcoin::hashes::{sha256, Hash, HashEngine};
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, Signature};
 use bitcoin::secp256k1::{PublicKey, SecretKey};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::channel::InMemoryChannelSigner;
 use super::node::{EntropySource, InMemoryNodeSigner, NodeSigner};
@@ -12,12 +14,18 @@ use super::SignerError;
 
 /// The default signer: deterministic from a 32-byte seed, so a node restored from its
 /// seed and its persisted channel keys ids has every key back.
+///
+/// One key source for a whole node: hand clones to the peer manager and the channel
+/// manager. Clones share one entropy stream (its counter is shared), so no two
+/// components ever draw the same bytes: handshake keys, channel keys ids and preimages
+/// stay distinct however many clones draw.
 #[derive(Clone, Debug)]
 pub struct KeysManager {
     seed: [u8; 32],
     node: InMemoryNodeSigner,
     session_entropy: [u8; 32],
-    entropy_counter: u64,
+    /// Shared by every clone: each draw takes the next value.
+    entropy_counter: Arc<AtomicU64>,
 }
 
 fn hash_parts(parts: &[&[u8]]) -> [u8; 32] {
@@ -50,7 +58,7 @@ impl KeysManager {
             seed: *seed,
             node,
             session_entropy: *session_entropy,
-            entropy_counter: 0,
+            entropy_counter: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -90,13 +98,8 @@ impl NodeSigner for KeysManager {
 
 impl EntropySource for KeysManager {
     fn random_bytes(&mut self) -> [u8; 32] {
-        self.entropy_counter += 1;
-        hash_parts(&[
-            &self.seed,
-            b"entropy",
-            &self.session_entropy,
-            &self.entropy_counter.to_be_bytes(),
-        ])
+        let counter = self.entropy_counter.fetch_add(1, Ordering::Relaxed) + 1;
+        hash_parts(&[&self.seed, b"entropy", &self.session_entropy, &counter.to_be_bytes()])
     }
 }
 
@@ -126,6 +129,22 @@ mod tests {
     use super::*;
     use crate::sign::ChannelSigner;
     use alloc::vec::Vec;
+
+    /// The natural mistake, one `KeysManager` cloned for the peer manager and the
+    /// channel manager, cannot repeat a draw: clones share the stream.
+    #[test]
+    fn clones_never_draw_the_same_bytes() {
+        let mut channels = KeysManager::new(&[7; 32], &[1; 32]);
+        let mut transport = channels.clone();
+        let mut later = transport.clone();
+        let mut drawn = alloc::collections::BTreeSet::new();
+        for _ in 0..50 {
+            assert!(drawn.insert(channels.random_bytes()));
+            assert!(drawn.insert(transport.random_bytes()));
+            assert!(drawn.insert(later.generate_channel_keys_id()));
+        }
+        assert_eq!(channels.node_id(), later.node_id(), "one node");
+    }
 
     #[test]
     fn a_restart_keeps_the_keys_but_never_replays_the_entropy() {

@@ -93,7 +93,10 @@ fn an_event_not_yet_handled_survives_a_crash() {
     let monitors = b.channel_handler().persister().monitors.clone();
     let saved = b.channel_handler().encode();
     let (reloaded, _) = reload(&saved, &monitors);
-    assert_eq!(reloaded.channel_handler().pending_events(), std::slice::from_ref(&claimable));
+    assert_eq!(
+        reloaded.channel_handler().pending_events(),
+        std::slice::from_ref(&claimable)
+    );
 
     b.channel_handler_mut().events_handled(1);
     assert!(b.channel_handler().pending_events().is_empty());
