@@ -67,6 +67,13 @@ impl KeysManager {
         self.random_bytes()
     }
 
+    /// The key of the P2WPKH a channel closes to by default
+    /// ([`SignerProvider::shutdown_script`]): one per channel, never the node key, so the
+    /// wallet can spend what a close pays and no key is reused on chain.
+    pub fn shutdown_secret_key(&self, channel_keys_id: &[u8; 32]) -> SecretKey {
+        secret_from(hash_parts(&[&self.seed, channel_keys_id, b"shutdown key"]))
+    }
+
     /// The signer for the channel whose keys id is `channel_keys_id`.
     pub fn derive_channel_signer(&self, channel_keys_id: &[u8; 32]) -> InMemoryChannelSigner {
         let key = |label: &[u8]| secret_from(hash_parts(&[&self.seed, channel_keys_id, label]));
@@ -112,6 +119,11 @@ pub trait SignerProvider {
     fn generate_channel_keys_id(&mut self) -> [u8; 32];
     /// The signer for `channel_keys_id`.
     fn derive_channel_signer(&self, channel_keys_id: &[u8; 32]) -> Self::Signer;
+    /// Where our balance goes when the channel of `channel_keys_id` closes cooperatively:
+    /// a script of the wallet's (P2WPKH, P2WSH, or with `option_shutdown_anysegwit` any
+    /// witness program). Asked once per channel, at opening, and kept with the channel;
+    /// with `option_upfront_shutdown_script` the channel commits to it then.
+    fn shutdown_script(&mut self, channel_keys_id: &[u8; 32]) -> bitcoin::ScriptBuf;
 }
 
 impl SignerProvider for KeysManager {
@@ -121,6 +133,13 @@ impl SignerProvider for KeysManager {
     }
     fn derive_channel_signer(&self, channel_keys_id: &[u8; 32]) -> InMemoryChannelSigner {
         KeysManager::derive_channel_signer(self, channel_keys_id)
+    }
+    fn shutdown_script(&mut self, channel_keys_id: &[u8; 32]) -> bitcoin::ScriptBuf {
+        let key = PublicKey::from_secret_key(
+            &crate::secp_context::shared(),
+            &self.shutdown_secret_key(channel_keys_id),
+        );
+        bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::CompressedPublicKey(key).wpubkey_hash())
     }
 }
 

@@ -131,6 +131,46 @@ fn the_manager_says_when_it_must_be_saved() {
     assert!(b.channel_handler().needs_persistence(), "a payment changed the channel");
 }
 
+/// A cooperative close pays each side to the script its key source gave for that
+/// channel: by default a P2WPKH of a key of the channel's own (never the node key, so no
+/// key is reused on chain) that the wallet can spend, kept across a restart.
+#[test]
+fn a_close_pays_the_script_the_key_source_gave_for_the_channel() {
+    let (a, mut b, channel_id) = connected_channel();
+    let monitors = a.channel_handler().persister().monitors.clone();
+    let saved = a.channel_handler().encode();
+    let (mut a, _) = restart_from(
+        &saved,
+        [1; 32],
+        [201; 32],
+        &monitors,
+        ChannelManagerConfig::new(regtest(), REGTEST_FEERATE_PER_KW),
+        false,
+    )
+    .expect("reads back");
+    b.disconnected(LINK);
+    connect(&mut a, &mut b, LINK);
+    a.channel_handler_mut().close_channel(&channel_id).expect("open");
+    pump(&mut a, &mut b, LINK);
+    let closing = a
+        .channel_handler()
+        .broadcaster()
+        .transactions
+        .last()
+        .cloned()
+        .expect("the closing transaction");
+    let keys = lightning::sign::KeysManager::new(&[1; 32], &[0; 32]);
+    let keys_id = a.channel_handler().channel_keys_id(&channel_id).expect("known");
+    let secp = lightning::bitcoin::secp256k1::Secp256k1::new();
+    let ours = lightning::bitcoin::secp256k1::PublicKey::from_secret_key(&secp, &keys.shutdown_secret_key(&keys_id));
+    let ours = lightning::bitcoin::ScriptBuf::new_p2wpkh(&lightning::bitcoin::CompressedPublicKey(ours).wpubkey_hash());
+    let node_key =
+        lightning::bitcoin::ScriptBuf::new_p2wpkh(&lightning::bitcoin::CompressedPublicKey(a.node_id()).wpubkey_hash());
+    let scripts: Vec<_> = closing.output.iter().map(|o| o.script_pubkey.clone()).collect();
+    assert!(scripts.contains(&ours), "{scripts:?}");
+    assert!(!scripts.contains(&node_key), "the node key is not reused on chain");
+}
+
 fn reload(
     bytes: &[u8],
     monitors: &BTreeMap<lightning::wire::ChannelId, lightning::chain::ChannelMonitor>,

@@ -4,7 +4,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use bitcoin::secp256k1::PublicKey;
-use bitcoin::{CompressedPublicKey, ScriptBuf};
+use bitcoin::ScriptBuf;
 
 use super::{vec_of, ChannelManager, PeerFeatures};
 use crate::chain::{Broadcaster, Persist};
@@ -34,17 +34,12 @@ pub fn channel_manager_features() -> Features {
 }
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
-    /// Where our balance goes on a cooperative close: a P2WPKH of the node key.
-    pub(crate) fn shutdown_script_of(keys: &K) -> ScriptBuf {
-        ScriptBuf::new_p2wpkh(&CompressedPublicKey(keys.node_id()).wpubkey_hash())
-    }
-
-    /// Every channel commits at opening to the one script this manager closes to, so a
+    /// Every channel commits at opening to the script the wallet gave for it, so a
     /// compromised peer link cannot redirect our balance at close. What binds depends on
     /// what the peer offers (we offer both features).
-    pub(crate) fn upfront_shutdown(&self, peer: &PeerFeatures) -> UpfrontShutdown {
+    pub(crate) fn upfront_shutdown(peer: &PeerFeatures, script: &ScriptBuf) -> UpfrontShutdown {
         UpfrontShutdown {
-            holder_script: Some(self.shutdown_script.clone()),
+            holder_script: Some(script.clone()),
             negotiated: peer.upfront_shutdown,
             anysegwit: peer.shutdown_anysegwit,
         }
@@ -76,13 +71,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         let keys_id = self.keys.generate_channel_keys_id();
         let signer = self.keys.derive_channel_signer(&keys_id);
+        let shutdown_script = self.keys.shutdown_script(&keys_id);
         let limits = self.config.channel_limits(open.funding_satoshis);
         let peer = self.connected_peers.get(node_id).copied().unwrap_or_default();
-        let upfront_shutdown = self.upfront_shutdown(&peer);
+        let upfront_shutdown = Self::upfront_shutdown(&peer, &shutdown_script);
         let (chain_hash, minimum_depth) = (self.config.chain_hash, self.config.minimum_depth);
         match Channel::new_inbound(signer, chain_hash, limits, minimum_depth, &upfront_shutdown, open) {
             Ok((channel, accept)) => {
-                self.insert_channel(channel, *node_id, keys_id);
+                self.insert_channel(channel, *node_id, keys_id, shutdown_script);
                 self.send(
                     &open.temporary_channel_id,
                     Message::AcceptChannel(alloc::boxed::Box::new(accept)),
@@ -112,6 +108,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         else {
             return self.reply_error(node_id, channel_id, "unknown channel");
         };
+        let shutdown_script = &managed.shutdown_script;
         let channel = &mut managed.channel;
         let feerate_estimate_per_kw = self.config.feerate_per_kw;
         let result: Result<Vec<Message>, _> = match message {
@@ -181,7 +178,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             Message::UpdateFee(m) => channel.update_fee(&m).map(|()| Vec::new()),
             Message::ChannelReestablish(m) => channel.channel_reestablish(&m),
             Message::Shutdown(m) => channel
-                .shutdown(&m, self.shutdown_script.clone())
+                .shutdown(&m, shutdown_script.clone())
                 .map(|reply| reply.map(Message::Shutdown).into_iter().collect()),
             Message::ClosingSigned(m) => {
                 let already_closed = channel.phase() == ChannelPhase::Closed;
@@ -217,15 +214,16 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
     }
 
-    /// Starts a cooperative close of `channel_id` to the node key's P2WPKH: our `shutdown`
-    /// goes out now, or once updates of ours pending on the peer's commitment are signed
-    /// (BOLT 2). No HTLC may be added from here on.
+    /// Starts a cooperative close of `channel_id` to the wallet's script for it
+    /// ([`crate::sign::SignerProvider::shutdown_script`]): our `shutdown` goes out now, or
+    /// once updates of ours pending on the peer's commitment are signed (BOLT 2). No HTLC
+    /// may be added from here on.
     pub fn close_channel(&mut self, channel_id: &ChannelId) -> Result<(), super::ApiError> {
-        let script = self.shutdown_script.clone();
         let managed = self
             .channels
             .get_mut(channel_id)
             .ok_or(super::ApiError::UnknownChannel)?;
+        let script = managed.shutdown_script.clone();
         let shutdown = managed
             .channel
             .request_shutdown(script)

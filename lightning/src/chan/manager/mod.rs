@@ -174,6 +174,9 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     /// The first block seen while `closing_signed` negotiation could run. Not persisted:
     /// after a restart the count starts again.
     pub closing_negotiation_since: Option<u32>,
+    /// Where our balance goes on a cooperative close: the wallet's script for this
+    /// channel ([`crate::sign::SignerProvider::shutdown_script`]), asked once at opening.
+    pub shutdown_script: bitcoin::ScriptBuf,
     /// Updates handed to the persister after the last one that, with every one before
     /// it, is durable; oldest first. Persisted with the manager so that, after a crash
     /// that lost them, they are handed over again instead of the channel being failed.
@@ -237,9 +240,6 @@ pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Per
     pub(crate) payments: payments::Payments,
     pub(crate) events: Vec<Event>,
     pub(crate) actions: Vec<HandlerAction>,
-    /// Where our balance goes on a cooperative close, computed once: every channel
-    /// commits to it at opening.
-    pub(crate) shutdown_script: bitcoin::ScriptBuf,
     /// The digest of the state last reported durable (or read), if any.
     pub(crate) persisted_digest: Option<[u8; 32]>,
 }
@@ -248,7 +248,6 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// A manager with no channels.
     pub fn new(config: ChannelManagerConfig, keys: K, persister: P, broadcaster: B, best_height: u32) -> Self {
         ChannelManager {
-            shutdown_script: Self::shutdown_script_of(&keys),
             keys,
             persister,
             broadcaster,
@@ -362,6 +361,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             return Err(ApiError::PeerNotConnected);
         };
         let keys_id = self.keys.generate_channel_keys_id();
+        let shutdown_script = self.keys.shutdown_script(&keys_id);
         let temporary_channel_id = ChannelId(self.keys.random_bytes());
         let params = OpenChannelParams {
             chain_hash: self.config.chain_hash,
@@ -370,11 +370,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             push_msat,
             feerate_per_kw: self.config.feerate_per_kw,
             limits: self.config.channel_limits(funding_satoshis),
-            upfront_shutdown: self.upfront_shutdown(&peer),
+            upfront_shutdown: Self::upfront_shutdown(&peer, &shutdown_script),
         };
         let signer = self.keys.derive_channel_signer(&keys_id);
         let (channel, open) = Channel::new_outbound(signer, &params).map_err(|e| ApiError::Channel(e.to_string()))?;
-        self.insert_channel(channel, counterparty, keys_id);
+        self.insert_channel(channel, counterparty, keys_id, shutdown_script);
         self.send(
             &temporary_channel_id,
             Message::OpenChannel(alloc::boxed::Box::new(open)),
@@ -387,6 +387,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         #[allow(unused_mut)] mut channel: Channel<K::Signer>,
         counterparty: PublicKey,
         keys_id: [u8; 32],
+        shutdown_script: bitcoin::ScriptBuf,
     ) {
         #[cfg(feature = "planted-bugs")]
         {
@@ -396,6 +397,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             channel,
             counterparty,
             keys_id,
+            shutdown_script,
             outbox: MonitorGatedOutbox::new(0),
             funding_txid: None,
             confirmation_height: None,
@@ -738,7 +740,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 Ok(None) => {}
                 Err(e) => return self.after_channel_call(channel_id, Err(e)),
             }
-            if let Some(shutdown) = managed.channel.shutdown_due(&self.shutdown_script) {
+            if let Some(shutdown) = managed.channel.shutdown_due(&managed.shutdown_script) {
                 self.send(channel_id, Message::Shutdown(shutdown));
             }
         }

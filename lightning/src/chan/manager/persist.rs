@@ -37,6 +37,47 @@ tlv_stream! {
         3 => funding_waits: FundingWaits,
         /// Payments the user claimed whose fulfills wait for their channel's peer.
         5 => claiming: ClaimingPayments,
+        /// The script each channel closes to, as the wallet gave it at opening.
+        7 => shutdown_scripts: ShutdownScripts,
+    }
+}
+
+/// Each channel's shutdown script (`ManagedChannel::shutdown_script`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShutdownScripts(pub Vec<(ChannelId, bitcoin::ScriptBuf)>);
+
+impl TlvValue for ShutdownScripts {
+    fn value_len(&self) -> usize {
+        self.encode_list().len()
+    }
+    fn encode_value(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.encode_list());
+    }
+    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let mut scripts = Vec::new();
+        // A channel id and a script's two-byte length at least.
+        for _ in 0..count(&mut r, 34)? {
+            scripts.push((ChannelId::decode(&mut r)?, bitcoin::ScriptBuf::decode(&mut r)?));
+        }
+        if r.remaining() != 0 {
+            return Err(DecodeError::InvalidValue {
+                field: "shutdown scripts",
+            });
+        }
+        Ok(ShutdownScripts(scripts))
+    }
+}
+
+impl ShutdownScripts {
+    fn encode_list(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        (self.0.len() as u32).encode(&mut out);
+        for (channel_id, script) in &self.0 {
+            channel_id.encode(&mut out);
+            script.encode(&mut out);
+        }
+        out
     }
 }
 
@@ -313,6 +354,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             funding_waits: (!funding_waits.is_empty()).then_some(FundingWaits(funding_waits)),
             claiming: (!self.payments.claiming.is_empty())
                 .then(|| ClaimingPayments(self.payments.claiming.iter().copied().collect())),
+            shutdown_scripts: (!self.channels.is_empty()).then(|| {
+                ShutdownScripts(
+                    self.channels
+                        .iter()
+                        .map(|(id, managed)| (*id, managed.shutdown_script.clone()))
+                        .collect(),
+                )
+            }),
             ..ManagerTlvs::default()
         }
         .encode(&mut out);
@@ -360,6 +409,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 channel,
                 counterparty,
                 keys_id,
+                // Filled from the trailing records below.
+                shutdown_script: bitcoin::ScriptBuf::new(),
                 outbox: MonitorGatedOutbox::new(0),
                 funding_txid,
                 confirmation_height,
@@ -376,6 +427,15 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         let tlvs = ManagerTlvs::decode(&mut r)?;
         manager.payments.claiming = tlvs.claiming.unwrap_or_default().0.into_iter().collect();
+        let shutdown_scripts: BTreeMap<ChannelId, bitcoin::ScriptBuf> =
+            tlvs.shutdown_scripts.unwrap_or_default().0.into_iter().collect();
+        for managed in &mut read_channels {
+            // A manager written before scripts were kept closes to the provider's script.
+            managed.shutdown_script = match shutdown_scripts.get(&managed.channel.channel_id()) {
+                Some(script) => script.clone(),
+                None => manager.keys.shutdown_script(&managed.keys_id),
+            };
+        }
         let mut in_flight = tlvs.in_flight_updates.unwrap_or_default().0;
         let funding_waits: BTreeMap<ChannelId, u32> = tlvs.funding_waits.unwrap_or_default().0.into_iter().collect();
         let mut mismatches = Vec::new();
