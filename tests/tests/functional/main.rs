@@ -16,6 +16,7 @@ mod hostile_peer;
 mod limits;
 mod monitor_pause;
 mod node_e2e;
+mod persistence_order;
 mod reconnect;
 mod reload;
 mod scenario_regressions;
