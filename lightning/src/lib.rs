@@ -11,6 +11,14 @@
 //!   [`transport::PeerManager`] that any socket loop or test harness can drive.
 //! - [`sign`]: the signer traits through which the node key is used (so a hardware
 //!   signer can hold it) and the entropy source.
+//! - [`chan`]: channels ([`chan::channel`]) and the [`chan::manager::ChannelManager`]
+//!   that runs them behind the peer manager: opening, payments, closing, persistence.
+//! - [`chain`]: channel monitors and the traits through which monitor updates are
+//!   persisted ([`chain::Persist`]) and transactions broadcast ([`chain::Broadcaster`]).
+//! - [`events`]: what the channel manager tells its user.
+//! - [`onion`]: BOLT 4 onion packets and failure messages.
+//!
+//! Start with [`guide`]: how a wallet builds a node from these pieces.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -25,6 +33,8 @@ pub use bitcoin;
 pub mod chain;
 pub mod chan;
 pub mod events;
+#[cfg(doc)]
+pub mod guide;
 pub mod onion;
 pub mod secp_context;
 pub mod sign;

@@ -221,7 +221,13 @@ pub const FUNDING_WAIT_BLOCKS: u32 = 2016;
 /// library's only clock.
 pub const CLOSING_NEGOTIATION_TIMEOUT_BLOCKS: u32 = 6;
 
-/// See the module documentation.
+/// Runs a node's channels: opens them, pays and claims over them, closes them, and
+/// hands every state change to the [`crate::chain::Persist`] as a monitor update. It is
+/// the channel message handler of the [`crate::transport::PeerManager`] (commands go
+/// through [`crate::transport::PeerManager::channel_handler_mut`]); it tells its user
+/// what happened through [`ChannelManager::pending_events`], and says when it must be
+/// saved ([`ChannelManager::needs_persistence`]). The crate's `guide` module shows a
+/// whole node.
 ///
 /// A clone copies every channel's signing state: it is for inspection and for harnesses
 /// that restore a prepared state. Never run two copies against the same peers or chain:
