@@ -443,11 +443,13 @@ fn story(root: &Path, bob_dies_at: Option<usize>) -> usize {
     // Three blocks on top of the funding: both see it confirmed.
     for node in [&mut alice, &mut bob] {
         let manager = node.peer.channel_handler_mut();
-        manager.transaction_confirmed(&funding, 101);
+        // The funding is the block's second transaction, after its coinbase.
+        manager.transaction_confirmed_in_block(&funding, 101, 1);
         manager.best_block_updated(103);
     }
     until_usable(&mut alice, &mut bob);
-    println!("channel {} open", hex(&channel_id.0));
+    let scid = alice.peer.channel_handler().list_channels()[0].short_channel_id;
+    println!("channel {} open, short channel id {scid:?}", hex(&channel_id.0));
 
     let pay = |payer: &mut Node, payee: &mut Node, amount_msat: u64| -> PaymentHash {
         let payee_id = payee.peer.node_id();

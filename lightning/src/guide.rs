@@ -207,8 +207,9 @@
 //!   [`crate::chan::manager::ChannelManager::funding_transaction_generated`] with its
 //!   outpoint; broadcast it on [`crate::events::Event::FundingSigned`]. A crash before
 //!   that makes both sides forget the opening (BOLT 2): open again.
-//! - Blocks: [`crate::chan::manager::ChannelManager::transaction_confirmed`] for each
-//!   transaction of ours (fundings, closes) with its height, and
+//! - Blocks: [`crate::chan::manager::ChannelManager::transaction_confirmed_in_block`]
+//!   for each transaction of ours (fundings, closes) with its height and index in the
+//!   block (a funding then has its short channel id), and
 //!   [`crate::chan::manager::ChannelManager::best_block_updated`] for every new tip.
 //!   The channel is usable once both sides see their depth
 //!   ([`crate::events::Event::ChannelReady`]).
@@ -229,5 +230,6 @@
 //!
 //! ## Not yet
 //!
-//! Payments reach only a channel peer (no routing), a failed channel's funds are not yet
-//! claimed on chain by the library, and channels have no short channel id yet.
+//! Payments reach only a channel peer (no routing), and a failed channel's funds are not
+//! yet claimed on chain by the library (its latest commitment is broadcast; claiming its
+//! outputs is the wallet's until then).

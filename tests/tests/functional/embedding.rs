@@ -10,7 +10,7 @@ use lightning::chan::manager::ChannelManagerConfig;
 use lightning::events::Event;
 use tests::node_pair::*;
 
-use super::node_e2e::{connected_channel, start_payment, LINK};
+use super::node_e2e::{connected_channel, fund, start_payment, LINK};
 
 /// A select loop asks `has_outbound` before anything else: a payment or an opening the
 /// user just asked for is there, with no other call in between.
@@ -74,6 +74,31 @@ fn the_channel_list_shows_balances_and_leaves_closed_channels_out() {
     pump(&mut a, &mut b, LINK);
     assert!(a.channel_handler().list_channels().is_empty());
     assert!(b.channel_handler().list_channels().is_empty());
+}
+
+/// A confirmation reported with its place in the block gives the channel its short
+/// channel id (height, index, output), kept across a restart.
+#[test]
+fn a_funding_confirmed_in_a_block_gets_its_short_channel_id() {
+    let (mut a, mut b) = (node(1), node(2));
+    connect(&mut a, &mut b, LINK);
+    let (channel_id, funding) = fund(&mut a, &mut b);
+    for n in [&mut a, &mut b] {
+        n.channel_handler_mut().transaction_confirmed_in_block(&funding, 101, 7);
+        n.channel_handler_mut().best_block_updated(103);
+    }
+    pump(&mut a, &mut b, LINK);
+    let expected = lightning::wire::ShortChannelId::new(101, 7, 0);
+    for n in [&a, &b] {
+        let listed = n.channel_handler().list_channels();
+        assert_eq!(
+            (listed[0].channel_id, listed[0].short_channel_id),
+            (channel_id, expected)
+        );
+    }
+    let saved = a.channel_handler().encode();
+    let (reloaded, _) = reload(&saved, &a.channel_handler().persister().monitors.clone());
+    assert_eq!(reloaded.channel_handler().list_channels()[0].short_channel_id, expected);
 }
 
 /// The payee saves its manager after seeing `PaymentClaimable` but before acting on it,

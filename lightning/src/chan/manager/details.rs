@@ -9,7 +9,7 @@ use super::ChannelManager;
 use crate::chain::{Broadcaster, Persist};
 use crate::chan::channel::ChannelPhase;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
-use crate::wire::ChannelId;
+use crate::wire::{ChannelId, ShortChannelId};
 
 /// One channel as a wallet lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +38,9 @@ pub struct ChannelDetails {
     pub funding_txid: Option<Txid>,
     /// The block height the funding confirmed at, once it did.
     pub confirmation_height: Option<u32>,
+    /// The funding's place in the chain (block, index, output), once a confirmation
+    /// reported with [`ChannelManager::transaction_confirmed_in_block`] said where.
+    pub short_channel_id: Option<ShortChannelId>,
 }
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
@@ -74,6 +77,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                     is_outbound: channel.is_funder(),
                     funding_txid: m.funding_txid,
                     confirmation_height: m.confirmation_height,
+                    short_channel_id: m.short_channel_id,
                 }
             })
             .collect()

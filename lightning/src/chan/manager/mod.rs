@@ -167,6 +167,8 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     pub outbox: MonitorGatedOutbox<Message>,
     pub funding_txid: Option<Txid>,
     pub confirmation_height: Option<u32>,
+    /// The funding's place in the chain, once a confirmation said where.
+    pub short_channel_id: Option<crate::wire::ShortChannelId>,
     pub minimum_depth: u32,
     /// As the fundee, the best height when we signed the funding: a funding still
     /// unconfirmed [`FUNDING_WAIT_BLOCKS`] later is forgotten (BOLT 2).
@@ -407,6 +409,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             outbox: MonitorGatedOutbox::new(0),
             funding_txid: None,
             confirmation_height: None,
+            short_channel_id: None,
             minimum_depth: self.config.minimum_depth,
             funding_wait_since: None,
             closing_negotiation_since: None,
@@ -489,6 +492,25 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             self.close_failed_channel(&id, why, None, true);
         }
         self.check_funding_depths();
+    }
+
+    /// As [`ChannelManager::transaction_confirmed`], with the transaction's index in its
+    /// block: a funding gets its short channel id (height, index, output; BOLT 7).
+    pub fn transaction_confirmed_in_block(&mut self, tx: &Transaction, height: u32, tx_index: u32) {
+        self.transaction_confirmed(tx, height);
+        let txid = tx.compute_txid();
+        for managed in self.channels.values_mut() {
+            let confirmed_here = managed.funding_txid == Some(txid) && managed.confirmation_height == Some(height);
+            if let (true, None, Some(outpoint)) = (
+                confirmed_here,
+                managed.short_channel_id,
+                managed.channel.funding_outpoint,
+            ) {
+                managed.short_channel_id = u16::try_from(outpoint.vout)
+                    .ok()
+                    .and_then(|vout| crate::wire::ShortChannelId::new(height, tx_index, vout));
+            }
+        }
     }
 
     /// The chain's tip moved to `height`: fundings deep enough make channels ready,

@@ -39,6 +39,38 @@ tlv_stream! {
         5 => claiming: ClaimingPayments,
         /// The script each channel closes to, as the wallet gave it at opening.
         7 => shutdown_scripts: ShutdownScripts,
+        /// Each funding's short channel id, where known.
+        9 => short_channel_ids: ShortChannelIds,
+    }
+}
+
+/// Short channel ids by channel (`ManagedChannel::short_channel_id`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShortChannelIds(pub Vec<(ChannelId, u64)>);
+
+impl TlvValue for ShortChannelIds {
+    fn value_len(&self) -> usize {
+        4 + self.0.len() * 40
+    }
+    fn encode_value(&self, out: &mut Vec<u8>) {
+        (self.0.len() as u32).encode(out);
+        for (channel_id, scid) in &self.0 {
+            channel_id.encode(out);
+            scid.encode(out);
+        }
+    }
+    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let mut ids = Vec::new();
+        for _ in 0..count(&mut r, 40)? {
+            ids.push((ChannelId::decode(&mut r)?, u64::decode(&mut r)?));
+        }
+        if r.remaining() != 0 {
+            return Err(DecodeError::InvalidValue {
+                field: "short channel ids",
+            });
+        }
+        Ok(ShortChannelIds(ids))
     }
 }
 
@@ -354,6 +386,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             funding_waits: (!funding_waits.is_empty()).then_some(FundingWaits(funding_waits)),
             claiming: (!self.payments.claiming.is_empty())
                 .then(|| ClaimingPayments(self.payments.claiming.iter().copied().collect())),
+            short_channel_ids: {
+                let ids: Vec<(ChannelId, u64)> = self
+                    .channels
+                    .iter()
+                    .filter_map(|(id, managed)| Some((*id, managed.short_channel_id?.0)))
+                    .collect();
+                (!ids.is_empty()).then_some(ShortChannelIds(ids))
+            },
             shutdown_scripts: (!self.channels.is_empty()).then(|| {
                 ShutdownScripts(
                     self.channels
@@ -411,6 +451,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 keys_id,
                 // Filled from the trailing records below.
                 shutdown_script: bitcoin::ScriptBuf::new(),
+                short_channel_id: None,
                 outbox: MonitorGatedOutbox::new(0),
                 funding_txid,
                 confirmation_height,
@@ -429,7 +470,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         manager.payments.claiming = tlvs.claiming.unwrap_or_default().0.into_iter().collect();
         let shutdown_scripts: BTreeMap<ChannelId, bitcoin::ScriptBuf> =
             tlvs.shutdown_scripts.unwrap_or_default().0.into_iter().collect();
+        let short_channel_ids: BTreeMap<ChannelId, u64> =
+            tlvs.short_channel_ids.unwrap_or_default().0.into_iter().collect();
         for managed in &mut read_channels {
+            let id = managed.channel.channel_id();
+            managed.short_channel_id = short_channel_ids
+                .get(&id)
+                .map(|scid| crate::wire::ShortChannelId(*scid));
             // A manager written before scripts were kept closes to the provider's script.
             managed.shutdown_script = match shutdown_scripts.get(&managed.channel.channel_id()) {
                 Some(script) => script.clone(),
