@@ -230,6 +230,5 @@
 //!
 //! ## Not yet
 //!
-//! Payments reach only a channel peer (no routing), and a failed channel's funds are not
-//! yet claimed on chain by the library (its latest commitment is broadcast; claiming its
-//! outputs is the wallet's until then).
+//! Payments reach only a channel peer (no routing), and the library does not yet claim a
+//! failed channel's outputs on chain.
