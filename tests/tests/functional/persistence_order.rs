@@ -252,15 +252,7 @@ fn pay_with_crash(payer_is_a: bool, driven_is_payer: bool, crash: Option<(usize,
     let amount_msat = 12_345_000;
     let mut hash: PaymentHash;
     if driven_is_payer {
-        let payee_id = other.node_id();
-        let (h, secret) = other.channel_handler_mut().create_inbound_payment(Some(amount_msat));
-        hash = h;
-        driven
-            .node
-            .channel_handler_mut()
-            .send_payment(payee_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
-            .expect("usable");
-        driven.turn(&mut other);
+        hash = driven_pays(&mut driven, &mut other, amount_msat);
     } else {
         let payee_id = driven.node.node_id();
         let (mut h, mut secret) = driven
@@ -288,15 +280,7 @@ fn pay_with_crash(payer_is_a: bool, driven_is_payer: bool, crash: Option<(usize,
         // The command was never saved: as if not given. Nothing moved; the wallet, which
         // saw no payment in flight after reload, asks again.
         assert_eq!(balance(&other, &channel_id), other_balance_before);
-        let payee_id = other.node_id();
-        let (h, secret) = other.channel_handler_mut().create_inbound_payment(Some(amount_msat));
-        hash = h;
-        driven
-            .node
-            .channel_handler_mut()
-            .send_payment(payee_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
-            .expect("usable");
-        driven.turn(&mut other);
+        hash = driven_pays(&mut driven, &mut other, amount_msat);
         run(&mut driven, &mut other, &mut other_events, driven_is_payer);
     }
     let turns = driven.turn;
@@ -339,6 +323,19 @@ fn pay_with_crash(payer_is_a: bool, driven_is_payer: bool, crash: Option<(usize,
         assert!(driven.node.channel_handler().pending_events().is_empty(), "{context}");
     }
     turns
+}
+
+/// The driven node pays `payee` (an invoice of the payee's), then takes its turn.
+fn driven_pays(driven: &mut Driven, payee: &mut Node, amount_msat: u64) -> PaymentHash {
+    let payee_id = payee.node_id();
+    let (hash, secret) = payee.channel_handler_mut().create_inbound_payment(Some(amount_msat));
+    driven
+        .node
+        .channel_handler_mut()
+        .send_payment(payee_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
+        .expect("usable");
+    driven.turn(payee);
+    hash
 }
 
 fn balance(node: &Node, channel_id: &ChannelId) -> u64 {

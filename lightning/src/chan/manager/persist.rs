@@ -34,51 +34,54 @@ tlv_stream! {
         /// Monitor updates the persister had not reported durable, by channel.
         1 => in_flight_updates: InFlightUpdates,
         /// The heights from which channels we accepted wait for their funding.
-        3 => funding_waits: FundingWaits,
+        /// Per channel we accepted and whose funding has not confirmed, the best
+        /// height when we signed it (`ManagedChannel::funding_wait_since`).
+        3 => funding_waits: ChannelRecords<u32>,
         /// Payments the user claimed whose fulfills wait for their channel's peer.
         5 => claiming: ClaimingPayments,
         /// The script each channel closes to, as the wallet gave it at opening.
-        7 => shutdown_scripts: ShutdownScripts,
+        7 => shutdown_scripts: ChannelRecords<bitcoin::ScriptBuf>,
         /// Each funding's short channel id, where known.
-        9 => short_channel_ids: ShortChannelIds,
+        9 => short_channel_ids: ChannelRecords<u64>,
     }
 }
 
-/// Short channel ids by channel (`ManagedChannel::short_channel_id`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ShortChannelIds(pub Vec<(ChannelId, u64)>);
+/// One value per channel, as a manager TLV record: the funding waits, short channel
+/// ids and shutdown scripts (`ManagedChannel` fields added within a version).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelRecords<T>(pub Vec<(ChannelId, T)>);
 
-impl TlvValue for ShortChannelIds {
-    fn value_len(&self) -> usize {
-        4 + self.0.len() * 40
-    }
-    fn encode_value(&self, out: &mut Vec<u8>) {
-        (self.0.len() as u32).encode(out);
-        for (channel_id, scid) in &self.0 {
-            channel_id.encode(out);
-            scid.encode(out);
-        }
-    }
-    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let mut ids = Vec::new();
-        for _ in 0..count(&mut r, 40)? {
-            ids.push((ChannelId::decode(&mut r)?, u64::decode(&mut r)?));
-        }
-        if r.remaining() != 0 {
-            return Err(DecodeError::InvalidValue {
-                field: "short channel ids",
-            });
-        }
-        Ok(ShortChannelIds(ids))
+impl<T> Default for ChannelRecords<T> {
+    fn default() -> Self {
+        ChannelRecords(Vec::new())
     }
 }
 
-/// Each channel's shutdown script (`ManagedChannel::shutdown_script`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ShutdownScripts(pub Vec<(ChannelId, bitcoin::ScriptBuf)>);
+impl<T: Encode + Decode> ChannelRecords<T> {
+    fn encode_list(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        (self.0.len() as u32).encode(&mut out);
+        for (channel_id, value) in &self.0 {
+            channel_id.encode(&mut out);
+            value.encode(&mut out);
+        }
+        out
+    }
 
-impl TlvValue for ShutdownScripts {
+    /// The records of every channel for which `value` gives one; none if none does.
+    fn of<S: crate::sign::ChannelSigner>(
+        channels: &BTreeMap<ChannelId, ManagedChannel<S>>,
+        value: impl Fn(&ManagedChannel<S>) -> Option<T>,
+    ) -> Option<Self> {
+        let records: Vec<(ChannelId, T)> = channels
+            .iter()
+            .filter_map(|(id, managed)| Some((*id, value(managed)?)))
+            .collect();
+        (!records.is_empty()).then_some(ChannelRecords(records))
+    }
+}
+
+impl<T: Encode + Decode> TlvValue for ChannelRecords<T> {
     fn value_len(&self) -> usize {
         self.encode_list().len()
     }
@@ -87,29 +90,17 @@ impl TlvValue for ShutdownScripts {
     }
     fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let mut scripts = Vec::new();
-        // A channel id and a script's two-byte length at least.
-        for _ in 0..count(&mut r, 34)? {
-            scripts.push((ChannelId::decode(&mut r)?, bitcoin::ScriptBuf::decode(&mut r)?));
+        let mut records = Vec::new();
+        // A channel id at least per record.
+        for _ in 0..count(&mut r, 32)? {
+            records.push((ChannelId::decode(&mut r)?, T::decode(&mut r)?));
         }
         if r.remaining() != 0 {
             return Err(DecodeError::InvalidValue {
-                field: "shutdown scripts",
+                field: "channel records",
             });
         }
-        Ok(ShutdownScripts(scripts))
-    }
-}
-
-impl ShutdownScripts {
-    fn encode_list(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        (self.0.len() as u32).encode(&mut out);
-        for (channel_id, script) in &self.0 {
-            channel_id.encode(&mut out);
-            script.encode(&mut out);
-        }
-        out
+        Ok(ChannelRecords(records))
     }
 }
 
@@ -142,38 +133,6 @@ impl TlvValue for ClaimingPayments {
         Ok(ClaimingPayments(hashes))
     }
 }
-
-/// Per channel we accepted and whose funding has not confirmed, the best height when we
-/// signed it (`ManagedChannel::funding_wait_since`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FundingWaits(pub Vec<(ChannelId, u32)>);
-
-impl TlvValue for FundingWaits {
-    fn value_len(&self) -> usize {
-        4 + self.0.len() * FUNDING_WAIT_RECORD_LEN
-    }
-    fn encode_value(&self, out: &mut Vec<u8>) {
-        (self.0.len() as u32).encode(out);
-        for (channel_id, since) in &self.0 {
-            channel_id.encode(out);
-            since.encode(out);
-        }
-    }
-    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let mut waits = Vec::new();
-        for _ in 0..count(&mut r, FUNDING_WAIT_RECORD_LEN)? {
-            waits.push((ChannelId::decode(&mut r)?, u32::decode(&mut r)?));
-        }
-        if r.remaining() != 0 {
-            return Err(DecodeError::InvalidValue { field: "funding waits" });
-        }
-        Ok(FundingWaits(waits))
-    }
-}
-
-/// A funding wait's length: a channel id and a height.
-const FUNDING_WAIT_RECORD_LEN: usize = 36;
 
 /// Monitor updates handed to the persister and not reported durable, by channel.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -376,32 +335,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .iter()
             .flat_map(|(id, managed)| managed.in_flight_updates.iter().map(move |u| (*id, u.clone())))
             .collect();
-        let funding_waits: Vec<(ChannelId, u32)> = self
-            .channels
-            .iter()
-            .filter_map(|(id, managed)| Some((*id, managed.funding_wait_since?)))
-            .collect();
         ManagerTlvs {
             in_flight_updates: (!in_flight.is_empty()).then_some(InFlightUpdates(in_flight)),
-            funding_waits: (!funding_waits.is_empty()).then_some(FundingWaits(funding_waits)),
+            funding_waits: ChannelRecords::of(&self.channels, |m| m.funding_wait_since),
             claiming: (!self.payments.claiming.is_empty())
                 .then(|| ClaimingPayments(self.payments.claiming.iter().copied().collect())),
-            short_channel_ids: {
-                let ids: Vec<(ChannelId, u64)> = self
-                    .channels
-                    .iter()
-                    .filter_map(|(id, managed)| Some((*id, managed.short_channel_id?.0)))
-                    .collect();
-                (!ids.is_empty()).then_some(ShortChannelIds(ids))
-            },
-            shutdown_scripts: (!self.channels.is_empty()).then(|| {
-                ShutdownScripts(
-                    self.channels
-                        .iter()
-                        .map(|(id, managed)| (*id, managed.shutdown_script.clone()))
-                        .collect(),
-                )
-            }),
+            shutdown_scripts: ChannelRecords::of(&self.channels, |m| Some(m.shutdown_script.clone())),
+            short_channel_ids: ChannelRecords::of(&self.channels, |m| Some(m.short_channel_id?.0)),
             ..ManagerTlvs::default()
         }
         .encode(&mut out);
