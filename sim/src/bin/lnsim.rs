@@ -392,6 +392,17 @@ fn run(file: &Path, seed: Option<u64>, outputs: RunOutputs, common: Common) -> R
                 "PANIC: {} seed {seed}: {panic}\nreplay: {replay_command}",
                 file.display()
             ));
+            // The run left nothing to write: no empty file stands in for an output.
+            for (out, path) in [
+                (trace_out, &outputs.trace),
+                (payments_out, &outputs.payments),
+                (diagram_out, &outputs.diagram),
+            ] {
+                if let (Some(out), Some(path)) = (out, path) {
+                    drop(out);
+                    let _ = fs::remove_file(path);
+                }
+            }
             return Ok(ExitCode::from(1));
         }
     };
