@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use lightning::bitcoin::Transaction;
 use lightning::chain::ChannelMonitor;
-use lightning::chan::channel::ChannelPhase;
+use lightning::chan::channel::{Cause, ChannelPhase};
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::{ApiError, ChannelManagerConfig};
 use lightning::chan::snapshot::ChannelSnapshot;
@@ -633,7 +633,7 @@ impl Harness {
                 let mut from = k % 2;
                 let before = self.arrived.len();
                 if let Err(ApiError::Channel(why)) = self.pay(from, CHECK_AMOUNT_MSAT, Some(channel_id)) {
-                    assert!(why.contains("cannot afford"), "node {from} refused: {why}");
+                    assert_eq!(why.cause(), &Cause::OffererCannotAfford, "node {from} refused: {why}");
                     from = 1 - from;
                     let _ = self.pay(from, CHECK_AMOUNT_MSAT, Some(channel_id));
                 }

@@ -84,7 +84,7 @@ impl PaymentOutcome {
 /// A user command's refusal as a reason: the channel's own words, or the error's name.
 pub(super) fn refusal_text(error: &lightning::chan::manager::ApiError) -> String {
     match error {
-        lightning::chan::manager::ApiError::Channel(why) => why.strip_prefix("refused: ").unwrap_or(why).to_string(),
+        lightning::chan::manager::ApiError::Channel(why) => why.cause().to_string(),
         other => format!("{other:?}"),
     }
 }

@@ -444,7 +444,7 @@ fn the_fee_moves_after_shutdown_only_while_htlcs_remain() {
 fn assert_fails_channel<T: std::fmt::Debug>(result: Result<T, ChannelError>, reason: &str) {
     match result {
         Err(ChannelError::Close(why)) => {
-            assert!(why.contains(reason), "the channel failed for {why:?}, not {reason:?}")
+            assert!(why.mentions(reason), "the channel failed for {why:?}, not {reason:?}")
         }
         other => panic!("expected the channel to fail for {reason:?}, got {other:?}"),
     }
@@ -823,7 +823,7 @@ fn closing_ranges_without_overlap_are_warned_about_not_failed() {
     let apart = closing_signed_by(1, low, 1, low);
     assert!(matches!(
         pair.nodes[0].channel.closing_signed(&apart, FEERATE_ESTIMATE_PER_KW),
-        Err(ChannelError::Ignore(why)) if why.contains("no overlap")
+        Err(ChannelError::Ignore(why)) if why.mentions("no overlap")
     ));
     assert_ne!(pair.nodes[0].channel.phase(), ChannelPhase::Closed);
     let satisfying = closing_signed_by(1, fee, range.min_fee_satoshis, range.max_fee_satoshis);
@@ -849,7 +849,7 @@ fn a_shutdown_to_an_unsupported_script_is_warned_about() {
     let bad = shutdown_to(lightning::bitcoin::ScriptBuf::new_op_return([5; 4]));
     assert!(matches!(
         pair.nodes[1].channel.shutdown(&bad, shutdown_script(1)),
-        Err(ChannelError::Ignore(why)) if why.contains("unsupported shutdown script")
+        Err(ChannelError::Ignore(why)) if why.mentions("unsupported shutdown script")
     ));
     assert_eq!(pair.nodes[1].channel.phase(), ChannelPhase::Normal);
     assert_eq!(pair.nodes[1].channel.close_state().counterparty_script, None);

@@ -56,7 +56,7 @@ fn assert_refused_for_dust(a: &mut Node, b: &mut Node, amount_msat: u64) {
         .channel_handler_mut()
         .send_payment(b_id, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA);
     assert!(
-        matches!(&refused, Err(ApiError::Channel(why)) if why.contains("dust exposure")),
+        matches!(&refused, Err(ApiError::Channel(why)) if why.cause().mentions("dust exposure")),
         "{refused:?}"
     );
 }

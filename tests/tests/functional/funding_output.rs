@@ -144,6 +144,6 @@ fn a_channel_checks_the_transaction_its_outpoint_names() {
     let same_outputs = funding_transaction([4; 32], FUNDING_SATOSHIS, script);
     assert!(matches!(
         funder.check_funding_output(&same_outputs),
-        Err(ChannelError::Close(why)) if why.contains("another transaction")
+        Err(ChannelError::Close(why)) if why.mentions("another transaction")
     ));
 }

@@ -163,7 +163,7 @@ fn a_channel_out_of_monitor_update_ids_refuses_to_update() {
     let mut channel = Chan::read(&exhausted, signer_for(0)).expect("a counter at the end of u64 reads");
     assert_eq!(channel.latest_monitor_update_id(), u64::MAX - 1);
     assert!(
-        matches!(&channel.force_close(), Err(ChannelError::Close(why)) if why.contains("monitor update ids")),
+        matches!(&channel.force_close(), Err(ChannelError::Close(why)) if why.mentions("monitor update ids")),
         "the force close is refused"
     );
     assert_eq!(
@@ -244,7 +244,7 @@ fn a_channel_at_the_last_commitment_number_signs_no_more() {
         "an update waits to be committed"
     );
     assert!(
-        matches!(&channel.send_commitment(), Err(ChannelError::Close(why)) if why.contains("commitment numbers")),
+        matches!(&channel.send_commitment(), Err(ChannelError::Close(why)) if why.mentions("commitment numbers")),
         "the commitment after the last is refused"
     );
     assert_eq!(channel.counterparty_commitment_number(), INITIAL_COMMITMENT_NUMBER);

@@ -6,6 +6,7 @@
 //! - [`reestablish`]: disconnection and `channel_reestablish` with retransmission.
 
 mod basepoint_memo;
+pub mod cause;
 pub mod close;
 pub mod dust;
 pub mod establish;
@@ -13,7 +14,6 @@ pub mod operation;
 pub mod persist;
 pub mod reestablish;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -73,20 +73,34 @@ impl ChannelLimits {
     }
 }
 
-/// How the channel must answer a failure.
+pub use cause::Cause;
+
+/// How the channel must answer a failure, and why ([`Cause`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChannelError {
     /// The call or message was refused; the channel goes on (a `warning` may be sent).
-    Ignore(String),
+    Ignore(Cause),
     /// The channel is failed: send `error`, and close on chain from the latest state.
-    Close(String),
+    Close(Cause),
     /// The peer proved we lost data: our latest state is revoked. Ask the peer to close
     /// (`error`), and never broadcast our own commitment.
-    DataLoss(String),
+    DataLoss(Cause),
     /// The peer broke a rule BOLT 2 answers by failing the connection, not the channel:
     /// send a `warning` and disconnect. The message changed nothing; the channel stays
     /// open and resumes on reconnection.
-    Disconnect(String),
+    Disconnect(Cause),
+}
+
+impl ChannelError {
+    /// Why, whatever the consequence.
+    pub fn cause(&self) -> &Cause {
+        match self {
+            ChannelError::Ignore(cause)
+            | ChannelError::Close(cause)
+            | ChannelError::DataLoss(cause)
+            | ChannelError::Disconnect(cause) => cause,
+        }
+    }
 }
 
 impl fmt::Display for ChannelError {
@@ -100,15 +114,15 @@ impl fmt::Display for ChannelError {
     }
 }
 
-pub(crate) fn close(why: impl Into<String>) -> ChannelError {
+pub(crate) fn close(why: impl Into<Cause>) -> ChannelError {
     ChannelError::Close(why.into())
 }
 
-pub(crate) fn ignore(why: impl Into<String>) -> ChannelError {
+pub(crate) fn ignore(why: impl Into<Cause>) -> ChannelError {
     ChannelError::Ignore(why.into())
 }
 
-pub(crate) fn disconnect(why: impl Into<String>) -> ChannelError {
+pub(crate) fn disconnect(why: impl Into<Cause>) -> ChannelError {
     ChannelError::Disconnect(why.into())
 }
 

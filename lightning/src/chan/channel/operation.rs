@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{PublicKey, SecretKey};
 
+use super::Cause;
 use super::{
     close, ignore, signer_error, Channel, ChannelError, ChannelLimits, ChannelPhase, CLTV_TIMESTAMP_THRESHOLD,
 };
@@ -89,7 +90,7 @@ impl<S: ChannelSigner> Channel<S> {
     /// update: every commitment it could end up in must respect the receiver's HTLC
     /// count and in-flight caps, and leave the offerer its reserve and (for the funder)
     /// the fee.
-    fn check_offerer_limits(&self, ledger: &ChannelLedger, offerer: Side) -> Result<(), &'static str> {
+    fn check_offerer_limits(&self, ledger: &ChannelLedger, offerer: Side) -> Result<(), Cause> {
         let limits = self.receiver_limits(offerer);
         // The reserve the offerer keeps is the one the *other* side demanded of it.
         #[allow(unused_mut)]
@@ -124,13 +125,13 @@ impl<S: ChannelSigner> Channel<S> {
         for totals in coverages.map(|coverage| ledger.totals(coverage)) {
             let offered = totals.offered_by(offerer);
             if offered.count > usize::from(max_accepted_htlcs) {
-                return Err("more HTLCs than max_accepted_htlcs");
+                return Err(Cause::TooManyHtlcs);
             }
             if offered.amount_msat() > limits.max_htlc_value_in_flight_msat {
-                return Err("more in flight than max_htlc_value_in_flight_msat");
+                return Err(Cause::AboveInFlightCap);
             }
             if totals.total_msat() != self.funding_satoshis * 1000 {
-                return Err("the commitment does not hold the channel's value");
+                return Err("the commitment does not hold the channel's value".into());
             }
         }
         // The reserve and, for the funder, the commitment fee, against the smallest
@@ -166,18 +167,18 @@ impl<S: ChannelSigner> Channel<S> {
             }
         };
         if least_favourable.total_msat() != self.funding_satoshis * 1000 || balance < reserve_msat.saturating_add(fee) {
-            return Err("the offerer cannot afford it and keep its reserve");
+            return Err(Cause::OffererCannotAfford);
         }
         Ok(())
     }
 
-    fn check_htlc_fields(&self, offerer: Side, amount_msat: u64, cltv_expiry: u32) -> Result<(), &'static str> {
+    fn check_htlc_fields(&self, offerer: Side, amount_msat: u64, cltv_expiry: u32) -> Result<(), Cause> {
         let limits = self.receiver_limits(offerer);
         if amount_msat == 0 || amount_msat < limits.htlc_minimum_msat {
-            return Err("amount below htlc_minimum_msat");
+            return Err(Cause::BelowHtlcMinimum);
         }
         if cltv_expiry >= CLTV_TIMESTAMP_THRESHOLD {
-            return Err("cltv_expiry is a timestamp");
+            return Err("cltv_expiry is a timestamp".into());
         }
         Ok(())
     }

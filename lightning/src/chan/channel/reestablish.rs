@@ -83,10 +83,13 @@ impl<S: ChannelSigner> Channel<S> {
             return Err(close("your_last_per_commitment_secret is not ours"));
         }
         if msg.next_revocation_number > self.holder_commitment_number {
-            return Err(ChannelError::DataLoss(alloc::format!(
-                "the peer has our revocation of commitment {claimed}; we are at {}",
-                self.holder_commitment_number
-            )));
+            return Err(ChannelError::DataLoss(
+                alloc::format!(
+                    "the peer has our revocation of commitment {claimed}; we are at {}",
+                    self.holder_commitment_number
+                )
+                .into(),
+            ));
         }
         Ok(())
     }

@@ -227,7 +227,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         let shutdown = managed
             .channel
             .request_shutdown(script)
-            .map_err(|e| super::ApiError::Channel(e.to_string()))?;
+            .map_err(super::ApiError::Channel)?;
         if let Some(shutdown) = shutdown {
             self.send(channel_id, Message::Shutdown(shutdown));
         }
@@ -246,10 +246,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .channels
             .get_mut(channel_id)
             .ok_or(super::ApiError::UnknownChannel)?;
-        let commitment = managed
-            .channel
-            .force_close()
-            .map_err(|e| super::ApiError::Channel(e.to_string()))?;
+        let commitment = managed.channel.force_close().map_err(super::ApiError::Channel)?;
         self.close_failed_channel(channel_id, "force-closed by the user".into(), Some(commitment), true);
         Ok(())
     }

@@ -155,8 +155,8 @@ pub enum ApiError {
     NoUsableChannel,
     /// No claimable payment with that hash.
     UnknownPayment,
-    /// The channel refused the operation.
-    Channel(String),
+    /// The channel refused the operation: how, and why ([`ChannelError::cause`]).
+    Channel(ChannelError),
 }
 
 #[derive(Clone)]
@@ -381,7 +381,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             upfront_shutdown: Self::upfront_shutdown(&peer, &shutdown_script),
         };
         let signer = self.keys.derive_channel_signer(&keys_id);
-        let (channel, open) = Channel::new_outbound(signer, &params).map_err(|e| ApiError::Channel(e.to_string()))?;
+        let (channel, open) = Channel::new_outbound(signer, &params).map_err(ApiError::Channel)?;
         self.insert_channel(channel, counterparty, keys_id, shutdown_script);
         self.send(
             &temporary_channel_id,
@@ -432,7 +432,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             Ok(created) => created,
             Err(e) => {
                 self.channels.insert(*temporary_channel_id, managed);
-                return Err(ApiError::Channel(e.to_string()));
+                return Err(ApiError::Channel(e));
             }
         };
         managed.funding_txid = Some(funding_outpoint.txid);
@@ -635,7 +635,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// and a message the channel refused (and ignored) is answered with a `warning`.
     pub(crate) fn after_peer_message(&mut self, channel_id: &ChannelId, result: Result<Vec<Message>, ChannelError>) {
         if let Err(ChannelError::Ignore(why)) = &result {
-            self.warn(channel_id, why.clone());
+            self.warn(channel_id, why.to_string());
         }
         self.after_channel_call(channel_id, result);
     }
@@ -652,9 +652,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 self.persist_updates(channel_id);
             }
             Err(ChannelError::Ignore(_)) => {}
-            Err(ChannelError::Close(why)) => self.fail_channel(channel_id, why, true),
-            Err(ChannelError::DataLoss(why)) => self.fail_channel(channel_id, why, false),
-            Err(ChannelError::Disconnect(why)) => self.fail_connection(channel_id, why),
+            Err(ChannelError::Close(why)) => self.fail_channel(channel_id, why.to_string(), true),
+            Err(ChannelError::DataLoss(why)) => self.fail_channel(channel_id, why.to_string(), false),
+            Err(ChannelError::Disconnect(why)) => self.fail_connection(channel_id, why.to_string()),
         }
         self.process_channel(channel_id);
     }

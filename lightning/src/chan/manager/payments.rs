@@ -204,8 +204,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .channel
             .exceeds_dust_exposure(Side::Holder, amount_msat, None, max_exposure_msat)
         {
-            return Err(ApiError::Channel(alloc::format!(
-                "dust exposure: a trimmed HTLC of {amount_msat} msat would take a commitment's trimmed value past {max_exposure_msat} msat"
+            return Err(ApiError::Channel(ChannelError::Ignore(
+                alloc::format!(
+                    "dust exposure: a trimmed HTLC of {amount_msat} msat would take a commitment's trimmed value past \
+                     {max_exposure_msat} msat"
+                )
+                .into(),
             )));
         }
         // Saturated past the last height, which the channel refuses (no HTLC expires at a
@@ -232,11 +236,11 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .channel
             .send_htlc_with(amount_msat, payment_hash, cltv_expiry, || {
                 let (onion, secrets) = construct_onion_packet(secp, &session_key, &[hop], &payment_hash.0)
-                    .map_err(|e| ChannelError::Ignore(e.to_string()))?;
+                    .map_err(|e| ChannelError::Ignore(e.to_string().into()))?;
                 shared_secrets = secrets;
                 Ok(onion)
             })
-            .map_err(|e| ApiError::Channel(e.to_string()))?;
+            .map_err(ApiError::Channel)?;
         self.payments.outbound.insert(
             (channel_id, add.id),
             OutboundPayment {
