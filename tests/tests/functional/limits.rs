@@ -112,6 +112,20 @@ fn more_in_flight_than_max_htlc_value_in_flight() {
     );
 }
 
+/// A channel whose peer is gone, or which is not open, says so as a type: what a router
+/// needs to skip it.
+#[test]
+fn a_channel_without_its_peer_refuses_as_disconnected() {
+    let mut pair = open_pair_with(
+        0,
+        ChannelLimits::default_for(FUNDING_SATOSHIS),
+        ChannelLimits::default_for(FUNDING_SATOSHIS),
+    );
+    pair.nodes[0].channel.peer_disconnected();
+    let refused = pair.nodes[0].channel.send_htlc(5_000, preimage(1).1, 800_000, onion());
+    assert_eq!(refused.err().map(|e| e.cause().clone()), Some(Cause::PeerDisconnected));
+}
+
 #[test]
 fn an_htlc_below_the_minimum() {
     let b_limits = limits(|l| l.htlc_minimum_msat = 5_000);

@@ -16,6 +16,11 @@ pub enum Cause {
     TooManyHtlcs,
     /// More in flight than the receiver's `max_htlc_value_in_flight_msat`.
     AboveInFlightCap,
+    /// The peer is not connected: nothing can be signed with it now.
+    PeerDisconnected,
+    /// The channel is not open for this (not yet ready, shutting down for new HTLCs,
+    /// closed or failed).
+    NotOpen,
     /// Anything else, in words.
     Other(String),
 }
@@ -27,6 +32,8 @@ impl fmt::Display for Cause {
             Cause::BelowHtlcMinimum => f.write_str("amount below htlc_minimum_msat"),
             Cause::TooManyHtlcs => f.write_str("more HTLCs than max_accepted_htlcs"),
             Cause::AboveInFlightCap => f.write_str("more in flight than max_htlc_value_in_flight_msat"),
+            Cause::PeerDisconnected => f.write_str("peer disconnected"),
+            Cause::NotOpen => f.write_str("the channel is not open for this"),
             Cause::Other(why) => f.write_str(why),
         }
     }

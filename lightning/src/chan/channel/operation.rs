@@ -42,8 +42,8 @@ impl<S: ChannelSigner> Channel<S> {
     fn require_normal(&self) -> Result<(), ChannelError> {
         match self.phase {
             ChannelPhase::Normal if self.connected => Ok(()),
-            ChannelPhase::Normal => Err(ignore("peer disconnected")),
-            _ => Err(ignore("channel is not open for new HTLCs")),
+            ChannelPhase::Normal => Err(ignore(Cause::PeerDisconnected)),
+            _ => Err(ignore(Cause::NotOpen)),
         }
     }
 
@@ -55,10 +55,10 @@ impl<S: ChannelSigner> Channel<S> {
     /// Settling HTLCs needs the channel open or shutting down, with the peer connected.
     fn require_operational(&self) -> Result<(), ChannelError> {
         if !self.is_operational() {
-            return Err(ignore("channel is not operational"));
+            return Err(ignore(Cause::NotOpen));
         }
         if !self.connected {
-            return Err(ignore("peer disconnected"));
+            return Err(ignore(Cause::PeerDisconnected));
         }
         Ok(())
     }
