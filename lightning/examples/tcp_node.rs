@@ -201,8 +201,7 @@ impl Node {
 
     fn save_manager_if_needed(&mut self) {
         let manager = self.peer.channel_handler_mut();
-        if manager.needs_persistence() {
-            let bytes = manager.encode();
+        if let Some(bytes) = manager.encode_if_changed() {
             write_atomically(&self.dir.join("manager"), &bytes).expect("disk writable");
             manager.persisted(&bytes);
         }

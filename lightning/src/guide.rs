@@ -96,9 +96,10 @@
 //! [`crate::chain::ChannelMonitor`] the updates build). After every input:
 //!
 //! 1. Monitor updates were answered "in progress" (queued).
-//! 2. If [`crate::chan::manager::ChannelManager::needs_persistence`], save the manager
-//!    (write the bytes somewhere a crash leaves either the old or the new file), then
-//!    call [`crate::chan::manager::ChannelManager::persisted`] with them.
+//! 2. If [`crate::chan::manager::ChannelManager::encode_if_changed`] gives bytes (the
+//!    state changed: [`crate::chan::manager::ChannelManager::needs_persistence`]), save
+//!    them (somewhere a crash leaves either the old or the new file), then call
+//!    [`crate::chan::manager::ChannelManager::persisted`] with them.
 //! 3. Write the queued monitor updates into their monitors.
 //! 4. Report each with [`crate::chan::manager::ChannelManager::monitor_update_completed`]:
 //!    messages that depend on it go out only now.
@@ -127,16 +128,14 @@
 //!     mut save_manager: impl FnMut(&[u8]),
 //!     write_monitor_updates: impl FnOnce(&mut P) -> Vec<(lightning::wire::ChannelId, u64)>,
 //! ) {
-//!     if manager.needs_persistence() {
-//!         let bytes = manager.encode();
+//!     if let Some(bytes) = manager.encode_if_changed() {
 //!         save_manager(&bytes);
 //!         manager.persisted(&bytes);
 //!     }
 //!     for (channel_id, update_id) in write_monitor_updates(manager.persister_mut()) {
 //!         manager.monitor_update_completed(&channel_id, update_id);
 //!     }
-//!     if manager.needs_persistence() {
-//!         let bytes = manager.encode();
+//!     if let Some(bytes) = manager.encode_if_changed() {
 //!         save_manager(&bytes);
 //!         manager.persisted(&bytes);
 //!     }

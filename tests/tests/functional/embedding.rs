@@ -154,6 +154,11 @@ fn the_manager_says_when_it_must_be_saved() {
     start_payment(&mut a, &mut b, 2_000_000, None);
     pump(&mut a, &mut b, LINK);
     assert!(b.channel_handler().needs_persistence(), "a payment changed the channel");
+    // The bytes it gives are what `encode` gives: one encoding to ask and to save.
+    assert_eq!(
+        b.channel_handler().encode_if_changed(),
+        Some(b.channel_handler().encode())
+    );
 }
 
 /// A cooperative close pays each side to the script its key source gave for that

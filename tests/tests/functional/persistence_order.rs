@@ -95,8 +95,7 @@ impl Driven {
 
     fn save_manager_if_needed(&mut self) {
         let manager = self.node.channel_handler_mut();
-        if manager.needs_persistence() {
-            let bytes = manager.encode();
+        if let Some(bytes) = manager.encode_if_changed() {
             manager.persisted(&bytes);
             self.manager_on_disk = bytes;
         }

@@ -318,7 +318,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// [`ChannelManager::persisted`] (or read): save it ([`ChannelManager::encode`])
     /// before answering a monitor update's completion, and whenever this says so.
     pub fn needs_persistence(&self) -> bool {
-        Some(Self::digest(&self.encode())) != self.persisted_digest
+        self.encode_if_changed().is_some()
+    }
+
+    /// The manager's bytes if they differ from those last reported durable: one encoding
+    /// to both ask and save (save them, then [`ChannelManager::persisted`]).
+    pub fn encode_if_changed(&self) -> Option<Vec<u8>> {
+        let bytes = self.encode();
+        (Some(Self::digest(&bytes)) != self.persisted_digest).then_some(bytes)
     }
 
     /// `bytes` (from [`ChannelManager::encode`]) are durable now: until the state
