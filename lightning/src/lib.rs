@@ -36,6 +36,7 @@ pub mod events;
 #[cfg(doc)]
 pub mod guide;
 pub mod onion;
+pub mod routing;
 pub mod secp_context;
 pub mod sign;
 pub mod transport;
