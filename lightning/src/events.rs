@@ -5,7 +5,38 @@ use alloc::string::String;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::ScriptBuf;
 
-use crate::wire::{ChannelId, PaymentHash, PaymentPreimage};
+use crate::routing::Path;
+use crate::wire::{ChannelId, PaymentHash, PaymentPreimage, ShortChannelId};
+
+/// Why a payment we sent failed for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentFailureReason {
+    /// The payee refused it (a permanent failure from the final node).
+    RecipientRejected,
+    /// Every attempt failed and no retry is left (attempts or blocks).
+    RetriesExhausted,
+    /// No route could carry what was left to pay.
+    RouteNotFound,
+}
+
+impl PaymentFailureReason {
+    fn tag(self) -> u8 {
+        match self {
+            PaymentFailureReason::RecipientRejected => 0,
+            PaymentFailureReason::RetriesExhausted => 1,
+            PaymentFailureReason::RouteNotFound => 2,
+        }
+    }
+
+    fn from_tag(tag: u8) -> Option<Self> {
+        Some(match tag {
+            0 => PaymentFailureReason::RecipientRejected,
+            1 => PaymentFailureReason::RetriesExhausted,
+            2 => PaymentFailureReason::RouteNotFound,
+            _ => return None,
+        })
+    }
+}
 
 /// Something the user should know or act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,18 +80,62 @@ pub enum Event {
         /// What it paid us.
         amount_msat: u64,
     },
-    /// A payment we sent succeeded: the preimage is the proof.
+    /// A payment we sent succeeded: every part is fulfilled, and the preimage is the
+    /// proof.
     PaymentSent {
         /// Its hash.
         payment_hash: PaymentHash,
         /// The preimage.
         payment_preimage: PaymentPreimage,
+        /// What the forwarding nodes of every fulfilled part charged.
+        fee_paid_msat: u64,
+        /// The paths of the fulfilled parts.
+        paths: Vec<Path>,
     },
-    /// A payment we sent failed.
+    /// A payment we sent failed for good: no part is in flight and none will be retried.
     PaymentFailed {
         /// Its hash.
         payment_hash: PaymentHash,
-        /// The failure code from the error onion, when a hop could be identified.
+        /// The failure code of the last failed part, when a hop could be identified.
+        failure_code: Option<u16>,
+        /// Why no more is tried.
+        reason: PaymentFailureReason,
+    },
+    /// One part of a payment we sent failed; the payment goes on if a retry is left.
+    PaymentPathFailed {
+        /// The payment's hash.
+        payment_hash: PaymentHash,
+        /// The path that failed.
+        path: Path,
+        /// The channel out of the node that failed it, when known (the payee's failures
+        /// and unreadable ones name none).
+        short_channel_id: Option<ShortChannelId>,
+        /// The node that failed it, when the error onion said.
+        failing_node: Option<PublicKey>,
+        /// The BOLT 4 failure code, when known.
+        failure_code: Option<u16>,
+        /// Whether the whole payment fails with it (the payee refused it).
+        payment_failed_permanently: bool,
+    },
+    /// We forwarded a payment and the next hop fulfilled it: the incoming HTLC is claimed.
+    PaymentForwarded {
+        /// The channel it came in on.
+        incoming_channel_id: ChannelId,
+        /// The channel it went out on.
+        outgoing_channel_id: ChannelId,
+        /// What we forwarded.
+        amount_forwarded_msat: u64,
+        /// What we kept: the incoming amount less the forwarded one (never negative).
+        fee_earned_msat: u64,
+    },
+    /// An HTLC we were asked to forward was failed back to its sender.
+    ForwardFailed {
+        /// The channel it came in on.
+        incoming_channel_id: ChannelId,
+        /// The channel the onion asked for.
+        outgoing_short_channel_id: Option<ShortChannelId>,
+        /// The BOLT 4 code we returned, or `None` for a failure from further on passed
+        /// back unread.
         failure_code: Option<u16>,
     },
     /// A channel closed (or failed).
@@ -80,6 +155,24 @@ use crate::wire::{Decode, DecodeError, Encode, Reader};
 
 fn encode_string(s: &str, out: &mut Vec<u8>) {
     s.as_bytes().to_vec().encode(out);
+}
+
+fn encode_option<T: Encode>(value: &Option<T>, out: &mut Vec<u8>) {
+    match value {
+        Some(v) => {
+            out.push(1);
+            v.encode(out);
+        }
+        None => out.push(0),
+    }
+}
+
+fn decode_option<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeError> {
+    match u8::decode(r)? {
+        0 => Ok(None),
+        1 => T::decode(r).map(Some),
+        _ => Err(DecodeError::InvalidValue { field: "option flag" }),
+    }
 }
 
 fn decode_string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
@@ -132,24 +225,65 @@ impl Encode for Event {
             Event::PaymentSent {
                 payment_hash,
                 payment_preimage,
+                fee_paid_msat,
+                paths,
             } => {
-                out.push(5);
+                out.push(8);
                 payment_hash.encode(out);
                 payment_preimage.encode(out);
+                fee_paid_msat.encode(out);
+                (paths.len() as u16).encode(out);
+                for path in paths {
+                    path.encode(out);
+                }
             }
             Event::PaymentFailed {
                 payment_hash,
                 failure_code,
+                reason,
             } => {
-                out.push(6);
+                out.push(9);
                 payment_hash.encode(out);
-                match failure_code {
-                    Some(code) => {
-                        out.push(1);
-                        code.encode(out);
-                    }
-                    None => out.push(0),
-                }
+                encode_option(failure_code, out);
+                out.push(reason.tag());
+            }
+            Event::PaymentPathFailed {
+                payment_hash,
+                path,
+                short_channel_id,
+                failing_node,
+                failure_code,
+                payment_failed_permanently,
+            } => {
+                out.push(10);
+                payment_hash.encode(out);
+                path.encode(out);
+                encode_option(short_channel_id, out);
+                encode_option(failing_node, out);
+                encode_option(failure_code, out);
+                out.push(u8::from(*payment_failed_permanently));
+            }
+            Event::PaymentForwarded {
+                incoming_channel_id,
+                outgoing_channel_id,
+                amount_forwarded_msat,
+                fee_earned_msat,
+            } => {
+                out.push(11);
+                incoming_channel_id.encode(out);
+                outgoing_channel_id.encode(out);
+                amount_forwarded_msat.encode(out);
+                fee_earned_msat.encode(out);
+            }
+            Event::ForwardFailed {
+                incoming_channel_id,
+                outgoing_short_channel_id,
+                failure_code,
+            } => {
+                out.push(12);
+                incoming_channel_id.encode(out);
+                encode_option(outgoing_short_channel_id, out);
+                encode_option(failure_code, out);
             }
             Event::ChannelClosed { channel_id, reason } => {
                 out.push(7);
@@ -184,21 +318,61 @@ impl Decode for Event {
                 payment_hash: Decode::decode(r)?,
                 amount_msat: Decode::decode(r)?,
             },
+            // 5 and 6: the single-hop shapes of payment outcomes, written before paths
+            // and reasons were recorded.
             5 => Event::PaymentSent {
                 payment_hash: Decode::decode(r)?,
                 payment_preimage: Decode::decode(r)?,
+                fee_paid_msat: 0,
+                paths: Vec::new(),
             },
             6 => Event::PaymentFailed {
                 payment_hash: Decode::decode(r)?,
-                failure_code: match u8::decode(r)? {
-                    0 => None,
-                    1 => Some(u16::decode(r)?),
-                    _ => {
-                        return Err(DecodeError::InvalidValue {
-                            field: "failure code flag",
-                        })
-                    }
+                failure_code: decode_option(r)?,
+                reason: PaymentFailureReason::RecipientRejected,
+            },
+            8 => {
+                let payment_hash = Decode::decode(r)?;
+                let payment_preimage = Decode::decode(r)?;
+                let fee_paid_msat = Decode::decode(r)?;
+                let count = u16::decode(r)?;
+                let paths = (0..count).map(|_| Path::decode(r)).collect::<Result<_, _>>()?;
+                Event::PaymentSent {
+                    payment_hash,
+                    payment_preimage,
+                    fee_paid_msat,
+                    paths,
+                }
+            }
+            9 => Event::PaymentFailed {
+                payment_hash: Decode::decode(r)?,
+                failure_code: decode_option(r)?,
+                reason: PaymentFailureReason::from_tag(u8::decode(r)?).ok_or(DecodeError::InvalidValue {
+                    field: "payment failure reason",
+                })?,
+            },
+            10 => Event::PaymentPathFailed {
+                payment_hash: Decode::decode(r)?,
+                path: Path::decode(r)?,
+                short_channel_id: decode_option(r)?,
+                failing_node: decode_option(r)?,
+                failure_code: decode_option(r)?,
+                payment_failed_permanently: match u8::decode(r)? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(DecodeError::InvalidValue { field: "permanence flag" }),
                 },
+            },
+            11 => Event::PaymentForwarded {
+                incoming_channel_id: Decode::decode(r)?,
+                outgoing_channel_id: Decode::decode(r)?,
+                amount_forwarded_msat: Decode::decode(r)?,
+                fee_earned_msat: Decode::decode(r)?,
+            },
+            12 => Event::ForwardFailed {
+                incoming_channel_id: Decode::decode(r)?,
+                outgoing_short_channel_id: decode_option(r)?,
+                failure_code: decode_option(r)?,
             },
             7 => Event::ChannelClosed {
                 channel_id: Decode::decode(r)?,
@@ -221,6 +395,14 @@ mod tests {
     fn every_variant() -> Vec<Event> {
         let node = PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[3; 32]).expect("key"));
         let hash = PaymentHash([4; 32]);
+        let path = Path {
+            hops: vec![crate::routing::RouteHop {
+                node_id: node,
+                short_channel_id: ShortChannelId(5),
+                amount_msat: 1_000,
+                expiry_beyond_final_blocks: 0,
+            }],
+        };
         vec![
             Event::FundingGenerationReady {
                 temporary_channel_id: ChannelId([1; 32]),
@@ -246,14 +428,37 @@ mod tests {
             Event::PaymentSent {
                 payment_hash: hash,
                 payment_preimage: PaymentPreimage([5; 32]),
+                fee_paid_msat: 12,
+                paths: vec![path.clone(), path.clone()],
             },
             Event::PaymentFailed {
                 payment_hash: hash,
                 failure_code: Some(0x400f),
+                reason: PaymentFailureReason::RecipientRejected,
             },
             Event::PaymentFailed {
                 payment_hash: hash,
                 failure_code: None,
+                reason: PaymentFailureReason::RouteNotFound,
+            },
+            Event::PaymentPathFailed {
+                payment_hash: hash,
+                path: path.clone(),
+                short_channel_id: Some(ShortChannelId(77)),
+                failing_node: Some(node),
+                failure_code: Some(0x1007),
+                payment_failed_permanently: false,
+            },
+            Event::PaymentForwarded {
+                incoming_channel_id: ChannelId([2; 32]),
+                outgoing_channel_id: ChannelId([3; 32]),
+                amount_forwarded_msat: 1_000,
+                fee_earned_msat: 1,
+            },
+            Event::ForwardFailed {
+                incoming_channel_id: ChannelId([2; 32]),
+                outgoing_short_channel_id: None,
+                failure_code: Some(0x400a),
             },
             Event::ChannelClosed {
                 channel_id: ChannelId([2; 32]),
@@ -279,7 +484,7 @@ mod tests {
     #[test]
     fn unknown_tags_and_bad_text_are_refused() {
         assert_eq!(
-            Event::decode_exact(&[8]),
+            Event::decode_exact(&[13]),
             Err(DecodeError::InvalidValue { field: "event type" })
         );
         let mut failed = vec![6];
@@ -288,7 +493,7 @@ mod tests {
         assert_eq!(
             Event::decode_exact(&failed),
             Err(DecodeError::InvalidValue {
-                field: "failure code flag"
+                field: "option flag"
             })
         );
         let mut closed = vec![7];

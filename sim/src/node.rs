@@ -13,7 +13,7 @@ use lightning::chan::monitor_update::ChannelMonitorUpdate;
 use lightning::events::Event;
 use lightning::sign::{EntropySource, KeysManager};
 use lightning::transport::{IgnoringHandler, PeerId, PeerManager, PeerManagerConfig};
-use lightning::wire::{ChannelId, Decode, Encode};
+use lightning::wire::{ChannelId, Decode, Encode, PaymentHash, PaymentPreimage};
 
 use crate::lies::Lying;
 
@@ -265,6 +265,36 @@ pub fn disconnect(a: &mut Node, b: &mut Node, id: PeerId) {
 /// The events node `n` raised since the last call.
 pub fn events(n: &mut Node) -> Vec<Event> {
     n.channel_handler_mut().take_events()
+}
+
+/// What a payer heard of a payment: sent with its preimage, or failed with the last
+/// failure code. Path failures on the way and fees are left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// `PaymentSent`.
+    Sent(PaymentHash, PaymentPreimage),
+    /// `PaymentFailed`.
+    Failed(PaymentHash, Option<u16>),
+}
+
+/// The payment outcomes among `events`, in order.
+pub fn outcomes(events: &[Event]) -> Vec<Outcome> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PaymentSent {
+                payment_hash,
+                payment_preimage,
+                ..
+            } => Some(Outcome::Sent(*payment_hash, *payment_preimage)),
+            Event::PaymentFailed {
+                payment_hash,
+                failure_code,
+                ..
+            } => Some(Outcome::Failed(*payment_hash, *failure_code)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A channel the restarted manager found out of step with its monitor.

@@ -491,6 +491,21 @@ impl ChannelLedger {
             && self.view_holds(self.counterparty_commitment_revoked_to, offerer, htlc_id)
     }
 
+    /// Whether an HTLC that was committed is gone from every commitment either side may
+    /// still broadcast: ours, the peer's current one and the one we last signed for it.
+    /// Only then is its removal irrevocable: no commitment holding it can reach the chain.
+    /// (An HTLC never committed is gone from all of them too: ask only of removed ones.)
+    pub fn is_removal_irrevocable(&self, offerer: Side, htlc_id: u64) -> bool {
+        [
+            self.holder_commitment,
+            self.holder_commitment_revoked_to,
+            self.counterparty_commitment,
+            self.counterparty_commitment_revoked_to,
+        ]
+        .iter()
+        .all(|coverage| !self.view_holds(*coverage, offerer, htlc_id))
+    }
+
     /// Whether `self.view(coverage)` holds the HTLC, without building the view: the
     /// manager asks this for every inbound HTLC after every message.
     pub fn view_holds(&self, coverage: Coverage, offerer: Side, htlc_id: u64) -> bool {

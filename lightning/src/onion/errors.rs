@@ -30,6 +30,20 @@ pub const INVALID_ONION_KEY: u16 = BADONION | PERM | 6;
 pub const TEMPORARY_CHANNEL_FAILURE: u16 = UPDATE | 7;
 /// `unknown_next_peer`.
 pub const UNKNOWN_NEXT_PEER: u16 = PERM | 10;
+/// `permanent_channel_failure`.
+pub const PERMANENT_CHANNEL_FAILURE: u16 = PERM | 8;
+/// `amount_below_minimum`.
+pub const AMOUNT_BELOW_MINIMUM: u16 = UPDATE | 11;
+/// `fee_insufficient`.
+pub const FEE_INSUFFICIENT: u16 = UPDATE | 12;
+/// `incorrect_cltv_expiry`.
+pub const INCORRECT_CLTV_EXPIRY: u16 = UPDATE | 13;
+/// `expiry_too_soon`.
+pub const EXPIRY_TOO_SOON: u16 = UPDATE | 14;
+/// `channel_disabled`.
+pub const CHANNEL_DISABLED: u16 = UPDATE | 20;
+/// `expiry_too_far`.
+pub const EXPIRY_TOO_FAR: u16 = 21;
 /// `incorrect_or_unknown_payment_details`.
 pub const INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS: u16 = PERM | 15;
 /// `final_incorrect_cltv_expiry`.

@@ -553,3 +553,39 @@ impl Router for DefaultRouter {
         self.scorer.best_block_updated(height);
     }
 }
+
+// ---- Persistence: paths of payments in flight, and in events. ----
+
+use crate::wire::{Decode, DecodeError, Encode, Reader};
+
+impl Encode for Path {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (self.hops.len() as u8).encode(out);
+        for hop in &self.hops {
+            hop.node_id.encode(out);
+            hop.short_channel_id.encode(out);
+            hop.amount_msat.encode(out);
+            hop.expiry_beyond_final_blocks.encode(out);
+        }
+    }
+}
+
+impl Decode for Path {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let count = u8::decode(r)?;
+        let hops = (0..count)
+            .map(|_| {
+                Ok(RouteHop {
+                    node_id: Decode::decode(r)?,
+                    short_channel_id: Decode::decode(r)?,
+                    amount_msat: Decode::decode(r)?,
+                    expiry_beyond_final_blocks: Decode::decode(r)?,
+                })
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        let path = Path { hops };
+        // What a path must be is checked on the way in, as on the way out.
+        path.check().map_err(|_| DecodeError::InvalidValue { field: "path" })?;
+        Ok(path)
+    }
+}

@@ -1037,6 +1037,7 @@ impl Network {
             Event::PaymentFailed {
                 payment_hash,
                 failure_code,
+                ..
             } => {
                 self.tally.failed += 1;
                 let reason = payments::failure_text(failure_code);

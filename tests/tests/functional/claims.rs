@@ -39,11 +39,11 @@ fn a_claim_made_while_disconnected_is_fulfilled_on_reconnection() {
         }
         connect(&mut a, &mut b, LINK);
         pump(&mut a, &mut b, LINK);
-        let sent = Event::PaymentSent {
-            payment_hash: hash,
-            payment_preimage: preimage,
-        };
-        assert!(events(&mut a).contains(&sent), "restart {restart_before_reconnecting}");
+        let sent = Outcome::Sent(hash, preimage);
+        assert!(
+            outcomes(&events(&mut a)).contains(&sent),
+            "restart {restart_before_reconnecting}"
+        );
         assert_eq!(balances(&a, &channel_id), (993_000_000, 7_000_000));
     }
 }

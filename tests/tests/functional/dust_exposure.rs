@@ -104,10 +104,7 @@ fn the_receiver_fails_dust_htlcs_past_its_bound_first_come_first_served() {
     assert!(b.channel_handler().payment_preimage(&hashes[2]).is_some(), "b knows it");
     let failed = events(&mut a);
     assert!(
-        failed.contains(&Event::PaymentFailed {
-            payment_hash: hashes[2],
-            failure_code: Some(TEMPORARY_NODE_FAILURE),
-        }),
+        outcomes(&failed).contains(&Outcome::Failed(hashes[2], Some(TEMPORARY_NODE_FAILURE))),
         "{failed:?}"
     );
     assert!(

@@ -347,7 +347,6 @@ mod hand_driven_peer {
     /// The peer failing our HTLC as malformed fails the payment, with the peer's code.
     #[test]
     fn a_malformed_failure_from_the_peer_fails_the_payment_with_its_code() {
-        use lightning::events::Event;
 
         let (mut peer, mut b, a_id) = open_from_node();
         let hash = preimage(1).1;
@@ -370,11 +369,8 @@ mod hand_driven_peer {
         let answers = to_manager(&mut b, &a_id, Message::UpdateFailMalformedHtlc(failed));
         settle_with(&mut peer, &mut b, &a_id, answers);
         assert_eq!(
-            b.channel_handler_mut().take_events(),
-            vec![Event::PaymentFailed {
-                payment_hash: hash,
-                failure_code: Some(INVALID_ONION_HMAC)
-            }]
+            outcomes(&b.channel_handler_mut().take_events()),
+            vec![Outcome::Failed(hash, Some(INVALID_ONION_HMAC))]
         );
         assert!(peer.holder_view().htlcs.is_empty());
     }

@@ -140,11 +140,8 @@ fn claim_and_check(payer: &mut Node, payee: &mut Node, hash: PaymentHash, amount
         .expect("ours, persisted");
     payee.channel_handler_mut().claim_payment(preimage).expect("claimable");
     pump(payer, payee, LINK);
-    let sent = Event::PaymentSent {
-        payment_hash: hash,
-        payment_preimage: preimage,
-    };
-    assert!(events(payer).contains(&sent), "{context}");
+    let sent = Outcome::Sent(hash, preimage);
+    assert!(outcomes(&events(payer)).contains(&sent), "{context}");
 }
 
 /// `b` crashes (`a` sees the connection drop) and restarts from its manager and the
@@ -187,13 +184,7 @@ pub(super) fn pay(payer: &mut Node, payee: &mut Node, amount_msat: u64) {
             amount_msat
         }]
     );
-    assert_eq!(
-        events(payer),
-        vec![Event::PaymentSent {
-            payment_hash: hash,
-            payment_preimage: preimage
-        }]
-    );
+    assert_eq!(outcomes(&events(payer)), vec![Outcome::Sent(hash, preimage)]);
 }
 
 /// Node `n`'s only new event is the failure of `channel_id` for a reason containing
@@ -318,11 +309,8 @@ fn assert_failed_back_for_details(
 ) {
     assert!(events(payee).is_empty(), "{context}: nothing claimable");
     assert_eq!(
-        events(payer),
-        vec![Event::PaymentFailed {
-            payment_hash: hash,
-            failure_code: Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
-        }],
+        outcomes(&events(payer)),
+        vec![Outcome::Failed(hash, Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS))],
         "{context}"
     );
     assert_eq!(balances(payer, &channel_id), (1_000_000_000, 0), "{context}");
@@ -364,10 +352,16 @@ fn several_payments_failed_back_together_leave_the_channel_open() {
             .collect();
         pump(&mut a, &mut b, LINK);
         assert!(events(&mut b).is_empty(), "{count}: nothing claimable, nothing closed");
+        // Each payment's one path failed at the payee, for good, then the payment.
         let failed: Vec<PaymentHash> = events(&mut a)
             .into_iter()
-            .map(|e| match e {
-                Event::PaymentFailed { payment_hash, .. } => payment_hash,
+            .filter_map(|e| match e {
+                Event::PaymentFailed { payment_hash, .. } => Some(payment_hash),
+                Event::PaymentPathFailed {
+                    payment_failed_permanently: true,
+                    short_channel_id: None,
+                    ..
+                } => None,
                 other => panic!("{count}: {other:?}"),
             })
             .collect();
@@ -661,11 +655,8 @@ fn an_unclaimed_payment_is_failed_back_before_it_expires() {
     a.channel_handler_mut().best_block_updated(131);
     pump(&mut a, &mut b, LINK);
     assert_eq!(
-        events(&mut a),
-        vec![Event::PaymentFailed {
-            payment_hash: hash,
-            failure_code: Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
-        }]
+        outcomes(&events(&mut a)),
+        vec![Outcome::Failed(hash, Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS))]
     );
     assert_eq!(balances(&a, &channel_id), (1_000_000_000, 0));
     // Too late to claim now.
@@ -757,13 +748,7 @@ fn events_not_yet_taken_survive_a_restart() {
     let monitors = a.channel_handler().persister().monitors.clone();
     let (mut a, mismatches) = restart(&a, 1, &monitors);
     assert!(mismatches.is_empty());
-    assert_eq!(
-        events(&mut a),
-        vec![Event::PaymentSent {
-            payment_hash: hash,
-            payment_preimage: preimage
-        }]
-    );
+    assert_eq!(outcomes(&events(&mut a)), vec![Outcome::Sent(hash, preimage)]);
 }
 
 #[test]

@@ -340,6 +340,13 @@ impl<S: ChannelSigner> Channel<S> {
         })
     }
 
+    /// Hands the monitor a preimage for an HTLC the peer offered us that cannot be
+    /// fulfilled now (its peer is away): a forward whose next hop was paid is then
+    /// claimable on chain whatever happens to the manager.
+    pub fn record_preimage(&mut self, preimage: PaymentPreimage) -> Result<(), ChannelError> {
+        self.push_monitor_update(vec![MonitorStep::PaymentPreimage(preimage)])
+    }
+
     /// Fails an HTLC the peer offered us, with an error onion for the payer.
     pub fn fail_htlc(&mut self, htlc_id: u64, reason: Vec<u8>) -> Result<UpdateFailHtlc, ChannelError> {
         self.require_operational()?;

@@ -6,7 +6,8 @@ use alloc::vec::Vec;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::ScriptBuf;
 
-use super::{vec_of, ChannelManager, PeerFeatures};
+use super::resolution::OutgoingFailure;
+use super::{vec_of, ChannelManager, HtlcRef, PeerFeatures};
 use crate::chain::{Broadcaster, Persist};
 use crate::chan::channel::establish::UpfrontShutdown;
 use crate::chan::channel::{Channel, ChannelPhase};
@@ -144,6 +145,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 Vec::new()
             }),
             Message::ChannelReady(m) => channel.channel_ready(&m).map(|()| {
+                if let Some(alias) = m.tlvs.short_channel_id {
+                    managed.counterparty_alias = Some(alias);
+                }
                 if channel.phase() == ChannelPhase::Normal {
                     self.events.push(Event::ChannelReady {
                         channel_id,
@@ -158,19 +162,38 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                     .insert((channel_id, m.id), m.onion_routing_packet.clone());
                 Vec::new()
             }),
-            Message::UpdateFulfillHtlc(m) => channel.update_fulfill_htlc(&m).map(|_| {
-                self.payments
-                    .fulfilled(&mut self.events, channel_id, m.id, m.payment_preimage);
-                Vec::new()
-            }),
+            Message::UpdateFulfillHtlc(m) => match channel.update_fulfill_htlc(&m) {
+                Ok(_) => {
+                    let htlc = HtlcRef {
+                        channel_id,
+                        htlc_id: m.id,
+                    };
+                    // The preimage is in this channel's monitor update; whoever offered
+                    // the HTLC acts on it now, before this channel's dance goes on.
+                    self.persist_updates(&channel_id);
+                    self.outgoing_fulfilled(htlc, m.payment_preimage);
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(e),
+            },
             Message::UpdateFailHtlc(m) => channel.update_fail_htlc(&m).map(|_| {
-                self.payments
-                    .failed(&mut self.events, channel_id, m.id, Some(&m.reason), None);
+                let htlc = HtlcRef {
+                    channel_id,
+                    htlc_id: m.id,
+                };
+                self.outgoing_failed(htlc, OutgoingFailure::Onion(m.reason.clone()));
                 Vec::new()
             }),
             Message::UpdateFailMalformedHtlc(m) => channel.update_fail_malformed_htlc(&m).map(|_| {
-                self.payments
-                    .failed(&mut self.events, channel_id, m.id, None, Some(m.failure_code));
+                let htlc = HtlcRef {
+                    channel_id,
+                    htlc_id: m.id,
+                };
+                let failure = OutgoingFailure::Malformed {
+                    failure_code: m.failure_code,
+                    sha256_of_onion: m.sha256_of_onion,
+                };
+                self.outgoing_failed(htlc, failure);
                 Vec::new()
             }),
             Message::CommitmentSigned(m) => channel.commitment_signed(&m).map(|r| vec_of(Message::RevokeAndAck(r))),
@@ -324,9 +347,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     fn handle_message(&mut self, their_node_id: &PublicKey, message: Message) {
         let reestablish = matches!(message, Message::ChannelReestablish(_));
         self.handle_channel_message(their_node_id, message);
-        // A channel back in use takes the fulfills claimed while it was away.
+        // A channel back in use takes the fulfills claimed while it was away, and the
+        // forwards resolved while it was.
         if reestablish && !self.payments.claiming.is_empty() {
             self.fulfill_waiting_claims();
+        }
+        if reestablish && !self.forwards.pairs.is_empty() {
+            self.resolve_incoming_forwards();
         }
     }
 

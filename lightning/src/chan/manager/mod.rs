@@ -8,12 +8,19 @@
 //!
 //! - [`details`]: what a wallet lists of each channel.
 //! - [`handler`]: peer messages in, messages and events out.
-//! - [`payments`]: inbound payments, onions, claims and failures.
+//! - [`payments`]: inbound payments: onions peeled, claims, failures back.
+//! - [`outbound`]: payments we send: paths, onions, retries, multi-part.
+//! - [`forward`]: forwarding: policy checks, the HTLC pair, failures wrapped back.
+//! - [`resolution`]: what became of the HTLCs we offered, to whoever offered them.
 
 pub mod details;
+pub mod forward;
 pub mod handler;
+pub mod outbound;
 pub mod payments;
 pub mod persist;
+pub mod records;
+pub mod resolution;
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -35,6 +42,25 @@ use crate::wire::{ChannelId, ErrorMessage, Message, NoTlvs, Warning};
 
 #[cfg(feature = "planted-bugs")]
 pub use super::planted::PlantedBug;
+
+/// One HTLC: the channel, and the id its offerer gave it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HtlcRef {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The offerer's id for it.
+    pub htlc_id: u64,
+}
+
+impl HtlcRef {
+    /// Every HTLC of `channel_id`, as a range of keys.
+    pub(crate) fn all_of(channel_id: ChannelId) -> core::ops::RangeInclusive<HtlcRef> {
+        HtlcRef { channel_id, htlc_id: 0 }..=HtlcRef {
+            channel_id,
+            htlc_id: u64::MAX,
+        }
+    }
+}
 
 /// What a connected peer offers in its `init` that its channels depend on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,6 +116,9 @@ pub struct ChannelManagerConfig {
     /// fees if the commitment goes on chain. A dust HTLC past it is not sent, and one
     /// received is failed back.
     pub max_dust_htlc_exposure_msat: u64,
+    /// What we charge and demand for forwarding, on every channel without its own
+    /// ([`ChannelManager::set_forwarding_policy`]).
+    pub forwarding_policy: forward::ForwardingPolicy,
     /// A deliberate bug, switched on by harnesses that must show they catch it.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
@@ -114,6 +143,7 @@ impl ChannelManagerConfig {
             to_self_delay: 144,
             max_htlc_value_in_flight_percent: 100,
             max_dust_htlc_exposure_msat: DEFAULT_MAX_DUST_HTLC_EXPOSURE_MSAT,
+            forwarding_policy: forward::ForwardingPolicy::default(),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -155,6 +185,10 @@ pub enum ApiError {
     NoUsableChannel,
     /// No claimable payment with that hash.
     UnknownPayment,
+    /// A payment with that hash is already in flight.
+    DuplicatePayment,
+    /// No route: why.
+    Route(crate::routing::RouteError),
     /// The channel refused the operation: how, and why ([`ChannelError::cause`]).
     Channel(ChannelError),
 }
@@ -169,6 +203,14 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
     pub confirmation_height: Option<u32>,
     /// The funding's place in the chain, once a confirmation said where.
     pub short_channel_id: Option<crate::wire::ShortChannelId>,
+    /// Our alias for the channel (`option_scid_alias`), sent in `channel_ready`: an
+    /// onion may name the channel by it, before or instead of its real short id.
+    pub alias: crate::wire::ShortChannelId,
+    /// The peer's alias for the channel, from its `channel_ready`: what an invoice's
+    /// route hint names to reach us over it.
+    pub counterparty_alias: Option<crate::wire::ShortChannelId>,
+    /// Our forwarding policy over this channel, if not the manager's.
+    pub forwarding_policy: Option<forward::ForwardingPolicy>,
     pub minimum_depth: u32,
     /// As the fundee, the best height when we signed the funding: a funding still
     /// unconfirmed [`FUNDING_WAIT_BLOCKS`] later is forgotten (BOLT 2).
@@ -186,6 +228,17 @@ pub(crate) struct ManagedChannel<S: crate::sign::ChannelSigner> {
 }
 
 impl<S: crate::sign::ChannelSigner> ManagedChannel<S> {
+    /// The id payers and routers know the channel by: its real short id once confirmed,
+    /// our alias before.
+    pub(crate) fn routing_scid(&self) -> crate::wire::ShortChannelId {
+        self.short_channel_id.unwrap_or(self.alias)
+    }
+
+    /// Whether an onion naming `scid` means this channel.
+    pub(crate) fn goes_by(&self, scid: crate::wire::ShortChannelId) -> bool {
+        self.alias == scid || self.short_channel_id == Some(scid)
+    }
+
     /// Records the persister's answer for `update`; false if persistence failed. The
     /// update stays in flight until it and every earlier one are durable: a monitor
     /// applies updates in order, so after a crash the whole gap may have to be handed
@@ -246,6 +299,11 @@ pub struct ChannelManager<K: NodeSigner + EntropySource + SignerProvider, P: Per
     pub(crate) connected_peers: BTreeMap<PublicKey, PeerFeatures>,
     pub(crate) best_height: u32,
     pub(crate) payments: payments::Payments,
+    pub(crate) outbound: outbound::OutboundPayments,
+    pub(crate) forwards: forward::Forwards,
+    /// HTLCs we offered that the peer failed, until the failure is irrevocably
+    /// committed: only then may whoever offered them act on it.
+    pub(crate) failed_outgoing: BTreeMap<HtlcRef, resolution::OutgoingFailure>,
     pub(crate) events: Vec<Event>,
     pub(crate) actions: Vec<HandlerAction>,
     /// The digest of the state last reported durable (or read), if any.
@@ -265,6 +323,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             connected_peers: BTreeMap::new(),
             best_height,
             payments: payments::Payments::default(),
+            outbound: outbound::OutboundPayments::default(),
+            forwards: forward::Forwards::default(),
+            failed_outgoing: BTreeMap::new(),
             events: Vec::new(),
             actions: Vec::new(),
             persisted_digest: None,
@@ -408,6 +469,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         {
             channel.planted_bug = self.config.planted_bug;
         }
+        let alias = self.alias_for(&keys_id);
         let managed = ManagedChannel {
             channel,
             counterparty,
@@ -417,12 +479,46 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             funding_txid: None,
             confirmation_height: None,
             short_channel_id: None,
+            alias,
+            counterparty_alias: None,
+            forwarding_policy: None,
             minimum_depth: self.config.minimum_depth,
             funding_wait_since: None,
             closing_negotiation_since: None,
             in_flight_updates: Vec::new(),
         };
         self.channels.insert(managed.channel.channel_id(), managed);
+    }
+
+    /// The alias of the channel whose signer is `keys_id`: drawn from the keys id
+    /// (ours, random, and never the peer's choice), with the top bit of the block height
+    /// set so it names no real funding for the next 80,000 years of blocks, and unused by
+    /// our other channels. Deriving it draws no entropy, so adding aliases changed no
+    /// other random value a node draws.
+    pub(crate) fn alias_for(&self, keys_id: &[u8; 32]) -> crate::wire::ShortChannelId {
+        use bitcoin::hashes::{sha256, Hash, HashEngine};
+        let mut counter = 0u32;
+        loop {
+            let mut engine = sha256::Hash::engine();
+            engine.input(b"scid alias");
+            engine.input(keys_id);
+            engine.input(&counter.to_be_bytes());
+            let digest = sha256::Hash::from_engine(engine).to_byte_array();
+            let random = u64::from_be_bytes(digest[..8].try_into().expect("eight bytes"));
+            let alias = crate::wire::ShortChannelId(random | (1 << 63));
+            if !self.channels.values().any(|m| m.goes_by(alias)) {
+                return alias;
+            }
+            counter += 1;
+        }
+    }
+
+    /// The channel an onion names by `scid` (real short id or our alias).
+    pub(crate) fn channel_by_scid(&self, scid: crate::wire::ShortChannelId) -> Option<ChannelId> {
+        self.channels
+            .iter()
+            .find(|(_, m)| m.goes_by(scid))
+            .map(|(id, _)| *id)
     }
 
     /// The user's wallet built the funding transaction: sends `funding_created`.
@@ -624,11 +720,15 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     }
 
     /// Queues a message from a channel behind its persisted updates.
-    pub(crate) fn send(&mut self, channel_id: &ChannelId, message: Message) {
+    pub(crate) fn send(&mut self, channel_id: &ChannelId, mut message: Message) {
         self.persist_updates(channel_id);
         let Some(managed) = self.channels.get_mut(channel_id) else {
             return;
         };
+        if let Message::ChannelReady(ready) = &mut message {
+            // The peer may name the channel by our alias in invoices before it confirms.
+            ready.tlvs.short_channel_id = Some(managed.alias);
+        }
         #[allow(unused_mut)]
         let mut depends_on = managed.channel.latest_monitor_update_id();
         #[cfg(feature = "planted-bugs")]
@@ -780,6 +880,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             }
         }
         self.process_inbound_htlcs(channel_id);
+        self.process_failed_outgoing(channel_id);
         self.flush(channel_id);
     }
 

@@ -1,27 +1,23 @@
-//! Single-hop payments: invoices' hashes and secrets, sending with a final-hop onion,
-//! accepting an HTLC once irrevocably committed (onion peeled, payload checked), claims,
-//! and the outcome events of payments we sent.
+//! Payments to us: invoices' hashes and secrets, each incoming HTLC once irrevocably
+//! committed (onion peeled: ours to claim, or a forward's), the final hop's checks,
+//! claims, and failing back what is not claimed in time.
 
 use alloc::collections::BTreeMap;
-use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use bitcoin::hashes::{sha256, Hash};
-use bitcoin::secp256k1::{PublicKey, SecretKey};
 
-use super::{ApiError, ChannelManager, ManagedChannel};
+use super::forward::IncomingHtlc;
+use super::{ApiError, ChannelManager, HtlcRef};
 use crate::chain::{Broadcaster, Persist};
-use crate::chan::channel::{ChannelError, ChannelPhase};
+use crate::chan::channel::ChannelError;
 use crate::chan::ledger::Side;
 use crate::events::Event;
 use crate::onion::errors::{
     INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION,
-    TEMPORARY_NODE_FAILURE, UNKNOWN_NEXT_PEER,
+    TEMPORARY_NODE_FAILURE,
 };
-use crate::onion::{
-    build_failure_packet, construct_onion_packet, decode_failure_packet, peel_onion_packet, HopPayload, OnionError,
-    OnionHop,
-};
+use crate::onion::{build_failure_packet, peel_onion_packet, HopPayload, OnionError};
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
 use crate::wire::{ChannelId, Decode, Encode, Message, OnionPacket, PaymentHash, PaymentPreimage};
 
@@ -31,13 +27,6 @@ pub(crate) struct InboundPayment {
     pub preimage: PaymentPreimage,
     pub secret: [u8; 32],
     pub amount_msat: Option<u64>,
-}
-
-/// A payment we sent, by the HTLC carrying it.
-#[derive(Clone, Debug)]
-pub(crate) struct OutboundPayment {
-    pub payment_hash: PaymentHash,
-    pub shared_secrets: Vec<[u8; 32]>,
 }
 
 /// An HTLC paying us, held until the user claims it (or it nears expiry).
@@ -66,7 +55,6 @@ pub const FINAL_CLTV_TRANSIT_BLOCKS: u32 = 3;
 #[derive(Clone, Default)]
 pub(crate) struct Payments {
     pub inbound: BTreeMap<PaymentHash, InboundPayment>,
-    pub outbound: BTreeMap<(ChannelId, u64), OutboundPayment>,
     /// Onions of inbound HTLCs not yet processed.
     pub inbound_onions: BTreeMap<(ChannelId, u64), OnionPacket>,
     /// HTLCs that pay us, waiting for the user's claim.
@@ -75,44 +63,6 @@ pub(crate) struct Payments {
     /// still in `inbound`) could not be fulfilled yet: their channel's peer was
     /// disconnected. Fulfilled once it is back; never failed back.
     pub claiming: alloc::collections::BTreeSet<PaymentHash>,
-}
-
-impl Payments {
-    pub fn fulfilled(
-        &mut self,
-        events: &mut Vec<Event>,
-        channel_id: ChannelId,
-        htlc_id: u64,
-        preimage: PaymentPreimage,
-    ) {
-        if let Some(payment) = self.outbound.remove(&(channel_id, htlc_id)) {
-            events.push(Event::PaymentSent {
-                payment_hash: payment.payment_hash,
-                payment_preimage: preimage,
-            });
-        }
-    }
-
-    pub fn failed(
-        &mut self,
-        events: &mut Vec<Event>,
-        channel_id: ChannelId,
-        htlc_id: u64,
-        reason: Option<&[u8]>,
-        malformed_code: Option<u16>,
-    ) {
-        if let Some(payment) = self.outbound.remove(&(channel_id, htlc_id)) {
-            let failure_code = malformed_code.or_else(|| {
-                reason
-                    .and_then(|r| decode_failure_packet(&payment.shared_secrets, r))
-                    .and_then(|d| d.failure_code())
-            });
-            events.push(Event::PaymentFailed {
-                payment_hash: payment.payment_hash,
-                failure_code,
-            });
-        }
-    }
 }
 
 fn sha256_of(bytes: &[u8]) -> [u8; 32] {
@@ -139,122 +89,6 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// The preimage of a payment we created, to claim it when it arrives.
     pub fn payment_preimage(&self, payment_hash: &PaymentHash) -> Option<PaymentPreimage> {
         self.payments.inbound.get(payment_hash).map(|p| p.preimage)
-    }
-
-    /// Pays a direct peer over the first of our channels with it that takes the HTLC
-    /// (in channel id order). If none does, the error is the last channel's refusal, or
-    /// `NoUsableChannel` when no channel with the peer is open and connected.
-    ///
-    /// `min_final_cltv_expiry_delta` is the payee's (BOLT 11's `c` field, 18 where the
-    /// invoice has none; [`MIN_FINAL_CLTV_EXPIRY_DELTA`] for a payee running this
-    /// library): the HTLC expires that many blocks after the tip plus
-    /// [`FINAL_CLTV_TRANSIT_BLOCKS`], or [`ChannelManagerConfig::final_cltv_expiry_delta`]
-    /// after it if that is more.
-    ///
-    /// [`ChannelManagerConfig::final_cltv_expiry_delta`]: super::ChannelManagerConfig::final_cltv_expiry_delta
-    pub fn send_payment(
-        &mut self,
-        counterparty: PublicKey,
-        payment_hash: PaymentHash,
-        payment_secret: [u8; 32],
-        amount_msat: u64,
-        min_final_cltv_expiry_delta: u32,
-    ) -> Result<(), ApiError> {
-        let candidates: Vec<ChannelId> = self
-            .channels
-            .iter()
-            .filter(|(_, m)| m.counterparty == counterparty && Self::can_carry_payments(m))
-            .map(|(id, _)| *id)
-            .collect();
-        let mut refusal = ApiError::NoUsableChannel;
-        for channel_id in candidates {
-            match self.send_payment_over(
-                &channel_id,
-                payment_hash,
-                payment_secret,
-                amount_msat,
-                min_final_cltv_expiry_delta,
-            ) {
-                Ok(()) => return Ok(()),
-                Err(e) => refusal = e,
-            }
-        }
-        Err(refusal)
-    }
-
-    /// Pays the peer of `channel_id` over that channel: `UnknownChannel` if there is no
-    /// such channel, `NoUsableChannel` if it is not open or its peer not connected, and
-    /// the channel's refusal if it does not take the HTLC (the channel is then as before).
-    /// The final expiry is as for [`Self::send_payment`].
-    pub fn send_payment_over(
-        &mut self,
-        channel_id: &ChannelId,
-        payment_hash: PaymentHash,
-        payment_secret: [u8; 32],
-        amount_msat: u64,
-        min_final_cltv_expiry_delta: u32,
-    ) -> Result<(), ApiError> {
-        let managed = self.channels.get(channel_id).ok_or(ApiError::UnknownChannel)?;
-        if !Self::can_carry_payments(managed) {
-            return Err(ApiError::NoUsableChannel);
-        }
-        let (channel_id, counterparty) = (*channel_id, managed.counterparty);
-        let max_exposure_msat = self.config.max_dust_htlc_exposure_msat;
-        if managed
-            .channel
-            .exceeds_dust_exposure(Side::Holder, amount_msat, None, max_exposure_msat)
-        {
-            return Err(ApiError::Channel(ChannelError::Ignore(
-                alloc::format!(
-                    "dust exposure: a trimmed HTLC of {amount_msat} msat would take a commitment's trimmed value past \
-                     {max_exposure_msat} msat"
-                )
-                .into(),
-            )));
-        }
-        // Saturated past the last height, which the channel refuses (no HTLC expires at a
-        // timestamp) rather than wrapping to an expired height.
-        let final_cltv_expiry_delta = min_final_cltv_expiry_delta
-            .saturating_add(FINAL_CLTV_TRANSIT_BLOCKS)
-            .max(self.config.final_cltv_expiry_delta);
-        let cltv_expiry = self.best_height.saturating_add(final_cltv_expiry_delta);
-        debug_assert!(cltv_expiry >= self.best_height.saturating_add(min_final_cltv_expiry_delta));
-        let payload = HopPayload::receive(amount_msat, cltv_expiry, payment_secret, amount_msat);
-        let hop = OnionHop {
-            node_id: counterparty,
-            payload: payload.encode_to_vec(),
-        };
-        let session_key = loop {
-            if let Ok(key) = SecretKey::from_slice(&self.keys.random_bytes()) {
-                break key;
-            }
-        };
-        let secp = &self.secp;
-        let mut shared_secrets = Vec::new();
-        let managed = self.channels.get_mut(&channel_id).ok_or(ApiError::UnknownChannel)?;
-        let add = managed
-            .channel
-            .send_htlc_with(amount_msat, payment_hash, cltv_expiry, || {
-                let (onion, secrets) = construct_onion_packet(secp, &session_key, &[hop], &payment_hash.0)
-                    .map_err(|e| ChannelError::Ignore(e.to_string().into()))?;
-                shared_secrets = secrets;
-                Ok(onion)
-            })
-            .map_err(ApiError::Channel)?;
-        self.payments.outbound.insert(
-            (channel_id, add.id),
-            OutboundPayment {
-                payment_hash,
-                shared_secrets,
-            },
-        );
-        self.send(&channel_id, Message::UpdateAddHtlc(alloc::boxed::Box::new(add)));
-        self.process_channel(&channel_id);
-        Ok(())
-    }
-
-    fn can_carry_payments(managed: &ManagedChannel<K::Signer>) -> bool {
-        managed.channel.phase() == ChannelPhase::Normal && managed.channel.is_connected()
     }
 
     /// Payments that arrived and wait for the user's claim, with the amount each pays:
@@ -457,11 +291,21 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             Ok(peeled) => Some(peeled),
         };
         let Some(peeled) = message else { return };
+        if peeled.next_packet.is_some() {
+            let incoming = IncomingHtlc {
+                htlc: HtlcRef {
+                    channel_id: *channel_id,
+                    htlc_id,
+                },
+                amount_msat: htlc.amount_msat,
+                cltv_expiry: htlc.cltv_expiry,
+                payment_hash: htlc.payment_hash,
+                shared_secret: peeled.shared_secret,
+            };
+            return self.accept_forward(incoming, &peeled, too_much_dust);
+        }
         let failure = if too_much_dust {
             Some(TEMPORARY_NODE_FAILURE.to_be_bytes().to_vec())
-        } else if peeled.next_packet.is_some() {
-            // Single hop only: nothing is forwarded.
-            Some(UNKNOWN_NEXT_PEER.to_be_bytes().to_vec())
         } else {
             self.check_final_payload(&peeled.payload, htlc.amount_msat, htlc.cltv_expiry, &htlc.payment_hash)
         };

@@ -10,8 +10,11 @@ use alloc::vec::Vec;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Txid;
 
-use super::payments::{ClaimableHtlc, InboundPayment, OutboundPayment, Payments};
-use super::{ChannelManager, ChannelManagerConfig, ManagedChannel};
+use super::forward::ForwardingPolicy;
+use super::outbound::{OutboundPart, OutboundPayments};
+use super::payments::{ClaimableHtlc, InboundPayment, Payments};
+use super::records::{FailedOutgoing, PartPath, PaymentRecord, RecordList};
+use super::{ChannelManager, ChannelManagerConfig, HtlcRef, ManagedChannel};
 use crate::chain::{Broadcaster, ChannelMonitor, Persist};
 use crate::chan::channel::persist::MonitorMismatch;
 use crate::chan::channel::Channel;
@@ -43,6 +46,21 @@ tlv_stream! {
         7 => shutdown_scripts: ChannelRecords<bitcoin::ScriptBuf>,
         /// Each funding's short channel id, where known.
         9 => short_channel_ids: ChannelRecords<u64>,
+        /// Our alias for each channel.
+        11 => aliases: ChannelRecords<u64>,
+        /// The peer's alias for each channel, where it gave one.
+        13 => counterparty_aliases: ChannelRecords<u64>,
+        /// Per-channel forwarding policies, where set.
+        15 => forwarding_policies: ChannelRecords<ForwardingPolicy>,
+        /// Forwards not yet resolved on their incoming channel.
+        17 => forwards: RecordList<super::forward::HtlcPair>,
+        /// Payments we sent not yet reported.
+        19 => outbound_payments: RecordList<PaymentRecord>,
+        /// The path of each part of those payments in flight.
+        21 => part_paths: RecordList<PartPath>,
+        /// HTLCs we offered that the peer failed, waiting for the failure to be
+        /// irrevocable.
+        23 => failed_outgoing: RecordList<FailedOutgoing>,
     }
 }
 
@@ -206,7 +224,9 @@ fn decode_opt<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeError> {
 }
 
 impl Payments {
-    fn encode(&self, out: &mut Vec<u8>) {
+    /// Inbound payments, and the parts of payments we sent with each hop's secret (their
+    /// paths and payments are trailing records).
+    fn encode(&self, outbound: &OutboundPayments, out: &mut Vec<u8>) {
         (self.inbound.len() as u32).encode(out);
         for (hash, p) in &self.inbound {
             hash.encode(out);
@@ -220,10 +240,10 @@ impl Payments {
                 None => out.push(0),
             }
         }
-        (self.outbound.len() as u32).encode(out);
-        for ((channel_id, htlc_id), p) in &self.outbound {
-            channel_id.encode(out);
-            htlc_id.encode(out);
+        (outbound.parts.len() as u32).encode(out);
+        for (htlc, p) in &outbound.parts {
+            htlc.channel_id.encode(out);
+            htlc.htlc_id.encode(out);
             p.payment_hash.encode(out);
             (p.shared_secrets.len() as u32).encode(out);
             for s in &p.shared_secrets {
@@ -250,8 +270,9 @@ impl Payments {
         }
     }
 
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>) -> Result<(Self, OutboundPayments), DecodeError> {
         let mut payments = Payments::default();
+        let mut outbound = OutboundPayments::default();
         for _ in 0..count(r, 97)? {
             let hash = PaymentHash::decode(r)?;
             let preimage = PaymentPreimage::decode(r)?;
@@ -267,15 +288,19 @@ impl Payments {
             );
         }
         for _ in 0..count(r, 76)? {
-            let key = (ChannelId::decode(r)?, u64::decode(r)?);
+            let key = HtlcRef::decode(r)?;
             let payment_hash = PaymentHash::decode(r)?;
             let shared_secrets = (0..count(r, 32)?)
                 .map(|_| <[u8; 32]>::decode(r))
                 .collect::<Result<_, _>>()?;
-            payments.outbound.insert(
+            // The path comes from the trailing records (none for a manager written
+            // before paths: then failures cannot be attributed to a hop).
+            let path = crate::routing::Path { hops: Vec::new() };
+            outbound.parts.insert(
                 key,
-                OutboundPayment {
+                OutboundPart {
                     payment_hash,
+                    path,
                     shared_secrets,
                 },
             );
@@ -299,7 +324,7 @@ impl Payments {
                 .collect::<Result<Vec<_>, DecodeError>>()?;
             payments.claimable.insert(hash, htlcs);
         }
-        Ok(payments)
+        Ok((payments, outbound))
     }
 }
 
@@ -324,7 +349,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             managed.minimum_depth.encode(&mut out);
             managed.channel.encode_state().encode_with_u32_len(&mut out);
         }
-        self.payments.encode(&mut out);
+        self.payments.encode(&self.outbound, &mut out);
         // Events the user has not taken yet: delivered again after a restart.
         (self.events.len() as u32).encode(&mut out);
         for event in &self.events {
@@ -342,6 +367,32 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 .then(|| ClaimingPayments(self.payments.claiming.iter().copied().collect())),
             shutdown_scripts: ChannelRecords::of(&self.channels, |m| Some(m.shutdown_script.clone())),
             short_channel_ids: ChannelRecords::of(&self.channels, |m| Some(m.short_channel_id?.0)),
+            aliases: ChannelRecords::of(&self.channels, |m| Some(m.alias.0)),
+            counterparty_aliases: ChannelRecords::of(&self.channels, |m| Some(m.counterparty_alias?.0)),
+            forwarding_policies: ChannelRecords::of(&self.channels, |m| m.forwarding_policy),
+            forwards: RecordList::of(self.forwards.pairs.values().cloned().collect()),
+            outbound_payments: RecordList::of(
+                self.outbound
+                    .payments
+                    .iter()
+                    .map(|(hash, p)| PaymentRecord(*hash, p.clone()))
+                    .collect(),
+            ),
+            part_paths: RecordList::of(
+                self.outbound
+                    .parts
+                    .iter()
+                    // A part read from a manager written before paths has none to write.
+                    .filter(|(_, part)| !part.path.hops.is_empty())
+                    .map(|(htlc, part)| PartPath(*htlc, part.path.clone()))
+                    .collect(),
+            ),
+            failed_outgoing: RecordList::of(
+                self.failed_outgoing
+                    .iter()
+                    .map(|(htlc, failure)| FailedOutgoing(*htlc, failure.clone()))
+                    .collect(),
+            ),
             ..ManagerTlvs::default()
         }
         .encode(&mut out);
@@ -392,6 +443,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 // Filled from the trailing records below.
                 shutdown_script: bitcoin::ScriptBuf::new(),
                 short_channel_id: None,
+                alias: crate::wire::ShortChannelId(0),
+                counterparty_alias: None,
+                forwarding_policy: None,
                 outbox: MonitorGatedOutbox::new(0),
                 funding_txid,
                 confirmation_height,
@@ -401,7 +455,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 in_flight_updates: Vec::new(),
             });
         }
-        manager.payments = Payments::decode(&mut r)?;
+        (manager.payments, manager.outbound) = Payments::decode(&mut r)?;
         let mut pending = Vec::new();
         for _ in 0..count(&mut r, 33)? {
             pending.push(Event::decode(&mut r)?);
@@ -412,11 +466,37 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             tlvs.shutdown_scripts.unwrap_or_default().0.into_iter().collect();
         let short_channel_ids: BTreeMap<ChannelId, u64> =
             tlvs.short_channel_ids.unwrap_or_default().0.into_iter().collect();
+        let aliases: BTreeMap<ChannelId, u64> = tlvs.aliases.unwrap_or_default().0.into_iter().collect();
+        let counterparty_aliases: BTreeMap<ChannelId, u64> =
+            tlvs.counterparty_aliases.unwrap_or_default().0.into_iter().collect();
+        let policies: BTreeMap<ChannelId, ForwardingPolicy> =
+            tlvs.forwarding_policies.unwrap_or_default().0.into_iter().collect();
+        for pair in tlvs.forwards.unwrap_or_default().0 {
+            manager.forwards.insert(pair);
+        }
+        for PaymentRecord(hash, payment) in tlvs.outbound_payments.unwrap_or_default().0 {
+            manager.outbound.payments.insert(hash, payment);
+        }
+        for PartPath(htlc, path) in tlvs.part_paths.unwrap_or_default().0 {
+            if let Some(part) = manager.outbound.parts.get_mut(&htlc) {
+                part.path = path;
+            }
+        }
+        for FailedOutgoing(htlc, failure) in tlvs.failed_outgoing.unwrap_or_default().0 {
+            manager.failed_outgoing.insert(htlc, failure);
+        }
         for managed in &mut read_channels {
             let id = managed.channel.channel_id();
             managed.short_channel_id = short_channel_ids
                 .get(&id)
                 .map(|scid| crate::wire::ShortChannelId(*scid));
+            managed.counterparty_alias = counterparty_aliases.get(&id).map(|a| crate::wire::ShortChannelId(*a));
+            managed.forwarding_policy = policies.get(&id).copied();
+            // A manager written before aliases gets one now.
+            managed.alias = match aliases.get(&id) {
+                Some(alias) => crate::wire::ShortChannelId(*alias),
+                None => manager.alias_for(&managed.keys_id),
+            };
             // A manager written before scripts were kept closes to the provider's script.
             managed.shutdown_script = match shutdown_scripts.get(&managed.channel.channel_id()) {
                 Some(script) => script.clone(),
