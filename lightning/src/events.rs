@@ -360,7 +360,11 @@ impl Decode for Event {
                 payment_failed_permanently: match u8::decode(r)? {
                     0 => false,
                     1 => true,
-                    _ => return Err(DecodeError::InvalidValue { field: "permanence flag" }),
+                    _ => {
+                        return Err(DecodeError::InvalidValue {
+                            field: "permanence flag",
+                        })
+                    }
                 },
             },
             11 => Event::PaymentForwarded {
@@ -492,9 +496,7 @@ mod tests {
         failed.push(2);
         assert_eq!(
             Event::decode_exact(&failed),
-            Err(DecodeError::InvalidValue {
-                field: "option flag"
-            })
+            Err(DecodeError::InvalidValue { field: "option flag" })
         );
         let mut closed = vec![7];
         closed.extend_from_slice(&[2; 32]);

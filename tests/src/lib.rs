@@ -6,5 +6,6 @@
 //! throughput bench drive it by hand.
 
 pub mod channel_pair;
+pub mod node_line;
 /// Whole nodes over real BOLT 8, shared with the simulator.
 pub use sim::node as node_pair;

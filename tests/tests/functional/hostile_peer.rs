@@ -347,7 +347,6 @@ mod hand_driven_peer {
     /// The peer failing our HTLC as malformed fails the payment, with the peer's code.
     #[test]
     fn a_malformed_failure_from_the_peer_fails_the_payment_with_its_code() {
-
         let (mut peer, mut b, a_id) = open_from_node();
         let hash = preimage(1).1;
         let manager = b.channel_handler_mut();

@@ -10,6 +10,7 @@ mod consistency_planted;
 mod dust_exposure;
 mod embedding;
 mod fail_channel;
+mod forwarding;
 mod funding_depth;
 mod funding_output;
 mod hostile_peer;

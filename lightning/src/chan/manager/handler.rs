@@ -144,18 +144,23 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 self.events.push(Event::FundingSigned { channel_id });
                 Vec::new()
             }),
-            Message::ChannelReady(m) => channel.channel_ready(&m).map(|()| {
-                if let Some(alias) = m.tlvs.short_channel_id {
-                    managed.counterparty_alias = Some(alias);
-                }
-                if channel.phase() == ChannelPhase::Normal {
-                    self.events.push(Event::ChannelReady {
-                        channel_id,
-                        counterparty_node_id: *node_id,
-                    });
-                }
-                Vec::new()
-            }),
+            Message::ChannelReady(m) => {
+                // A repeat after reconnection (no update since opening) changes nothing
+                // and is not news.
+                let was_normal = channel.phase() == ChannelPhase::Normal;
+                channel.channel_ready(&m).map(|()| {
+                    if let Some(alias) = m.tlvs.short_channel_id {
+                        managed.counterparty_alias = Some(alias);
+                    }
+                    if !was_normal && channel.phase() == ChannelPhase::Normal {
+                        self.events.push(Event::ChannelReady {
+                            channel_id,
+                            counterparty_node_id: *node_id,
+                        });
+                    }
+                    Vec::new()
+                })
+            }
             Message::UpdateAddHtlc(m) => channel.update_add_htlc(&m).map(|()| {
                 self.payments
                     .inbound_onions

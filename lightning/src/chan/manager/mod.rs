@@ -515,10 +515,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
 
     /// The channel an onion names by `scid` (real short id or our alias).
     pub(crate) fn channel_by_scid(&self, scid: crate::wire::ShortChannelId) -> Option<ChannelId> {
-        self.channels
-            .iter()
-            .find(|(_, m)| m.goes_by(scid))
-            .map(|(id, _)| *id)
+        self.channels.iter().find(|(_, m)| m.goes_by(scid)).map(|(id, _)| *id)
     }
 
     /// The user's wallet built the funding transaction: sends `funding_created`.

@@ -39,7 +39,10 @@ impl Retry {
 impl Default for Retry {
     /// Five routes within 36 blocks (six hours).
     fn default() -> Self {
-        Retry { attempts: 5, blocks: 36 }
+        Retry {
+            attempts: 5,
+            blocks: 36,
+        }
     }
 }
 
@@ -151,11 +154,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         if self.outbound.payments.contains_key(&payment_hash) {
             return Err(ApiError::DuplicatePayment);
         }
-        let payee = route
-            .paths
-            .first()
-            .and_then(Path::payee)
-            .ok_or(ApiError::Route(crate::routing::RouteError::NoPath("an empty route".into())))?;
+        let payee =
+            route
+                .paths
+                .first()
+                .and_then(Path::payee)
+                .ok_or(ApiError::Route(crate::routing::RouteError::NoPath(
+                    "an empty route".into(),
+                )))?;
         let mut params = RouteParameters::new(payee, route.amount_msat(), final_cltv_expiry_delta);
         params.max_path_count = u8::try_from(route.paths.len()).unwrap_or(u8::MAX);
         self.start_payment(route, payment_hash, payment_secret, &params, Retry::NEVER)
@@ -219,11 +225,20 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 "a path of no hops, or more than an onion holds".into(),
             )));
         }
-        let payment = self.outbound.payments.get(&payment_hash).ok_or(ApiError::UnknownPayment)?;
-        let (payment_secret, total_msat, final_delta) =
-            (payment.payment_secret, payment.total_msat, payment.final_cltv_expiry_delta);
+        let payment = self
+            .outbound
+            .payments
+            .get(&payment_hash)
+            .ok_or(ApiError::UnknownPayment)?;
+        let (payment_secret, total_msat, final_delta) = (
+            payment.payment_secret,
+            payment.total_msat,
+            payment.final_cltv_expiry_delta,
+        );
         let first = path.hops[0];
-        let channel_id = self.channel_by_scid(first.short_channel_id).ok_or(ApiError::UnknownChannel)?;
+        let channel_id = self
+            .channel_by_scid(first.short_channel_id)
+            .ok_or(ApiError::UnknownChannel)?;
         let managed = self.channels.get(&channel_id).ok_or(ApiError::UnknownChannel)?;
         if managed.counterparty != first.node_id {
             return Err(ApiError::UnknownChannel);

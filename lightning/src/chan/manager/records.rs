@@ -178,7 +178,7 @@ impl Decode for HtlcPair {
                 short_channel_id: Decode::decode(r)?,
                 amount_msat: Decode::decode(r)?,
                 cltv_expiry: Decode::decode(r)?,
-                onion: Decode::decode(r)?,
+                onion: alloc::boxed::Box::new(Decode::decode(r)?),
             }),
             1 => ForwardStage::Offered {
                 outgoing: Decode::decode(r)?,

@@ -73,8 +73,15 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     }
 
     /// Sets the policy we forward over `channel_id` with (the manager's otherwise).
-    pub fn set_forwarding_policy(&mut self, channel_id: &ChannelId, policy: ForwardingPolicy) -> Result<(), super::ApiError> {
-        let managed = self.channels.get_mut(channel_id).ok_or(super::ApiError::UnknownChannel)?;
+    pub fn set_forwarding_policy(
+        &mut self,
+        channel_id: &ChannelId,
+        policy: ForwardingPolicy,
+    ) -> Result<(), super::ApiError> {
+        let managed = self
+            .channels
+            .get_mut(channel_id)
+            .ok_or(super::ApiError::UnknownChannel)?;
         managed.forwarding_policy = Some(policy);
         Ok(())
     }
@@ -129,7 +136,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             short_channel_id,
             amount_msat: outgoing_amount_msat,
             cltv_expiry: outgoing_cltv_expiry,
-            onion: next_onion,
+            onion: alloc::boxed::Box::new(next_onion),
         };
         if let Some(pair) = HtlcPair::pending(incoming, forward) {
             self.forwards.insert(pair);
@@ -255,7 +262,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             {
                 return Err(ForwardFailure::temporary());
             }
-            let onion = forward.onion.clone();
+            let onion = (*forward.onion).clone();
             let add = managed
                 .channel
                 .send_htlc_with(forward.amount_msat, payment_hash, forward.cltv_expiry, || Ok(onion))

@@ -27,8 +27,8 @@ pub struct PendingForward {
     pub amount_msat: u64,
     /// When it expires.
     pub cltv_expiry: u32,
-    /// The onion for the next hop.
-    pub onion: OnionPacket,
+    /// The onion for the next hop (boxed: 1,366 bytes, beside stages of a few dozen).
+    pub onion: alloc::boxed::Box<OnionPacket>,
 }
 
 /// Where a forward stands.
@@ -114,7 +114,10 @@ impl HtlcPair {
     pub fn pending(incoming: IncomingHtlc, forward: PendingForward) -> Option<Self> {
         // The forwarding checks passed: these hold unless they are wrong.
         let sound = forward.amount_msat <= incoming.amount_msat && forward.cltv_expiry < incoming.cltv_expiry;
-        debug_assert!(sound, "a forward pays out more than it took in, or outlives its incoming HTLC");
+        debug_assert!(
+            sound,
+            "a forward pays out more than it took in, or outlives its incoming HTLC"
+        );
         sound.then_some(HtlcPair {
             incoming,
             outgoing_short_channel_id: Some(forward.short_channel_id),
@@ -229,7 +232,10 @@ impl HtlcPair {
     /// Whether the incoming HTLC may be resolved now: claimed if Fulfilled, failed if
     /// Failing.
     pub fn may_resolve_incoming(&self) -> bool {
-        matches!(self.stage, ForwardStage::Fulfilled { .. } | ForwardStage::Failing { .. })
+        matches!(
+            self.stage,
+            ForwardStage::Fulfilled { .. } | ForwardStage::Failing { .. }
+        )
     }
 
     /// The incoming HTLC resolved as the stage says: claimed if Fulfilled, failed if
@@ -267,12 +273,12 @@ mod tests {
                 short_channel_id: ShortChannelId(9),
                 amount_msat: 1_000,
                 cltv_expiry: 500,
-                onion: OnionPacket {
+                onion: alloc::boxed::Box::new(OnionPacket {
                     version: 0,
                     public_key: [2; 33],
                     hop_payloads: [0; 1300],
                     hmac: [0; 32],
-                },
+                }),
             },
         );
         pair.expect("sound")
@@ -317,7 +323,12 @@ mod tests {
     fn a_forward_fails_back_only_when_nothing_can_still_be_fulfilled() {
         let mut refused = pair();
         refused.not_offered(alloc::vec![1], 0x1007);
-        assert_eq!(refused.resolved(), Some(Resolution::Failed { failure_code: Some(0x1007) }));
+        assert_eq!(
+            refused.resolved(),
+            Some(Resolution::Failed {
+                failure_code: Some(0x1007)
+            })
+        );
         let mut failed = pair();
         failed.offered(OUT);
         failed.outgoing_failed_irrevocably(alloc::vec![2]);

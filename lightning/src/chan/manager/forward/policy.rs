@@ -146,7 +146,10 @@ pub(crate) fn check_forward(
         } => (connected, peer_htlc_minimum_msat),
     };
     if request.outgoing_amount_msat < policy.htlc_minimum_msat.max(peer_minimum) {
-        return Err(ForwardFailure::with(AMOUNT_BELOW_MINIMUM, &request.outgoing_amount_msat));
+        return Err(ForwardFailure::with(
+            AMOUNT_BELOW_MINIMUM,
+            &request.outgoing_amount_msat,
+        ));
     }
     let fee_msat = policy
         .routing_policy(true)
@@ -159,7 +162,10 @@ pub(crate) fn check_forward(
     let kept_blocks = u64::from(request.incoming_cltv_expiry).saturating_sub(u64::from(request.outgoing_cltv_expiry));
     if request.incoming_cltv_expiry < request.outgoing_cltv_expiry || kept_blocks < u64::from(policy.cltv_expiry_delta)
     {
-        return Err(ForwardFailure::with(INCORRECT_CLTV_EXPIRY, &request.outgoing_cltv_expiry));
+        return Err(ForwardFailure::with(
+            INCORRECT_CLTV_EXPIRY,
+            &request.outgoing_cltv_expiry,
+        ));
     }
     if u64::from(request.outgoing_cltv_expiry) < u64::from(best_height) + u64::from(MIN_OUTGOING_EXPIRY_BLOCKS) {
         return Err(ForwardFailure::new(EXPIRY_TOO_SOON));
@@ -170,7 +176,10 @@ pub(crate) fn check_forward(
     if request.outgoing_amount_msat > policy.htlc_maximum_msat || !connected {
         return Err(ForwardFailure::new(TEMPORARY_CHANNEL_FAILURE));
     }
-    debug_assert!(request.incoming_amount_msat >= request.outgoing_amount_msat, "a forward never pays out more");
+    debug_assert!(
+        request.incoming_amount_msat >= request.outgoing_amount_msat,
+        "a forward never pays out more"
+    );
     Ok(())
 }
 
@@ -219,26 +228,41 @@ mod tests {
             incoming_cltv_expiry: 999,
             ..request()
         };
-        assert_eq!(code(check_forward(&backwards, &policy, OPEN, 900)), Some(INCORRECT_CLTV_EXPIRY));
+        assert_eq!(
+            code(check_forward(&backwards, &policy, OPEN, 900)),
+            Some(INCORRECT_CLTV_EXPIRY)
+        );
     }
 
     #[test]
     fn each_refusal_has_its_code() {
         let policy = ForwardingPolicy::default();
         let r = request();
-        assert_eq!(code(check_forward(&r, &policy, Outgoing::Unknown, 900)), Some(UNKNOWN_NEXT_PEER));
-        assert_eq!(code(check_forward(&r, &policy, Outgoing::Disabled, 900)), Some(CHANNEL_DISABLED));
+        assert_eq!(
+            code(check_forward(&r, &policy, Outgoing::Unknown, 900)),
+            Some(UNKNOWN_NEXT_PEER)
+        );
+        assert_eq!(
+            code(check_forward(&r, &policy, Outgoing::Disabled, 900)),
+            Some(CHANNEL_DISABLED)
+        );
         let offline = Outgoing::Open {
             connected: false,
             peer_htlc_minimum_msat: 1,
         };
-        assert_eq!(code(check_forward(&r, &policy, offline, 900)), Some(TEMPORARY_CHANNEL_FAILURE));
+        assert_eq!(
+            code(check_forward(&r, &policy, offline, 900)),
+            Some(TEMPORARY_CHANNEL_FAILURE)
+        );
         let picky = Outgoing::Open {
             connected: true,
             peer_htlc_minimum_msat: 1_000_001,
         };
         assert_eq!(code(check_forward(&r, &policy, picky, 900)), Some(AMOUNT_BELOW_MINIMUM));
-        assert_eq!(code(check_forward(&r, &policy, OPEN, 1_000 - 23)), Some(EXPIRY_TOO_SOON));
+        assert_eq!(
+            code(check_forward(&r, &policy, OPEN, 1_000 - 23)),
+            Some(EXPIRY_TOO_SOON)
+        );
         assert_eq!(code(check_forward(&r, &policy, OPEN, 1_000 - 24)), None);
         let far = ForwardRequest {
             incoming_cltv_expiry: 900 + MAX_INCOMING_EXPIRY_BLOCKS + 1,
@@ -256,7 +280,10 @@ mod tests {
             htlc_maximum_msat: 999_999,
             ..policy
         };
-        assert_eq!(code(check_forward(&r, &capped, OPEN, 900)), Some(TEMPORARY_CHANNEL_FAILURE));
+        assert_eq!(
+            code(check_forward(&r, &capped, OPEN, 900)),
+            Some(TEMPORARY_CHANNEL_FAILURE)
+        );
     }
 
     #[test]
