@@ -1,8 +1,9 @@
-//! Whole nodes in a line, `0 - 1 - ... - n`, over real BOLT 8, with one confirmed
-//! channel per link (funded by the left node, with a push to the right one so both can
-//! pay): the harness for forwarding. The test moves bytes by hand (`pump`), drives
-//! forwards (`process`), and can drop, crash and restart any node.
+//! Whole nodes joined by channels over real BOLT 8, in a line `0 - 1 - ... - n` or any
+//! other shape, one confirmed channel per link (funded by its first node, with a push to
+//! the other so both can pay): the harness for forwarding. The test moves bytes by hand
+//! (`pump_link`, `process`), drives forwards, and can drop, crash and restart any node.
 
+use lightning::chan::manager::outbound::Retry;
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::events::Event;
 use lightning::routing::{DefaultRouter, NetworkGraph, RouteParameters};
@@ -14,11 +15,13 @@ use sim::wallet::fund_channel;
 /// The block the fundings confirm in; the tip is two later.
 pub const FUNDING_HEIGHT: u32 = 101;
 
-/// A line of nodes and the channel of each link.
+/// Nodes and the channel of each link.
 pub struct Line {
-    /// The nodes, left to right.
+    /// The nodes.
     pub nodes: Vec<Node>,
-    /// `channels[i]` joins node `i` and node `i + 1`.
+    /// The links: `(a, b)` with `a < b`; `channels[i]` is link `i`'s channel.
+    pub edges: Vec<(usize, usize)>,
+    /// The channel of each link (a line's link `i` joins node `i` and node `i + 1`).
     pub channels: Vec<ChannelId>,
     /// Their short channel ids.
     pub scids: Vec<ShortChannelId>,
@@ -32,7 +35,7 @@ pub struct Line {
     capacity_sat: u64,
 }
 
-/// The connection between node `i` and node `i + 1` (the same id at both ends).
+/// The connection of link `i` (the same id at both ends).
 pub fn link(i: usize) -> PeerId {
     PeerId(i as u64 + 1)
 }
@@ -41,38 +44,50 @@ impl Line {
     /// `count` nodes, each link a channel of `capacity_sat` funded by its left node,
     /// `push_msat` of it pushed to the right.
     pub fn new(count: usize, capacity_sat: u64, push_msat: u64) -> Line {
-        assert!(count >= 2);
+        let edges: Vec<(usize, usize)> = (0..count.saturating_sub(1)).map(|i| (i, i + 1)).collect();
+        Line::with_edges(count, &edges, capacity_sat, push_msat)
+    }
+
+    /// `count` nodes joined by `edges` (`(a, b)` with `a < b`), each a channel as in
+    /// [`Line::new`].
+    pub fn with_edges(count: usize, edges: &[(usize, usize)], capacity_sat: u64, push_msat: u64) -> Line {
+        assert!(count >= 2 && edges.iter().all(|(a, b)| a < b && *b < count));
         let seeds: Vec<u8> = (0..count).map(|i| 10 + i as u8).collect();
         let mut line = Line {
             nodes: seeds.iter().map(|s| node(*s)).collect(),
+            edges: edges.to_vec(),
             channels: Vec::new(),
             scids: Vec::new(),
             events: vec![Vec::new(); count],
             seeds,
-            down: vec![false; count - 1],
+            down: vec![false; edges.len()],
             capacity_sat,
         };
-        for i in 0..count - 1 {
+        for i in 0..edges.len() {
             let (left, right) = line.pair(i);
             connect_again(left, right, link(i));
         }
         let mut fundings = Vec::new();
-        for i in 0..count - 1 {
-            let right_id = line.nodes[i + 1].node_id();
-            line.nodes[i]
+        for (i, (a, b)) in edges.iter().copied().enumerate() {
+            let right_id = line.nodes[b].node_id();
+            line.nodes[a]
                 .channel_handler_mut()
                 .open_channel(right_id, capacity_sat, push_msat)
                 .expect("connected");
             line.pump_link(i);
-            let ready = line.nodes[i].channel_handler_mut().take_events();
-            let event = ready.first().expect("funding asked for");
-            let (channel_id, tx) = fund_channel(&mut line.nodes[i], event, [100 + i as u8; 32]).expect("funded");
+            let ready = line.nodes[a].channel_handler_mut().take_events();
+            let event = ready
+                .iter()
+                .find(|e| matches!(e, Event::FundingGenerationReady { .. }))
+                .expect("funding asked for");
+            let (channel_id, tx) = fund_channel(&mut line.nodes[a], event, [100 + i as u8; 32]).expect("funded");
             line.pump_link(i);
             line.channels.push(channel_id);
             fundings.push(tx);
         }
         for (index, tx) in fundings.iter().enumerate() {
-            for n in [index, index + 1] {
+            let (a, b) = edges[index];
+            for n in [a, b] {
                 line.nodes[n].channel_handler_mut().transaction_confirmed_in_block(
                     tx,
                     FUNDING_HEIGHT,
@@ -90,10 +105,11 @@ impl Line {
         line
     }
 
-    /// Nodes `i` and `i + 1`, both mutably.
+    /// The two nodes of link `i`, both mutably.
     pub fn pair(&mut self, i: usize) -> (&mut Node, &mut Node) {
-        let (left, right) = self.nodes.split_at_mut(i + 1);
-        (&mut left[i], &mut right[0])
+        let (a, b) = self.edges[i];
+        let (left, right) = self.nodes.split_at_mut(b);
+        (&mut left[a], &mut right[0])
     }
 
     /// Every node sees the tip at `height`.
@@ -138,7 +154,7 @@ impl Line {
     pub fn process_with(&mut self, forward: bool) {
         for _ in 0..1000 {
             let mut moved = false;
-            for i in 0..self.channels.len().max(self.nodes.len() - 1) {
+            for i in 0..self.edges.len() {
                 moved |= self.pump_link(i);
             }
             for n in &mut self.nodes {
@@ -175,7 +191,8 @@ impl Line {
     pub fn router(&self) -> DefaultRouter {
         let mut graph = NetworkGraph::new();
         for (i, scid) in self.scids.iter().enumerate() {
-            let (left, right) = (&self.nodes[i], &self.nodes[i + 1]);
+            let (a, b) = self.edges[i];
+            let (left, right) = (&self.nodes[a], &self.nodes[b]);
             graph
                 .add_channel(*scid, left.node_id(), right.node_id(), self.capacity_sat)
                 .expect("a new channel");
@@ -192,15 +209,20 @@ impl Line {
     /// An invoice of node `payee` for `amount_msat`, paid by node `payer` over the
     /// router's route; nothing moves yet.
     pub fn send(&mut self, payer: usize, payee: usize, amount_msat: u64) -> PaymentHash {
-        let router = self.router();
         let payee_id = self.nodes[payee].node_id();
+        let params = RouteParameters::new(payee_id, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA);
+        self.send_with(payer, payee, params, Retry::default())
+    }
+
+    /// As [`Self::send`], with the route's parameters and retries given.
+    pub fn send_with(&mut self, payer: usize, payee: usize, params: RouteParameters, retry: Retry) -> PaymentHash {
+        let router = self.router();
         let (hash, secret) = self.nodes[payee]
             .channel_handler_mut()
-            .create_inbound_payment(Some(amount_msat));
-        let params = RouteParameters::new(payee_id, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA);
+            .create_inbound_payment(Some(params.amount_msat));
         self.nodes[payer]
             .channel_handler_mut()
-            .send_payment_with_router(&router, params, hash, secret, Default::default())
+            .send_payment_with_router(&router, params, hash, secret, retry)
             .expect("a route");
         self.nodes[payer].process_events();
         hash
@@ -254,10 +276,8 @@ impl Line {
     /// Node `i` crashes and restarts from its manager as last encoded and its monitors
     /// as stored; its links drop and come back.
     pub fn crash_and_restart(&mut self, i: usize) {
-        let links: Vec<usize> = [i.checked_sub(1), Some(i)]
-            .into_iter()
-            .flatten()
-            .filter(|l| *l < self.nodes.len() - 1)
+        let links: Vec<usize> = (0..self.edges.len())
+            .filter(|l| self.edges[*l].0 == i || self.edges[*l].1 == i)
             .collect();
         for l in &links {
             if !self.down[*l] {

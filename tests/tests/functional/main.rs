@@ -16,6 +16,7 @@ mod funding_output;
 mod hostile_peer;
 mod limits;
 mod monitor_pause;
+mod multipart;
 mod node_e2e;
 mod persistence_order;
 mod reconnect;

@@ -28,6 +28,7 @@ pub fn channel_manager_features() -> Features {
         .set_required(Feature::VarOnionOptin)
         .set_required(Feature::StaticRemoteKey)
         .set_required(Feature::PaymentSecret)
+        .set_optional(Feature::BasicMpp)
         .set_required(Feature::ChannelType)
         .set_optional(Feature::UpfrontShutdownScript)
         .set_optional(Feature::ShutdownAnySegwit);

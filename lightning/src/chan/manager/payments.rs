@@ -14,7 +14,7 @@ use crate::chan::channel::ChannelError;
 use crate::chan::ledger::Side;
 use crate::events::Event;
 use crate::onion::errors::{
-    INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION,
+    INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, INVALID_ONION_HMAC, INVALID_ONION_KEY, INVALID_ONION_VERSION, MPP_TIMEOUT,
     TEMPORARY_NODE_FAILURE,
 };
 use crate::onion::{build_failure_packet, peel_onion_packet, HopPayload, OnionError};
@@ -40,6 +40,21 @@ pub(crate) struct ClaimableHtlc {
     pub shared_secret: [u8; 32],
 }
 
+/// Blocks a multi-part payment's parts wait for the rest: then every part fails back
+/// with `mpp_timeout` (BOLT 4 asks for "some reasonable timeout"; blocks are this
+/// library's only clock, and two are about twenty minutes).
+pub const MPP_TIMEOUT_BLOCKS: u32 = 2;
+
+/// The parts of a multi-part payment that arrived, until they add up to its total.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IncompleteSet {
+    /// The total every part's onion names.
+    pub total_msat: u64,
+    /// The height the first part arrived at.
+    pub first_seen_height: u32,
+    pub htlcs: Vec<ClaimableHtlc>,
+}
+
 /// Fail an unclaimed HTLC back this many blocks before it expires: the payer's node must
 /// still be able to fail it upstream, and we must not be forced on chain to claim it.
 pub const CLAIM_DEADLINE_BLOCKS: u32 = 12;
@@ -59,6 +74,9 @@ pub(crate) struct Payments {
     pub inbound_onions: BTreeMap<(ChannelId, u64), OnionPacket>,
     /// HTLCs that pay us, waiting for the user's claim.
     pub claimable: BTreeMap<PaymentHash, Vec<ClaimableHtlc>>,
+    /// Multi-part payments some of whose parts arrived, until the rest do (then they
+    /// are claimable) or time runs out (then every part fails back).
+    pub incomplete: BTreeMap<PaymentHash, IncompleteSet>,
     /// Payments the user claimed, some of whose HTLCs (still in `claimable`, the preimage
     /// still in `inbound`) could not be fulfilled yet: their channel's peer was
     /// disconnected. Fulfilled once it is back; never failed back.
@@ -168,6 +186,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
     /// Fails back unclaimed HTLCs close to expiry, and fails channels whose offered HTLCs
     /// expired without an answer (only the chain can resolve them now).
     pub(crate) fn check_htlc_timeouts(&mut self) {
+        self.check_incomplete_payments();
         let height = self.best_height;
         let expiring: Vec<(PaymentHash, ClaimableHtlc)> = self
             .payments
@@ -304,30 +323,22 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             };
             return self.accept_forward(incoming, &peeled, too_much_dust);
         }
-        let failure = if too_much_dust {
-            Some(TEMPORARY_NODE_FAILURE.to_be_bytes().to_vec())
+        let part = ClaimableHtlc {
+            channel_id: *channel_id,
+            htlc_id,
+            amount_msat: htlc.amount_msat,
+            cltv_expiry: htlc.cltv_expiry,
+            shared_secret: peeled.shared_secret,
+        };
+        let accepted = if too_much_dust {
+            Err(TEMPORARY_NODE_FAILURE.to_be_bytes().to_vec())
         } else {
             self.check_final_payload(&peeled.payload, htlc.amount_msat, htlc.cltv_expiry, &htlc.payment_hash)
+                .and_then(|total_msat| self.accept_part(htlc.payment_hash, part, total_msat))
         };
-        match failure {
-            None => {
-                self.payments
-                    .claimable
-                    .entry(htlc.payment_hash)
-                    .or_default()
-                    .push(ClaimableHtlc {
-                        channel_id: *channel_id,
-                        htlc_id,
-                        amount_msat: htlc.amount_msat,
-                        cltv_expiry: htlc.cltv_expiry,
-                        shared_secret: peeled.shared_secret,
-                    });
-                self.events.push(Event::PaymentClaimable {
-                    payment_hash: htlc.payment_hash,
-                    amount_msat: htlc.amount_msat,
-                });
-            }
-            Some(failure_message) => {
+        match accepted {
+            Ok(()) => {}
+            Err(failure_message) => {
                 let reason = build_failure_packet(&peeled.shared_secret, &failure_message);
                 let managed = self.channels.get_mut(channel_id).map(|m| &mut m.channel);
                 if let Some(channel) = managed {
@@ -340,41 +351,130 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
     }
 
-    /// `None` if the final payload pays a payment we expect; the failure message if not.
+    /// The payment's total (what every part names) if the final payload pays a payment
+    /// we expect; the failure message if not.
     fn check_final_payload(
         &self,
         payload: &[u8],
         amount_msat: u64,
         cltv_expiry: u32,
         payment_hash: &PaymentHash,
-    ) -> Option<Vec<u8>> {
+    ) -> Result<u64, Vec<u8>> {
         let details_failure = || {
             let mut message = INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS.to_be_bytes().to_vec();
             message.extend_from_slice(&amount_msat.to_be_bytes());
             message.extend_from_slice(&self.best_height.to_be_bytes());
-            Some(message)
+            Err(message)
         };
         let Ok(payload) = HopPayload::decode_exact(payload) else {
-            return Some(crate::onion::errors::INVALID_ONION_PAYLOAD.to_be_bytes().to_vec());
+            return Err(crate::onion::errors::INVALID_ONION_PAYLOAD.to_be_bytes().to_vec());
         };
         let Some(expected) = self.payments.inbound.get(payment_hash) else {
             return details_failure();
         };
-        let secret_ok = payload
-            .payment_data
-            .is_some_and(|d| d.payment_secret == expected.secret);
+        let Some(payment_data) = payload.payment_data.filter(|d| d.payment_secret == expected.secret) else {
+            return details_failure();
+        };
+        // A part brings at least what its onion says, and the parts together at least
+        // the invoice's amount (each part alone when there is one).
+        let total_msat = payment_data.total_msat;
         #[allow(unused_mut)]
-        let mut amount_ok = payload.amt_to_forward.is_some_and(|a| a.0 <= amount_msat)
-            && expected.amount_msat.is_none_or(|a| amount_msat >= a);
+        let mut amount_ok = payload
+            .amt_to_forward
+            .is_some_and(|a| a.0 <= amount_msat && a.0 <= total_msat)
+            && expected.amount_msat.is_none_or(|a| total_msat >= a);
         #[cfg(feature = "planted-bugs")]
         if self.config.planted_bug == Some(super::PlantedBug::PayeeAcceptsUnderpayment) {
             amount_ok = true;
         }
         let cltv_ok = payload.outgoing_cltv_value.is_some_and(|c| c.0 <= cltv_expiry)
             && cltv_expiry >= self.best_height.saturating_add(MIN_FINAL_CLTV_EXPIRY_DELTA);
-        if !(secret_ok && amount_ok && cltv_ok) {
+        if !(amount_ok && cltv_ok) {
             return details_failure();
         }
-        None
+        Ok(total_msat)
+    }
+
+    /// A part of a payment to us passed its checks: it joins the payment's set, and the
+    /// set is claimable once its parts add up to the total. A part naming another total
+    /// than the set's, or arriving after the payment was complete, fails back.
+    fn accept_part(&mut self, payment_hash: PaymentHash, part: ClaimableHtlc, total_msat: u64) -> Result<(), Vec<u8>> {
+        let details_failure = || {
+            let mut message = INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS.to_be_bytes().to_vec();
+            message.extend_from_slice(&part.amount_msat.to_be_bytes());
+            message.extend_from_slice(&self.best_height.to_be_bytes());
+            message
+        };
+        if self.payments.claimable.contains_key(&payment_hash) || self.payments.claiming.contains(&payment_hash) {
+            return Err(details_failure());
+        }
+        let best_height = self.best_height;
+        let set = self.payments.incomplete.entry(payment_hash).or_insert(IncompleteSet {
+            total_msat,
+            first_seen_height: best_height,
+            htlcs: Vec::new(),
+        });
+        if set.total_msat != total_msat {
+            return Err(details_failure());
+        }
+        set.htlcs.push(part);
+        let arrived_msat: u64 = set.htlcs.iter().map(|h| h.amount_msat).sum();
+        if arrived_msat < total_msat {
+            return Ok(());
+        }
+        let set = self.payments.incomplete.remove(&payment_hash).expect("just filled");
+        self.payments.claimable.insert(payment_hash, set.htlcs);
+        self.events.push(Event::PaymentClaimable {
+            payment_hash,
+            amount_msat: arrived_msat,
+        });
+        Ok(())
+    }
+
+    /// Fails back every part of multi-part payments whose rest did not arrive within
+    /// [`MPP_TIMEOUT_BLOCKS`], or one of whose parts nears its expiry.
+    fn check_incomplete_payments(&mut self) {
+        let height = self.best_height;
+        let expired: Vec<PaymentHash> = self
+            .payments
+            .incomplete
+            .iter()
+            .filter(|(_, set)| {
+                height >= set.first_seen_height.saturating_add(MPP_TIMEOUT_BLOCKS)
+                    || set
+                        .htlcs
+                        .iter()
+                        .any(|h| height.saturating_add(CLAIM_DEADLINE_BLOCKS) >= h.cltv_expiry)
+            })
+            .map(|(hash, _)| *hash)
+            .collect();
+        for hash in expired {
+            let htlcs = self
+                .payments
+                .incomplete
+                .get(&hash)
+                .map(|s| s.htlcs.clone())
+                .unwrap_or_default();
+            for htlc in htlcs {
+                let reason = build_failure_packet(&htlc.shared_secret, &MPP_TIMEOUT.to_be_bytes());
+                let Some(managed) = self.channels.get_mut(&htlc.channel_id) else {
+                    continue;
+                };
+                let result = managed.channel.fail_htlc(htlc.htlc_id, reason);
+                if let Err(ChannelError::Ignore(_)) = result {
+                    continue; // Its peer is away: again at the next block.
+                }
+                if let Some(set) = self.payments.incomplete.get_mut(&hash) {
+                    set.htlcs.retain(|h| *h != htlc);
+                    if set.htlcs.is_empty() {
+                        self.payments.incomplete.remove(&hash);
+                    }
+                }
+                self.after_channel_call(
+                    &htlc.channel_id,
+                    result.map(|m| alloc::vec![Message::UpdateFailHtlc(m)]),
+                );
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use bitcoin::Txid;
 use super::forward::ForwardingPolicy;
 use super::outbound::{OutboundPart, OutboundPayments};
 use super::payments::{ClaimableHtlc, InboundPayment, Payments};
-use super::records::{FailedOutgoing, PartPath, PaymentRecord, RecordList};
+use super::records::{FailedOutgoing, IncompleteRecord, PartPath, PaymentRecord, RecordList};
 use super::{ChannelManager, ChannelManagerConfig, HtlcRef, ManagedChannel};
 use crate::chain::{Broadcaster, ChannelMonitor, Persist};
 use crate::chan::channel::persist::MonitorMismatch;
@@ -61,6 +61,8 @@ tlv_stream! {
         /// HTLCs we offered that the peer failed, waiting for the failure to be
         /// irrevocable.
         23 => failed_outgoing: RecordList<FailedOutgoing>,
+        /// Multi-part payments to us waiting for their other parts.
+        25 => incomplete_payments: RecordList<IncompleteRecord>,
     }
 }
 
@@ -393,6 +395,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                     .map(|(htlc, failure)| FailedOutgoing(*htlc, failure.clone()))
                     .collect(),
             ),
+            incomplete_payments: RecordList::of(
+                self.payments
+                    .incomplete
+                    .iter()
+                    .map(|(hash, set)| IncompleteRecord(*hash, set.clone()))
+                    .collect(),
+            ),
             ..ManagerTlvs::default()
         }
         .encode(&mut out);
@@ -484,6 +493,9 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
         for FailedOutgoing(htlc, failure) in tlvs.failed_outgoing.unwrap_or_default().0 {
             manager.failed_outgoing.insert(htlc, failure);
+        }
+        for IncompleteRecord(hash, set) in tlvs.incomplete_payments.unwrap_or_default().0 {
+            manager.payments.incomplete.insert(hash, set);
         }
         for managed in &mut read_channels {
             let id = managed.channel.channel_id();

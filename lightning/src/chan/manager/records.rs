@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::forward::{ForwardStage, ForwardingPolicy, HtlcPair, IncomingHtlc, PendingForward};
 use super::outbound::{OutboundPayment, Retry};
+use super::payments::{ClaimableHtlc, IncompleteSet};
 use super::resolution::OutgoingFailure;
 use super::HtlcRef;
 use crate::events::PaymentFailureReason;
@@ -345,5 +346,53 @@ impl Decode for FailedOutgoing {
             _ => return Err(invalid("outgoing failure")),
         };
         Ok(FailedOutgoing(htlc, failure))
+    }
+}
+
+/// The parts of a multi-part payment to us that arrived so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncompleteRecord(pub(crate) crate::wire::PaymentHash, pub(crate) IncompleteSet);
+
+impl Encode for IncompleteRecord {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let IncompleteRecord(hash, set) = self;
+        hash.encode(out);
+        set.total_msat.encode(out);
+        set.first_seen_height.encode(out);
+        (set.htlcs.len() as u16).encode(out);
+        for htlc in &set.htlcs {
+            htlc.channel_id.encode(out);
+            htlc.htlc_id.encode(out);
+            htlc.amount_msat.encode(out);
+            htlc.cltv_expiry.encode(out);
+            htlc.shared_secret.encode(out);
+        }
+    }
+}
+
+impl Decode for IncompleteRecord {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let hash = Decode::decode(r)?;
+        let total_msat = Decode::decode(r)?;
+        let first_seen_height = Decode::decode(r)?;
+        let htlcs = (0..u16::decode(r)?)
+            .map(|_| {
+                Ok(ClaimableHtlc {
+                    channel_id: Decode::decode(r)?,
+                    htlc_id: Decode::decode(r)?,
+                    amount_msat: Decode::decode(r)?,
+                    cltv_expiry: Decode::decode(r)?,
+                    shared_secret: Decode::decode(r)?,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(IncompleteRecord(
+            hash,
+            IncompleteSet {
+                total_msat,
+                first_seen_height,
+                htlcs,
+            },
+        ))
     }
 }
