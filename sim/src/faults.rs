@@ -65,6 +65,11 @@ pub struct Traffic {
     /// Of every hundred payments, how many pay exactly the most the channel can send
     /// now (draining the payer to its reserve).
     pub most_percent: u8,
+    /// Amounts are log-normal with median `min_amount_msat` and this sigma (in
+    /// thousandths), cut at 1 msat and `max_amount_msat`; uniform if `None`.
+    pub lognormal_sigma_milli: Option<u32>,
+    /// Payer and payee are any two nodes (paid over a route) rather than channel peers.
+    pub any_pair: bool,
 }
 
 /// What a generator makes.

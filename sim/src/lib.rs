@@ -29,5 +29,6 @@ pub mod scenario;
 pub mod shrink;
 pub mod summary;
 pub mod swarm;
+pub mod topology;
 pub mod trace;
 pub mod wallet;

@@ -172,6 +172,11 @@ pub fn run_json(file: &str, summary: &SeedSummary, replay: Option<&str>) -> Valu
         "result": if summary.failure.is_some() { "fail" } else { "pass" },
         "failure": summary.failure.as_ref().map(failure_json),
         "payments": tally_json(&summary.tally),
+        "reasons": summary
+            .reasons
+            .iter()
+            .map(|(reason, count)| json!({ "reason": reason, "count": count }))
+            .collect::<Vec<_>>(),
         "events": summary.events,
         "end_ms": summary.end_ms,
         "replay": replay,

@@ -29,10 +29,16 @@ pub enum PolicyField {
     MinimumDepth(u32),
     /// `feerate=R`: the node's fee estimate at the start.
     FeeratePerKw(u32),
+    /// `fee_base=AMOUNT`: the forwarding fee per HTLC, in whole msat.
+    FeeBaseMsat(u32),
+    /// `fee_ppm=N`: the forwarding fee per million msat forwarded.
+    FeeProportionalMillionths(u32),
+    /// `cltv_delta=N` blocks kept between a forward's incoming and outgoing expiry.
+    CltvExpiryDelta(u16),
 }
 
 /// The keys `node N config` takes.
-pub const POLICY_KEYS: [&str; 8] = [
+pub const POLICY_KEYS: [&str; 11] = [
     "max_accepted_htlcs",
     "dust_limit",
     "reserve",
@@ -41,6 +47,9 @@ pub const POLICY_KEYS: [&str; 8] = [
     "to_self_delay",
     "minimum_depth",
     "feerate",
+    "fee_base",
+    "fee_ppm",
+    "cltv_delta",
 ];
 
 impl PolicyField {
@@ -55,6 +64,9 @@ impl PolicyField {
             PolicyField::ToSelfDelay(blocks) => config.to_self_delay = blocks,
             PolicyField::MinimumDepth(blocks) => config.minimum_depth = blocks,
             PolicyField::FeeratePerKw(feerate) => config.feerate_per_kw = feerate,
+            PolicyField::FeeBaseMsat(msat) => config.forwarding_policy.fee_base_msat = msat,
+            PolicyField::FeeProportionalMillionths(ppm) => config.forwarding_policy.fee_proportional_millionths = ppm,
+            PolicyField::CltvExpiryDelta(blocks) => config.forwarding_policy.cltv_expiry_delta = blocks,
         }
     }
 
@@ -69,6 +81,9 @@ impl PolicyField {
             PolicyField::ToSelfDelay(blocks) => format!("to_self_delay={blocks}"),
             PolicyField::MinimumDepth(blocks) => format!("minimum_depth={blocks}"),
             PolicyField::FeeratePerKw(feerate) => format!("feerate={feerate}sat/kw"),
+            PolicyField::FeeBaseMsat(msat) => format!("fee_base={msat}msat"),
+            PolicyField::FeeProportionalMillionths(ppm) => format!("fee_ppm={ppm}"),
+            PolicyField::CltvExpiryDelta(blocks) => format!("cltv_delta={blocks}"),
         }
     }
 }

@@ -57,7 +57,7 @@ fn run_writes_the_payments_csv() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome,reason")
+        Some("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome,reason,path,hops,fee_msat")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 5);
@@ -65,7 +65,12 @@ fn run_writes_the_payments_csv() {
         rows[0].starts_with("0,1,") && rows[0].contains(",50000000,240000,"),
         "{text}"
     );
-    assert!(rows.iter().all(|r| r.ends_with(",sent,")), "{text}");
+    // Sent directly: one hop, no fee.
+    assert!(
+        rows.iter()
+            .all(|r| r.ends_with(",sent,,0>1,1,0") || r.ends_with(",sent,,1>0,1,0")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -246,11 +246,12 @@ fn the_payments_csv_has_every_dispatched_payment_with_its_reason() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
         rows[0],
-        "source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome,reason"
+        "source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome,reason,path,hops,fee_msat"
     );
     assert_eq!(rows.len(), 3, "{csv}");
-    assert_eq!(rows[1], "0,1,,1000000,240000,,refused,node 1 is down");
-    assert!(rows[2].ends_with(",sent,"), "{csv}");
+    // Refused: no path, no hop count, no fee.
+    assert_eq!(rows[1], "0,1,,1000000,240000,,refused,node 1 is down,,,");
+    assert!(rows[2].ends_with(",sent,,0>1,1,0"), "{csv}");
 }
 
 /// The diagram wants units in its window and refuses an empty selection: nodes the run

@@ -325,6 +325,23 @@ fn summary_line(tally: &PaymentTally) -> String {
     )
 }
 
+/// Why payments did not go through, most frequent first (at most five reasons): a
+/// payment with no route, or refused by its channel, is never silent.
+fn reasons_line(reasons: &[(String, u64)]) -> Option<String> {
+    let mut sorted: Vec<&(String, u64)> = reasons.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let shown: Vec<String> = sorted.iter().take(5).map(|(why, n)| format!("{n} {why}")).collect();
+    let more = sorted.len().saturating_sub(5);
+    (!shown.is_empty()).then(|| {
+        let tail = if more > 0 {
+            format!("; and {more} other reasons")
+        } else {
+            String::new()
+        };
+        format!("not through: {}{tail}", shown.join("; "))
+    })
+}
+
 /// A progress bar on a terminal only; hidden when stderr is a file or a pipe.
 fn progress_bar(len: u64, template: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
@@ -430,6 +447,9 @@ fn run(file: &Path, seed: Option<u64>, outputs: RunOutputs, common: Common) -> R
             file.display(),
             summary_line(&network.tally())
         ));
+        if let Some(line) = reasons_line(&summary.reasons) {
+            say(&line);
+        }
     }
     let status = match &violation {
         None => {

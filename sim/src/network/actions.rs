@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::outbound::Retry;
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
+use lightning::routing::RouteParameters;
 use lightning::wire::ChannelId;
 
 use super::{both, hex, json_str, manager_config, Action, Network, Partition, SimEvent, COMPLETION_SPACING_MAX_MS};
@@ -189,10 +191,20 @@ impl Network {
                 let (hash, secret) = self.nodes[to]
                     .channel_handler_mut()
                     .create_inbound_payment(Some(amount_msat));
-                let result = self.nodes[from]
-                    .channel_handler_mut()
-                    .send_payment(payee, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
-                    .map_err(|e| super::payments::refusal_text(&e));
+                // A channel peer is paid directly (over the first of its channels that
+                // takes it); anyone else over a route.
+                let manager = self.nodes[from].channel_handler_mut();
+                let is_peer = manager
+                    .channel_ids()
+                    .iter()
+                    .any(|id| manager.counterparty_of(id) == Some(payee));
+                let result = if is_peer {
+                    manager.send_payment(payee, hash, secret, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA)
+                } else {
+                    let params = RouteParameters::new(payee, amount_msat, MIN_FINAL_CLTV_EXPIRY_DELTA);
+                    manager.send_payment_with_router(&self.router, params, hash, secret, Retry::default())
+                }
+                .map_err(|e| super::payments::refusal_text(&e));
                 let mut detail = format!(
                     "\"to\":{to},\"amount_msat\":{amount_msat},\"hash\":\"{}\"",
                     hex(&hash.0)
@@ -354,8 +366,8 @@ impl Network {
                 self.broadcasts_taken[node] = 0;
                 let height = self.chain.height;
                 let manager = self.nodes[node].channel_handler_mut();
-                for (tx, mined_at) in &self.chain.mined {
-                    manager.transaction_confirmed(tx, *mined_at);
+                for (tx, mined_at, index) in &self.chain.mined {
+                    manager.transaction_confirmed_in_block(tx, *mined_at, *index);
                 }
                 manager.best_block_updated(height);
                 self.log(

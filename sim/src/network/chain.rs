@@ -24,9 +24,10 @@ pub(super) struct Chain {
     spent_in_mempool: BTreeSet<OutPoint>,
     /// Unspent outputs and their values in satoshis.
     utxos: BTreeMap<OutPoint, u64>,
-    /// Every transaction (funding ones too) mined, with its height: a restarted node
+    /// Every transaction (funding ones too) mined, with its height and its index in its
+    /// block: a restarted node
     /// syncs the blocks it missed from this, as a wallet's chain source would.
-    pub mined: Vec<(Transaction, u32)>,
+    pub mined: Vec<(Transaction, u32, u32)>,
     /// The txids of `mined`.
     mined_txids: BTreeSet<Txid>,
 }
@@ -117,7 +118,13 @@ impl Chain {
             }
         }
         self.spent_in_mempool.clear();
-        self.mined.extend(block.iter().map(|tx| (tx.clone(), self.height)));
+        // Index 0 of a block is its coinbase: the transactions follow from 1.
+        self.mined.extend(
+            block
+                .iter()
+                .enumerate()
+                .map(|(index, tx)| (tx.clone(), self.height, index as u32 + 1)),
+        );
         (self.height, block)
     }
 
@@ -173,8 +180,12 @@ mod tests {
         assert!(chain.submit(&close).is_err(), "already known");
         chain.mine();
         assert_eq!(chain.utxo_satoshis(), 900);
-        assert!(chain.mined.iter().any(|(t, _)| t.compute_txid() == txid));
-        assert_eq!(chain.mined[0], (funding_tx, START_HEIGHT + 1));
+        assert!(chain.mined.iter().any(|(t, _, _)| t.compute_txid() == txid));
+        assert_eq!(
+            chain.mined[0],
+            (funding_tx, START_HEIGHT + 1, 1),
+            "the first after the coinbase"
+        );
         assert!(!chain.has_waiting());
     }
 }

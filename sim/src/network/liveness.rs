@@ -72,10 +72,7 @@ impl Network {
     fn leave_to_the_chain(&mut self) {
         let now = self.queue.now();
         for i in 0..self.payments.len() {
-            let (source, destination) = (self.payments[i].source, self.payments[i].destination);
-            if self.payments[i].outcome == PaymentOutcome::Pending
-                && self.failed_on_purpose_between(source, destination)
-            {
+            if self.payments[i].outcome == PaymentOutcome::Pending && self.stuck_on_purpose(&self.payments[i]) {
                 self.payments[i].outcome = PaymentOutcome::OnChain;
                 self.payments[i].reason = "its channel was failed on purpose; the chain resolves it".into();
                 self.payments[i].resolved = Some(now);
@@ -117,6 +114,26 @@ impl Network {
         self.excused_pairs.contains(&(a.min(b), a.max(b)))
     }
 
+    /// Whether a pending payment waits on a channel failed on purpose: between its
+    /// payer and payee, or on a hop of a part its payer still has in flight.
+    fn stuck_on_purpose(&self, payment: &super::PaymentRecord) -> bool {
+        if self.failed_on_purpose_between(payment.source, payment.destination) {
+            return true;
+        }
+        let Some(hash) = payment.payment_hash else {
+            return false;
+        };
+        let manager = self.nodes[payment.source].channel_handler();
+        manager
+            .payment_paths(&lightning::wire::PaymentHash(hash))
+            .iter()
+            .any(|path| {
+                self.path_nodes(payment.source, path)
+                    .windows(2)
+                    .any(|pair| self.failed_on_purpose_between(pair[0], pair[1]))
+            })
+    }
+
     /// What keeps the network from being quiet, if anything.
     fn not_quiet(&self) -> Option<String> {
         // A payment whose HTLC sat on a channel a lie or a restart failed on purpose
@@ -124,7 +141,7 @@ impl Network {
         let pending = self
             .payments
             .iter()
-            .find(|p| p.outcome == PaymentOutcome::Pending && !self.failed_on_purpose_between(p.source, p.destination));
+            .find(|p| p.outcome == PaymentOutcome::Pending && !self.stuck_on_purpose(p));
         if let Some(p) = pending {
             return Some(format!(
                 "payment {} from node {} to node {} unresolved",
@@ -133,6 +150,15 @@ impl Network {
                 p.destination
             ));
         }
+        // HTLCs of payments stuck on purpose wait for the chain along their whole path:
+        // a forwarder may fail its incoming HTLC only once its outgoing one is resolved,
+        // which only the chain can do now.
+        let stuck: std::collections::BTreeSet<lightning::wire::PaymentHash> = self
+            .payments
+            .iter()
+            .filter(|p| p.outcome == PaymentOutcome::Pending)
+            .filter_map(|p| p.payment_hash.map(lightning::wire::PaymentHash))
+            .collect();
         if let Some(((from, to), _)) = self.in_flight.iter().find(|(_, count)| **count > 0) {
             return Some(format!("bytes in flight from node {from} to node {to}"));
         }
@@ -164,9 +190,19 @@ impl Network {
                 if channel.phase() != ChannelPhase::Normal {
                     return Some(format!("{name} is {:?}", channel.phase()));
                 }
-                let htlcs = ChannelSnapshot::of(channel).htlcs.len();
-                if htlcs > 0 {
-                    return Some(format!("{name} holds {htlcs} HTLCs"));
+                let mut htlcs = ChannelSnapshot::of(channel).htlcs;
+                htlcs.retain(|_, htlc| !stuck.contains(&htlc.payment_hash));
+                if let Some(((offerer, htlc_id), htlc)) = htlcs.iter().next() {
+                    let peer = self
+                        .nodes
+                        .iter()
+                        .position(|n| Some(n.node_id()) == manager.counterparty_of(&id))
+                        .map_or("?".to_string(), |p| p.to_string());
+                    return Some(format!(
+                        "{name} (with node {peer}) holds {} HTLCs; the first offered by {offerer:?}, id {htlc_id}: \
+                         {htlc:?}",
+                        htlcs.len()
+                    ));
                 }
                 let peer_has_it = self
                     .nodes
@@ -175,6 +211,14 @@ impl Network {
                 if !peer_has_it {
                     return Some(format!("{name} is unknown to its peer"));
                 }
+            }
+            // Every forward resolved on both of its channels: none may outlive them.
+            if let Some(pair) = manager.forwards().find(|p| {
+                manager.channel(&p.incoming.htlc.channel_id).is_some()
+                    && !self.excused_channels.contains(&p.incoming.htlc.channel_id)
+                    && !stuck.contains(&p.incoming.payment_hash)
+            }) {
+                return Some(format!("node {a} still holds a forward: {:?}", pair.stage()));
             }
         }
         None

@@ -389,6 +389,12 @@ pub struct Network {
     excused_pairs: BTreeSet<(usize, usize)>,
     /// Payments their payee must reject: claiming one is a violation.
     must_reject: BTreeSet<PaymentHash>,
+    /// Every public channel and its policies as the nodes announced them when ready:
+    /// what payers route over (one graph for the whole network, as gossip would give;
+    /// what payments teach it is shared too).
+    router: lightning::routing::DefaultRouter,
+    /// Each channel's short id in the router's graph.
+    graph_channels: BTreeMap<ChannelId, lightning::wire::ShortChannelId>,
 }
 
 /// The most a cooperative close may pay, in percent of what the highest fee estimate
@@ -506,6 +512,8 @@ impl Network {
             excused_channels: BTreeSet::new(),
             excused_pairs: BTreeSet::new(),
             must_reject: BTreeSet::new(),
+            router: lightning::routing::DefaultRouter::default(),
+            graph_channels: BTreeMap::new(),
         })
     }
 
@@ -920,8 +928,9 @@ impl Network {
                 continue;
             }
             let manager = self.nodes[i].channel_handler_mut();
-            for tx in &confirmed {
-                manager.transaction_confirmed(tx, height);
+            for (index, tx) in confirmed.iter().enumerate() {
+                // Index 0 is the block's coinbase.
+                manager.transaction_confirmed_in_block(tx, height, index as u32 + 1);
             }
             manager.best_block_updated(height);
         }
@@ -943,6 +952,11 @@ impl Network {
         if self.crashed.contains(&i) {
             return;
         }
+        // Forwards wait for this call, and retries of failed payments; the simulated user
+        // makes it whenever the node handled something.
+        let manager = self.nodes[i].channel_handler_mut();
+        manager.process_pending_forwards();
+        manager.process_pending_payments(&mut self.router);
         // Events can make more events (funding makes messages, claims make updates).
         for _ in 0..16 {
             let events = self.nodes[i].channel_handler_mut().take_events();
@@ -1016,10 +1030,23 @@ impl Network {
                         self.ready_channels.insert((i, peer, channel_id));
                     }
                 }
+                self.announce(i, channel_id);
                 self.log(i, "event", "\"event\":\"ChannelReady\"".to_string());
             }
-            Event::ChannelClosed { channel_id, reason } => self.channel_closed(i, channel_id, &reason),
-            Event::PaymentSent { payment_hash, .. } => {
+            Event::ChannelClosed { channel_id, reason } => {
+                if let Some(scid) = self.graph_channels.remove(&channel_id) {
+                    let _ = self.router.graph_mut().remove_channel(scid);
+                }
+                self.channel_closed(i, channel_id, &reason)
+            }
+            Event::PaymentSent {
+                payment_hash,
+                fee_paid_msat,
+                ref paths,
+                ..
+            } => {
+                let nodes = paths.iter().map(|path| self.path_nodes(i, path)).collect();
+                self.record_paths(i, payment_hash.0, nodes, Some(fee_paid_msat));
                 // The payee released the preimage: its durable monitor must hold it.
                 let payee = (0..self.nodes.len()).filter(|&j| j != i).find(|&j| {
                     let monitors = &self.nodes[j].channel_handler().persister().monitors;
@@ -1044,12 +1071,74 @@ impl Network {
                 self.resolve_payment(i, payment_hash.0, PaymentOutcome::Failed, reason);
                 self.log(i, "failed", format!("\"hash\":\"{}\"", hex(&payment_hash.0)));
             }
+            Event::PaymentPathFailed {
+                payment_hash,
+                ref path,
+                failure_code,
+                ..
+            } => {
+                let nodes = self.path_nodes(i, path);
+                self.record_paths(i, payment_hash.0, vec![nodes], None);
+                self.log(
+                    i,
+                    "path_failed",
+                    format!(
+                        "\"hash\":\"{}\",\"reason\":{}",
+                        hex(&payment_hash.0),
+                        json_str(&payments::failure_text(failure_code))
+                    ),
+                );
+            }
+            Event::PaymentForwarded {
+                fee_earned_msat,
+                amount_forwarded_msat,
+                ..
+            } => self.log(
+                i,
+                "forwarded",
+                format!("\"amount_msat\":{amount_forwarded_msat},\"fee_msat\":{fee_earned_msat}"),
+            ),
             other => {
                 let name = format!("{other:?}");
                 let name = name.split([' ', '{', '(']).next().unwrap_or_default().to_string();
                 self.log(i, "event", format!("\"event\":\"{name}\""));
             }
         }
+    }
+}
+
+impl Network {
+    /// The nodes a path of node `payer` went through, payer first.
+    pub(super) fn path_nodes(&self, payer: usize, path: &lightning::routing::Path) -> Vec<usize> {
+        std::iter::once(payer)
+            .chain(
+                path.hops
+                    .iter()
+                    .filter_map(|hop| self.nodes.iter().position(|n| n.node_id() == hop.node_id)),
+            )
+            .collect()
+    }
+
+    /// Node `i`'s channel became ready: it enters the graph with its capacity, and node
+    /// `i`'s direction with its forwarding policy (as its `channel_update` would say).
+    fn announce(&mut self, i: usize, channel_id: ChannelId) {
+        let manager = self.nodes[i].channel_handler();
+        let Some(details) = manager.list_channels().into_iter().find(|d| d.channel_id == channel_id) else {
+            return;
+        };
+        let Some(scid) = details.short_channel_id else {
+            return;
+        };
+        let me = manager.node_id();
+        let policy = manager.forwarding_policy(&channel_id).routing_policy(true);
+        let graph = self.router.graph_mut();
+        if graph.channel(scid).is_none() {
+            let added = graph.add_channel(scid, me, details.counterparty_node_id, details.capacity_satoshis);
+            debug_assert!(added.is_ok(), "{added:?}");
+            self.graph_channels.insert(channel_id, scid);
+        }
+        let updated = graph.update_policy(scid, &me, policy);
+        debug_assert!(updated.is_ok(), "{updated:?}");
     }
 }
 

@@ -66,6 +66,11 @@ pub struct PaymentRecord {
     pub reason: String,
     /// Whether it could go through at all (see [`PaymentTally::impossible`]).
     pub possible: bool,
+    /// The nodes each part went through, payer first (several paths for a multi-part
+    /// payment): of the parts fulfilled once sent, of the last part tried once failed.
+    pub paths: Vec<Vec<usize>>,
+    /// What the payer paid in forwarding fees, once sent.
+    pub fee_msat: Option<u64>,
 }
 
 impl PaymentOutcome {
@@ -85,6 +90,7 @@ impl PaymentOutcome {
 pub(super) fn refusal_text(error: &lightning::chan::manager::ApiError) -> String {
     match error {
         lightning::chan::manager::ApiError::Channel(why) => why.cause().to_string(),
+        lightning::chan::manager::ApiError::Route(why) => why.to_string(),
         other => format!("{other:?}"),
     }
 }
@@ -135,18 +141,33 @@ impl Network {
 
     /// The payments as CSV, one row for every payment dispatched (refused ones too):
     /// source, destination, hash (empty if none was made), amount, dispatch time,
-    /// latency (empty until resolved), outcome, and the reason for what did not go
-    /// through.
+    /// latency (empty until resolved), outcome, the reason for what did not go through,
+    /// the path (nodes joined by `>`, parts by `|`), the hop count (of the longest
+    /// part) and the fee paid.
     pub fn payments_csv(&self) -> String {
-        let mut out =
-            String::from("source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome,reason\n");
+        let mut out = String::from(
+            "source,destination,payment_hash,amount_msat,dispatched_ms,latency_ms,outcome,reason,path,hops,fee_msat\n",
+        );
         for p in &self.payments {
             let latency = p
                 .resolved
                 .map(|r| (r.as_ms() - p.dispatched.as_ms()).to_string())
                 .unwrap_or_default();
+            let path = p
+                .paths
+                .iter()
+                .map(|nodes| nodes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(">"))
+                .collect::<Vec<_>>()
+                .join("|");
+            let hops = p
+                .paths
+                .iter()
+                .map(|nodes| nodes.len().saturating_sub(1))
+                .max()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
             out.push_str(&format!(
-                "{},{},{},{},{},{latency},{},{}\n",
+                "{},{},{},{},{},{latency},{},{},{path},{hops},{}\n",
                 p.source,
                 p.destination,
                 p.payment_hash.map(|h| hex(&h)).unwrap_or_default(),
@@ -154,6 +175,7 @@ impl Network {
                 p.dispatched.as_ms(),
                 p.outcome.name(),
                 csv_field(&p.reason),
+                p.fee_msat.map(|f| f.to_string()).unwrap_or_default(),
             ));
         }
         out
@@ -200,7 +222,29 @@ impl Network {
             outcome,
             reason,
             possible,
+            paths: Vec::new(),
+            fee_msat: None,
         });
+    }
+
+    /// The payment `payment_hash` of `payer` went over `paths` (as node indexes), for
+    /// `fee_msat` if it was sent.
+    pub(super) fn record_paths(
+        &mut self,
+        payer: usize,
+        payment_hash: [u8; 32],
+        paths: Vec<Vec<usize>>,
+        fee_msat: Option<u64>,
+    ) {
+        if let Some(record) = self
+            .payments
+            .iter_mut()
+            .rev()
+            .find(|p| p.source == payer && p.payment_hash == Some(payment_hash))
+        {
+            record.paths = paths;
+            record.fee_msat = fee_msat;
+        }
     }
 
     /// The payee of the payment with `payment_hash`, if the network dispatched it.

@@ -191,16 +191,37 @@ impl Network {
     }
 
     fn random_payment(&mut self, traffic: Traffic) {
-        let pairs: Vec<(usize, usize)> = self.channel_peers.iter().copied().collect();
-        if pairs.is_empty() {
-            return;
-        }
-        let (a, b) = pairs[self.traffic_rng.below(pairs.len() as u64) as usize];
-        let (from, to) = if self.traffic_rng.chance(0.5) { (a, b) } else { (b, a) };
-        let amount_msat = self
-            .traffic_rng
-            .in_range(traffic.min_amount_msat, traffic.max_amount_msat);
-        let draw = self.traffic_rng.below(100);
+        let (from, to) = if traffic.any_pair {
+            // Any two nodes: a payment over a route unless they are channel peers.
+            let count = self.nodes.len() as u64;
+            let from = self.traffic_rng.below(count) as usize;
+            let to = (from + 1 + self.traffic_rng.below(count - 1) as usize) % self.nodes.len();
+            (from, to)
+        } else {
+            let pairs: Vec<(usize, usize)> = self.channel_peers.iter().copied().collect();
+            if pairs.is_empty() {
+                return;
+            }
+            let (a, b) = pairs[self.traffic_rng.below(pairs.len() as u64) as usize];
+            if self.traffic_rng.chance(0.5) {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        };
+        let amount_msat = match traffic.lognormal_sigma_milli {
+            Some(sigma_milli) => {
+                let sigma = f64::from(sigma_milli) / 1000.0;
+                let drawn = traffic.min_amount_msat as f64 * (sigma * self.traffic_rng.standard_normal()).exp();
+                (drawn as u64).clamp(1, traffic.max_amount_msat)
+            }
+            None => self
+                .traffic_rng
+                .in_range(traffic.min_amount_msat, traffic.max_amount_msat),
+        };
+        // Draining a channel, or paying wrongly on purpose, is between channel peers.
+        let peers = self.channel_peers.contains(&(from, to)) || self.channel_peers.contains(&(to, from));
+        let draw = if peers { self.traffic_rng.below(100) } else { 100 };
         let pay = if draw < u64::from(traffic.most_percent) {
             Action::PayMost { from, to }
         } else if draw < u64::from(traffic.most_percent) + u64::from(traffic.reject_percent) {

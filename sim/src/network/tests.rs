@@ -68,12 +68,14 @@ fn payments_between_two_nodes_settle_on_the_clock() {
     assert_eq!(tally.dispatched, 20);
     assert_eq!((tally.refused, tally.failed), (0, 0), "{:?}", network.trace().last());
     assert_eq!(tally.sent, 20);
-    // Every payment is in the CSV, sent, with its latency and no reason.
+    // Every payment is in the CSV, sent, with its latency, no reason, its one hop and
+    // no fee.
     let csv = network.payments_csv();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 20);
     assert!(
-        rows.iter().all(|r| r.ends_with(",sent,") && r.split(',').count() == 8),
+        rows.iter()
+            .all(|r| (r.ends_with(",sent,,0>1,1,0") || r.ends_with(",sent,,1>0,1,0")) && r.split(',').count() == 11),
         "{csv}"
     );
     assert!(network.payments().iter().all(|p| p.resolved > Some(p.dispatched)));
@@ -434,6 +436,8 @@ fn random_faults_and_traffic_follow_the_seed_and_stop_with_the_window() {
                     max_amount_msat: 50_000_000,
                     reject_percent: 0,
                     most_percent: 0,
+                    lognormal_sigma_milli: None,
+                    any_pair: false,
                 }),
                 mean_interval_ms: 3_000,
             },

@@ -62,14 +62,43 @@ struct State {
     met_by_channel: BTreeSet<(usize, usize)>,
 }
 
-/// Why `action` needs a channel between nodes none ever joins, if it does.
+/// Why `action` needs a channel, or a path of channels, between nodes none ever joins,
+/// if it does.
 fn never_joined(action: &Action, channels: &BTreeSet<(usize, usize)>) -> Option<String> {
     let (a, b) = match *action {
-        Action::Pay { from, to, .. } | Action::PayMost { from, to } | Action::PayWrong { from, to, .. } => (from, to),
+        Action::Pay { from, to, .. } => {
+            return (!reachable(channels.iter().copied(), from, to))
+                .then(|| format!("no path of channels ever joins nodes {from} and {to}"));
+        }
+        Action::PayMost { from, to } | Action::PayWrong { from, to, .. } => (from, to),
         Action::Close { a, b } => (a, b),
         _ => return None,
     };
     (!channels.contains(&pair(a, b))).then(|| format!("no channel ever joins nodes {a} and {b}"))
+}
+
+/// Whether `to` is reachable from `from` over `pairs` (either way).
+fn reachable(pairs: impl Iterator<Item = (usize, usize)> + Clone, from: usize, to: usize) -> bool {
+    let mut seen = BTreeSet::from([from]);
+    let mut frontier = vec![from];
+    while let Some(node) = frontier.pop() {
+        if node == to {
+            return true;
+        }
+        for (a, b) in pairs.clone() {
+            let next = if a == node {
+                b
+            } else if b == node {
+                a
+            } else {
+                continue;
+            };
+            if seen.insert(next) {
+                frontier.push(next);
+            }
+        }
+    }
+    false
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -93,12 +122,26 @@ impl State {
                 None => format!("no channel between nodes {a} and {b}: a {what} reaches only a channel peer"),
             })
         };
+        let open = self
+            .channels
+            .iter()
+            .filter(|(_, count)| **count > 0)
+            .map(|(pair, _)| *pair);
         match action {
-            Action::Pay { from, to, .. } | Action::PayMost { from, to } | Action::PayWrong { from, to, .. } => {
-                down(from)
-                    .or_else(|| down(to))
-                    .or_else(|| channel(*from, *to, "payment"))
-            }
+            Action::Pay { from, to, .. } => down(from).or_else(|| down(to)).or_else(|| {
+                if reachable(open, *from, *to) {
+                    return None;
+                }
+                Some(match self.closed_on.get(&pair(*from, *to)) {
+                    Some(line) => {
+                        format!("the channel between nodes {from} and {to} was closed on line {line}: no payment")
+                    }
+                    None => format!("no path of open channels joins nodes {from} and {to}: a payment needs one"),
+                })
+            }),
+            Action::PayMost { from, to } | Action::PayWrong { from, to, .. } => down(from)
+                .or_else(|| down(to))
+                .or_else(|| channel(*from, *to, "payment")),
             Action::Close { a, b } => down(a).or_else(|| down(b)).or_else(|| channel(*a, *b, "close")),
             Action::Connect { from, to } => down(from).or_else(|| down(to)),
             Action::Disconnect { a, b } => down(a).or_else(|| down(b)).or_else(|| {

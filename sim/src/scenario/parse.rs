@@ -294,6 +294,11 @@ impl Scenario {
                         line: line.number,
                     });
                 }
+                "topology" => {
+                    let node_count =
+                        node_count.ok_or_else(|| line.error_at(1, "`nodes N` must come before `topology`"))?;
+                    scenario.channels.extend(parse_topology(&line, node_count)?);
+                }
                 "at" => {
                     let word = line.word(1, "a time")?;
                     let at = SimTime(parse_ms(&line, word, word.text, "a time")?);
@@ -513,6 +518,16 @@ fn parse_policy_field(line: &Line<'_>, key: &str, word: Word<'_>, value: &str) -
             0 => return Err(line.error_at(word.column, "minimum_depth is 1 to 2016")),
             n => PolicyField::MinimumDepth(n as u32),
         },
+        "fee_base" if value == "0msat" => PolicyField::FeeBaseMsat(0),
+        "fee_base" => match u32::try_from(parse_amount(line, word, value)?) {
+            Ok(msat) => PolicyField::FeeBaseMsat(msat),
+            Err(_) => return Err(line.error_at(word.column, "fee_base is at most 4294967295msat")),
+        },
+        "fee_ppm" => PolicyField::FeeProportionalMillionths(whole(u64::from(u32::MAX))? as u32),
+        "cltv_delta" => match whole(2016)? {
+            n if n < 12 => return Err(line.error_at(word.column, "cltv_delta is 12 to 2016 blocks")),
+            n => PolicyField::CltvExpiryDelta(n as u16),
+        },
         _ => PolicyField::FeeratePerKw(parse_feerate(line, word, value)?),
     })
 }
@@ -592,7 +607,7 @@ fn parse_fault(line: &Line<'_>) -> Result<Generator, ScenarioError> {
 
 /// `traffic every=T amount=A[..B]`.
 fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
-    let opts = options(line, 1, &["every", "amount", "reject", "most"])?;
+    let opts = options(line, 1, &["every", "amount", "reject", "most", "sigma", "pairs"])?;
     let mean_interval_ms = required_ms(line, &opts, "every")?;
     if mean_interval_ms == 0 {
         return Err(line.error_at(opts["every"].0.column, "traffic needs a positive mean interval"));
@@ -610,6 +625,36 @@ fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
     if min > max {
         return Err(line.error_at(word.column, "the smallest amount is above the largest"));
     }
+    let lognormal_sigma_milli = match opts.get("sigma") {
+        Some((sigma_word, value)) => {
+            if min != max {
+                return Err(line.error_at(
+                    word.column,
+                    "log-normal amounts take one amount, the median (`amount=20000sat sigma=1`)",
+                ));
+            }
+            let sigma = parse_float(line, *sigma_word, value, "sigma")?;
+            if !(0.0..=10.0).contains(&sigma) {
+                return Err(line.error_at(sigma_word.column, "sigma is between 0 and 10"));
+            }
+            Some((sigma * 1000.0).round() as u32)
+        }
+        None => None,
+    };
+    // A log-normal amount is cut at a hundred times its median.
+    let max = if lognormal_sigma_milli.is_some() {
+        max.saturating_mul(100)
+    } else {
+        max
+    };
+    let any_pair = match opts.get("pairs") {
+        None => false,
+        Some((_, "peers")) => false,
+        Some((_, "any")) => true,
+        Some((word, other)) => {
+            return Err(line.error_at(word.column, format!("`pairs={other}`: expected `peers` or `any`")));
+        }
+    };
     let reject_percent = match opts.get("reject") {
         Some((word, value)) => parse_percent(line, *word, value, "reject")?,
         None => 0,
@@ -627,9 +672,84 @@ fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
             max_amount_msat: max,
             reject_percent,
             most_percent,
+            lognormal_sigma_milli,
+            any_pair,
         }),
         mean_interval_ms,
     })
+}
+
+/// `topology KIND capacity=AMOUNT [push=AMOUNT] [degree=N] [seed=N]`: the channels of
+/// a network of that shape over every node.
+fn parse_topology(line: &Line<'_>, node_count: usize) -> Result<Vec<ChannelSpec>, ScenarioError> {
+    use crate::topology::Topology;
+    let kind = line.word(1, "a topology (line, ring, star, grid, scale_free)")?;
+    let opts = options(line, 2, &["capacity", "push", "degree", "seed"])?;
+    let whole = |key: &str, default: u64, max: u64| -> Result<u64, ScenarioError> {
+        match opts.get(key) {
+            None => Ok(default),
+            Some((word, value)) => match value.parse::<u64>() {
+                Ok(n) if n <= max => Ok(n),
+                _ => Err(line.error_at(word.column, format!("{key} is a whole number up to {max}"))),
+            },
+        }
+    };
+    let topology = match kind.text {
+        "line" => Topology::Line,
+        "ring" => Topology::Ring,
+        "star" => Topology::Star,
+        "grid" => Topology::Grid,
+        "scale_free" => {
+            let degree = whole("degree", 2, 8)?;
+            if degree == 0 {
+                return Err(line.error_at(opts["degree"].0.column, "degree is 1 to 8"));
+            }
+            Topology::ScaleFree {
+                degree: degree as usize,
+                seed: whole("seed", 0, u64::MAX)?,
+            }
+        }
+        other => {
+            return Err(line.error_at(
+                kind.column,
+                format!("unknown topology `{other}`: expected line, ring, star, grid or scale_free"),
+            ))
+        }
+    };
+    for key in ["degree", "seed"] {
+        if !matches!(topology, Topology::ScaleFree { .. }) && opts.contains_key(key) {
+            return Err(line.error_at(opts[key].0.column, format!("`{key}` is for scale_free only")));
+        }
+    }
+    let (word, value) = opts
+        .get("capacity")
+        .ok_or_else(|| line.error_at(line.end_column, "expected `capacity=...`"))?;
+    let capacity = parse_with_unit(line, *word, value, &[("sat", 1.0)], "a capacity")?;
+    if capacity < 1.0 || capacity.fract() != 0.0 || capacity > 21e14 {
+        return Err(line.error_at(word.column, "a capacity is a whole, positive number of sat"));
+    }
+    super::check::capacity(capacity as u64).map_err(|why| line.error_at(word.column, why))?;
+    let push_msat = match opts.get("push") {
+        Some((word, value)) => {
+            let push = parse_amount(line, *word, value)?;
+            if push > capacity as u64 * 1000 {
+                return Err(line.error_at(word.column, "the push is more than the capacity"));
+            }
+            push
+        }
+        None => 0,
+    };
+    Ok(topology
+        .channels(node_count)
+        .into_iter()
+        .map(|(from, to)| ChannelSpec {
+            from,
+            to,
+            capacity_satoshis: capacity as u64,
+            push_msat,
+            line: line.number,
+        })
+        .collect())
 }
 
 /// `expect METRIC OP N[%]`.

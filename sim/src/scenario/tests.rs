@@ -273,6 +273,8 @@ fn faults_traffic_links_and_expectations_parse() {
             max_amount_msat: 5_000,
             reject_percent: 0,
             most_percent: 0,
+            lognormal_sigma_milli: None,
+            any_pair: false,
         })
     );
     let tally = PaymentTally {

@@ -526,6 +526,16 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         }
     }
 
+    /// The paths of `payment_hash`'s parts in flight.
+    pub fn payment_paths(&self, payment_hash: &PaymentHash) -> Vec<Path> {
+        self.outbound
+            .parts
+            .values()
+            .filter(|p| p.payment_hash == *payment_hash)
+            .map(|p| p.path.clone())
+            .collect()
+    }
+
     /// Outcomes of payments still in flight or waiting to retry: how many.
     pub fn pending_payments(&self) -> usize {
         self.outbound.payments.len()
