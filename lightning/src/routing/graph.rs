@@ -118,13 +118,23 @@ impl fmt::Display for GraphError {
     }
 }
 
+/// One end's view of a channel in the adjacency lists: which channel, the index of the
+/// other end, and whether the other end is `node_one` (whose policy is `one_to_two`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Edge {
+    pub channel: u32,
+    pub other: u32,
+    pub other_is_one: bool,
+}
+
 /// The public channels a router searches.
 #[derive(Clone, Debug, Default)]
 pub struct NetworkGraph {
     nodes: Vec<PublicKey>,
     node_index: BTreeMap<PublicKey, u32>,
-    /// Per node, the indexes of its channels (removed ones included until compaction).
-    adjacency: Vec<Vec<u32>>,
+    /// Per node, its channels with their other ends' indexes: a search follows them
+    /// without comparing or looking up keys.
+    adjacency: Vec<Vec<Edge>>,
     channels: Vec<Option<GraphChannel>>,
     channel_index: BTreeMap<ShortChannelId, u32>,
 }
@@ -183,8 +193,16 @@ impl NetworkGraph {
             two_to_one: None,
         }));
         self.channel_index.insert(short_channel_id, index);
-        self.adjacency[one as usize].push(index);
-        self.adjacency[two as usize].push(index);
+        self.adjacency[one as usize].push(Edge {
+            channel: index,
+            other: two,
+            other_is_one: false,
+        });
+        self.adjacency[two as usize].push(Edge {
+            channel: index,
+            other: one,
+            other_is_one: true,
+        });
         Ok(())
     }
 
@@ -223,7 +241,7 @@ impl NetworkGraph {
             .ok_or(GraphError::UnknownChannel(short_channel_id))?;
         for end in [channel.node_one, channel.node_two] {
             if let Some(node) = self.node_index.get(&end) {
-                self.adjacency[*node as usize].retain(|c| *c != index);
+                self.adjacency[*node as usize].retain(|edge| edge.channel != index);
             }
         }
         Ok(channel)
@@ -244,12 +262,14 @@ impl NetworkGraph {
 
     /// The channels of `node`.
     pub fn channels_of(&self, node: &PublicKey) -> impl Iterator<Item = &GraphChannel> {
-        let indexes = self
+        let indexes: &[Edge] = self
             .node_index
             .get(node)
             .map(|i| self.adjacency[*i as usize].as_slice())
             .unwrap_or(&[]);
-        indexes.iter().filter_map(|c| self.channels[*c as usize].as_ref())
+        indexes
+            .iter()
+            .filter_map(|edge| self.channels[edge.channel as usize].as_ref())
     }
 
     pub(crate) fn node_index(&self, node: &PublicKey) -> Option<u32> {
@@ -260,13 +280,16 @@ impl NetworkGraph {
         &self.nodes[index as usize]
     }
 
-    /// The channels at node `index`, each with the index of its other end.
-    pub(crate) fn edges_at(&self, index: u32) -> impl Iterator<Item = (&GraphChannel, u32)> {
-        self.adjacency[index as usize].iter().filter_map(move |c| {
-            let channel = self.channels[*c as usize].as_ref()?;
-            let other = channel.other_end(&self.nodes[index as usize])?;
-            Some((channel, *self.node_index.get(&other)?))
-        })
+    /// The nodes known.
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The channels at node `index`, each with its adjacency entry.
+    pub(crate) fn edges_at(&self, index: u32) -> impl Iterator<Item = (&GraphChannel, Edge)> {
+        self.adjacency[index as usize]
+            .iter()
+            .filter_map(move |edge| Some((self.channels[edge.channel as usize].as_ref()?, *edge)))
     }
 }
 

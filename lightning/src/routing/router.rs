@@ -274,9 +274,15 @@ impl DefaultRouter {
         (channel.short_channel_id, *from == channel.node_one)
     }
 
-    /// The cost beside the fee of an HTLC of `amount_msat` over `channel` from `from`,
-    /// or `None` if it cannot carry it.
-    fn hop_penalty(&self, channel: &GraphChannel, from: &PublicKey, amount_msat: u64, used: &Used) -> Option<u64> {
+    /// The cost beside the fee of an HTLC of `amount_msat` over `channel` in
+    /// `direction`, or `None` if it cannot carry it.
+    fn hop_penalty(
+        &self,
+        channel: &GraphChannel,
+        direction: (ShortChannelId, bool),
+        amount_msat: u64,
+        used: &Used,
+    ) -> Option<u64> {
         let capacity_msat = channel.capacity_sat.saturating_mul(1000);
         let already = used.get(&channel.short_channel_id).copied().unwrap_or(0);
         let amount_with_used = amount_msat.checked_add(already)?;
@@ -285,7 +291,7 @@ impl DefaultRouter {
         }
         let halvings = self
             .scorer
-            .neg_log2_success(Self::direction(channel, from), amount_with_used, capacity_msat)?;
+            .neg_log2_success(direction, amount_with_used, capacity_msat)?;
         let liquidity = self.weights.liquidity_penalty_msat.saturating_mul(halvings) / LOG_SCALE;
         Some(self.weights.base_penalty_msat.saturating_add(liquidity))
     }
@@ -331,35 +337,40 @@ impl DefaultRouter {
             .graph
             .node_index(&params.payee)
             .ok_or("the payee has no public channel and none of ours reaches it")?;
-        let mut labels: BTreeMap<u32, Label> = BTreeMap::new();
+        let payer_index = self.graph.node_index(payer);
+        // Our channels by the graph index of the node they lead to: found by index as
+        // the search pops nodes, not by comparing keys.
+        let mut entries: Vec<(u32, FirstHop)> = first_hops
+            .iter()
+            .filter_map(|hop| Some((self.graph.node_index(&hop.counterparty)?, *hop)))
+            .collect();
+        entries.sort_unstable_by_key(|(node, _)| *node);
+        let mut labels: Vec<Option<Label>> = alloc::vec![None; self.graph.len()];
         let mut heap = BinaryHeap::new();
-        labels.insert(
-            payee,
-            Label {
-                cost_msat: 0,
-                amount_msat,
-                expiry_beyond_final_blocks: 0,
-                hops: 0,
-                next: None,
-            },
-        );
+        labels[payee as usize] = Some(Label {
+            cost_msat: 0,
+            amount_msat,
+            expiry_beyond_final_blocks: 0,
+            hops: 0,
+            next: None,
+        });
         heap.push(Reverse((0u64, payee)));
         // The best way in from the payer: through which first hop, into which node.
         let mut best: Option<(u64, FirstHop, u32)> = None;
         while let Some(Reverse((cost_msat, node))) = heap.pop() {
-            let label = labels[&node];
+            let Some(label) = labels[node as usize] else { continue };
             if cost_msat > label.cost_msat {
                 continue; // A stale entry: a cheaper way was found since.
             }
             if best.is_some_and(|(best_cost, _, _)| best_cost <= cost_msat) {
                 break;
             }
-            let node_id = *self.graph.node_at(node);
             if usize::from(label.hops) < MAX_PATH_HOPS {
-                for hop in first_hops
-                    .iter()
-                    .filter(|h| h.counterparty == node_id && first_hop_fits(h, label.amount_msat))
-                {
+                let start = entries.partition_point(|(entry, _)| *entry < node);
+                for (_, hop) in entries[start..].iter().take_while(|(entry, _)| *entry == node) {
+                    if !first_hop_fits(hop, label.amount_msat) {
+                        continue;
+                    }
                     let total = cost_msat.saturating_add(self.weights.base_penalty_msat);
                     if best.is_none_or(|(best_cost, _, _)| total < best_cost) {
                         best = Some((total, *hop, node));
@@ -369,18 +380,22 @@ impl DefaultRouter {
             if usize::from(label.hops) + 1 >= MAX_PATH_HOPS {
                 continue;
             }
-            for (channel, from) in self.graph.edges_at(node) {
-                let from_id = self.graph.node_at(from);
-                if from_id == payer || params.avoid.contains(&channel.short_channel_id) {
+            for (channel, edge) in self.graph.edges_at(node) {
+                let from = edge.other;
+                if Some(from) == payer_index || params.avoid.contains(&channel.short_channel_id) {
                     continue; // Our own channels are the first hops'.
                 }
-                let Some(policy) = channel.policy_from(from_id) else {
-                    continue;
+                let policy = if edge.other_is_one {
+                    channel.one_to_two.as_ref()
+                } else {
+                    channel.two_to_one.as_ref()
                 };
+                let Some(policy) = policy else { continue };
                 if !policy.carries(label.amount_msat) {
                     continue;
                 }
-                let Some(penalty) = self.hop_penalty(channel, from_id, label.amount_msat, used) else {
+                let direction = (channel.short_channel_id, edge.other_is_one);
+                let Some(penalty) = self.hop_penalty(channel, direction, label.amount_msat, used) else {
                     continue;
                 };
                 let Some(fee) = policy.fee_msat(label.amount_msat) else {
@@ -398,19 +413,16 @@ impl DefaultRouter {
                     .saturating_add(fee)
                     .saturating_add(penalty)
                     .saturating_add(cltv_penalty.saturating_mul(self.weights.cltv_penalty_per_block_per_million_msat));
-                if labels.get(&from).is_some_and(|l| l.cost_msat <= cost) {
+                if labels[from as usize].is_some_and(|l| l.cost_msat <= cost) {
                     continue;
                 }
-                labels.insert(
-                    from,
-                    Label {
-                        cost_msat: cost,
-                        amount_msat: amount_in,
-                        expiry_beyond_final_blocks: expiry,
-                        hops: label.hops + 1,
-                        next: Some((channel.short_channel_id, node)),
-                    },
-                );
+                labels[from as usize] = Some(Label {
+                    cost_msat: cost,
+                    amount_msat: amount_in,
+                    expiry_beyond_final_blocks: expiry,
+                    hops: label.hops + 1,
+                    next: Some((channel.short_channel_id, node)),
+                });
                 heap.push(Reverse((cost, from)));
             }
         }
@@ -419,7 +431,7 @@ impl DefaultRouter {
         let mut node = entry;
         let mut channel = first.short_channel_id;
         loop {
-            let label = labels[&node];
+            let label = labels[node as usize].ok_or("a path through a node never labelled")?;
             hops.push(RouteHop {
                 node_id: *self.graph.node_at(node),
                 short_channel_id: channel,
