@@ -20,8 +20,11 @@ fn below(rng: &mut ChaCha20Rng, bound: u64) -> u64 {
     rng.next_u64() % bound
 }
 
-/// The graph, its nodes' ids, and each node's channels as (scid, peer, capacity).
-fn scale_free_graph() -> (NetworkGraph, Vec<PublicKey>, Vec<Vec<(ShortChannelId, usize, u64)>>) {
+/// Each node's channels as (scid, peer, capacity in sat).
+type Adjacency = Vec<Vec<(ShortChannelId, usize, u64)>>;
+
+/// The graph, its nodes' ids, and each node's channels.
+fn scale_free_graph() -> (NetworkGraph, Vec<PublicKey>, Adjacency) {
     let secp = Secp256k1::new();
     let mut rng = ChaCha20Rng::seed_from_u64(42);
     let ids: Vec<PublicKey> = (0..NODES)
