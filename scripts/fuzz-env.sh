@@ -93,7 +93,7 @@ fuzz_env() {
   DEFAULT_MAX_LEN=4096
   LIBFUZZER_OPTIONS=""
   case "$1" in
-    consistency | node)
+    consistency | forwarding | node)
       RUSTFLAGS="${RUSTFLAGS} --cfg=lightning_cheap_aead"
       export RUSTC_WRAPPER
       RUSTC_WRAPPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/fuzz-deps-rustc.sh"
@@ -107,6 +107,6 @@ fuzz_env() {
       ;;
   esac
   case "$1" in
-    consistency) DEFAULT_MAX_LEN=256 ;;
+    consistency | forwarding) DEFAULT_MAX_LEN=256 ;;
   esac
 }

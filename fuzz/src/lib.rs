@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("scenario_parse", targets::scenario::scenario_parse),
     ("commitment", targets::commitment::commitment),
     ("consistency", targets::consistency::consistency),
+    ("forwarding", targets::forwarding::forwarding),
     ("node", targets::node::node),
 ];
 

@@ -2,6 +2,7 @@
 
 pub mod commitment;
 pub mod consistency;
+pub mod forwarding;
 pub mod node;
 pub mod onion;
 pub mod persist;
