@@ -24,7 +24,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use lightning::bitcoin::Transaction;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
-use lightning::chan::manager::outbound::Retry;
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
