@@ -27,6 +27,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod shrink;
+pub mod simln;
 pub mod summary;
 pub mod swarm;
 pub mod topology;

@@ -381,3 +381,32 @@ fn shrink_writes_into_the_workspace_wherever_it_runs() {
     );
     assert!(stdout(&out).contains("EXPECTATION NOT MET"), "{}", stdout(&out));
 }
+
+/// A payment no route can carry, and random traffic between nodes no channel joins,
+/// are counted as refused with their reason, which the summary prints.
+#[test]
+fn payments_without_a_route_are_reported_with_their_reason() {
+    let dir = scratch("no-route");
+    let text = "nodes 4\nswarm off\nblock_interval 1min\nchannel 0 -> 1 capacity=100000sat push=50000sat\n\
+                channel 1 -> 2 capacity=100000sat push=50000sat\nat 5min pay 0 -> 2 90000sat refused\n\
+                at 5min pay 0 -> 2 1000sat\nwarmup 5min\ntraffic every=10s amount=1000sat pairs=any\nrun 10min\n";
+    std::fs::write(dir.join("r.scn"), text).expect("written");
+    let out = lnsim_in(&dir, &["run", "r.scn", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let reasons = json["reasons"].as_array().expect("reasons");
+    let count_of = |needle: &str| {
+        reasons
+            .iter()
+            .filter(|r| r["reason"].as_str().is_some_and(|t| t.contains(needle)))
+            .map(|r| r["count"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    assert!(count_of("refused: no route: no path carries the amount") >= 1, "{json}");
+    // Node 3 has no channel: traffic to or from it finds no route.
+    assert!(count_of("refused: no route") > count_of("no path carries"), "{json}");
+    assert!(json["payments"]["sent"].as_u64() >= Some(1), "{json}");
+    let text_out = lnsim_in(&dir, &["run", "r.scn"]);
+    assert!(stdout(&text_out).contains("not through: "), "{}", stdout(&text_out));
+    let _ = std::fs::remove_dir_all(&dir);
+}

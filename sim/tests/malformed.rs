@@ -84,7 +84,54 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("at 1s pay 0 -> 0 1sat\nrun 1min", "m.scn:3:13: a node cannot connect to itself"),
     ("block_interval 0s\nrun 1min", "m.scn:3:16: the block interval must be positive"),
     ("fault_mix some\nrun 1min", "m.scn:3:11: expected `drawn` or `all`, found `some`"),
+    ("topology hexagon capacity=100000sat\nrun 1min", "m.scn:3:10: unknown topology `hexagon`"),
+    ("topology ring\nrun 1min", "m.scn:3:14: expected `capacity=...`"),
+    ("topology ring capacity=100000sat degree=3\nrun 1min", "m.scn:3:34: `degree` is for scale_free only"),
+    ("topology scale_free capacity=100000sat degree=0\nrun 1min", "m.scn:3:40: degree is 1 to 8"),
+    ("topology line capacity=100000sat push=200000sat\nrun 1min", "m.scn:3:34: the push is more than the capacity"),
+    ("traffic every=1s amount=1sat..2sat sigma=1\nrun 1min", "m.scn:3:18: log-normal amounts take one amount"),
+    ("traffic every=1s amount=1sat sigma=11\nrun 1min", "m.scn:3:30: sigma is between 0 and 10"),
+    ("traffic every=1s amount=1sat pairs=all\nrun 1min", "m.scn:3:30: `pairs=all`: expected `peers` or `any`"),
+    ("node 1 config cltv_delta=5\nrun 1min", "m.scn:3:15: cltv_delta is 12 to 2016 blocks"),
+    ("import lnd net.json\nrun 1min", "m.scn:3:8: cannot import `lnd`: expected simln"),
+    ("import simln missing.json\nrun 1min", "m.scn:3:14: cannot read"),
 ];
+
+/// SimLN files with a mistake each: run directly, every one exits 2 naming its JSON path.
+#[test]
+fn malformed_simln_files_exit_two_naming_the_json_path() {
+    let dir = std::env::temp_dir().join(format!("lnsim-simln-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir writable");
+    let example = include_str!("../scenarios/simln_example.json");
+    let cases = [
+        ("{\"sim_network\": [", "net.json: line 1 column 17: not JSON"),
+        ("{\"activity\": []}", "net.json: $: missing field `sim_network`"),
+        (
+            &example.replacen("\"capacity_msat\": 4000000000", "\"capacity_msat\": \"big\"", 1),
+            "net.json: $.sim_network[0].capacity_msat: expected a whole number",
+        ),
+        (
+            &example.replacen("\"cltv_expiry_delta\": 40", "\"cltv_expiry_delta\": 5000", 1),
+            "net.json: $.sim_network[0].node_1.cltv_expiry_delta: at most 2016",
+        ),
+        (
+            &example.replacen("\"pubkey\": \"0279be", "\"pubkey\": \"0479be", 1),
+            "net.json: $.sim_network[0].node_1.pubkey: `0479be",
+        ),
+        (
+            &example.replacen("\"destination\": \"erin\"", "\"destination\": \"zed\"", 1),
+            "net.json: $.activity[0].destination: `zed` is no node of the sim_network",
+        ),
+    ];
+    for (text, place) in cases {
+        std::fs::write(dir.join("net.json"), text).expect("written");
+        let (code, err) = run_bounded(&dir, &["run", "net.json"], Duration::from_secs(30));
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(place), "expected `{place}`, got: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 #[test]
 fn malformed_scripts_exit_two_naming_the_place() {

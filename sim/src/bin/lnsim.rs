@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// Runs a scenario once.
     Run {
-        /// The scenario script.
+        /// The scenario script, or a SimLN network file (`.json`).
         file: PathBuf,
         /// The run's seed (default: the script's `seed`, else 0).
         #[arg(long)]
@@ -62,7 +62,7 @@ enum Command {
     },
     /// Runs a scenario over a range of seeds and reports the ones that fail.
     Sweep {
-        /// The scenario script.
+        /// The scenario script, or a SimLN network file (`.json`).
         file: PathBuf,
         /// Seeds as `A..B` (B excluded).
         #[arg(long, value_parser = parse_seeds)]
@@ -86,7 +86,7 @@ enum Command {
     },
     /// Shrinks a failing run to a smallest script that fails the same way.
     Shrink {
-        /// The scenario script.
+        /// The scenario script, or a SimLN network file (`.json`).
         file: PathBuf,
         /// The failing seed (default: the script's `seed`, else 0).
         #[arg(long)]
@@ -196,11 +196,27 @@ fn replay(file: &Path, seed: u64, bug: &Bug) -> String {
     format!("lnsim run {} --seed {seed}{}", shell(file), bug.args())
 }
 
+/// The script a SimLN network file runs under: its channels and payment series, routed
+/// over a one-minute chain, every payment series starting once the channels are ready.
+fn simln_script(file: &Path) -> String {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("import simln {name}\nswarm off\nblock_interval 1min\nredial 1s\nwarmup 6min\nrun 20min\nsettle 15min\n")
+}
+
 fn load(file: &Path) -> Result<Scenario, ExitCode> {
     let text = fs::read_to_string(file).map_err(|e| {
         tell(&format!("{}: {e}", file.display()));
         ExitCode::from(2)
     })?;
+    // A SimLN network runs as a script that imports it.
+    let text = if file.extension().is_some_and(|e| e == "json") {
+        simln_script(file)
+    } else {
+        text
+    };
     let scenario = Scenario::parse(&file.display().to_string(), &text).map_err(|e| {
         tell(&e.to_string());
         ExitCode::from(2)

@@ -54,6 +54,9 @@ pub struct NetworkConfig {
     /// How long a payee holds an HTLC before claiming it: uniform in this range (ms),
     /// or claimed at once.
     pub payee_hold_ms: Option<(u64, u64)>,
+    /// Forwarding policies per direction (sender, peer), set on a channel when it
+    /// becomes ready; a node's own policy elsewhere.
+    pub channel_policies: BTreeMap<(usize, usize), lightning::chan::manager::forward::ForwardingPolicy>,
     /// A deliberate library bug every node runs with.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<lightning::chan::manager::PlantedBug>,
@@ -73,6 +76,7 @@ impl Default for NetworkConfig {
             swarm: false,
             policy_overrides: BTreeMap::new(),
             payee_hold_ms: None,
+            channel_policies: BTreeMap::new(),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -1130,6 +1134,17 @@ impl Network {
             return;
         };
         let me = manager.node_id();
+        let peer = self
+            .nodes
+            .iter()
+            .position(|n| n.node_id() == details.counterparty_node_id);
+        if let Some(policy) = peer.and_then(|peer| self.config.channel_policies.get(&(i, peer))) {
+            let set = self.nodes[i]
+                .channel_handler_mut()
+                .set_forwarding_policy(&channel_id, *policy);
+            debug_assert!(set.is_ok());
+        }
+        let manager = self.nodes[i].channel_handler();
         let policy = manager.forwarding_policy(&channel_id).routing_policy(true);
         let graph = self.router.graph_mut();
         if graph.channel(scid).is_none() {

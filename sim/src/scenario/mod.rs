@@ -20,6 +20,12 @@ mod write;
 
 pub use write::{action_text, at_line};
 
+/// Why no node would open a channel of `capacity_satoshis`, if none would (for
+/// importers of other formats).
+pub fn check_capacity(capacity_satoshis: u64) -> Result<(), String> {
+    check::capacity(capacity_satoshis)
+}
+
 /// How long the liveness phase may take unless the script says (`settle`): this, or six
 /// block intervals if longer (a funding needs three blocks to be usable).
 pub const DEFAULT_SETTLE_MS: u64 = 10 * 60_000;
@@ -233,6 +239,9 @@ pub struct Scenario {
     pub all_faults: bool,
     /// How long payees hold an HTLC before claiming it (`payee_hold 0s..2s`).
     pub payee_hold_ms: Option<(u64, u64)>,
+    /// Forwarding policies per direction (sender, peer) set on channels as they become
+    /// ready (an imported SimLN network's).
+    pub channel_policies: BTreeMap<(usize, usize), lightning::chan::manager::forward::ForwardingPolicy>,
 }
 
 /// A finished run: the network as it ended and what, if anything, went wrong.
@@ -263,6 +272,7 @@ impl Scenario {
             swarm: self.swarm,
             policy_overrides: self.node_policies.clone(),
             payee_hold_ms: self.payee_hold_ms,
+            channel_policies: self.channel_policies.clone(),
             // Fills `planted_bug` when that feature is on.
             ..NetworkConfig::default()
         }

@@ -187,8 +187,11 @@ impl Scenario {
             swarm: true,
             all_faults: false,
             payee_hold_ms: None,
+            channel_policies: BTreeMap::new(),
         };
         let mut node_count = None;
+        // Imported payment series, with the line and column of their `import`.
+        let mut imported: Vec<(crate::simln::SimlnActivity, usize, usize)> = Vec::new();
         let mut duration_ms = None;
         let mut settle_ms = None;
         for (index, raw) in text.lines().enumerate() {
@@ -293,6 +296,53 @@ impl Scenario {
                         push_msat,
                         line: line.number,
                     });
+                }
+                "import" => {
+                    let kind = line.word(1, "what to import (simln)")?;
+                    if kind.text != "simln" {
+                        return Err(
+                            line.error_at(kind.column, format!("cannot import `{}`: expected simln", kind.text))
+                        );
+                    }
+                    let path_word = line.word(2, "a SimLN file")?;
+                    line.no_more_after(3)?;
+                    // A relative path is from the script's folder.
+                    let path = std::path::Path::new(file)
+                        .parent()
+                        .unwrap_or(std::path::Path::new(""))
+                        .join(path_word.text);
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| line.error_at(path_word.column, format!("cannot read {}: {e}", path.display())))?;
+                    let network = crate::simln::parse(&path.display().to_string(), &text)
+                        .map_err(|e| line.error_at(path_word.column, e.to_string()))?;
+                    match node_count {
+                        Some(count) if count != network.node_count => {
+                            return Err(line.error_at(
+                                path_word.column,
+                                format!(
+                                    "`nodes {count}`, but the SimLN network has {} nodes",
+                                    network.node_count
+                                ),
+                            ))
+                        }
+                        _ => node_count = Some(network.node_count),
+                    }
+                    for channel in &network.channels {
+                        scenario.channels.push(ChannelSpec {
+                            from: channel.node_1,
+                            to: channel.node_2,
+                            capacity_satoshis: channel.capacity_sat,
+                            push_msat: channel.node_2_balance_msat,
+                            line: line.number,
+                        });
+                        scenario
+                            .channel_policies
+                            .insert((channel.node_1, channel.node_2), channel.policy_1);
+                        scenario
+                            .channel_policies
+                            .insert((channel.node_2, channel.node_1), channel.policy_2);
+                    }
+                    imported.extend(network.activity.into_iter().map(|a| (a, line.number, first.column)));
                 }
                 "topology" => {
                     let node_count =
@@ -399,8 +449,8 @@ impl Scenario {
                         first.column,
                         format!(
                             "unknown statement `{other}` (expected nodes, seed, latency, jitter, link, \
-                             block_interval, redial, channel, node, swarm, fault_mix, payee_hold, at, warmup, \
-                             fault, traffic, run, settle or expect)"
+                             block_interval, redial, channel, topology, import, node, swarm, fault_mix, payee_hold, \
+                             at, warmup, fault, traffic, run, settle or expect)"
                         ),
                     ))
                 }
@@ -420,6 +470,9 @@ impl Scenario {
             message: "the script never says how long to run (`run 10min`)".into(),
             ..end.clone()
         })?;
+        scenario
+            .actions
+            .extend(expand_activity(&imported, scenario.warmup_ms, scenario.duration_ms));
         // Long enough by default for a funding to confirm, however slow the blocks.
         scenario.settle_ms =
             settle_ms.unwrap_or_else(|| DEFAULT_SETTLE_MS.max(scenario.block_interval_ms.saturating_mul(6)));
@@ -677,6 +730,46 @@ fn parse_traffic(line: &Line<'_>) -> Result<Generator, ScenarioError> {
         }),
         mean_interval_ms,
     })
+}
+
+/// Imported payment series as payments, each series from `warmup_ms` plus its start
+/// until its count or the run's end: intervals and amounts drawn from ranges with a
+/// stream of their own per series, the same in every run.
+fn expand_activity(
+    imported: &[(crate::simln::SimlnActivity, usize, usize)],
+    warmup_ms: u64,
+    duration_ms: u64,
+) -> Vec<ScriptedAction> {
+    use crate::rng::{SimRng, StreamId};
+    let mut actions = Vec::new();
+    for (index, (activity, line, column)) in imported.iter().enumerate() {
+        let mut rng = SimRng::new(index as u64, StreamId::Workload);
+        let mut at_ms = warmup_ms.saturating_add(activity.start_secs.saturating_mul(1000));
+        let mut sent = 0u64;
+        while at_ms <= duration_ms && activity.count.is_none_or(|count| sent < count) {
+            let amount_msat = rng.in_range(activity.amount_msat.0, activity.amount_msat.1);
+            actions.push(ScriptedAction {
+                at: SimTime(at_ms),
+                action: Action::Pay {
+                    from: activity.source,
+                    to: activity.destination,
+                    amount_msat,
+                },
+                // A series' payment may find no route (drained liquidity): counted, as
+                // SimLN counts it, not a failed run.
+                origin: crate::network::ScriptLine {
+                    line: *line,
+                    refusal: crate::network::Refusal::Tolerated,
+                },
+                column: *column,
+                time_column: *column,
+            });
+            sent += 1;
+            let interval_secs = rng.in_range(activity.interval_secs.0, activity.interval_secs.1);
+            at_ms = at_ms.saturating_add(interval_secs.saturating_mul(1000));
+        }
+    }
+    actions
 }
 
 /// `topology KIND capacity=AMOUNT [push=AMOUNT] [degree=N] [seed=N]`: the channels of

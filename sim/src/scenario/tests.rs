@@ -104,7 +104,8 @@ fn mistakes_name_their_place() {
     assert_eq!(
         error("nodes 2\nchanel 0 -> 1 capacity=1sat\nrun 1s"),
         "s.scn:2:1: unknown statement `chanel` (expected nodes, seed, latency, jitter, link, block_interval, \
-         redial, channel, node, swarm, fault_mix, payee_hold, at, warmup, fault, traffic, run, settle or expect)"
+         redial, channel, topology, import, node, swarm, fault_mix, payee_hold, at, warmup, fault, traffic, \
+         run, settle or expect)"
     );
     assert_eq!(
         error("nodes 2\nchannel 0 -> 2 capacity=1sat\nrun 1s"),
