@@ -429,3 +429,47 @@ fn a_payment_failing_without_retries_is_reported_failed() {
         "{events:?}"
     );
 }
+
+/// The `channel_update` a failure carries is the forwarder's, signed with its node key
+/// over the message's body (BOLT 7), for the channel as the onion named it, with its
+/// policy.
+#[test]
+fn a_failures_channel_update_is_signed_and_names_the_channel_asked_for() {
+    use lightning::bitcoin::hashes::{sha256d, Hash};
+    use lightning::bitcoin::secp256k1::{Message, Secp256k1};
+    use lightning::wire::{ChannelUpdate, Decode};
+    let mut line = Line::new(3, CAPACITY_SAT, PUSH_MSAT);
+    let policy = ForwardingPolicy {
+        fee_base_msat: 4_321,
+        ..ForwardingPolicy::default()
+    };
+    let channel_id = line.channels[1];
+    line.nodes[1]
+        .channel_handler_mut()
+        .set_forwarding_policy(&channel_id, policy)
+        .expect("its channel");
+    let bytes = line.nodes[1]
+        .channel_handler()
+        .channel_update_bytes(line.scids[1])
+        .expect("its channel");
+    assert_eq!(&bytes[..2], &258u16.to_be_bytes(), "the type prefix");
+    let update = ChannelUpdate::decode_exact(&bytes[2..]).expect("a channel_update");
+    assert_eq!(update.short_channel_id, line.scids[1]);
+    assert_eq!(update.fee_base_msat, 4_321);
+    assert_eq!(update.cltv_expiry_delta, policy.cltv_expiry_delta);
+    let digest = sha256d::Hash::hash(&bytes[2 + 64..]).to_byte_array();
+    Secp256k1::verification_only()
+        .verify_ecdsa(
+            &Message::from_digest(digest),
+            &update.signature,
+            &line.nodes[1].node_id(),
+        )
+        .expect("signed by the forwarder");
+    assert!(
+        line.nodes[1]
+            .channel_handler()
+            .channel_update_bytes(ShortChannelId(99))
+            .is_none(),
+        "no channel of its own goes by that id"
+    );
+}

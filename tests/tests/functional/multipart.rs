@@ -140,3 +140,78 @@ fn a_part_that_never_arrives_fails_every_part_after_the_timeout() {
         assert_eq!(line.htlc_count(i), 0, "node {i}");
     }
 }
+
+/// A path that fails at its forwarder is retried over the other side of the diamond:
+/// the failing channel is avoided, the router learns, and the payment is sent once.
+#[test]
+fn a_failed_path_is_retried_over_another_route() {
+    let mut line = Line::with_edges(4, &DIAMOND, CAPACITY_SAT, PUSH_MSAT);
+    let mut router = line.router();
+    let payee = line.nodes[3].node_id();
+    let params = RouteParameters::new(payee, 10_000_000, MIN_FINAL_CLTV_EXPIRY_DELTA);
+    let (hash, secret) = line.nodes[3]
+        .channel_handler_mut()
+        .create_inbound_payment(Some(10_000_000));
+    line.nodes[0]
+        .channel_handler_mut()
+        .send_payment_with_router(&router, params, hash, secret, Retry::default())
+        .expect("a route");
+    // Whichever forwarder the route went through: the link from it to the payee drops.
+    let first_try = line.nodes[0].channel_handler().payment_paths(&hash);
+    let forwarder = line
+        .nodes
+        .iter()
+        .position(|n| n.node_id() == first_try[0].hops[0].node_id)
+        .expect("a node");
+    let link_to_payee = line.edges.iter().position(|e| *e == (forwarder, 3)).expect("a link");
+    line.drop_link(link_to_payee);
+    line.nodes[0].process_events();
+    line.process();
+    let events = line.take_events(0);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::PaymentPathFailed {
+                payment_failed_permanently: false,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::PaymentFailed { .. })),
+        "retries are left"
+    );
+    // The user's call retries; the router hears of the failure first.
+    line.nodes[0]
+        .channel_handler_mut()
+        .process_pending_payments(&mut router);
+    assert_eq!(
+        router.scorer().learned_count(),
+        1,
+        "the forwarder's channel to the payee failed it"
+    );
+    let second_try = line.nodes[0].channel_handler().payment_paths(&hash);
+    assert_eq!(second_try.len(), 1, "one retry in flight");
+    assert_ne!(
+        second_try[0].hops[0].node_id, first_try[0].hops[0].node_id,
+        "the other side"
+    );
+    line.nodes[0].process_events();
+    line.process();
+    assert_eq!(
+        line.take_events(3),
+        vec![Event::PaymentClaimable {
+            payment_hash: hash,
+            amount_msat: 10_000_000
+        }]
+    );
+    line.claim(3, hash);
+    line.process();
+    let sent: Vec<Event> = line
+        .take_events(0)
+        .into_iter()
+        .filter(|e| matches!(e, Event::PaymentSent { .. }))
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+}
