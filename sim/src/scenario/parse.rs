@@ -25,6 +25,8 @@ struct Line<'a> {
     words: Vec<Word<'a>>,
     /// Column just past the last word, for "missing" errors.
     end_column: usize,
+    /// Node names the script gives (`name N ALIAS`), wherever it gives them.
+    names: &'a BTreeMap<String, usize>,
 }
 
 impl<'a> Line<'a> {
@@ -131,6 +133,15 @@ fn parse_ms(line: &Line<'_>, word: Word<'_>, text: &str, what: &str) -> Result<u
 }
 
 fn parse_node(line: &Line<'_>, word: Word<'_>, node_count: Option<usize>) -> Result<usize, ScenarioError> {
+    if let Some(node) = line.names.get(word.text) {
+        return Ok(*node);
+    }
+    if word.text.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(line.error_at(
+            word.column,
+            format!("`{}` names no node (give names with `name N {}`)", word.text, word.text),
+        ));
+    }
     let node = parse_number(line, word, "a node number")?;
     match node_count {
         None => Err(line.error_at(word.column, "nodes must be declared (`nodes N`) before they are used")),
@@ -194,6 +205,18 @@ impl Scenario {
         let mut imported: Vec<(crate::simln::SimlnActivity, usize, usize)> = Vec::new();
         let mut duration_ms = None;
         let mut settle_ms = None;
+        // Names first, so any line may use a name given anywhere; checked where given.
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for raw in text.lines() {
+            let words = split_words(raw.split('#').next().unwrap_or_default());
+            if let [first, node, alias] = words.as_slice() {
+                if let (true, Ok(node)) = (first.text == "name", node.text.parse::<usize>()) {
+                    names.entry(alias.text.to_string()).or_insert(node);
+                }
+            }
+        }
+        // The names given so far, by node.
+        let mut named: BTreeMap<usize, &str> = BTreeMap::new();
         for (index, raw) in text.lines().enumerate() {
             let content = raw.split('#').next().unwrap_or_default();
             let words = split_words(content);
@@ -203,6 +226,7 @@ impl Scenario {
                 number: index + 1,
                 end_column: content.trim_end().chars().count() + 1,
                 words,
+                names: &names,
             };
             match first.text {
                 "nodes" => {
@@ -296,6 +320,23 @@ impl Scenario {
                         push_msat,
                         line: line.number,
                     });
+                }
+                "name" => {
+                    let node_word = line.word(1, "a node number")?;
+                    let node = parse_node(&line, node_word, node_count)?;
+                    let alias = line.word(2, "a name")?;
+                    line.no_more_after(3)?;
+                    let well_formed = alias.text.starts_with(|c: char| c.is_ascii_alphabetic())
+                        && alias.text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !well_formed {
+                        return Err(line.error_at(alias.column, "a name is a letter, then letters, digits or `_`"));
+                    }
+                    if names.get(alias.text) != Some(&node) {
+                        return Err(line.error_at(alias.column, format!("`{}` names another node already", alias.text)));
+                    }
+                    if let Some(other) = named.insert(node, alias.text) {
+                        return Err(line.error_at(alias.column, format!("node {node} is named `{other}` already")));
+                    }
                 }
                 "import" => {
                     let kind = line.word(1, "what to import (simln)")?;
@@ -449,8 +490,8 @@ impl Scenario {
                         first.column,
                         format!(
                             "unknown statement `{other}` (expected nodes, seed, latency, jitter, link, \
-                             block_interval, redial, channel, topology, import, node, swarm, fault_mix, payee_hold, \
-                             at, warmup, fault, traffic, run, settle or expect)"
+                             block_interval, redial, channel, topology, import, name, node, swarm, fault_mix, \
+                             payee_hold, at, warmup, fault, traffic, run, settle or expect)"
                         ),
                     ))
                 }

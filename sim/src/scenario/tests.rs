@@ -104,8 +104,8 @@ fn mistakes_name_their_place() {
     assert_eq!(
         error("nodes 2\nchanel 0 -> 1 capacity=1sat\nrun 1s"),
         "s.scn:2:1: unknown statement `chanel` (expected nodes, seed, latency, jitter, link, block_interval, \
-         redial, channel, topology, import, node, swarm, fault_mix, payee_hold, at, warmup, fault, traffic, \
-         run, settle or expect)"
+         redial, channel, topology, import, name, node, swarm, fault_mix, payee_hold, at, warmup, fault, \
+         traffic, run, settle or expect)"
     );
     assert_eq!(
         error("nodes 2\nchannel 0 -> 2 capacity=1sat\nrun 1s"),
@@ -441,4 +441,36 @@ fn every_example_in_the_reference_parses() {
         examples += 1;
     }
     assert!(examples >= 20, "{examples} examples");
+}
+
+/// Names stand for node numbers anywhere in the script, before or after `name`.
+#[test]
+fn named_nodes_stand_for_their_numbers() {
+    let text = "nodes 3\nchannel alice -> bob capacity=100000sat\nchannel bob -> carol capacity=100000sat\n\
+                name 0 alice\nname 1 bob\nname 2 carol\nat 5min pay alice -> carol 1000sat\n\
+                node carol config fee_ppm=5\nrun 10min\n";
+    let scenario = Scenario::parse("n.scn", text).expect("parses");
+    assert_eq!((scenario.channels[0].from, scenario.channels[0].to), (0, 1));
+    assert_eq!((scenario.channels[1].from, scenario.channels[1].to), (1, 2));
+    assert!(matches!(scenario.actions[0].action, Action::Pay { from: 0, to: 2, .. }));
+    assert!(scenario.node_policies.contains_key(&2));
+    for (bad, expected) in [
+        (
+            "nodes 2\nname 0 alice\nname 1 alice\nrun 1min\n",
+            "n.scn:3:8: `alice` names another node already",
+        ),
+        (
+            "nodes 2\nname 0 alice\nname 0 bob\nrun 1min\n",
+            "n.scn:3:8: node 0 is named `alice` already",
+        ),
+        ("nodes 2\nname 0 9lives\nrun 1min\n", "n.scn:2:8: a name is a letter"),
+        (
+            "nodes 2\nchannel 0 -> dave capacity=100000sat\nrun 1min\n",
+            "n.scn:2:14: `dave` names no node",
+        ),
+        ("nodes 2\nname 2 alice\nrun 1min\n", "n.scn:2:6: node 2 does not exist"),
+    ] {
+        let error = Scenario::parse("n.scn", bad).expect_err(expected).to_string();
+        assert!(error.starts_with(expected), "{error} should start with {expected}");
+    }
 }
