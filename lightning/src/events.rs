@@ -119,6 +119,8 @@ pub enum Event {
     },
     /// We forwarded a payment and the next hop fulfilled it: the incoming HTLC is claimed.
     PaymentForwarded {
+        /// The payment's hash.
+        payment_hash: PaymentHash,
         /// The channel it came in on.
         incoming_channel_id: ChannelId,
         /// The channel it went out on.
@@ -264,12 +266,14 @@ impl Encode for Event {
                 out.push(u8::from(*payment_failed_permanently));
             }
             Event::PaymentForwarded {
+                payment_hash,
                 incoming_channel_id,
                 outgoing_channel_id,
                 amount_forwarded_msat,
                 fee_earned_msat,
             } => {
                 out.push(11);
+                payment_hash.encode(out);
                 incoming_channel_id.encode(out);
                 outgoing_channel_id.encode(out);
                 amount_forwarded_msat.encode(out);
@@ -368,6 +372,7 @@ impl Decode for Event {
                 },
             },
             11 => Event::PaymentForwarded {
+                payment_hash: Decode::decode(r)?,
                 incoming_channel_id: Decode::decode(r)?,
                 outgoing_channel_id: Decode::decode(r)?,
                 amount_forwarded_msat: Decode::decode(r)?,
@@ -454,6 +459,7 @@ mod tests {
                 payment_failed_permanently: false,
             },
             Event::PaymentForwarded {
+                payment_hash: hash,
                 incoming_channel_id: ChannelId([2; 32]),
                 outgoing_channel_id: ChannelId([3; 32]),
                 amount_forwarded_msat: 1_000,

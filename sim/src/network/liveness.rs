@@ -41,6 +41,9 @@ impl Network {
         let deadline = now.after_ms(max_ms);
         loop {
             let Some(problem) = self.not_quiet() else {
+                if let Some(unbalanced) = self.unbalanced_books() {
+                    return Err(unbalanced);
+                }
                 self.leave_to_the_chain();
                 self.log_line("null", "quiet", String::new());
                 return Ok(self.queue.now());

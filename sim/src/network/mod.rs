@@ -399,6 +399,8 @@ pub struct Network {
     router: lightning::routing::DefaultRouter,
     /// Each channel's short id in the router's graph.
     graph_channels: BTreeMap<ChannelId, lightning::wire::ShortChannelId>,
+    /// Each node's books, checked once quiet.
+    books: Vec<books::Books>,
 }
 
 /// The most a cooperative close may pay, in percent of what the highest fee estimate
@@ -518,6 +520,7 @@ impl Network {
             must_reject: BTreeSet::new(),
             router: lightning::routing::DefaultRouter::default(),
             graph_channels: BTreeMap::new(),
+            books: vec![books::Books::default(); node_count],
         })
     }
 
@@ -1009,6 +1012,7 @@ impl Network {
     }
 
     fn handle_event(&mut self, i: usize, event: Event) {
+        self.book(i, &event);
         match event {
             Event::FundingGenerationReady {
                 temporary_channel_id,
@@ -1212,6 +1216,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 mod actions;
 mod adversary;
+mod books;
 mod chain;
 mod liveness;
 mod payments;

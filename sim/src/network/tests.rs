@@ -565,3 +565,21 @@ fn closes_after_a_fee_rise_pay_what_the_estimate_asks() {
         );
     }
 }
+
+/// Books that do not balance are found: the check can fail. A quiet run balances; one
+/// msat of claim the node never received breaks its books.
+#[test]
+fn a_node_whose_books_do_not_balance_is_reported() {
+    let mut network = two_nodes_paying(3);
+    network.settle(600_000).expect("quiet");
+    assert_eq!(network.unbalanced_books().map(|v| v.invariant), None);
+    network.books[1]
+        .claimed_msat_mut()
+        .insert(lightning::wire::PaymentHash([0xab; 32]), 1);
+    let violation = network.unbalanced_books().expect("found");
+    assert!(
+        violation.invariant.contains("value: node 1 holds"),
+        "{}",
+        violation.invariant
+    );
+}

@@ -389,12 +389,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             return;
         };
         let outgoing_scid = pair.outgoing_short_channel_id;
+        let payment_hash = pair.incoming.payment_hash;
         match pair.resolved() {
             Some(Resolution::Claimed {
                 outgoing,
                 amount_forwarded_msat,
                 fee_earned_msat,
             }) => self.events.push(Event::PaymentForwarded {
+                payment_hash,
                 incoming_channel_id: incoming.channel_id,
                 outgoing_channel_id: outgoing.channel_id,
                 amount_forwarded_msat,
