@@ -473,3 +473,45 @@ fn a_failures_channel_update_is_signed_and_names_the_channel_asked_for() {
         "no channel of its own goes by that id"
     );
 }
+
+/// The forwarder holds the preimage but its incoming channel's peer stays away: a dozen
+/// blocks before the incoming HTLC expires it goes on chain to claim it, not a block
+/// before.
+#[test]
+fn a_forwarder_goes_on_chain_before_an_unclaimed_incoming_htlc_expires() {
+    let mut line = Line::new(3, CAPACITY_SAT, PUSH_MSAT);
+    let hash = line.send(0, 2, AMOUNT_MSAT);
+    line.process();
+    line.drop_link(0);
+    line.claim(2, hash);
+    line.process();
+    let forward = line.nodes[1]
+        .channel_handler()
+        .forwards()
+        .next()
+        .cloned()
+        .expect("a forward");
+    let expiry = forward.incoming.cltv_expiry;
+    let deadline = expiry - lightning::chan::manager::payments::CLAIM_DEADLINE_BLOCKS;
+    line.connect_blocks(deadline - 1);
+    line.process();
+    let early = line.take_events(1);
+    assert!(
+        !early.iter().any(|e| matches!(e, Event::ChannelClosed { .. })),
+        "{early:?}"
+    );
+    line.connect_blocks(deadline);
+    line.process();
+    let closed = line.take_events(1);
+    assert!(
+        closed.iter().any(|e| matches!(
+            e,
+            Event::ChannelClosed { channel_id, reason } if *channel_id == line.channels[0] && reason.contains("nears expiry")
+        )),
+        "{closed:?}"
+    );
+    assert!(
+        !line.nodes[1].channel_handler().broadcaster().transactions.is_empty(),
+        "its commitment is broadcast"
+    );
+}

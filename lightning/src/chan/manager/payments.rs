@@ -236,6 +236,26 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         for channel_id in timed_out {
             self.fail_channel(&channel_id, "an HTLC we offered expired unresolved".into(), true);
         }
+        // A forward whose preimage we hold but whose incoming channel has not taken the
+        // claim (its peer away) goes on chain before the incoming HTLC expires (BOLT 2):
+        // else the peer could time it out while we paid the next hop.
+        let unclaimed: Vec<ChannelId> = self
+            .forwards
+            .pairs
+            .values()
+            .filter(|p| {
+                matches!(p.stage(), super::forward::ForwardStage::Fulfilled { .. })
+                    && height.saturating_add(CLAIM_DEADLINE_BLOCKS) >= p.incoming.cltv_expiry
+            })
+            .map(|p| p.incoming.htlc.channel_id)
+            .collect();
+        for channel_id in unclaimed {
+            self.fail_channel(
+                &channel_id,
+                "an HTLC we must claim with a preimage we hold nears expiry".into(),
+                true,
+            );
+        }
     }
 
     /// Looks at the channel's inbound HTLCs that became irrevocably committed: peels
