@@ -1,7 +1,8 @@
 //! The channel manager: owns every channel with every peer, implements the peer
 //! manager's [`MessageHandler`](crate::transport::MessageHandler), hands each channel's
 //! monitor updates to the user's [`Persist`], holds back what depends on updates in
-//! progress, drives the commitment dance, and makes and receives single-hop payments.
+//! progress, drives the commitment dance, sends payments over routes (retrying, in parts),
+//! receives them (gathering parts), and forwards others' payments.
 //! A channel it fails (a protocol error, the peer's `error`, an HTLC expiring
 //! unresolved, refused persistence) goes on chain through the user's [`Broadcaster`]
 //! with the latest commitment the peer signed, unless our own state is known stale.
