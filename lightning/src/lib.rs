@@ -12,11 +12,14 @@
 //! - [`sign`]: the signer traits through which the node key is used (so a hardware
 //!   signer can hold it) and the entropy source.
 //! - [`chan`]: channels ([`chan::channel`]) and the [`chan::manager::ChannelManager`]
-//!   that runs them behind the peer manager: opening, payments, closing, persistence.
+//!   that runs them behind the peer manager: opening, payments (sent over routes, received
+//!   in parts, forwarded), closing, persistence.
 //! - [`chain`]: channel monitors and the traits through which monitor updates are
 //!   persisted ([`chain::Persist`]) and transactions broadcast ([`chain::Broadcaster`]).
 //! - [`events`]: what the channel manager tells its user.
 //! - [`onion`]: BOLT 4 onion packets and failure messages.
+//! - [`routing`]: the network graph the user fills, the [`routing::Router`] the manager
+//!   sends through, and a default pathfinder that learns liquidity from payments.
 //!
 //! Start with [`guide`]: how a wallet builds a node from these pieces.
 
