@@ -153,28 +153,11 @@ pub enum Event {
 
 use alloc::vec::Vec;
 
+use crate::wire::codec::{decode_option, encode_option};
 use crate::wire::{Decode, DecodeError, Encode, Reader};
 
 fn encode_string(s: &str, out: &mut Vec<u8>) {
     s.as_bytes().to_vec().encode(out);
-}
-
-fn encode_option<T: Encode>(value: &Option<T>, out: &mut Vec<u8>) {
-    match value {
-        Some(v) => {
-            out.push(1);
-            v.encode(out);
-        }
-        None => out.push(0),
-    }
-}
-
-fn decode_option<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeError> {
-    match u8::decode(r)? {
-        0 => Ok(None),
-        1 => T::decode(r).map(Some),
-        _ => Err(DecodeError::InvalidValue { field: "option flag" }),
-    }
 }
 
 fn decode_string(r: &mut Reader<'_>) -> Result<String, DecodeError> {

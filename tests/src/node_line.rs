@@ -9,7 +9,7 @@ use lightning::events::Event;
 use lightning::routing::{DefaultRouter, NetworkGraph, RouteParameters};
 use lightning::transport::PeerId;
 use lightning::wire::{ChannelId, PaymentHash, PaymentPreimage, ShortChannelId};
-use sim::node::{disconnect, node, restart, Node};
+use sim::node::{disconnect, node, pump, restart, Node};
 use sim::wallet::fund_channel;
 
 /// The block the fundings confirm in; the tip is two later.
@@ -300,17 +300,5 @@ fn connect_again(a: &mut Node, b: &mut Node, id: PeerId) {
     let act_one = a.new_outbound(id, b.node_id()).expect("fresh id");
     b.new_inbound(id).expect("fresh id");
     b.read(id, &act_one).expect("act one");
-    for _ in 0..1000 {
-        let to_b = a.take_outbound(id);
-        let to_a = b.take_outbound(id);
-        if to_b.is_empty() && to_a.is_empty() {
-            return;
-        }
-        if !to_b.is_empty() {
-            b.read(id, &to_b).expect("valid bytes");
-        }
-        if !to_a.is_empty() {
-            a.read(id, &to_a).expect("valid bytes");
-        }
-    }
+    pump(a, b, id);
 }

@@ -177,6 +177,27 @@ pub trait Decode: Sized {
     }
 }
 
+/// An optional value as a presence byte (0 or 1) and the value: the persisted formats'
+/// way of writing what may be absent.
+pub fn encode_option<T: Encode>(value: &Option<T>, out: &mut Vec<u8>) {
+    match value {
+        Some(v) => {
+            out.push(1);
+            v.encode(out);
+        }
+        None => out.push(0),
+    }
+}
+
+/// Reads what [`encode_option`] wrote; a presence byte other than 0 or 1 is an error.
+pub fn decode_option<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeError> {
+    match u8::decode(r)? {
+        0 => Ok(None),
+        1 => T::decode(r).map(Some),
+        _ => Err(DecodeError::InvalidValue { field: "option flag" }),
+    }
+}
+
 macro_rules! impl_be_int {
     ($($t:ty),*) => {$(
         impl Encode for $t {

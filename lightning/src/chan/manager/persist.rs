@@ -22,6 +22,7 @@ use crate::chan::monitor_update::ChannelMonitorUpdate;
 use crate::chan::outbox::MonitorGatedOutbox;
 use crate::events::Event;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
+use crate::wire::codec::{decode_option, encode_option};
 use crate::wire::tlv::tlv_stream;
 use crate::wire::{
     ChannelId, Decode, DecodeError, Encode, OnionPacket, PaymentHash, PaymentPreimage, Reader, TlvValue,
@@ -207,24 +208,6 @@ fn count(r: &mut Reader<'_>, min_item_len: usize) -> Result<u32, DecodeError> {
     Ok(n)
 }
 
-fn encode_opt_u32(value: Option<u32>, out: &mut Vec<u8>) {
-    match value {
-        Some(v) => {
-            out.push(1);
-            v.encode(out);
-        }
-        None => out.push(0),
-    }
-}
-
-fn decode_opt<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeError> {
-    match u8::decode(r)? {
-        0 => Ok(None),
-        1 => T::decode(r).map(Some),
-        _ => Err(DecodeError::InvalidValue { field: "option flag" }),
-    }
-}
-
 impl Payments {
     /// Inbound payments, and the parts of payments we sent with each hop's secret (their
     /// paths and payments are trailing records).
@@ -279,7 +262,7 @@ impl Payments {
             let hash = PaymentHash::decode(r)?;
             let preimage = PaymentPreimage::decode(r)?;
             let secret = <[u8; 32]>::decode(r)?;
-            let amount_msat = decode_opt::<u64>(r)?;
+            let amount_msat = decode_option::<u64>(r)?;
             payments.inbound.insert(
                 hash,
                 InboundPayment {
@@ -347,7 +330,7 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                 }
                 None => out.push(0),
             }
-            encode_opt_u32(managed.confirmation_height, &mut out);
+            encode_option(&managed.confirmation_height, &mut out);
             managed.minimum_depth.encode(&mut out);
             managed.channel.encode_state().encode_with_u32_len(&mut out);
         }
@@ -434,8 +417,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         for _ in 0..count(&mut r, CHANNEL_RECORD_MIN_LEN)? {
             let keys_id = <[u8; 32]>::decode(&mut r)?;
             let counterparty = PublicKey::decode(&mut r)?;
-            let funding_txid = decode_opt::<Txid>(&mut r)?;
-            let confirmation_height = decode_opt::<u32>(&mut r)?;
+            let funding_txid = decode_option::<Txid>(&mut r)?;
+            let confirmation_height = decode_option::<u32>(&mut r)?;
             let minimum_depth = u32::decode(&mut r)?;
             let len = u32::decode(&mut r)? as usize;
             let signer = manager.keys.derive_channel_signer(&keys_id);

@@ -12,6 +12,7 @@ use super::resolution::OutgoingFailure;
 use super::HtlcRef;
 use crate::events::PaymentFailureReason;
 use crate::routing::Path;
+use crate::wire::codec::{decode_option, encode_option};
 use crate::wire::{Decode, DecodeError, Encode, Reader, TlvValue};
 
 /// A list of records, as one TLV value: a count, then each record.
@@ -65,24 +66,6 @@ impl<T: Encode + Decode> TlvValue for RecordList<T> {
 
 fn invalid(field: &'static str) -> DecodeError {
     DecodeError::InvalidValue { field }
-}
-
-fn encode_option<T: Encode>(value: &Option<T>, out: &mut Vec<u8>) {
-    match value {
-        Some(v) => {
-            out.push(1);
-            v.encode(out);
-        }
-        None => out.push(0),
-    }
-}
-
-fn decode_option<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeError> {
-    match u8::decode(r)? {
-        0 => Ok(None),
-        1 => T::decode(r).map(Some),
-        _ => Err(invalid("option flag")),
-    }
 }
 
 impl Encode for HtlcRef {
