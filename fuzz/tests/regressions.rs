@@ -118,3 +118,11 @@ regression!(
     "consistency",
     "a_stale_restart_onto_older_monitors"
 );
+// A harness finding: A restarted stale closes its channels with B, and B's forward of a
+// payment from C sits on one of them: B may not fail C's HTLC before the chain resolves
+// its own, so that HTLC is left pending, on purpose.
+regression!(
+    forwarding_a_forward_whose_outgoing_channel_a_stale_restart_closed,
+    "forwarding",
+    "a_forward_whose_outgoing_channel_a_stale_restart_closed"
+);

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use lightning::bitcoin::Transaction;
 use lightning::chain::ChannelMonitor;
 use lightning::chan::channel::ChannelPhase;
+use lightning::chan::manager::forward::ForwardStage;
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::chan::manager::ChannelManagerConfig;
 use lightning::chan::snapshot::ChannelSnapshot;
@@ -572,6 +573,19 @@ impl Harness {
                 self.pump();
             }
         }
+        // A forward whose outgoing HTLC sits on a channel closed on purpose (a stale
+        // restart) waits for the chain, which is not simulated here: B may not fail its
+        // incoming HTLC before then, so that one stays.
+        let waiting_for_chain: BTreeSet<PaymentHash> = self.parties[1]
+            .node
+            .channel_handler()
+            .forwards()
+            .filter(|pair| match pair.stage() {
+                ForwardStage::Offered { outgoing, .. } => self.expected_closed.contains(&outgoing.channel_id),
+                _ => false,
+            })
+            .map(|pair| pair.incoming.payment_hash)
+            .collect();
         for (link, (low, high)) in LINKS.into_iter().enumerate() {
             for (id, _) in &self.channels[link] {
                 if self.expected_closed.contains(id) {
@@ -587,7 +601,12 @@ impl Harness {
                 assert_eq!(a.phase(), ChannelPhase::Normal, "channel {id:?}");
                 assert_eq!(b.phase(), ChannelPhase::Normal, "channel {id:?}");
                 let (sa, sb) = (ChannelSnapshot::of(a), ChannelSnapshot::of(b));
-                assert!(sa.htlcs.is_empty(), "HTLCs left pending on link {link}: {:?}", sa.htlcs);
+                let pending: Vec<_> = sa
+                    .htlcs
+                    .values()
+                    .filter(|h| !waiting_for_chain.contains(&h.payment_hash))
+                    .collect();
+                assert!(pending.is_empty(), "HTLCs left pending on link {link}: {pending:?}");
                 let diffs = sa.diff_against_peer(&sb);
                 assert!(diffs.is_empty(), "the ends disagree: {diffs:?}");
             }
