@@ -49,9 +49,13 @@ impl Path {
         self.hops.last().map_or(0, |h| h.amount_msat)
     }
 
-    /// What the forwarding nodes charge.
+    /// What the forwarding nodes charge (nothing for a path whose amounts grow, which
+    /// [`Path::check`] refuses).
     pub fn fee_msat(&self) -> u64 {
-        self.hops.first().map_or(0, |h| h.amount_msat) - self.amount_msat()
+        self.hops
+            .first()
+            .map_or(0, |h| h.amount_msat)
+            .saturating_sub(self.amount_msat())
     }
 
     /// The payee.

@@ -1,5 +1,6 @@
 //! The default router on small graphs whose best answer is known.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
@@ -200,4 +201,34 @@ fn a_direct_channel_needs_no_graph() {
     assert_eq!(route.fee_msat(), 0);
     let err = router.find_route(&node(0), &params, &[first_hop(9, 4, 42_000)]);
     assert!(matches!(err, Err(RouteError::NoPath(why)) if why.contains("no public channel")));
+}
+
+/// A path whose amounts or expiries grow toward the payee, or that is empty or too long,
+/// is refused by `check`; its fee never underflows.
+#[test]
+fn malformed_paths_are_refused_and_their_fee_saturates() {
+    let hop = |node_index: u8, amount_msat: u64, expiry: u32| RouteHop {
+        node_id: node(node_index),
+        short_channel_id: ShortChannelId(u64::from(node_index)),
+        amount_msat,
+        expiry_beyond_final_blocks: expiry,
+    };
+    let growing = Path {
+        hops: vec![hop(1, 1_000, 40), hop(2, 2_000, 0)],
+    };
+    assert!(growing.check().is_err());
+    assert_eq!(growing.fee_msat(), 0);
+    let later_expiry = Path {
+        hops: vec![hop(1, 2_000, 0), hop(2, 1_000, 40)],
+    };
+    assert!(later_expiry.check().is_err());
+    assert!(Path { hops: Vec::new() }.check().is_err());
+    let long = Path {
+        hops: (0..=MAX_PATH_HOPS as u8).map(|i| hop(i, 1_000, 0)).collect(),
+    };
+    assert!(long.check().is_err());
+    let good = Path {
+        hops: vec![hop(1, 2_000, 40), hop(2, 1_000, 0)],
+    };
+    assert_eq!((good.check(), good.fee_msat()), (Ok(()), 1_000));
 }

@@ -218,12 +218,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
 
     /// Offers the HTLC of one path over our channel it starts with.
     fn send_path(&mut self, path: &Path, payment_hash: PaymentHash) -> Result<(), ApiError> {
-        // The rest of what a path must be, amounts included, the channel and the hops
-        // check: an HTLC of nothing is the channel's refusal, as for a direct payment.
-        if path.hops.is_empty() || path.hops.len() > crate::routing::MAX_PATH_HOPS {
-            return Err(ApiError::Route(crate::routing::RouteError::NoPath(
-                "a path of no hops, or more than an onion holds".into(),
-            )));
+        // A route the user built is checked as the router's are; an HTLC of nothing is
+        // left to the channel to refuse, as for a direct payment.
+        if let Err(why) = path.check() {
+            if path.hops.is_empty() || path.amount_msat() != 0 {
+                return Err(ApiError::Route(crate::routing::RouteError::NoPath(why.into())));
+            }
         }
         let payment = self
             .outbound
