@@ -534,4 +534,64 @@ mod hand_driven_peer {
         let revocation = peer_revokes(&mut peer, first);
         assert_commitment_then_shutdown(&to_manager(&mut b, &a_id, revocation), channel_id);
     }
+
+    /// The peer offers node `b` an HTLC of `htlc_msat` expiring at `htlc_cltv` for one of
+    /// `b`'s invoices, its onion saying `onion_msat` and `onion_cltv`; returns the
+    /// failure code `b` sends back, read with the onion's shared secret.
+    fn final_failure(htlc_msat: u64, htlc_cltv: u32, onion_msat: u64, onion_cltv: u32) -> Option<u16> {
+        use lightning::bitcoin::secp256k1::{Secp256k1, SecretKey};
+        use lightning::onion::{construct_onion_packet, decode_failure_packet, HopPayload, OnionHop};
+        use lightning::wire::Encode;
+        let (mut peer, mut b, a_id) = open();
+        let (hash, secret) = b.channel_handler_mut().create_inbound_payment(Some(onion_msat));
+        let hop = OnionHop {
+            node_id: b.node_id(),
+            payload: HopPayload::receive(onion_msat, onion_cltv, secret, onion_msat).encode_to_vec(),
+        };
+        let session_key = SecretKey::from_slice(&[0x33; 32]).expect("key");
+        let (onion, secrets) =
+            construct_onion_packet(&Secp256k1::new(), &session_key, &[hop], &hash.0).expect("one hop fits");
+        let add = peer.send_htlc(htlc_msat, hash, htlc_cltv, onion).expect("add");
+        to_manager(&mut b, &a_id, Message::UpdateAddHtlc(Box::new(add)));
+        let signed = peer.send_commitment().expect("signs").expect("something to sign");
+        let mut answers = Vec::new();
+        for reply in to_manager(&mut b, &a_id, Message::CommitmentSigned(signed)) {
+            match reply {
+                Message::RevokeAndAck(m) => peer.revoke_and_ack(&m).expect("valid revocation"),
+                Message::CommitmentSigned(m) => {
+                    let revoke = peer.commitment_signed(&m).expect("valid commitment");
+                    answers.extend(to_manager(&mut b, &a_id, Message::RevokeAndAck(revoke)));
+                }
+                other => answers.push(other),
+            }
+        }
+        let failed = only(answers, |m| match m {
+            Message::UpdateFailHtlc(m) => Some(m),
+            _ => None,
+        });
+        decode_failure_packet(&secrets, &failed.reason).and_then(|d| d.failure_code())
+    }
+
+    /// BOLT 4: a final HTLC bringing less value or time than its onion says fails with
+    /// `final_incorrect_htlc_amount` or `final_incorrect_cltv_expiry`; the onion naming
+    /// more than the invoice's total is the payment's details.
+    #[test]
+    fn a_final_htlc_cut_short_of_its_onion_has_its_own_codes() {
+        use lightning::onion::errors::{
+            FINAL_INCORRECT_CLTV_EXPIRY, FINAL_INCORRECT_HTLC_AMOUNT, INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS,
+        };
+        assert_eq!(
+            final_failure(5_000_000, 800_000, 5_000_001, 800_000),
+            Some(FINAL_INCORRECT_HTLC_AMOUNT)
+        );
+        assert_eq!(
+            final_failure(5_000_000, 800_000, 5_000_000, 800_001),
+            Some(FINAL_INCORRECT_CLTV_EXPIRY)
+        );
+        // Too near to expire is the payment's details, whatever the onion says.
+        assert_eq!(
+            final_failure(5_000_000, 110, 5_000_000, 110),
+            Some(INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS)
+        );
+    }
 }

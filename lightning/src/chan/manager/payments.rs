@@ -386,8 +386,15 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             message.extend_from_slice(&self.best_height.to_be_bytes());
             Err(message)
         };
-        let Ok(payload) = HopPayload::decode_exact(payload) else {
-            return Err(crate::onion::errors::INVALID_ONION_PAYLOAD.to_be_bytes().to_vec());
+        let payload = HopPayload::decode_exact(payload).ok();
+        // BOLT 4: a final payload carries the amount and the expiry.
+        let Some((payload, onion_amount_msat, onion_cltv_expiry)) =
+            payload.and_then(|p| Some((p.clone(), p.amt_to_forward?.0, p.outgoing_cltv_value?.0)))
+        else {
+            let mut message = crate::onion::errors::INVALID_ONION_PAYLOAD.to_be_bytes().to_vec();
+            crate::wire::BigSize(0).encode(&mut message);
+            0u16.encode(&mut message);
+            return Err(message);
         };
         let Some(expected) = self.payments.inbound.get(payment_hash) else {
             return details_failure();
@@ -399,18 +406,26 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         // the invoice's amount (each part alone when there is one).
         let total_msat = payment_data.total_msat;
         #[allow(unused_mut)]
-        let mut amount_ok = payload
-            .amt_to_forward
-            .is_some_and(|a| a.0 <= amount_msat && a.0 <= total_msat)
-            && expected.amount_msat.is_none_or(|a| total_msat >= a);
+        let mut amount_ok = onion_amount_msat <= total_msat && expected.amount_msat.is_none_or(|a| total_msat >= a);
         #[cfg(feature = "planted-bugs")]
         if self.config.planted_bug == Some(super::PlantedBug::PayeeAcceptsUnderpayment) {
             amount_ok = true;
         }
-        let cltv_ok = payload.outgoing_cltv_value.is_some_and(|c| c.0 <= cltv_expiry)
-            && cltv_expiry >= self.best_height.saturating_add(MIN_FINAL_CLTV_EXPIRY_DELTA);
+        let cltv_ok = cltv_expiry >= self.best_height.saturating_add(MIN_FINAL_CLTV_EXPIRY_DELTA);
         if !(amount_ok && cltv_ok) {
             return details_failure();
+        }
+        // BOLT 4: the HTLC brings less time or value than the onion says the payer
+        // gave: the hop before us cut it, and says so with its own codes.
+        if cltv_expiry < onion_cltv_expiry {
+            let mut message = crate::onion::errors::FINAL_INCORRECT_CLTV_EXPIRY.to_be_bytes().to_vec();
+            cltv_expiry.encode(&mut message);
+            return Err(message);
+        }
+        if amount_msat < onion_amount_msat {
+            let mut message = crate::onion::errors::FINAL_INCORRECT_HTLC_AMOUNT.to_be_bytes().to_vec();
+            amount_msat.encode(&mut message);
+            return Err(message);
         }
         Ok(total_msat)
     }
