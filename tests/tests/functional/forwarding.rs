@@ -515,3 +515,32 @@ fn a_forwarder_goes_on_chain_before_an_unclaimed_incoming_htlc_expires() {
         "its commitment is broadcast"
     );
 }
+
+/// Each end learns the other's alias from `channel_ready`, and an onion naming the
+/// forwarder's outgoing channel by its alias (as a route hint would) is forwarded.
+#[test]
+fn an_onion_may_name_the_next_channel_by_its_alias() {
+    let mut line = Line::new(3, CAPACITY_SAT, PUSH_MSAT);
+    let details = |line: &Line, node: usize, channel: usize| {
+        line.nodes[node]
+            .channel_handler()
+            .list_channels()
+            .into_iter()
+            .find(|d| d.channel_id == line.channels[channel])
+            .expect("listed")
+    };
+    let (b_side, c_side) = (details(&line, 1, 1), details(&line, 2, 1));
+    assert_eq!(c_side.inbound_scid_alias, Some(b_side.outbound_scid_alias));
+    assert_eq!(b_side.inbound_scid_alias, Some(c_side.outbound_scid_alias));
+    assert_ne!(b_side.outbound_scid_alias, line.scids[1], "an alias is not the real id");
+    let before = line.holdings_msat(2);
+    let mut route = route(&line, 0, 2, AMOUNT_MSAT);
+    route.paths[0].hops[1].short_channel_id = b_side.outbound_scid_alias;
+    let hash = send_route(&mut line, 0, 2, &route, AMOUNT_MSAT);
+    line.process();
+    assert_eq!(line.take_events(2).len(), 1, "claimable");
+    line.claim(2, hash);
+    line.process();
+    sent_fee(&mut line, 0, hash);
+    assert_eq!(line.holdings_msat(2), before + AMOUNT_MSAT);
+}

@@ -41,6 +41,12 @@ pub struct ChannelDetails {
     /// The funding's place in the chain (block, index, output), once a confirmation
     /// reported with [`ChannelManager::transaction_confirmed_in_block`] said where.
     pub short_channel_id: Option<ShortChannelId>,
+    /// Our alias for the channel (`option_scid_alias`): an onion may name it by this
+    /// before, or instead of, its real short id.
+    pub outbound_scid_alias: ShortChannelId,
+    /// The peer's alias for the channel, from its `channel_ready`: what an invoice's
+    /// route hint gives payers to reach us over this channel.
+    pub inbound_scid_alias: Option<ShortChannelId>,
 }
 
 impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster> ChannelManager<K, P, B> {
@@ -78,6 +84,8 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                     funding_txid: m.funding_txid,
                     confirmation_height: m.confirmation_height,
                     short_channel_id: m.short_channel_id,
+                    outbound_scid_alias: m.alias,
+                    inbound_scid_alias: m.counterparty_alias,
                 }
             })
             .collect()
