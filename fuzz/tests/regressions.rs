@@ -126,3 +126,11 @@ regression!(
     "forwarding",
     "a_forward_whose_outgoing_channel_a_stale_restart_closed"
 );
+// A harness finding: C restarted stale forgets a two-part payment one of whose parts
+// already reached A; A fails it only after the MPP timeout, so settling lets the
+// timeout's blocks pass whenever an HTLC is left, not only while a payer waits.
+regression!(
+    forwarding_a_part_its_payer_forgot_waits_for_the_timeout,
+    "forwarding",
+    "a_part_its_payer_forgot_waits_for_the_timeout"
+);
