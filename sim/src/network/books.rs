@@ -3,7 +3,8 @@
 //! Once the network is quiet, what a node holds in its channels must be exactly what its
 //! books say: a forwarder that paid out more than it took in, a payment counted twice or
 //! value that appeared or vanished shows as a difference. Nodes with a channel closed or
-//! failed (its value left the channels) are not judged.
+//! failed (its value left the channels), or holding an HTLC left to the chain, are not
+//! judged.
 
 use std::collections::BTreeMap;
 
@@ -84,8 +85,12 @@ impl Network {
             let manager = node.channel_handler();
             let books = &self.books[i];
             let ids = manager.channel_ids();
+            // A channel holding an HTLC once quiet holds one left to the chain (its value
+            // is neither ours nor paid yet): such a node is not judged.
             let all_open = ids.iter().all(|id| {
-                manager.channel(id).is_some_and(|c| c.phase() == ChannelPhase::Normal)
+                manager
+                    .channel(id)
+                    .is_some_and(|c| c.phase() == ChannelPhase::Normal && c.holder_view().htlcs.is_empty())
                     && books.opened_msat.contains_key(id)
                     && !self.excused_channels.contains(id)
             }) && ids.len() == books.opened_msat.len();
