@@ -239,12 +239,11 @@ impl Line {
 
     /// What node `i` holds in its channels (its balance on each, HTLCs not counted).
     pub fn holdings_msat(&self, i: usize) -> u64 {
-        let manager = self.nodes[i].channel_handler();
-        manager
-            .channel_ids()
+        self.nodes[i]
+            .channel_handler()
+            .list_channels()
             .iter()
-            .filter_map(|id| manager.channel(id))
-            .map(|c| c.holder_view().holder_balance_msat)
+            .map(|d| d.balance_msat)
             .sum()
     }
 

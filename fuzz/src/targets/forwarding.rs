@@ -158,12 +158,12 @@ impl Harness {
 
     /// What node `i` holds in its open channels, HTLCs not counted.
     fn holdings_msat(&self, i: usize) -> u64 {
-        let manager = self.parties[i].node.channel_handler();
-        manager
-            .channel_ids()
+        self.parties[i]
+            .node
+            .channel_handler()
+            .list_channels()
             .iter()
-            .filter_map(|id| manager.channel(id))
-            .map(|c| c.holder_view().holder_balance_msat)
+            .map(|d| d.balance_msat)
             .sum()
     }
 

@@ -198,6 +198,20 @@ pub fn decode_option<T: Decode>(r: &mut Reader<'_>) -> Result<Option<T>, DecodeE
     }
 }
 
+/// A pair, one after the other (a record of a persisted list).
+impl<A: Encode, B: Encode> Encode for (A, B) {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.0.encode(out);
+        self.1.encode(out);
+    }
+}
+
+impl<A: Decode, B: Decode> Decode for (A, B) {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok((A::decode(r)?, B::decode(r)?))
+    }
+}
+
 macro_rules! impl_be_int {
     ($($t:ty),*) => {$(
         impl Encode for $t {

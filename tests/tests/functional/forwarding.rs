@@ -3,7 +3,7 @@
 //! and the forwarding node dropped, paused and crashed at each step of a forward, with
 //! every payment resolved and no node poorer than its fees say.
 
-use lightning::chan::manager::forward::ForwardingPolicy;
+use lightning::chan::manager::forward::{ForwardingPolicy, HtlcPair};
 use lightning::chan::manager::payments::MIN_FINAL_CLTV_EXPIRY_DELTA;
 use lightning::events::{Event, PaymentFailureReason};
 use lightning::onion::errors::{
@@ -280,6 +280,24 @@ fn each_forwarding_check_fails_with_its_code() {
     }
 }
 
+/// Node 0 pays node 2; once it is claimable, the link 0 - 1 drops and node 2 claims: the
+/// payment's hash and preimage, and node 1's forward, fulfilled downstream only.
+fn fulfilled_while_upstream_is_away(line: &mut Line) -> (PaymentHash, lightning::wire::PaymentPreimage, HtlcPair) {
+    let hash = line.send(0, 2, AMOUNT_MSAT);
+    line.process();
+    assert_eq!(line.take_events(2).len(), 1, "claimable");
+    line.drop_link(0);
+    let preimage = line.claim(2, hash);
+    line.process();
+    let forward = line.nodes[1]
+        .channel_handler()
+        .forwards()
+        .next()
+        .cloned()
+        .expect("a forward");
+    (hash, preimage, forward)
+}
+
 /// The forwarder's upstream link is down when the payee claims: the preimage waits in
 /// the forwarder (and its incoming channel's monitor) and is claimed upstream when the
 /// link is back, across a crash of the forwarder in between or not.
@@ -288,18 +306,7 @@ fn a_preimage_learned_downstream_survives_a_crash_of_the_forwarder() {
     for crash in [false, true] {
         let mut line = Line::new(3, CAPACITY_SAT, PUSH_MSAT);
         let before: Vec<u64> = (0..3).map(|i| line.holdings_msat(i)).collect();
-        let hash = line.send(0, 2, AMOUNT_MSAT);
-        line.process();
-        assert_eq!(line.take_events(2).len(), 1, "claimable");
-        line.drop_link(0);
-        let preimage = line.claim(2, hash);
-        line.process();
-        let forward = line.nodes[1]
-            .channel_handler()
-            .forwards()
-            .next()
-            .cloned()
-            .expect("a forward");
+        let (hash, preimage, forward) = fulfilled_while_upstream_is_away(&mut line);
         assert!(
             matches!(
                 forward.stage(),
@@ -480,17 +487,7 @@ fn a_failures_channel_update_is_signed_and_names_the_channel_asked_for() {
 #[test]
 fn a_forwarder_goes_on_chain_before_an_unclaimed_incoming_htlc_expires() {
     let mut line = Line::new(3, CAPACITY_SAT, PUSH_MSAT);
-    let hash = line.send(0, 2, AMOUNT_MSAT);
-    line.process();
-    line.drop_link(0);
-    line.claim(2, hash);
-    line.process();
-    let forward = line.nodes[1]
-        .channel_handler()
-        .forwards()
-        .next()
-        .cloned()
-        .expect("a forward");
+    let (_, _, forward) = fulfilled_while_upstream_is_away(&mut line);
     let expiry = forward.incoming.cltv_expiry;
     let deadline = expiry - lightning::chan::manager::payments::CLAIM_DEADLINE_BLOCKS;
     line.connect_blocks(deadline - 1);

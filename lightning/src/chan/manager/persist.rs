@@ -13,7 +13,8 @@ use bitcoin::Txid;
 use super::forward::ForwardingPolicy;
 use super::outbound::{OutboundPart, OutboundPayments};
 use super::payments::{ClaimableHtlc, InboundPayment, Payments};
-use super::records::{FailedOutgoing, IncompleteRecord, PartPath, PaymentRecord, RecordList};
+use super::records::{IncompleteRecord, PaymentRecord, RecordList};
+use super::resolution::OutgoingFailure;
 use super::{ChannelManager, ChannelManagerConfig, HtlcRef, ManagedChannel};
 use crate::chain::{Broadcaster, ChannelMonitor, Persist};
 use crate::chan::channel::persist::MonitorMismatch;
@@ -21,6 +22,7 @@ use crate::chan::channel::Channel;
 use crate::chan::monitor_update::ChannelMonitorUpdate;
 use crate::chan::outbox::MonitorGatedOutbox;
 use crate::events::Event;
+use crate::routing::Path;
 use crate::sign::{EntropySource, NodeSigner, SignerProvider};
 use crate::wire::codec::{decode_option, encode_option};
 use crate::wire::tlv::tlv_stream;
@@ -58,71 +60,31 @@ tlv_stream! {
         /// Payments we sent not yet reported.
         19 => outbound_payments: RecordList<PaymentRecord>,
         /// The path of each part of those payments in flight.
-        21 => part_paths: RecordList<PartPath>,
+        21 => part_paths: RecordList<(HtlcRef, Path)>,
         /// HTLCs we offered that the peer failed, waiting for the failure to be
         /// irrevocable.
-        23 => failed_outgoing: RecordList<FailedOutgoing>,
+        23 => failed_outgoing: RecordList<(HtlcRef, OutgoingFailure)>,
         /// Multi-part payments to us waiting for their other parts.
         25 => incomplete_payments: RecordList<IncompleteRecord>,
     }
 }
 
 /// One value per channel, as a manager TLV record: the funding waits, short channel
-/// ids and shutdown scripts (`ManagedChannel` fields added within a version).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChannelRecords<T>(pub Vec<(ChannelId, T)>);
+/// ids, shutdown scripts, aliases and policies (`ManagedChannel` fields added within a
+/// version).
+pub type ChannelRecords<T> = RecordList<(ChannelId, T)>;
 
-impl<T> Default for ChannelRecords<T> {
-    fn default() -> Self {
-        ChannelRecords(Vec::new())
-    }
-}
-
-impl<T: Encode + Decode> ChannelRecords<T> {
-    fn encode_list(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        (self.0.len() as u32).encode(&mut out);
-        for (channel_id, value) in &self.0 {
-            channel_id.encode(&mut out);
-            value.encode(&mut out);
-        }
-        out
-    }
-
-    /// The records of every channel for which `value` gives one; none if none does.
-    fn of<S: crate::sign::ChannelSigner>(
-        channels: &BTreeMap<ChannelId, ManagedChannel<S>>,
-        value: impl Fn(&ManagedChannel<S>) -> Option<T>,
-    ) -> Option<Self> {
-        let records: Vec<(ChannelId, T)> = channels
+/// The records of every channel for which `value` gives one; none if none does.
+fn channel_records<S: crate::sign::ChannelSigner, T: Encode + Decode>(
+    channels: &BTreeMap<ChannelId, ManagedChannel<S>>,
+    value: impl Fn(&ManagedChannel<S>) -> Option<T>,
+) -> Option<ChannelRecords<T>> {
+    RecordList::of(
+        channels
             .iter()
             .filter_map(|(id, managed)| Some((*id, value(managed)?)))
-            .collect();
-        (!records.is_empty()).then_some(ChannelRecords(records))
-    }
-}
-
-impl<T: Encode + Decode> TlvValue for ChannelRecords<T> {
-    fn value_len(&self) -> usize {
-        self.encode_list().len()
-    }
-    fn encode_value(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.encode_list());
-    }
-    fn decode_value(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let mut records = Vec::new();
-        // A channel id at least per record.
-        for _ in 0..count(&mut r, 32)? {
-            records.push((ChannelId::decode(&mut r)?, T::decode(&mut r)?));
-        }
-        if r.remaining() != 0 {
-            return Err(DecodeError::InvalidValue {
-                field: "channel records",
-            });
-        }
-        Ok(ChannelRecords(records))
-    }
+            .collect(),
+    )
 }
 
 /// Hashes of payments the user claimed whose fulfills could not go out yet
@@ -347,14 +309,14 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
             .collect();
         ManagerTlvs {
             in_flight_updates: (!in_flight.is_empty()).then_some(InFlightUpdates(in_flight)),
-            funding_waits: ChannelRecords::of(&self.channels, |m| m.funding_wait_since),
+            funding_waits: channel_records(&self.channels, |m| m.funding_wait_since),
             claiming: (!self.payments.claiming.is_empty())
                 .then(|| ClaimingPayments(self.payments.claiming.iter().copied().collect())),
-            shutdown_scripts: ChannelRecords::of(&self.channels, |m| Some(m.shutdown_script.clone())),
-            short_channel_ids: ChannelRecords::of(&self.channels, |m| Some(m.short_channel_id?.0)),
-            aliases: ChannelRecords::of(&self.channels, |m| Some(m.alias.0)),
-            counterparty_aliases: ChannelRecords::of(&self.channels, |m| Some(m.counterparty_alias?.0)),
-            forwarding_policies: ChannelRecords::of(&self.channels, |m| m.forwarding_policy),
+            shutdown_scripts: channel_records(&self.channels, |m| Some(m.shutdown_script.clone())),
+            short_channel_ids: channel_records(&self.channels, |m| Some(m.short_channel_id?.0)),
+            aliases: channel_records(&self.channels, |m| Some(m.alias.0)),
+            counterparty_aliases: channel_records(&self.channels, |m| Some(m.counterparty_alias?.0)),
+            forwarding_policies: channel_records(&self.channels, |m| m.forwarding_policy),
             forwards: RecordList::of(self.forwards.pairs.values().cloned().collect()),
             outbound_payments: RecordList::of(
                 self.outbound
@@ -369,13 +331,13 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
                     .iter()
                     // A part read from a manager written before paths has none to write.
                     .filter(|(_, part)| !part.path.hops.is_empty())
-                    .map(|(htlc, part)| PartPath(*htlc, part.path.clone()))
+                    .map(|(htlc, part)| (*htlc, part.path.clone()))
                     .collect(),
             ),
             failed_outgoing: RecordList::of(
                 self.failed_outgoing
                     .iter()
-                    .map(|(htlc, failure)| FailedOutgoing(*htlc, failure.clone()))
+                    .map(|(htlc, failure)| (*htlc, failure.clone()))
                     .collect(),
             ),
             incomplete_payments: RecordList::of(
@@ -469,12 +431,12 @@ impl<K: NodeSigner + EntropySource + SignerProvider, P: Persist, B: Broadcaster>
         for PaymentRecord(hash, payment) in tlvs.outbound_payments.unwrap_or_default().0 {
             manager.outbound.payments.insert(hash, payment);
         }
-        for PartPath(htlc, path) in tlvs.part_paths.unwrap_or_default().0 {
+        for (htlc, path) in tlvs.part_paths.unwrap_or_default().0 {
             if let Some(part) = manager.outbound.parts.get_mut(&htlc) {
                 part.path = path;
             }
         }
-        for FailedOutgoing(htlc, failure) in tlvs.failed_outgoing.unwrap_or_default().0 {
+        for (htlc, failure) in tlvs.failed_outgoing.unwrap_or_default().0 {
             manager.failed_outgoing.insert(htlc, failure);
         }
         for IncompleteRecord(hash, set) in tlvs.incomplete_payments.unwrap_or_default().0 {

@@ -276,31 +276,9 @@ impl Decode for PaymentRecord {
     }
 }
 
-/// The path of one part in flight.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartPath(pub HtlcRef, pub Path);
-
-impl Encode for PartPath {
+impl Encode for OutgoingFailure {
     fn encode(&self, out: &mut Vec<u8>) {
-        self.0.encode(out);
-        self.1.encode(out);
-    }
-}
-
-impl Decode for PartPath {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(PartPath(Decode::decode(r)?, Decode::decode(r)?))
-    }
-}
-
-/// A failure waiting to become irrevocable.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FailedOutgoing(pub HtlcRef, pub OutgoingFailure);
-
-impl Encode for FailedOutgoing {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.0.encode(out);
-        match &self.1 {
+        match self {
             OutgoingFailure::Onion(reason) => {
                 out.push(0);
                 reason.encode(out);
@@ -317,18 +295,16 @@ impl Encode for FailedOutgoing {
     }
 }
 
-impl Decode for FailedOutgoing {
+impl Decode for OutgoingFailure {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let htlc = Decode::decode(r)?;
-        let failure = match u8::decode(r)? {
+        Ok(match u8::decode(r)? {
             0 => OutgoingFailure::Onion(Decode::decode(r)?),
             1 => OutgoingFailure::Malformed {
                 failure_code: Decode::decode(r)?,
                 sha256_of_onion: Decode::decode(r)?,
             },
             _ => return Err(invalid("outgoing failure")),
-        };
-        Ok(FailedOutgoing(htlc, failure))
+        })
     }
 }
 
